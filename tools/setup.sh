@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages the offline Bazel build needs, then verifies
+# them with tools/check_deps.sh. Idempotent: when everything is installed it
+# does not touch apt at all. Runs apt as root, or through sudo otherwise.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+packages=(
+  bazel-bootstrap   # Bazel 4.2.3 (/usr/bin/bazel)
+  g++
+  pkg-config
+  libpq-dev         # <libpq-fe.h>, -lpq
+  postgresql-15     # throwaway servers for integration tests (initdb, postgres, pg_ctl)
+  libbotan-2-dev    # <botan/...>, -lbotan-2
+  libssl-dev        # OpenSSL 3
+  libabsl-dev       # Abseil 20220623
+  libgtest-dev
+  libgmock-dev
+  libbenchmark-dev
+  procps            # pkill (tools/test.sh cleans up leftover servers)
+  util-linux        # runuser (tests run PostgreSQL as the postgres user)
+  zip               # Bazel zips tests' undeclared outputs (TEST_UNDECLARED_OUTPUTS_DIR)
+  python3           # tools/test.sh sums gtest cases from test.xml
+)
+
+# Prefix package managers with sudo when not root.
+sudo_cmd=()
+if [[ "$(id -u)" -ne 0 ]]; then
+  if command -v sudo >/dev/null 2>&1; then
+    sudo_cmd=(sudo)
+  else
+    echo "setup: not root and sudo is not available; install as root: ${packages[*]}" >&2
+    exit 1
+  fi
+fi
+
+# Debian's bazel-rules-cc breaks Bazel 4.2.3: never install it, refuse to go on if present.
+if dpkg-query -W -f='${Status}' bazel-rules-cc 2>/dev/null | grep -q 'install ok installed'; then
+  echo "setup: Debian package 'bazel-rules-cc' is installed and breaks Bazel 4.2.3;" \
+       "remove it first: ${sudo_cmd[*]:+${sudo_cmd[*]} }apt-get remove bazel-rules-cc" >&2
+  exit 1
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if (( ${#missing[@]} )); then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update
+  "${sudo_cmd[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+else
+  echo "setup: all ${#packages[@]} Debian packages already installed"
+fi
+
+"$here/check_deps.sh"

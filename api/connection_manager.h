@@ -1,0 +1,192 @@
+// api/connection_manager.h: the connection manager and its builder.
+//
+// A ConnectionManager owns at most one live PostgreSQL connection (the
+// serverless shape: one per container, created once, reused across
+// invocations). Its connection carries a signed lease in application_name,
+// sent in the startup packet (no extra round trip, no SQL), so that a reaper
+// pass of any instance of the same service, C++ or Node.js, can tell a frozen
+// or dead instance's connection from a live one.
+//
+//   absl::StatusOr<std::unique_ptr<aequor::ConnectionManager>> manager =
+//       aequor::ConnectionManagerBuilder()
+//           .SetConninfo("host=db.internal dbname=orders user=app")
+//           .SetService("orders-api")
+//           .SetCoordinationSecretFromEnv()   // AEQUOR_COORDINATION_SECRET[_FILE]
+//           .Build();
+//   if (!manager.ok()) return manager.status();  // names the wrong option
+//   absl::StatusOr<aequor::QueryResult> r =
+//       (*manager)->Query("SELECT name FROM customers WHERE id = $1", {"42"});
+//
+// Errors: every call returns absl::Status; nothing throws. Query errors carry
+// the SQLSTATE (api/errors.h).
+//
+// Thread-safety: a ConnectionManager is safe to call from several threads;
+// calls are serialised (one runs at a time), because it has one connection.
+// The builder is not thread-safe.
+#ifndef AEQUOR_API_CONNECTION_MANAGER_H_
+#define AEQUOR_API_CONNECTION_MANAGER_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "api/clock.h"
+#include "api/errors.h"
+#include "api/hook_exporter.h"
+#include "api/hooks.h"
+#include "api/lease_signer.h"
+#include "api/options.h"
+#include "api/query_result.h"
+#include "api/random.h"
+#include "api/reaper_scheduler.h"
+#include "api/registry.h"
+#include "api/retry_policy.h"
+
+namespace aequor {
+
+// One query parameter, sent as text ($1, $2, ...), or SQL NULL.
+class Param {
+ public:
+  Param(absl::string_view text) : value_(std::string(text)) {}  // NOLINT
+  Param(const char* text) : value_(std::string(text)) {}        // NOLINT
+  Param(const std::string& text) : value_(text) {}              // NOLINT
+  Param(int64_t v);                                             // NOLINT
+  Param(int v) : Param(static_cast<int64_t>(v)) {}              // NOLINT
+  Param(double v);                                              // NOLINT
+  Param(bool v) : value_(v ? "true" : "false") {}               // NOLINT
+  static Param Null() { return Param(); }
+
+  bool is_null() const { return !value_.has_value(); }
+  // NULL gives nullptr.
+  const char* c_str() const { return value_ ? value_->c_str() : nullptr; }
+
+ private:
+  Param() = default;
+  std::optional<std::string> value_;
+};
+
+// Per-call settings.
+struct QueryOptions {
+  // The caller promises that running the statement twice is harmless, so it
+  // may be retried after a connection loss even if it may have been sent.
+  // Default false.
+  bool idempotent = false;
+};
+
+class ConnectionManager {
+ public:
+  virtual ~ConnectionManager() = default;
+
+  // Opens the connection if there is none. OK if already connected.
+  virtual absl::Status Connect() = 0;
+
+  // Runs one statement (parameters as $1, $2, ...), connecting first if needed.
+  virtual absl::StatusOr<QueryResult> Query(absl::string_view sql,
+                                            absl::Span<const Param> params = {},
+                                            const QueryOptions& options = {}) = 0;
+  absl::StatusOr<QueryResult> Query(absl::string_view sql,
+                                    std::initializer_list<Param> params,
+                                    const QueryOptions& options = {}) {
+    return Query(sql, absl::MakeConstSpan(params.begin(), params.size()), options);
+  }
+
+  // Closes the connection (if any). The manager can connect again afterwards.
+  virtual void Close() = 0;
+
+  // Hands buffered events to the exporters and flushes them; call it at the
+  // end of a serverless invocation. Gives up after `timeout`.
+  virtual absl::Status Flush(absl::Duration timeout) = 0;
+
+  // Runs one reaper pass now on this manager's connection (connecting first
+  // if needed), whatever the scheduler says. With `dry_run` it takes the
+  // lock and reports what it would kill without killing. FailedPrecondition
+  // when leases are off. The report is also sent as a kReap event.
+  virtual absl::StatusOr<ReapReport> RunReaperPass(bool dry_run = false) = 0;
+
+  virtual bool connected() const = 0;
+  // The normalised service name used in leases.
+  virtual std::string service() const = 0;
+  // This manager's instance id (8 base64url characters).
+  virtual std::string instance() const = 0;
+  // The lease of the current connection ("" when none or leases are off).
+  virtual std::string application_name() const = 0;
+  // Whether leases are on (a secret was given).
+  virtual bool leases_enabled() const = 0;
+};
+
+class ConnectionManagerBuilder {
+ public:
+  ConnectionManagerBuilder();
+  ~ConnectionManagerBuilder();
+  ConnectionManagerBuilder(ConnectionManagerBuilder&&);
+  ConnectionManagerBuilder& operator=(ConnectionManagerBuilder&&);
+
+  // Replaces every option at once (see api/options.h for defaults).
+  ConnectionManagerBuilder& SetOptions(ManagerOptions options);
+  const ManagerOptions& options() const { return options_; }
+  // For any option without a setter of its own:
+  //   builder.mutable_options().reap_min_idle = absl::Seconds(60);
+  ManagerOptions& mutable_options() { return options_; }
+
+  ConnectionManagerBuilder& SetConninfo(std::string conninfo);
+  ConnectionManagerBuilder& SetService(std::string service);
+  ConnectionManagerBuilder& SetLeaseMode(LeaseMode mode);
+  ConnectionManagerBuilder& SetCoordinationSecret(std::string secret);
+  ConnectionManagerBuilder& AddPreviousSecret(std::string secret);
+  // Reads the secret from $AEQUOR_COORDINATION_SECRET, or from the file named
+  // by $AEQUOR_COORDINATION_SECRET_FILE (one trailing newline removed). Having
+  // neither is not an error here; Build() decides by the lease mode. An
+  // unreadable file makes Build() fail naming the variable.
+  ConnectionManagerBuilder& SetCoordinationSecretFromEnv();
+  ConnectionManagerBuilder& SetLeaseTtl(absl::Duration ttl);
+  ConnectionManagerBuilder& SetConnectTimeout(absl::Duration timeout);
+  ConnectionManagerBuilder& SetConnectBudget(absl::Duration budget);
+  ConnectionManagerBuilder& SetQueryBudget(absl::Duration budget);
+  ConnectionManagerBuilder& SetReapMinIdle(absl::Duration min_idle);
+  // Enables the emergency path (see ManagerOptions::reaper_conninfo).
+  ConnectionManagerBuilder& SetReaperConninfo(std::string conninfo);
+
+  // Plugins by name and parameters, looked up in the registry at Build().
+  ConnectionManagerBuilder& UseSigner(PluginSpec spec);
+  ConnectionManagerBuilder& UseReaperScheduler(PluginSpec spec);
+  ConnectionManagerBuilder& UseRetryPolicy(PluginSpec spec);
+  ConnectionManagerBuilder& AddExporter(PluginSpec spec);
+
+  // Plugins by object, bypassing the registry.
+  ConnectionManagerBuilder& UseSigner(std::shared_ptr<const LeaseSigner> signer);
+  ConnectionManagerBuilder& UseReaperScheduler(std::unique_ptr<ReaperScheduler> scheduler);
+  ConnectionManagerBuilder& UseRetryPolicy(std::shared_ptr<const RetryPolicy> policy);
+  ConnectionManagerBuilder& AddExporter(std::unique_ptr<HookExporter> exporter);
+
+  // User callbacks; adds "aequor.exporter.callback" unless already listed.
+  ConnectionManagerBuilder& SetHooks(CallbackHooks hooks);
+
+  // Default: Registry::Default().
+  ConnectionManagerBuilder& SetRegistry(std::shared_ptr<const Registry> registry);
+  // Default: Clock::Real(). Not owned; must outlive the manager.
+  ConnectionManagerBuilder& SetClock(Clock* clock);
+  // Default: Random::FromEntropy().
+  ConnectionManagerBuilder& SetRandom(std::unique_ptr<Random> random);
+  // Default: a random id. Tests use a fixed one.
+  ConnectionManagerBuilder& SetInstanceId(std::string instance);
+
+  // Validates everything and creates the manager (without connecting).
+  // InvalidArgument naming the wrong option, NotFound for an unknown plugin
+  // name (listing the known ones). The builder is left in a moved-from state.
+  absl::StatusOr<std::unique_ptr<ConnectionManager>> Build();
+
+ private:
+  struct Objects;  // plugins given by object, and the rest
+  ManagerOptions options_;
+  std::unique_ptr<Objects> objects_;
+};
+
+}  // namespace aequor
+
+#endif  // AEQUOR_API_CONNECTION_MANAGER_H_

@@ -1,0 +1,80 @@
+// api/events.h: what the manager reports about itself.
+//
+// Every observable action of a ConnectionManager (connects, queries, retries,
+// lease renewals, reaper passes, dead clients) becomes an Event handed to the
+// hook exporters (api/hook_exporter.h). Events never carry the coordination
+// secret, a password or a connection string.
+//
+// Thread-safety: plain values.
+#ifndef AEQUOR_API_EVENTS_H_
+#define AEQUOR_API_EVENTS_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace aequor {
+
+enum class EventKind {
+  kConnect,          // a connection was opened (first one)
+  kReconnect,        // a connection was opened to replace a lost one
+  kDisconnect,       // the manager closed its connection
+  kConnectError,     // one connect attempt failed
+  kQueryStart,
+  kQueryEnd,         // succeeded
+  kQueryError,       // failed (after retries, if any)
+  kRetry,            // an operation will be tried again after `delay`
+  kLeaseRenewed,
+  kLeaseRenewFailed,
+  kReap,             // a reaper pass ran; see `reap`
+  kClientDead,       // the connection was found dead; `source` says how
+};
+
+// "connect", "query_start", ... (stable names, used by exporters).
+absl::string_view EventKindName(EventKind kind);
+
+// The outcome of one reaper pass.
+enum class ReapOutcome {
+  kCompleted,  // held the lock and finished the pass (killed may be 0)
+  kBusy,       // another instance holds the lock: not an error
+  kError,      // the pass failed; `message` says why
+};
+absl::string_view ReapOutcomeName(ReapOutcome outcome);
+
+struct ReapReport {
+  ReapOutcome outcome = ReapOutcome::kError;
+  int scanned = 0;      // sessions of this service seen in pg_stat_activity
+  int candidates = 0;   // expired, signed, idle long enough
+  int killed = 0;
+  // The lock was held by a frozen leader (an expired lease of this service)
+  // which this pass terminated before taking the lock.
+  bool frozen_leader_killed = false;
+  std::map<std::string, int> skipped;  // reason -> count (core/reaper.h lists them)
+  absl::Duration duration;
+  std::string message;  // for kError
+};
+
+struct Event {
+  EventKind kind = EventKind::kConnect;
+  absl::Time time;         // wall clock, from the manager's Clock
+  std::string service;     // normalised service
+  std::string instance;    // this manager's instance id
+  absl::Duration duration; // of the connect, query or pass, when it has one
+  int attempt = 0;         // 1 for the first try
+  absl::Duration delay;    // kRetry: the sleep before the next attempt
+  std::string sql;         // kQuery*: the statement text (never parameters)
+  std::string sqlstate;    // kQueryError/kConnectError/kClientDead, if known
+  std::string message;     // a short human reason (server message, etc.)
+  std::string source;      // kClientDead: "thaw_check", "query", "reaper";
+                           // kReap: "connect", "invocation", "emergency", "manual";
+                           // kLeaseRenewed: "pipeline" (with a query) or "blocking"
+  int64_t rows = 0;        // kQueryEnd: rows returned or affected
+  ReapReport reap;         // kReap
+};
+
+}  // namespace aequor
+
+#endif  // AEQUOR_API_EVENTS_H_

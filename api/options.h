@@ -1,0 +1,153 @@
+// api/options.h: every setting of a ConnectionManager, with its default.
+//
+// The defaults are pg-aequor's, validated. ConnectionManagerBuilder::Build()
+// checks every value and every relation between values and refuses to build
+// with InvalidArgument naming the option (e.g. "lease_renew_before (5s) must
+// be less than lease_ttl (4s)").
+//
+// Plugin-specific settings (the retry count, the reaper probability, ...)
+// belong to the plugin's PluginSpec parameters; each plugin documents its own.
+//
+// Thread-safety: plain value.
+#ifndef AEQUOR_API_OPTIONS_H_
+#define AEQUOR_API_OPTIONS_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "api/hook_exporter.h"
+#include "api/lease_signer.h"
+#include "api/plugin.h"
+#include "api/reaper_scheduler.h"
+#include "api/retry_policy.h"
+#include "api/secret.h"
+
+namespace aequor {
+
+enum class LeaseMode {
+  // A coordination secret is mandatory: Build() fails without one. (default)
+  kRequired,
+  // Without a secret, leases, the reaper and renewal are off and the manager
+  // is a plain connection with retries; with one, as kRequired.
+  kOptional,
+};
+
+struct ManagerOptions {
+  // libpq connection string or URI. Empty: libpq's defaults and the PG*
+  // environment variables. While leases are on, the lease replaces any
+  // application_name given here. Never logged (it may hold a password).
+  std::string conninfo;
+
+  // Default: $AWS_LAMBDA_FUNCTION_NAME if set, else "sls_pg". Normalised for
+  // the lease (see NormalizeService in api/lease.h).
+  std::string service;
+
+  // Default kRequired.
+  LeaseMode lease_mode = LeaseMode::kRequired;
+
+  // Keys every lease's tag. REQUIRES: at least 16 bytes; never the database
+  // password. Default: none.
+  Secret coordination_secret;
+
+  // Older secrets still accepted when verifying other instances' leases
+  // (rotation). Used by "aequor.signer.key_ring". Each at least 16 bytes.
+  std::vector<Secret> previous_secrets;
+
+  // How long a lease stays valid after it is written. Default 90 s.
+  // REQUIRES: lease_renew_before < lease_ttl.
+  absl::Duration lease_ttl = absl::Seconds(90);
+
+  // Renew the lease when less than this is left. Default 30 s.
+  // REQUIRES: lease_block_before < lease_renew_before.
+  absl::Duration lease_renew_before = absl::Seconds(30);
+
+  // Renew before sending anything when less than this is left. Default 5 s.
+  // REQUIRES: > 0.
+  absl::Duration lease_block_before = absl::Seconds(5);
+
+  // Give up a blocking renewal after this long. Default 2 s. REQUIRES: > 0.
+  absl::Duration lease_renew_timeout = absl::Seconds(2);
+
+  // A session must have been idle this long before a reaper pass may kill it.
+  // Default 180 s. REQUIRES: >= 0.
+  absl::Duration reap_min_idle = absl::Seconds(180);
+
+  // At most this many kills per reaper pass. Default 10. REQUIRES: 1..1000.
+  int reap_max_kills = 10;
+
+  // Sessions idle *in transaction* are reaped only when this is set, once
+  // idle in transaction this long. Default 0 (never). REQUIRES: 0 or
+  // >= reap_min_idle.
+  absl::Duration reap_idle_in_transaction_after = absl::ZeroDuration();
+
+  // A lease counts as expired only once the server's clock is this far past
+  // its expiry (the writer's clock may be behind the server's). Default 2 s.
+  // REQUIRES: >= 0.
+  absl::Duration reap_clock_skew = absl::Seconds(2);
+
+  // statement_timeout for each statement of a reaper pass. Default 2 s.
+  absl::Duration reap_statement_timeout = absl::Seconds(2);
+
+  // idle_in_transaction_session_timeout inside a pass: how soon the server
+  // cuts off an instance frozen mid-pass, freeing the reaper lock. Default 1 s.
+  absl::Duration reap_lock_timeout = absl::Seconds(1);
+
+  // A query that comes after the connection has been unused this long starts
+  // a new (warm) invocation: the manager checks the connection is still alive
+  // without blocking (thaw detection) and asks the reaper scheduler whether
+  // to run a pass. Default 1 s. REQUIRES: >= 0.
+  absl::Duration invocation_gap = absl::Seconds(1);
+
+  // The emergency path: when connecting fails because the database or the
+  // role is full (53300), connect with this conninfo (a role with headroom,
+  // e.g. its own CONNECTION LIMIT, pg_read_all_stats and pg_signal_backend),
+  // run a reaper pass, close it, and retry within connect_budget.
+  // Default "" (off). Never logged.
+  std::string reaper_conninfo;
+
+  // --- Server-side backstops, sent in the startup packet's `options`. ---
+  // They need no privilege and clean up even where no reaper ever runs.
+  // Settings the user's own conninfo `options` give win over these.
+
+  // idle_in_transaction_session_timeout for the session. Default 60 s;
+  // 0 leaves the server's setting.
+  absl::Duration idle_in_transaction_timeout = absl::Seconds(60);
+
+  // idle_session_timeout (PostgreSQL 14+) for the session. Default 0 (off):
+  // leases let the reaper pick only dead instances; this would also close
+  // live but quiet ones (which then reconnect transparently).
+  absl::Duration idle_session_timeout = absl::ZeroDuration();
+
+  // Server-side TCP keepalives, so the server notices a client whose host is
+  // gone (a frozen micro-VM does not answer). Default off (the Linux default
+  // is 2 hours). When on: idle, interval and count as below.
+  bool server_keepalives = false;
+  absl::Duration keepalives_idle = absl::Seconds(30);
+  absl::Duration keepalives_interval = absl::Seconds(10);
+  int keepalives_count = 3;
+
+  // Total time for connecting, retries included (a deadline). Default 15 s.
+  absl::Duration connect_budget = absl::Seconds(15);
+
+  // Total time for one query, retries included (a deadline). Default 15 s.
+  absl::Duration query_budget = absl::Seconds(15);
+
+  // libpq's connect_timeout for one attempt, whole seconds, at least 2 (libpq
+  // raises smaller values to 2). Default 5 s. REQUIRES: <= connect_budget.
+  absl::Duration connect_timeout = absl::Seconds(5);
+
+  // The plugins, by name and parameters.
+  PluginSpec signer = PluginSpec(std::string(kDefaultSigner));
+  PluginSpec reaper_scheduler = PluginSpec(std::string(kDefaultReaperScheduler));
+  PluginSpec retry_policy = PluginSpec(std::string(kDefaultRetryPolicy));
+  std::vector<PluginSpec> exporters;  // default: none
+};
+
+// Checks every value and relation of `options` that does not involve plugins.
+// InvalidArgument naming the option; the secret itself is never quoted.
+absl::Status ValidateOptions(const ManagerOptions& options);
+
+}  // namespace aequor
+
+#endif  // AEQUOR_API_OPTIONS_H_

@@ -1,0 +1,69 @@
+// api/secret.h: a byte string that must never be printed.
+//
+// The coordination secret keys every lease's HMAC. It is held in a Secret so
+// that no log line, status message, event or debug print can show it: Secret
+// has no accessor that returns text meant for display, its AbslStringify and
+// operator<< print "<redacted>", and its memory is wiped on destruction.
+//
+//   aequor::Secret s("coord-secret-0123456789");
+//   absl::StrCat("secret=", s);  // "secret=<redacted>"
+//
+// Thread-safety: immutable after construction; safe to share for reading.
+#ifndef AEQUOR_API_SECRET_H_
+#define AEQUOR_API_SECRET_H_
+
+#include <cstddef>
+#include <ostream>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace aequor {
+
+class Secret {
+ public:
+  Secret() = default;
+  explicit Secret(std::string bytes) : bytes_(std::move(bytes)) {}
+  Secret(const Secret&) = default;
+  Secret& operator=(const Secret&) = default;
+  Secret(Secret&&) = default;
+  Secret& operator=(Secret&&) = default;
+  ~Secret() { Wipe(); }
+
+  bool empty() const { return bytes_.empty(); }
+  size_t size() const { return bytes_.size(); }
+
+  // The raw bytes, for keying a MAC. Never log or format them.
+  absl::string_view UnsafeBytes() const { return bytes_; }
+
+  template <typename Sink>
+  friend void AbslStringify(Sink& sink, const Secret&) {
+    sink.Append("<redacted>");
+  }
+  friend std::ostream& operator<<(std::ostream& os, const Secret&) {
+    return os << "<redacted>";
+  }
+
+ private:
+  void Wipe() {
+    volatile char* p = bytes_.empty() ? nullptr : &bytes_[0];
+    for (size_t i = 0; i < bytes_.size(); ++i) p[i] = 0;
+  }
+  std::string bytes_;
+};
+
+// The environment variables the coordination secret is read from.
+inline constexpr absl::string_view kSecretEnvVar = "AEQUOR_COORDINATION_SECRET";
+inline constexpr absl::string_view kSecretFileEnvVar = "AEQUOR_COORDINATION_SECRET_FILE";
+
+// Reads the secret from $AEQUOR_COORDINATION_SECRET, or else from the file
+// named by $AEQUOR_COORDINATION_SECRET_FILE (one trailing "\n" or "\r\n"
+// removed). NotFound when neither variable is set (or both are empty);
+// FailedPrecondition naming the variable and path when the file cannot be
+// read or is empty; InvalidArgument when both variables are set.
+absl::StatusOr<Secret> ReadSecretFromEnvironment();
+
+}  // namespace aequor
+
+#endif  // AEQUOR_API_SECRET_H_

@@ -1,0 +1,32 @@
+#include "api/events.h"
+
+namespace aequor {
+
+absl::string_view EventKindName(EventKind kind) {
+  switch (kind) {
+    case EventKind::kConnect: return "connect";
+    case EventKind::kReconnect: return "reconnect";
+    case EventKind::kDisconnect: return "disconnect";
+    case EventKind::kConnectError: return "connect_error";
+    case EventKind::kQueryStart: return "query_start";
+    case EventKind::kQueryEnd: return "query_end";
+    case EventKind::kQueryError: return "query_error";
+    case EventKind::kRetry: return "retry";
+    case EventKind::kLeaseRenewed: return "lease_renewed";
+    case EventKind::kLeaseRenewFailed: return "lease_renew_failed";
+    case EventKind::kReap: return "reap";
+    case EventKind::kClientDead: return "client_dead";
+  }
+  return "unknown";
+}
+
+absl::string_view ReapOutcomeName(ReapOutcome outcome) {
+  switch (outcome) {
+    case ReapOutcome::kCompleted: return "completed";
+    case ReapOutcome::kBusy: return "busy";
+    case ReapOutcome::kError: return "error";
+  }
+  return "unknown";
+}
+
+}  // namespace aequor

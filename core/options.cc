@@ -1,0 +1,113 @@
+// ValidateOptions: every value and relation of ManagerOptions that does not
+// involve a plugin.
+#include "absl/strings/str_cat.h"
+#include "api/lease.h"
+#include "api/options.h"
+
+namespace aequor {
+namespace {
+
+std::string Show(absl::Duration d) { return absl::FormatDuration(d); }
+
+absl::Status Invalid(absl::string_view option, absl::string_view problem) {
+  return absl::InvalidArgumentError(absl::StrCat(option, ": ", problem));
+}
+
+absl::Status Positive(absl::string_view option, absl::Duration d) {
+  if (d > absl::ZeroDuration()) return absl::OkStatus();
+  return Invalid(option, absl::StrCat("must be positive, got ", Show(d)));
+}
+
+}  // namespace
+
+absl::Status ValidateOptions(const ManagerOptions& o) {
+  for (const auto& [name, value] :
+       {std::pair<absl::string_view, absl::Duration>{"lease_ttl", o.lease_ttl},
+        {"lease_renew_before", o.lease_renew_before},
+        {"lease_block_before", o.lease_block_before},
+        {"lease_renew_timeout", o.lease_renew_timeout},
+        {"connect_budget", o.connect_budget},
+        {"query_budget", o.query_budget},
+        {"connect_timeout", o.connect_timeout}}) {
+    if (absl::Status s = Positive(name, value); !s.ok()) return s;
+  }
+  if (o.lease_ttl < absl::Seconds(1)) {
+    return Invalid("lease_ttl", absl::StrCat("must be at least 1s, got ", Show(o.lease_ttl)));
+  }
+  if (o.lease_ttl > absl::Hours(24)) {
+    return Invalid("lease_ttl", absl::StrCat("must be at most 24h, got ", Show(o.lease_ttl)));
+  }
+  if (o.lease_renew_before >= o.lease_ttl) {
+    return Invalid("lease_renew_before",
+                   absl::StrCat("(", Show(o.lease_renew_before), ") must be less than lease_ttl (",
+                                Show(o.lease_ttl), ")"));
+  }
+  if (o.lease_block_before >= o.lease_renew_before) {
+    return Invalid("lease_block_before",
+                   absl::StrCat("(", Show(o.lease_block_before),
+                                ") must be less than lease_renew_before (",
+                                Show(o.lease_renew_before), ")"));
+  }
+  if (o.reap_min_idle < absl::ZeroDuration()) {
+    return Invalid("reap_min_idle", absl::StrCat("must not be negative, got ", Show(o.reap_min_idle)));
+  }
+  if (o.reap_max_kills < 1 || o.reap_max_kills > 1000) {
+    return Invalid("reap_max_kills", absl::StrCat("must be in [1, 1000], got ", o.reap_max_kills));
+  }
+  if (o.reap_idle_in_transaction_after != absl::ZeroDuration() &&
+      o.reap_idle_in_transaction_after < o.reap_min_idle) {
+    return Invalid("reap_idle_in_transaction_after",
+                   absl::StrCat("(", Show(o.reap_idle_in_transaction_after),
+                                ") must be 0 (off) or at least reap_min_idle (",
+                                Show(o.reap_min_idle), ")"));
+  }
+  for (const auto& [name, value] :
+       {std::pair<absl::string_view, absl::Duration>{"reap_clock_skew", o.reap_clock_skew},
+        {"invocation_gap", o.invocation_gap},
+        {"idle_in_transaction_timeout", o.idle_in_transaction_timeout},
+        {"idle_session_timeout", o.idle_session_timeout}}) {
+    if (value < absl::ZeroDuration()) {
+      return Invalid(name, absl::StrCat("must not be negative, got ", Show(value)));
+    }
+  }
+  for (const auto& [name, value] :
+       {std::pair<absl::string_view, absl::Duration>{"reap_statement_timeout",
+                                                     o.reap_statement_timeout},
+        {"reap_lock_timeout", o.reap_lock_timeout}}) {
+    if (value < absl::Milliseconds(1)) {
+      return Invalid(name, absl::StrCat("must be at least 1ms, got ", Show(value)));
+    }
+  }
+  if (o.server_keepalives) {
+    if (o.keepalives_idle < absl::Seconds(1) || o.keepalives_interval < absl::Seconds(1)) {
+      return Invalid("keepalives_idle/keepalives_interval", "must be at least 1s when server_keepalives is on");
+    }
+    if (o.keepalives_count < 1 || o.keepalives_count > 100) {
+      return Invalid("keepalives_count",
+                     absl::StrCat("must be in [1, 100], got ", o.keepalives_count));
+    }
+  }
+  if (o.connect_timeout < absl::Seconds(2)) {
+    return Invalid("connect_timeout",
+                   absl::StrCat("must be at least 2s (libpq's smallest), got ",
+                                Show(o.connect_timeout)));
+  }
+  if (o.connect_timeout > o.connect_budget) {
+    return Invalid("connect_timeout",
+                   absl::StrCat("(", Show(o.connect_timeout), ") must not exceed connect_budget (",
+                                Show(o.connect_budget), ")"));
+  }
+  if (!o.coordination_secret.empty() && o.coordination_secret.size() < kMinSecretBytes) {
+    return Invalid("coordination_secret",
+                   absl::StrCat("must be at least ", kMinSecretBytes, " bytes"));
+  }
+  for (size_t i = 0; i < o.previous_secrets.size(); ++i) {
+    if (o.previous_secrets[i].size() < kMinSecretBytes) {
+      return Invalid(absl::StrCat("previous_secrets[", i, "]"),
+                     absl::StrCat("must be at least ", kMinSecretBytes, " bytes"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace aequor

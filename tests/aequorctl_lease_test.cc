@@ -1,0 +1,367 @@
+// Runs the real aequorctl binary (a data dependency, found in the runfiles)
+// for `lease sign` and `lease verify`: round trip, wrong secret, expiry against
+// --now-ms, the secret from a file, a missing secret, rejected --secret, and
+// that no output ever contains the secret. Plus in-process tests of the flag
+// parser and JSON strings it is built on.
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tools/aequorctl/cli.h"
+
+namespace aequor {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::MatchesRegex;
+using ::testing::Not;
+
+constexpr char kSecret[] = "ctl-test-secret-0123456789";
+constexpr char kOtherSecret[] = "ctl-other-secret-9876543210";
+
+std::string BinaryPath() {
+  const char* srcdir = std::getenv("TEST_SRCDIR");
+  const char* workspace = std::getenv("TEST_WORKSPACE");
+  if (srcdir == nullptr) return "bazel-bin/tools/aequorctl/aequorctl";
+  return absl::StrCat(srcdir, "/", workspace != nullptr ? workspace : "aequor",
+                      "/tools/aequorctl/aequorctl");
+}
+
+std::string TempDir() {
+  const char* dir = std::getenv("TEST_TMPDIR");
+  return dir != nullptr ? dir : "/tmp";
+}
+
+struct RunResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs aequorctl with `args` and exactly the environment `env` ("K=V" items).
+RunResult Aequorctl(const std::vector<std::string>& args, const std::vector<std::string>& env) {
+  RunResult run;
+  int out_pipe[2];
+  int err_pipe[2];
+  if (pipe(out_pipe) != 0 || pipe(err_pipe) != 0) {
+    ADD_FAILURE() << "pipe: " << std::strerror(errno);
+    return run;
+  }
+  const std::string binary = BinaryPath();
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(binary.c_str()));
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (const std::string& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out_pipe[1], 1);
+    dup2(err_pipe[1], 2);
+    close(out_pipe[0]);
+    close(out_pipe[1]);
+    close(err_pipe[0]);
+    close(err_pipe[1]);
+    execve(binary.c_str(), argv.data(), envp.data());
+    _exit(127);
+  }
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+  if (pid < 0) {
+    ADD_FAILURE() << "fork: " << std::strerror(errno);
+    close(out_pipe[0]);
+    close(err_pipe[0]);
+    return run;
+  }
+  struct pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  std::string* sinks[2] = {&run.out, &run.err};
+  int open_fds = 2;
+  while (open_fds > 0) {
+    if (poll(fds, 2, 10000) <= 0) {
+      ADD_FAILURE() << "aequorctl produced no output for 10 s";
+      break;
+    }
+    for (int k = 0; k < 2; ++k) {
+      if (fds[k].fd < 0 || fds[k].revents == 0) continue;
+      char buffer[4096];
+      ssize_t n = read(fds[k].fd, buffer, sizeof(buffer));
+      if (n > 0) {
+        sinks[k]->append(buffer, static_cast<size_t>(n));
+      } else if (n == 0 || errno != EINTR) {
+        close(fds[k].fd);
+        fds[k].fd = -1;
+        --open_fds;
+      }
+    }
+  }
+  for (const pollfd& fd : fds) {
+    if (fd.fd >= 0) close(fd.fd);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return run;
+}
+
+std::vector<std::string> SecretEnv(absl::string_view secret = kSecret) {
+  return {absl::StrCat("AEQUOR_COORDINATION_SECRET=", secret)};
+}
+
+// Every run's output must be free of every secret the test uses.
+void ExpectNoSecret(const RunResult& run) {
+  for (const char* secret : {kSecret, kOtherSecret}) {
+    EXPECT_THAT(run.out, Not(HasSubstr(secret)));
+    EXPECT_THAT(run.err, Not(HasSubstr(secret)));
+  }
+}
+
+std::string Sign(const std::vector<std::string>& flags,
+                 const std::vector<std::string>& env = SecretEnv()) {
+  std::vector<std::string> args = {"lease", "sign"};
+  args.insert(args.end(), flags.begin(), flags.end());
+  RunResult run = Aequorctl(args, env);
+  ExpectNoSecret(run);
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.err, "");
+  EXPECT_FALSE(run.out.empty());
+  if (!run.out.empty() && run.out.back() == '\n') run.out.pop_back();
+  return run.out;
+}
+
+RunResult Verify(const std::string& application_name, const std::vector<std::string>& extra = {},
+                 const std::vector<std::string>& env = SecretEnv()) {
+  std::vector<std::string> args = {"lease", "verify", "--application-name", application_name};
+  args.insert(args.end(), extra.begin(), extra.end());
+  RunResult run = Aequorctl(args, env);
+  ExpectNoSecret(run);
+  return run;
+}
+
+TEST(AequorctlLeaseTest, SignThenVerifyRoundTrip) {
+  std::string lease =
+      Sign({"--service", "orders", "--instance", "AbCdEfGh", "--expires-ms", "1767225600000"});
+  EXPECT_THAT(lease, MatchesRegex("s=orders;i=AbCdEfGh;e=1767225600000;g=[A-Za-z0-9_-]{11}"));
+  RunResult run = Verify(lease, {"--now-ms", "1767225599999"});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out,
+            "{\"valid\":true,\"service\":\"orders\",\"instance\":\"AbCdEfGh\","
+            "\"expires_ms\":1767225600000,\"expired\":false}\n");
+}
+
+TEST(AequorctlLeaseTest, ReproducesPgAequorsVectorWithEqualsSignFlags) {
+  std::string lease =
+      Sign({"--service=my-service", "--instance=AbCdEfGh", "--expires-ms=1767225600000"},
+           SecretEnv("coord-secret-0123456789"));
+  EXPECT_EQ(lease, "s=my-service;i=AbCdEfGh;e=1767225600000;g=jqYuPhbNIxo");
+}
+
+TEST(AequorctlLeaseTest, SignNormalisesTheServiceAndDefaultsInstanceAndExpiry) {
+  std::string lease = Sign({"--service", "svc.v2"});
+  // svc.v2 -> svc_v2-03bcb824 (a pg-aequor vector); random 8-char instance.
+  EXPECT_THAT(lease, MatchesRegex("s=svc_v2-03bcb824;i=[A-Za-z0-9_-]{8};e=[0-9]{13};g=.{11}"));
+  RunResult run = Verify(lease);
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_THAT(run.out, HasSubstr("\"valid\":true"));
+  EXPECT_THAT(run.out, HasSubstr("\"expired\":false"));  // now + 90 s
+  // Expires 90 s after now: it is expired 91 s from now.
+  size_t at = lease.find(";e=");
+  long long expires = std::stoll(lease.substr(at + 3, 13));
+  RunResult later = Verify(lease, {"--now-ms", std::to_string(expires + 1)});
+  EXPECT_THAT(later.out, HasSubstr("\"expired\":true"));
+  EXPECT_NE(Sign({"--service", "svc.v2"}).substr(0, 28), lease.substr(0, 28))
+      << "two runs should draw different instance ids";
+}
+
+TEST(AequorctlLeaseTest, WrongSecretIsInvalidWithReason) {
+  std::string lease = Sign({"--service", "orders", "--expires-ms", "1767225600000"});
+  RunResult run = Verify(lease, {"--now-ms", "0"}, SecretEnv(kOtherSecret));
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_THAT(run.out,
+              MatchesRegex("\\{\"valid\":false,\"service\":\"orders\",\"instance\":\"[^\"]{8}\","
+                           "\"expires_ms\":1767225600000,\"expired\":false,"
+                           "\"reason\":\"tag does not verify with the coordination secret\"\\}\n"));
+}
+
+TEST(AequorctlLeaseTest, ExpiredIsJudgedAgainstNowMs) {
+  std::string lease = Sign({"--service", "orders", "--expires-ms", "1000"});
+  RunResult before = Verify(lease, {"--now-ms", "1000"});
+  EXPECT_EQ(before.exit_code, 0);
+  EXPECT_THAT(before.out, HasSubstr("\"expired\":false"));
+  RunResult after = Verify(lease, {"--now-ms=1001"});
+  EXPECT_EQ(after.exit_code, 0) << "an expired but genuine lease is still valid";
+  EXPECT_THAT(after.out, HasSubstr("\"valid\":true"));
+  EXPECT_THAT(after.out, HasSubstr("\"expired\":true"));
+}
+
+TEST(AequorctlLeaseTest, UnparsableLeasePrintsReasonOnly) {
+  RunResult run = Verify("s=a;i=b;e=12x;g=AAAAAAAAAAA");
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_EQ(run.out, "{\"valid\":false,\"reason\":\"expiry 'e' is not a decimal number\"}\n");
+  RunResult quoted = Verify("a\"b\\c");
+  EXPECT_EQ(quoted.exit_code, 1);
+  EXPECT_EQ(quoted.out, "{\"valid\":false,\"reason\":\"field 1 is not key=value\"}\n");
+}
+
+TEST(AequorctlLeaseTest, SecretFromFileWithTrailingNewline) {
+  const std::string path = TempDir() + "/coordination_secret";
+  {
+    std::ofstream file(path, std::ios::binary | std::ios::trunc);
+    file << kSecret << "\n";
+  }
+  const std::vector<std::string> file_env = {
+      absl::StrCat("AEQUOR_COORDINATION_SECRET_FILE=", path)};
+  // Signed with the secret from the file, verified with it from the variable:
+  // the same key, so the newline was stripped.
+  std::string lease = Sign({"--service", "orders", "--expires-ms", "5"}, file_env);
+  RunResult run = Verify(lease, {"--now-ms", "0"});
+  EXPECT_EQ(run.exit_code, 0) << run.out << run.err;
+  RunResult back = Verify(lease, {"--now-ms", "0"}, file_env);
+  EXPECT_EQ(back.exit_code, 0) << back.out << back.err;
+
+  RunResult missing_file =
+      Verify(lease, {}, {"AEQUOR_COORDINATION_SECRET_FILE=/nonexistent/secret"});
+  EXPECT_EQ(missing_file.exit_code, 2);
+  EXPECT_THAT(missing_file.err, HasSubstr("AEQUOR_COORDINATION_SECRET_FILE"));
+  EXPECT_EQ(missing_file.out, "");
+}
+
+TEST(AequorctlLeaseTest, MissingSecretIsExitTwoWithAMessage) {
+  for (const char* command : {"sign", "verify"}) {
+    std::vector<std::string> args = {"lease", command};
+    if (absl::string_view(command) == "sign") {
+      args.insert(args.end(), {"--service", "orders"});
+    } else {
+      args.insert(args.end(), {"--application-name", "s=a;i=b;e=1;g=AAAAAAAAAAA"});
+    }
+    RunResult run = Aequorctl(args, {});
+    EXPECT_EQ(run.exit_code, 2) << command;
+    EXPECT_EQ(run.out, "") << command;
+    EXPECT_THAT(run.err, HasSubstr("no coordination secret")) << command;
+    EXPECT_THAT(run.err, HasSubstr("AEQUOR_COORDINATION_SECRET")) << command;
+  }
+}
+
+TEST(AequorctlLeaseTest, ShortSecretIsExitTwoAndNotEchoed) {
+  RunResult run = Aequorctl({"lease", "sign", "--service", "orders"},
+                            {"AEQUOR_COORDINATION_SECRET=tiny-secret"});
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_THAT(run.err, HasSubstr("at least 16"));
+  EXPECT_THAT(run.err, Not(HasSubstr("tiny-secret")));
+  EXPECT_EQ(run.out, "");
+}
+
+TEST(AequorctlLeaseTest, SecretFlagIsRejectedWithoutEchoingIt) {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"lease", "sign", "--service", "x", "--secret", kSecret},
+        std::vector<std::string>{"lease", "verify", "--secret=" + std::string(kSecret),
+                                 "--application-name", "x"}}) {
+    RunResult run = Aequorctl(args, SecretEnv());
+    EXPECT_EQ(run.exit_code, 2);
+    EXPECT_THAT(run.err, HasSubstr("--secret is not accepted"));
+    EXPECT_THAT(run.err, HasSubstr("AEQUOR_COORDINATION_SECRET_FILE"));
+    EXPECT_EQ(run.out, "");
+    ExpectNoSecret(run);
+  }
+  // Nor is a stray positional argument (a secret pasted in the wrong place).
+  RunResult stray = Aequorctl({"lease", "sign", "--service", "x", kOtherSecret}, SecretEnv());
+  EXPECT_EQ(stray.exit_code, 2);
+  ExpectNoSecret(stray);
+  RunResult stray_command = Aequorctl({kOtherSecret}, SecretEnv());
+  EXPECT_EQ(stray_command.exit_code, 2);
+  ExpectNoSecret(stray_command);
+}
+
+TEST(AequorctlLeaseTest, UsageErrorsAreExitTwo) {
+  const std::vector<std::vector<std::string>> cases = {
+      {},
+      {"nope"},
+      {"lease"},
+      {"lease", "forge"},
+      {"lease", "sign"},                                                        // --service missing
+      {"lease", "sign", "--service"},                                           // no value
+      {"lease", "sign", "--service", "a", "--service", "b"},                    // twice
+      {"lease", "sign", "--service", "a", "--expires-ms", "-5"},                // negative
+      {"lease", "sign", "--service", "a", "--expires-ms", "soon"},              // not a number
+      {"lease", "sign", "--service", "a", "--instance", "bad;id"},              // forbidden char
+      {"lease", "sign", "--service", "a", "--instance", std::string(40, 'i')},  // > 63 bytes
+      {"lease", "sign", "--service", "a", "--colour", "red"},                   // unknown flag
+      {"lease", "verify"},                                                      // no lease
+      {"lease", "verify", "--application-name", "x", "--now-ms", "later"},
+  };
+  for (const std::vector<std::string>& args : cases) {
+    RunResult run = Aequorctl(args, SecretEnv());
+    EXPECT_EQ(run.exit_code, 2) << absl::StrJoin(args, " ");
+    EXPECT_FALSE(run.err.empty()) << absl::StrJoin(args, " ");
+    EXPECT_EQ(run.out, "") << absl::StrJoin(args, " ");
+    ExpectNoSecret(run);
+  }
+}
+
+TEST(AequorctlLeaseTest, HelpOnEveryCommand) {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"--help"}, std::vector<std::string>{"lease", "--help"},
+        std::vector<std::string>{"lease", "sign", "--help"},
+        std::vector<std::string>{"lease", "verify", "-h"}}) {
+    RunResult run = Aequorctl(args, {});  // help needs no secret
+    EXPECT_EQ(run.exit_code, 0) << absl::StrJoin(args, " ");
+    EXPECT_THAT(run.out, HasSubstr("Usage: aequorctl")) << absl::StrJoin(args, " ");
+  }
+  RunResult sign_help = Aequorctl({"lease", "sign", "--help"}, {});
+  EXPECT_THAT(sign_help.out, HasSubstr("--expires-ms"));
+  RunResult verify_help = Aequorctl({"lease", "verify", "--help"}, {});
+  EXPECT_THAT(verify_help.out, HasSubstr("--now-ms"));
+}
+
+// ---- In-process: the pieces the binary is made of.
+
+TEST(CliFlagsTest, ParsesBothFormsAndBooleans) {
+  cli::FlagSpec spec = {{"service", true}, {"dry-run", false}};
+  auto flags = cli::ParseFlags({"--service", "a=b", "--dry-run"}, spec);
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_EQ(flags->Get("service"), "a=b");
+  EXPECT_TRUE(flags->Has("dry-run"));
+  auto eq = cli::ParseFlags({"--service=x=y"}, spec);
+  ASSERT_TRUE(eq.ok());
+  EXPECT_EQ(eq->Get("service"), "x=y");
+  auto empty = cli::ParseFlags({"--service="}, spec);
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(empty->Get("service"), "");
+  EXPECT_FALSE(cli::ParseFlags({"--dry-run=yes"}, spec).ok());
+  EXPECT_TRUE(cli::ParseFlags({"-h"}, spec)->help);
+}
+
+TEST(CliFlagsTest, ErrorsNeverRepeatValues) {
+  cli::FlagSpec spec = {{"service", true}};
+  auto unknown = cli::ParseFlags({"--token=abcdef-value"}, spec);
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(unknown.status().message(), HasSubstr("unknown flag --token"));
+  EXPECT_THAT(unknown.status().message(), Not(HasSubstr("abcdef-value")));
+  auto positional = cli::ParseFlags({"--service", "a", "abcdef-value"}, spec);
+  EXPECT_THAT(positional.status().message(), HasSubstr("argument #3"));
+  EXPECT_THAT(positional.status().message(), Not(HasSubstr("abcdef-value")));
+}
+
+TEST(CliJsonTest, EscapesQuotesBackslashesControlsAndNonAscii) {
+  EXPECT_EQ(cli::JsonString("plain"), "\"plain\"");
+  EXPECT_EQ(cli::JsonString("a\"b\\c"), "\"a\\\"b\\\\c\"");
+  EXPECT_EQ(cli::JsonString("\n\t\x01"), "\"\\n\\t\\u0001\"");
+  EXPECT_EQ(cli::JsonString("\xC3\xA9"), "\"\\ufffd\\ufffd\"");
+}
+
+}  // namespace
+}  // namespace aequor

@@ -1,0 +1,37 @@
+// aequorctl: operator tool for aequor. One binary, one subcommand per area:
+//
+//   aequorctl lease sign|verify ...     (tools/aequorctl/lease_commands.h)
+//
+// Each command's logic lives in a library next to this file so that it can be
+// tested in-process; main() only wires the real streams, clock and randomness.
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "api/clock.h"
+#include "api/random.h"
+#include "tools/aequorctl/cli.h"
+#include "tools/aequorctl/lease_commands.h"
+
+namespace {
+
+constexpr char kUsage[] =
+    "Usage: aequorctl <command> [flags]\n"
+    "\n"
+    "Operator tool for aequor, the PostgreSQL connection manager.\n"
+    "Exit status: 0 success, 1 checked and invalid, 2 usage error.";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::unique_ptr<aequor::Random> random = aequor::Random::FromEntropy();
+  aequor::cli::CliEnv env{&std::cout, &std::cerr, aequor::Clock::Real(), random.get()};
+  const std::vector<aequor::cli::Command> commands = {
+      aequor::cli::LeaseCommand(),
+  };
+  int code = aequor::cli::Dispatch("aequorctl", kUsage, commands, args, env);
+  std::cout.flush();
+  return code;
+}

@@ -1,0 +1,310 @@
+// ConnectionManagerBuilder: validates every option and plugin, then makes the
+// manager. Nothing connects here.
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "api/connection_manager.h"
+#include "api/lease.h"
+#include "core/manager.h"
+
+namespace aequor {
+
+struct ConnectionManagerBuilder::Objects {
+  std::shared_ptr<const LeaseSigner> signer;
+  std::unique_ptr<ReaperScheduler> scheduler;
+  std::shared_ptr<const RetryPolicy> retry_policy;
+  std::vector<std::unique_ptr<HookExporter>> exporters;
+  std::unique_ptr<CallbackHooks> hooks;
+  std::shared_ptr<const Registry> registry;
+  Clock* clock = nullptr;
+  std::unique_ptr<Random> random;
+  std::string instance;
+  absl::Status secret_env_error;  // from SetCoordinationSecretFromEnv()
+};
+
+ConnectionManagerBuilder::ConnectionManagerBuilder() : objects_(new Objects()) {}
+ConnectionManagerBuilder::~ConnectionManagerBuilder() = default;
+ConnectionManagerBuilder::ConnectionManagerBuilder(ConnectionManagerBuilder&&) = default;
+ConnectionManagerBuilder& ConnectionManagerBuilder::operator=(ConnectionManagerBuilder&&) = default;
+
+ConnectionManagerBuilder& ConnectionManagerBuilder::SetOptions(ManagerOptions options) {
+  options_ = std::move(options);
+  return *this;
+}
+ConnectionManagerBuilder& ConnectionManagerBuilder::SetConninfo(std::string conninfo) {
+  options_.conninfo = std::move(conninfo);
+  return *this;
+}
+ConnectionManagerBuilder& ConnectionManagerBuilder::SetService(std::string service) {
+  options_.service = std::move(service);
+  return *this;
+}
+ConnectionManagerBuilder& ConnectionManagerBuilder::SetLeaseMode(LeaseMode mode) {
+  options_.lease_mode = mode;
+  return *this;
+}
+ConnectionManagerBuilder& ConnectionManagerBuilder::SetCoordinationSecret(std::string secret) {
+  options_.coordination_secret = Secret(std::move(secret));
+  return *this;
+}
+ConnectionManagerBuilder& ConnectionManagerBuilder::AddPreviousSecret(std::string secret) {
+  options_.previous_secrets.emplace_back(std::move(secret));
+  return *this;
+}
+ConnectionManagerBuilder& ConnectionManagerBuilder::SetCoordinationSecretFromEnv() {
+  absl::StatusOr<Secret> secret = ReadSecretFromEnvironment();
+  if (secret.ok()) {
+    options_.coordination_secret = *std::move(secret);
+    objects_->secret_env_error = absl::OkStatus();
+  } else if (!absl::IsNotFound(secret.status())) {
+    objects_->secret_env_error = secret.status();
+  }
+  return *this;
+}
+ConnectionManagerBuilder& ConnectionManagerBuilder::SetLeaseTtl(absl::Duration ttl) {
+  options_.lease_ttl = ttl;
+  return *this;
+}
+ConnectionManagerBuilder& ConnectionManagerBuilder::SetConnectTimeout(absl::Duration timeout) {
+  options_.connect_timeout = timeout;
+  return *this;
+}
+ConnectionManagerBuilder& ConnectionManagerBuilder::SetConnectBudget(absl::Duration budget) {
+  options_.connect_budget = budget;
+  return *this;
+}
+ConnectionManagerBuilder& ConnectionManagerBuilder::SetQueryBudget(absl::Duration budget) {
+  options_.query_budget = budget;
+  return *this;
+}
+ConnectionManagerBuilder& ConnectionManagerBuilder::SetReapMinIdle(absl::Duration min_idle) {
+  options_.reap_min_idle = min_idle;
+  return *this;
+}
+ConnectionManagerBuilder& ConnectionManagerBuilder::SetReaperConninfo(std::string conninfo) {
+  options_.reaper_conninfo = std::move(conninfo);
+  return *this;
+}
+ConnectionManagerBuilder& ConnectionManagerBuilder::UseSigner(PluginSpec spec) {
+  options_.signer = std::move(spec);
+  objects_->signer.reset();
+  return *this;
+}
+ConnectionManagerBuilder& ConnectionManagerBuilder::UseReaperScheduler(PluginSpec spec) {
+  options_.reaper_scheduler = std::move(spec);
+  objects_->scheduler.reset();
+  return *this;
+}
+ConnectionManagerBuilder& ConnectionManagerBuilder::UseRetryPolicy(PluginSpec spec) {
+  options_.retry_policy = std::move(spec);
+  objects_->retry_policy.reset();
+  return *this;
+}
+ConnectionManagerBuilder& ConnectionManagerBuilder::AddExporter(PluginSpec spec) {
+  options_.exporters.push_back(std::move(spec));
+  return *this;
+}
+ConnectionManagerBuilder& ConnectionManagerBuilder::UseSigner(
+    std::shared_ptr<const LeaseSigner> signer) {
+  objects_->signer = std::move(signer);
+  return *this;
+}
+ConnectionManagerBuilder& ConnectionManagerBuilder::UseReaperScheduler(
+    std::unique_ptr<ReaperScheduler> scheduler) {
+  objects_->scheduler = std::move(scheduler);
+  return *this;
+}
+ConnectionManagerBuilder& ConnectionManagerBuilder::UseRetryPolicy(
+    std::shared_ptr<const RetryPolicy> policy) {
+  objects_->retry_policy = std::move(policy);
+  return *this;
+}
+ConnectionManagerBuilder& ConnectionManagerBuilder::AddExporter(
+    std::unique_ptr<HookExporter> exporter) {
+  if (exporter != nullptr) objects_->exporters.push_back(std::move(exporter));
+  return *this;
+}
+ConnectionManagerBuilder& ConnectionManagerBuilder::SetHooks(CallbackHooks hooks) {
+  objects_->hooks = std::make_unique<CallbackHooks>(std::move(hooks));
+  for (const PluginSpec& spec : options_.exporters) {
+    if (spec.name == "aequor.exporter.callback") return *this;
+  }
+  options_.exporters.emplace_back("aequor.exporter.callback");
+  return *this;
+}
+ConnectionManagerBuilder& ConnectionManagerBuilder::SetRegistry(
+    std::shared_ptr<const Registry> registry) {
+  objects_->registry = std::move(registry);
+  return *this;
+}
+ConnectionManagerBuilder& ConnectionManagerBuilder::SetClock(Clock* clock) {
+  objects_->clock = clock;
+  return *this;
+}
+ConnectionManagerBuilder& ConnectionManagerBuilder::SetRandom(std::unique_ptr<Random> random) {
+  objects_->random = std::move(random);
+  return *this;
+}
+ConnectionManagerBuilder& ConnectionManagerBuilder::SetInstanceId(std::string instance) {
+  objects_->instance = std::move(instance);
+  return *this;
+}
+
+namespace {
+
+// Prefixes a plugin's error with the option it came from, keeping the code.
+absl::Status InOption(absl::string_view option, const absl::Status& status) {
+  return absl::Status(status.code(), absl::StrCat(option, ": ", status.message()));
+}
+
+template <typename Factory>
+absl::StatusOr<std::unique_ptr<typename Factory::ProductType>> MakePlugin(
+    absl::string_view option, const PluginSpec& spec,
+    absl::StatusOr<const Factory*> (Registry::*find)(absl::string_view) const,
+    const Registry& registry, const typename Factory::ContextType& context) {
+  absl::StatusOr<const Factory*> factory = (registry.*find)(spec.name);
+  if (!factory.ok()) return InOption(option, factory.status());
+  absl::StatusOr<std::unique_ptr<ParsedConfig>> config = (*factory)->ParseConfig(spec, registry);
+  if (!config.ok()) return InOption(option, config.status());
+  auto product = (*factory)->Create(**config, context);
+  if (!product.ok()) return InOption(option, product.status());
+  if (*product == nullptr) {
+    return absl::InternalError(absl::StrCat(option, ": factory '", spec.name, "' returned null"));
+  }
+  return product;
+}
+
+bool IsBase64UrlChar(char c) {
+  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+}
+
+std::string DefaultService() {
+  const char* lambda = std::getenv("AWS_LAMBDA_FUNCTION_NAME");
+  return lambda != nullptr && lambda[0] != '\0' ? lambda : "sls_pg";
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ConnectionManager>> ConnectionManagerBuilder::Build() {
+  Objects& objects = *objects_;
+  if (!objects.secret_env_error.ok()) {
+    return InOption("coordination_secret", objects.secret_env_error);
+  }
+  if (absl::Status s = ValidateOptions(options_); !s.ok()) return s;
+  for (const auto& [name, conninfo] :
+       {std::pair<absl::string_view, const std::string*>{"conninfo", &options_.conninfo},
+        {"reaper_conninfo", &options_.reaper_conninfo}}) {
+    if (conninfo->empty()) continue;
+    // Syntax only; nothing connects. libpq's message names the bad part.
+    char* error = nullptr;
+    PQconninfoOption* parsed = PQconninfoParse(conninfo->c_str(), &error);
+    if (parsed == nullptr) {
+      std::string message = error != nullptr ? error : "out of memory";
+      if (error != nullptr) PQfreemem(error);
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, ": ", absl::StripTrailingAsciiWhitespace(message)));
+    }
+    PQconninfoFree(parsed);
+  }
+
+  ManagerParts parts;
+  parts.registry = objects.registry != nullptr ? objects.registry : Registry::Default();
+  const Registry& registry = *parts.registry;
+  parts.clock = objects.clock != nullptr ? objects.clock : Clock::Real();
+  parts.random = objects.random != nullptr ? std::move(objects.random) : Random::FromEntropy();
+
+  // Service and instance.
+  std::string raw_service = options_.service.empty() ? DefaultService() : options_.service;
+  if (!objects.instance.empty()) {
+    if (objects.instance.size() > 16 ||
+        !std::all_of(objects.instance.begin(), objects.instance.end(), IsBase64UrlChar)) {
+      return absl::InvalidArgumentError(
+          "instance_id: must be 1 to 16 base64url characters [A-Za-z0-9_-]");
+    }
+    parts.instance = objects.instance;
+  } else {
+    parts.instance = NewInstanceId(*parts.random);
+  }
+  parts.service = NormalizeService(raw_service, parts.instance.size());
+
+  // Leases: on with a secret (or a signer object), required by default.
+  const bool have_secret = !options_.coordination_secret.empty();
+  if (objects.signer != nullptr) {
+    parts.signer = objects.signer;
+  } else if (have_secret) {
+    SignerContext context;
+    context.keys.push_back(options_.coordination_secret);
+    for (const Secret& old : options_.previous_secrets) context.keys.push_back(old);
+    context.registry = &registry;
+    absl::StatusOr<std::unique_ptr<LeaseSigner>> signer = MakePlugin<LeaseSignerFactory>(
+        "signer", options_.signer, &Registry::FindSigner, registry, context);
+    if (!signer.ok()) return signer.status();
+    parts.signer = std::shared_ptr<const LeaseSigner>(*std::move(signer));
+  } else if (options_.lease_mode == LeaseMode::kRequired) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "coordination_secret: required while lease_mode is required; set it with "
+        "SetCoordinationSecret() or the environment (",
+        kSecretEnvVar, " or ", kSecretFileEnvVar,
+        "), or choose LeaseMode::kOptional to run without leases"));
+  }
+  if (parts.signer != nullptr) {
+    // The longest lease this manager can write must fit application_name.
+    absl::StatusOr<std::string> probe =
+        SignLease(*parts.signer, parts.service, parts.instance, int64_t{9999999999999});
+    if (!probe.ok()) return InOption("signer", probe.status());
+  }
+
+  // Reaper scheduler.
+  if (objects.scheduler != nullptr) {
+    parts.scheduler = std::move(objects.scheduler);
+  } else {
+    SchedulerContext context{parts.clock, parts.random.get(), &registry};
+    auto scheduler = MakePlugin<ReaperSchedulerFactory>(
+        "reaper_scheduler", options_.reaper_scheduler, &Registry::FindReaperScheduler, registry,
+        context);
+    if (!scheduler.ok()) return scheduler.status();
+    parts.scheduler = *std::move(scheduler);
+  }
+
+  // Retry policy.
+  if (objects.retry_policy != nullptr) {
+    parts.retry_policy = objects.retry_policy;
+  } else {
+    RetryContext context{&registry};
+    auto policy = MakePlugin<RetryPolicyFactory>("retry_policy", options_.retry_policy,
+                                                 &Registry::FindRetryPolicy, registry, context);
+    if (!policy.ok()) return policy.status();
+    parts.retry_policy = std::shared_ptr<const RetryPolicy>(*std::move(policy));
+  }
+
+  // Exporters: by name first, then by object, in the order given.
+  ExporterContext exporter_context;
+  exporter_context.service = parts.service;
+  exporter_context.instance = parts.instance;
+  exporter_context.clock = parts.clock;
+  exporter_context.registry = &registry;
+  exporter_context.hooks = objects.hooks.get();
+  for (size_t i = 0; i < options_.exporters.size(); ++i) {
+    auto exporter = MakePlugin<HookExporterFactory>(absl::StrCat("exporters[", i, "]"),
+                                                    options_.exporters[i], &Registry::FindExporter,
+                                                    registry, exporter_context);
+    if (!exporter.ok()) return exporter.status();
+    parts.exporters.push_back(*std::move(exporter));
+  }
+  for (std::unique_ptr<HookExporter>& exporter : objects.exporters) {
+    parts.exporters.push_back(std::move(exporter));
+  }
+  objects.exporters.clear();
+
+  parts.startup_options = BuildStartupOptions(options_);
+  parts.options = std::move(options_);
+  objects_ = std::make_unique<Objects>();
+  options_ = ManagerOptions();
+  return std::unique_ptr<ConnectionManager>(new Manager(std::move(parts)));
+}
+
+}  // namespace aequor

@@ -1,0 +1,614 @@
+#include "core/manager.h"
+
+#include <libpq-fe.h>
+#include <poll.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "api/errors.h"
+#include "api/lease.h"
+#include "core/connect_error.h"
+
+namespace aequor {
+namespace {
+
+constexpr char kRenewSql[] = "SELECT set_config('application_name', $1, false)";
+constexpr absl::Duration kUsageMaxAge = absl::Seconds(5);
+
+int64_t WholeSeconds(absl::Duration d) {
+  return static_cast<int64_t>(std::ceil(absl::ToDoubleSeconds(d)));
+}
+
+bool Retryable(const absl::Status& connect_error) {
+  // Never: bad credentials, unknown database or role, bad conninfo.
+  switch (connect_error.code()) {
+    case absl::StatusCode::kUnauthenticated:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kPermissionDenied:
+      return false;
+    default:
+      return true;
+  }
+}
+
+// The SQLSTATE and message of a failed result (or the connection's message).
+struct Failure {
+  std::string sqlstate;
+  std::string message;
+};
+
+Failure ReadFailure(const PGresult* r, const PGconn* conn) {
+  Failure f;
+  if (r != nullptr) {
+    if (const char* s = PQresultErrorField(r, PG_DIAG_SQLSTATE)) f.sqlstate = s;
+    if (const char* m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY)) f.message = m;
+  }
+  if (f.message.empty()) f.message = pg::ErrorMessage(conn);
+  return f;
+}
+
+bool Succeeded(const PGresult* r) {
+  ExecStatusType s = r != nullptr ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+  return s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK || s == PGRES_EMPTY_QUERY;
+}
+
+}  // namespace
+
+std::string BuildStartupOptions(const ManagerOptions& o) {
+  std::vector<std::string> parts;
+  auto ms = [](absl::Duration d) { return absl::ToInt64Milliseconds(d); };
+  if (o.idle_in_transaction_timeout > absl::ZeroDuration()) {
+    parts.push_back(absl::StrCat("-c idle_in_transaction_session_timeout=",
+                                 ms(o.idle_in_transaction_timeout)));
+  }
+  if (o.idle_session_timeout > absl::ZeroDuration()) {
+    parts.push_back(absl::StrCat("-c idle_session_timeout=", ms(o.idle_session_timeout)));
+  }
+  if (o.server_keepalives) {
+    parts.push_back(absl::StrCat("-c tcp_keepalives_idle=", WholeSeconds(o.keepalives_idle),
+                                 " -c tcp_keepalives_interval=",
+                                 WholeSeconds(o.keepalives_interval),
+                                 " -c tcp_keepalives_count=", o.keepalives_count));
+  }
+  // The user's own options come last so that their settings win. libpq takes
+  // them from the conninfo, else from $PGOPTIONS; giving `options` ourselves
+  // would hide both, so both are carried over.
+  std::string user;
+  if (!o.conninfo.empty()) {
+    if (PQconninfoOption* parsed = PQconninfoParse(o.conninfo.c_str(), nullptr)) {
+      for (PQconninfoOption* opt = parsed; opt->keyword != nullptr; ++opt) {
+        if (std::string(opt->keyword) == "options" && opt->val != nullptr) user = opt->val;
+      }
+      PQconninfoFree(parsed);
+    }
+  }
+  if (user.empty()) {
+    if (const char* env = std::getenv("PGOPTIONS")) user = env;
+  }
+  if (!user.empty()) parts.push_back(user);
+  return absl::StrJoin(parts, " ");
+}
+
+Manager::Manager(ManagerParts parts)
+    : parts_(std::move(parts)),
+      connect_timeout_seconds_(absl::StrCat(WholeSeconds(parts_.options.connect_timeout))),
+      events_(std::move(parts_.exporters)) {}
+
+Manager::~Manager() {
+  absl::MutexLock lock(&mu_);
+  DropConnectionLocked();
+  events_.Shutdown(absl::Seconds(1));
+}
+
+Event Manager::MakeEvent(EventKind kind) const {
+  Event event;
+  event.kind = kind;
+  event.time = parts_.clock->Now();
+  event.service = parts_.service;
+  event.instance = parts_.instance;
+  return event;
+}
+
+ReaperSettings Manager::ReaperSettingsFor(bool dry_run) const {
+  const ManagerOptions& o = parts_.options;
+  ReaperSettings s;
+  s.service = parts_.service;
+  s.min_idle = o.reap_min_idle;
+  s.idle_in_transaction_min_idle = o.reap_idle_in_transaction_after;
+  s.clock_skew = o.reap_clock_skew;
+  s.max_kills = o.reap_max_kills;
+  s.statement_timeout = o.reap_statement_timeout;
+  s.lock_idle_timeout = o.reap_lock_timeout;
+  s.dry_run = dry_run;
+  return s;
+}
+
+bool Manager::connected() const {
+  absl::MutexLock lock(&mu_);
+  return conn_ != nullptr && PQstatus(conn_.get()) == CONNECTION_OK;
+}
+
+std::string Manager::application_name() const {
+  absl::MutexLock lock(&mu_);
+  return conn_ != nullptr ? application_name_ : std::string();
+}
+
+absl::Status Manager::Connect() {
+  absl::MutexLock lock(&mu_);
+  return EnsureConnectedLocked(parts_.clock->MonotonicNow() + parts_.options.connect_budget);
+}
+
+absl::StatusOr<std::string> Manager::NewLeaseLocked(int64_t* expires_ms) {
+  *expires_ms = 0;
+  if (parts_.signer == nullptr) return std::string();
+  *expires_ms = absl::ToUnixMillis(parts_.clock->Now() + parts_.options.lease_ttl);
+  absl::StatusOr<std::string> lease =
+      SignLease(*parts_.signer, parts_.service, parts_.instance, *expires_ms);
+  if (!lease.ok()) {
+    return absl::Status(lease.status().code(),
+                        absl::StrCat("signing the lease: ", lease.status().message()));
+  }
+  return lease;
+}
+
+bool Manager::BackoffLocked(int retry, absl::Time deadline, absl::Duration& previous,
+                            absl::string_view reason) {
+  std::optional<absl::Duration> delay =
+      parts_.retry_policy->NextDelay(RetryState{retry, previous}, *parts_.random);
+  if (!delay.has_value()) return false;
+  const absl::Duration left = deadline - parts_.clock->MonotonicNow();
+  if (left <= absl::ZeroDuration()) return false;
+  absl::Duration sleep = std::min(*delay, left);
+  previous = *delay;
+  if (events_.observed()) {
+    Event event = MakeEvent(EventKind::kRetry);
+    event.attempt = retry + 1;
+    event.delay = sleep;
+    event.message = std::string(reason);
+    events_.Emit(event);
+  }
+  parts_.clock->SleepFor(sleep);
+  return parts_.clock->MonotonicNow() < deadline;
+}
+
+absl::Status Manager::EnsureConnectedLocked(absl::Time deadline) {
+  if (conn_ != nullptr && PQstatus(conn_.get()) == CONNECTION_OK) return absl::OkStatus();
+  DropConnectionLocked();
+  absl::Duration previous;
+  bool emergency_tried = false;
+  for (int attempt = 1;; ++attempt) {
+    absl::Status s = ConnectOnceLocked(attempt);
+    if (s.ok()) break;
+    if (!Retryable(s)) return s;
+    // A full database: free it with the emergency pass, then try at once.
+    if (SqlState(s) == "53300" && !emergency_tried && !parts_.options.reaper_conninfo.empty() &&
+        parts_.signer != nullptr) {
+      emergency_tried = true;
+      std::optional<ReapReport> report = EmergencyReapLocked();
+      if (report.has_value() && report->killed > 0 &&
+          parts_.clock->MonotonicNow() < deadline) {
+        continue;
+      }
+    }
+    if (!BackoffLocked(attempt, deadline, previous, s.message())) return s;
+    if (SqlState(s) == "53300") emergency_tried = false;  // zombies may have expired since
+  }
+  MaybeReapLocked(ReapTrigger::kConnect);
+  return absl::OkStatus();
+}
+
+absl::Status Manager::ConnectOnceLocked(int attempt) {
+  int64_t expires_ms = 0;
+  absl::StatusOr<std::string> lease = NewLeaseLocked(&expires_ms);
+  if (!lease.ok()) return lease.status();
+
+  // The user's conninfo comes first and is expanded (expand_dbname = 1); the
+  // entries after it override what it says, so the lease wins over any
+  // application_name the user gave.
+  const char* keywords[5];
+  const char* values[5];
+  int n = 0;
+  if (!parts_.options.conninfo.empty()) {
+    keywords[n] = "dbname";
+    values[n++] = parts_.options.conninfo.c_str();
+  }
+  keywords[n] = "connect_timeout";
+  values[n++] = connect_timeout_seconds_.c_str();
+  if (!parts_.startup_options.empty()) {
+    keywords[n] = "options";
+    values[n++] = parts_.startup_options.c_str();
+  }
+  if (!lease->empty()) {
+    keywords[n] = "application_name";
+    values[n++] = lease->c_str();
+  }
+  keywords[n] = nullptr;
+  values[n] = nullptr;
+
+  const absl::Time start = parts_.clock->MonotonicNow();
+  pg::Conn conn(PQconnectdbParams(keywords, values, /*expand_dbname=*/1));
+  const absl::Duration took = parts_.clock->MonotonicNow() - start;
+  if (conn == nullptr) {
+    return absl::ResourceExhaustedError("connect failed: libpq could not allocate a connection");
+  }
+  if (PQstatus(conn.get()) != CONNECTION_OK) {
+    absl::Status status = ConnectFailureStatus(pg::ErrorMessage(conn.get()));
+    if (events_.observed()) {
+      Event event = MakeEvent(EventKind::kConnectError);
+      event.duration = took;
+      event.attempt = attempt;
+      event.sqlstate = SqlState(status);
+      event.message = std::string(status.message());
+      events_.Emit(event);
+    }
+    return status;
+  }
+  conn_ = std::move(conn);
+  application_name_ = *std::move(lease);
+  lease_expires_ms_ = expires_ms;
+  last_used_ = parts_.clock->MonotonicNow();
+  ++connects_;
+  if (events_.observed()) {
+    Event event = MakeEvent(connects_ == 1 ? EventKind::kConnect : EventKind::kReconnect);
+    event.duration = took;
+    event.attempt = attempt;
+    events_.Emit(event);
+  }
+  return absl::OkStatus();
+}
+
+std::optional<ReapReport> Manager::EmergencyReapLocked() {
+  const char* keywords[] = {"dbname", "connect_timeout", "application_name", nullptr};
+  const std::string name = absl::StrCat("aequor-reaper:", parts_.service);
+  const char* values[] = {parts_.options.reaper_conninfo.c_str(),
+                          connect_timeout_seconds_.c_str(), name.c_str(), nullptr};
+  pg::Conn conn(PQconnectdbParams(keywords, values, 1));
+  if (conn == nullptr || PQstatus(conn.get()) != CONNECTION_OK) {
+    if (events_.observed()) {
+      Event event = MakeEvent(EventKind::kReap);
+      event.source = "emergency";
+      event.reap.outcome = ReapOutcome::kError;
+      event.reap.message = absl::StrCat("reaper connection failed: ",
+                                        ConnectFailureStatus(pg::ErrorMessage(conn.get())).message());
+      event.message = event.reap.message;
+      events_.Emit(event);
+    }
+    return std::nullopt;
+  }
+  return RunPassLocked(conn.get(), /*dry_run=*/false, "emergency");
+}
+
+ReapReport Manager::RunPassLocked(PGconn* conn, bool dry_run, absl::string_view source) {
+  ReapReport report = ::aequor::RunReaperPass(conn, ReaperSettingsFor(dry_run), *parts_.signer,
+                                              *parts_.clock);
+  if (events_.observed()) {
+    Event event = MakeEvent(EventKind::kReap);
+    event.source = std::string(source);
+    event.duration = report.duration;
+    event.message = report.message;
+    event.reap = report;
+    events_.Emit(event);
+  }
+  return report;
+}
+
+void Manager::RefreshUsageLocked() {
+  const absl::Time now = parts_.clock->MonotonicNow();
+  if (usage_.has_value() && now - usage_at_ < kUsageMaxAge) return;
+  pg::Result r(PQexec(conn_.get(),
+                      "SELECT count(*) FILTER (WHERE backend_type = 'client backend'), "
+                      "current_setting('max_connections')::int FROM pg_stat_activity"));
+  if (PQresultStatus(r.get()) != PGRES_TUPLES_OK || PQntuples(r.get()) != 1) return;
+  double in_use = std::atof(PQgetvalue(r.get(), 0, 0));
+  double max = std::atof(PQgetvalue(r.get(), 0, 1));
+  if (max <= 0) return;
+  usage_ = in_use / max;
+  usage_at_ = now;
+}
+
+void Manager::MaybeReapLocked(ReapTrigger trigger) {
+  if (parts_.signer == nullptr || conn_ == nullptr ||
+      PQtransactionStatus(conn_.get()) != PQTRANS_IDLE) {
+    return;
+  }
+  if (parts_.scheduler->WantsConnectionUsage()) RefreshUsageLocked();
+  ScheduleInput input{trigger, parts_.clock->MonotonicNow(), usage_};
+  if (!parts_.scheduler->ShouldRun(input)) return;
+  ReapReport report = RunPassLocked(conn_.get(), /*dry_run=*/false,
+                                    trigger == ReapTrigger::kConnect ? "connect" : "invocation");
+  parts_.scheduler->OnPassFinished(report.outcome, parts_.clock->MonotonicNow());
+  if (PQstatus(conn_.get()) != CONNECTION_OK) {
+    ReportDeadLocked("reaper", "", report.message);
+    DropConnectionLocked();
+  }
+}
+
+absl::StatusOr<ReapReport> Manager::RunReaperPass(bool dry_run) {
+  absl::MutexLock lock(&mu_);
+  if (parts_.signer == nullptr) {
+    return absl::FailedPreconditionError(
+        "reaper pass: leases are off (no coordination secret), so there is nothing to verify");
+  }
+  if (absl::Status s =
+          EnsureConnectedLocked(parts_.clock->MonotonicNow() + parts_.options.connect_budget);
+      !s.ok()) {
+    return s;
+  }
+  ReapReport report = RunPassLocked(conn_.get(), dry_run, "manual");
+  if (PQstatus(conn_.get()) != CONNECTION_OK) DropConnectionLocked();
+  return report;
+}
+
+bool Manager::ConnectionLooksDeadLocked() {
+  if (conn_ == nullptr || PQstatus(conn_.get()) != CONNECTION_OK) return true;
+  const int fd = PQsocket(conn_.get());
+  if (fd < 0) return true;
+  // A server that closed an idle connection has written its FATAL message and
+  // closed: the socket is readable. One PQconsumeInput reads the message and
+  // may still leave CONNECTION_OK; the next sees end of stream. Drain a few
+  // times until libpq says which (see docs/POSTGRES_FACTS.md).
+  for (int i = 0; i < 4; ++i) {
+    struct pollfd p = {fd, POLLIN, 0};
+    int ready = poll(&p, 1, 0);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) return false;
+    if (!PQconsumeInput(conn_.get()) || PQstatus(conn_.get()) != CONNECTION_OK) return true;
+    while (PGnotify* n = PQnotifies(conn_.get())) PQfreemem(n);
+  }
+  return PQstatus(conn_.get()) != CONNECTION_OK;
+}
+
+absl::Status Manager::RenewLeaseBlockingLocked() {
+  int64_t expires_ms = 0;
+  absl::StatusOr<std::string> lease = NewLeaseLocked(&expires_ms);
+  if (!lease.ok()) return lease.status();
+  const char* values[] = {lease->c_str()};
+  PGconn* conn = conn_.get();
+  const absl::Time deadline = parts_.clock->MonotonicNow() + parts_.options.lease_renew_timeout;
+  absl::Status failure;
+  if (!PQsendQueryParams(conn, kRenewSql, 1, nullptr, values, nullptr, nullptr, 0)) {
+    failure = absl::UnavailableError(pg::ErrorMessage(conn));
+  }
+  while (failure.ok() && PQisBusy(conn)) {
+    const absl::Duration left = deadline - parts_.clock->MonotonicNow();
+    if (left <= absl::ZeroDuration()) {
+      failure = absl::DeadlineExceededError("lease renewal timed out");
+      break;
+    }
+    struct pollfd p = {PQsocket(conn), POLLIN, 0};
+    int ready = poll(&p, 1, static_cast<int>(std::max<int64_t>(1, absl::ToInt64Milliseconds(left))));
+    if (ready < 0 && errno != EINTR) failure = absl::UnavailableError("poll failed");
+    if (ready > 0 && !PQconsumeInput(conn)) failure = absl::UnavailableError(pg::ErrorMessage(conn));
+  }
+  if (failure.ok()) {
+    pg::Result r(PQgetResult(conn));
+    if (!Succeeded(r.get())) {
+      Failure f = ReadFailure(r.get(), conn);
+      failure = StatusFromSqlState(f.sqlstate, f.message);
+    }
+    while (PGresult* rest = PQgetResult(conn)) PQclear(rest);
+  }
+  if (failure.ok() && PQstatus(conn) == CONNECTION_OK) {
+    application_name_ = *std::move(lease);
+    lease_expires_ms_ = expires_ms;
+    if (events_.observed()) {
+      Event event = MakeEvent(EventKind::kLeaseRenewed);
+      event.source = "blocking";
+      events_.Emit(event);
+    }
+    return absl::OkStatus();
+  }
+  if (failure.ok()) failure = absl::UnavailableError(pg::ErrorMessage(conn));
+  if (events_.observed()) {
+    Event event = MakeEvent(EventKind::kLeaseRenewFailed);
+    event.message = std::string(failure.message());
+    events_.Emit(event);
+  }
+  // Nothing of the caller's was sent: drop the connection and let the caller
+  // reconnect with a fresh lease rather than run on an expiring one.
+  DropConnectionLocked();
+  return failure;
+}
+
+absl::StatusOr<QueryResult> Manager::Query(absl::string_view sql, absl::Span<const Param> params,
+                                           const QueryOptions& options) {
+  absl::MutexLock lock(&mu_);
+  const absl::Time deadline = parts_.clock->MonotonicNow() + parts_.options.query_budget;
+
+  if (conn_ != nullptr &&
+      parts_.clock->MonotonicNow() - last_used_ >= parts_.options.invocation_gap) {
+    // A warm invocation: was the connection closed while we were frozen?
+    if (ConnectionLooksDeadLocked()) {
+      ReportDeadLocked("thaw_check", "", pg::ErrorMessage(conn_.get()));
+      DropConnectionLocked();
+    } else {
+      MaybeReapLocked(ReapTrigger::kInvocation);
+    }
+  }
+  if (absl::Status s = EnsureConnectedLocked(deadline); !s.ok()) return s;
+
+  const bool observed = events_.observed();
+  const absl::Time start = parts_.clock->MonotonicNow();
+  if (observed) {
+    Event event = MakeEvent(EventKind::kQueryStart);
+    event.sql = std::string(sql);
+    events_.Emit(event);
+  }
+
+  // libpq needs NUL-terminated text.
+  const std::string statement(sql);
+  constexpr size_t kInlineParams = 16;
+  const char* inline_values[kInlineParams];
+  std::vector<const char*> heap_values;
+  const char** values = inline_values;
+  if (params.size() > kInlineParams) {
+    heap_values.resize(params.size());
+    values = heap_values.data();
+  }
+  for (size_t i = 0; i < params.size(); ++i) values[i] = params[i].c_str();
+  const int n_params = static_cast<int>(params.size());
+
+  absl::Duration previous_delay;
+  for (int attempt = 1;; ++attempt) {
+    // The lease: renew alone when about to run out, else with the query.
+    bool renew_in_pipeline = false;
+    if (parts_.signer != nullptr) {
+      const absl::Duration left =
+          absl::FromUnixMillis(lease_expires_ms_) - parts_.clock->Now();
+      if (left < parts_.options.lease_block_before) {
+        if (!RenewLeaseBlockingLocked().ok()) {
+          if (absl::Status s = EnsureConnectedLocked(deadline); !s.ok()) return s;
+        }
+      } else if (left < parts_.options.lease_renew_before) {
+        renew_in_pipeline = true;
+      }
+    }
+
+    PGconn* conn = conn_.get();
+    pg::Result result;
+    bool nothing_ran = false;  // provably: the pipeline aborted before the query
+    if (renew_in_pipeline) {
+      int64_t expires_ms = 0;
+      absl::StatusOr<std::string> lease = NewLeaseLocked(&expires_ms);
+      if (!lease.ok()) return lease.status();
+      const char* lease_value[] = {lease->c_str()};
+      bool sent = PQenterPipelineMode(conn) &&
+                  PQsendQueryParams(conn, kRenewSql, 1, nullptr, lease_value, nullptr, nullptr, 0) &&
+                  PQsendQueryParams(conn, statement.c_str(), n_params, nullptr, values, nullptr,
+                                    nullptr, 0) &&
+                  PQpipelineSync(conn);
+      pg::Result renewal;
+      if (sent) {
+        renewal.reset(PQgetResult(conn));
+        while (PGresult* rest = PQgetResult(conn)) PQclear(rest);  // up to the NULL
+        result.reset(PQgetResult(conn));
+        while (PGresult* rest = PQgetResult(conn)) PQclear(rest);
+        // The sync marker.
+        pg::Result sync(PQgetResult(conn));
+        (void)sync;
+      }
+      if (PQpipelineStatus(conn) != PQ_PIPELINE_OFF) PQexitPipelineMode(conn);
+      if (Succeeded(renewal.get())) {
+        application_name_ = *std::move(lease);
+        lease_expires_ms_ = expires_ms;
+        if (observed) {
+          Event event = MakeEvent(EventKind::kLeaseRenewed);
+          event.source = "pipeline";
+          events_.Emit(event);
+        }
+      } else {
+        if (observed) {
+          Event event = MakeEvent(EventKind::kLeaseRenewFailed);
+          event.message = ReadFailure(renewal.get(), conn).message;
+          events_.Emit(event);
+        }
+        // A failed renewal aborts the rest of the pipeline: the query never ran.
+        if (result == nullptr || PQresultStatus(result.get()) == PGRES_PIPELINE_ABORTED) {
+          nothing_ran = true;
+          result.reset();
+          if (PQstatus(conn) == CONNECTION_OK) {
+            result.reset(PQexecParams(conn, statement.c_str(), n_params, nullptr, values,
+                                      nullptr, nullptr, 0));
+            nothing_ran = false;
+          }
+        }
+      }
+    } else {
+      result.reset(PQexecParams(conn, statement.c_str(), n_params, nullptr, values, nullptr,
+                                nullptr, 0));
+    }
+
+    if (Succeeded(result.get())) {
+      last_used_ = parts_.clock->MonotonicNow();
+      QueryResult rows(result.release());
+      if (observed) {
+        Event event = MakeEvent(EventKind::kQueryEnd);
+        event.sql = statement;
+        event.duration = last_used_ - start;
+        event.attempt = attempt;
+        event.rows = rows.affected_rows();
+        events_.Emit(event);
+      }
+      return rows;
+    }
+
+    Failure f = ReadFailure(result.get(), conn);
+    const bool lost = PQstatus(conn) != CONNECTION_OK;
+    absl::Status error;
+    bool retry = false;
+    if (lost) {
+      ReportDeadLocked("query", f.sqlstate, f.message);
+      DropConnectionLocked();
+      if (nothing_ran || options.idempotent) {
+        retry = true;
+        error = StatusFromSqlState(f.sqlstate, absl::StrCat("connection lost: ", f.message),
+                                   absl::StatusCode::kUnavailable);
+      } else {
+        error = absl::UnknownError(absl::StrCat(
+            "connection lost while the statement was in flight; it may or may not have "
+            "taken effect (outcome unknown): ",
+            f.message));
+        error.SetPayload(kOutcomeUnknownPayload, absl::Cord("1"));
+        if (!f.sqlstate.empty()) error.SetPayload(kSqlStatePayload, absl::Cord(f.sqlstate));
+      }
+    } else {
+      last_used_ = parts_.clock->MonotonicNow();
+      error = StatusFromSqlState(f.sqlstate, f.message, absl::StatusCode::kInternal);
+      // A serialization failure or deadlock of an autocommit statement rolled
+      // the statement back: running it again is safe.
+      retry = (f.sqlstate == "40001" || f.sqlstate == "40P01") &&
+              PQtransactionStatus(conn) == PQTRANS_IDLE;
+    }
+    if (retry && BackoffLocked(attempt, deadline, previous_delay, f.message)) {
+      if (absl::Status s = EnsureConnectedLocked(deadline); !s.ok()) return s;
+      continue;
+    }
+    if (observed) {
+      Event event = MakeEvent(EventKind::kQueryError);
+      event.sql = statement;
+      event.duration = parts_.clock->MonotonicNow() - start;
+      event.attempt = attempt;
+      event.sqlstate = f.sqlstate;
+      event.message = f.message;
+      events_.Emit(event);
+    }
+    return error;
+  }
+}
+
+void Manager::ReportDeadLocked(absl::string_view source, absl::string_view sqlstate,
+                               absl::string_view message) {
+  if (!events_.observed()) return;
+  Event event = MakeEvent(EventKind::kClientDead);
+  event.source = std::string(source);
+  event.sqlstate = std::string(sqlstate);
+  event.message = std::string(message);
+  events_.Emit(event);
+}
+
+void Manager::DropConnectionLocked() {
+  if (conn_ == nullptr) return;
+  conn_.reset();
+  application_name_.clear();
+  lease_expires_ms_ = 0;
+}
+
+void Manager::Close() {
+  absl::MutexLock lock(&mu_);
+  if (conn_ == nullptr) return;
+  DropConnectionLocked();
+  if (events_.observed()) events_.Emit(MakeEvent(EventKind::kDisconnect));
+}
+
+absl::Status Manager::Flush(absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  return events_.Flush(timeout);
+}
+
+}  // namespace aequor

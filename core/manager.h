@@ -1,0 +1,120 @@
+// core/manager.h (internal): the ConnectionManager implementation, made by
+// ConnectionManagerBuilder::Build() from validated parts.
+//
+// Per call, under one lock:
+//   1. No connection: connect (lease in the startup packet, backstops in the
+//      startup options), retrying refused/full/starting-up servers within
+//      connect_budget; on "too many clients" run the emergency reaper pass
+//      first when reaper_conninfo is set. A new connection may run a reaper
+//      pass when the scheduler says so (trigger kConnect).
+//   2. A connection unused for invocation_gap (a warm invocation): check
+//      without blocking whether the server closed it while the process was
+//      frozen (thaw detection); if so reconnect, as nothing was sent. Else
+//      ask the scheduler (trigger kInvocation).
+//   3. Lease: renew with the query in one pipeline when less than
+//      lease_renew_before is left; alone and first when less than
+//      lease_block_before is left.
+//   4. Send. A lost connection is retried only when provably nothing ran
+//      (the pipeline's renewal aborted) or the caller marked the statement
+//      idempotent; otherwise the caller gets an "outcome unknown" error.
+//
+// Thread-safety: every public method takes mu_, so calls are serialised.
+#ifndef AEQUOR_CORE_MANAGER_H_
+#define AEQUOR_CORE_MANAGER_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "api/connection_manager.h"
+#include "core/event_bus.h"
+#include "core/pg.h"
+#include "core/reaper.h"
+
+namespace aequor {
+
+// Everything a manager is made of, checked by the builder.
+struct ManagerParts {
+  ManagerOptions options;
+  std::string service;   // normalised
+  std::string instance;  // base64url id
+  std::shared_ptr<const LeaseSigner> signer;  // null: leases off
+  std::unique_ptr<ReaperScheduler> scheduler;
+  std::shared_ptr<const RetryPolicy> retry_policy;
+  std::vector<std::unique_ptr<HookExporter>> exporters;
+  Clock* clock = nullptr;
+  std::unique_ptr<Random> random;
+  std::shared_ptr<const Registry> registry;
+  // The startup `options` (server backstops merged with the user's).
+  std::string startup_options;
+};
+
+// The server backstops of `o` as a startup `options` string, followed by the
+// user's own options (from the conninfo, else $PGOPTIONS) so that theirs win.
+std::string BuildStartupOptions(const ManagerOptions& o);
+
+class Manager final : public ConnectionManager {
+ public:
+  explicit Manager(ManagerParts parts);
+  ~Manager() override;
+
+  absl::Status Connect() override;
+  absl::StatusOr<QueryResult> Query(absl::string_view sql, absl::Span<const Param> params,
+                                    const QueryOptions& options) override;
+  void Close() override;
+  absl::Status Flush(absl::Duration timeout) override;
+  absl::StatusOr<ReapReport> RunReaperPass(bool dry_run) override;
+
+  bool connected() const override;
+  std::string service() const override { return parts_.service; }
+  std::string instance() const override { return parts_.instance; }
+  std::string application_name() const override;
+  bool leases_enabled() const override { return parts_.signer != nullptr; }
+
+ private:
+  // Connects (with retries) if there is no connection. `deadline` is monotonic.
+  absl::Status EnsureConnectedLocked(absl::Time deadline) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status ConnectOnceLocked(int attempt) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // One emergency pass over reaper_conninfo. Returns the report, if any ran.
+  std::optional<ReapReport> EmergencyReapLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Thaw detection: true if the server already closed the idle connection.
+  bool ConnectionLooksDeadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void MaybeReapLocked(ReapTrigger trigger) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  ReapReport RunPassLocked(PGconn* conn, bool dry_run, absl::string_view source)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RefreshUsageLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A fresh signed lease; "" with leases off.
+  absl::StatusOr<std::string> NewLeaseLocked(int64_t* expires_ms)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Renews the lease alone, giving up (and dropping the connection) after
+  // lease_renew_timeout.
+  absl::Status RenewLeaseBlockingLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Sleeps before retry `retry` if the policy and the deadline allow it.
+  bool BackoffLocked(int retry, absl::Time deadline, absl::Duration& previous,
+                     absl::string_view reason) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void DropConnectionLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReportDeadLocked(absl::string_view source, absl::string_view sqlstate,
+                        absl::string_view message) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Event MakeEvent(EventKind kind) const;
+  ReaperSettings ReaperSettingsFor(bool dry_run) const;
+
+  ManagerParts parts_;
+  std::string connect_timeout_seconds_;  // libpq wants whole seconds as text
+
+  mutable absl::Mutex mu_;
+  pg::Conn conn_ ABSL_GUARDED_BY(mu_);
+  std::string application_name_ ABSL_GUARDED_BY(mu_);
+  int64_t lease_expires_ms_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t connects_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Time last_used_ ABSL_GUARDED_BY(mu_);  // monotonic
+  std::optional<double> usage_ ABSL_GUARDED_BY(mu_);
+  absl::Time usage_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  EventBus events_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace aequor
+
+#endif  // AEQUOR_CORE_MANAGER_H_

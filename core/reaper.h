@@ -1,0 +1,94 @@
+// core/reaper.h (internal): one reaper pass on a given connection.
+//
+// A pass frees the connections of frozen or dead instances of this service,
+// and never a live one:
+//
+//  1. BEGIN; SET LOCAL statement_timeout and idle_in_transaction_session_timeout;
+//     pg_try_advisory_xact_lock(1346847057, hashtext(service)): pg-aequor's key,
+//     so mixed fleets elect one leader, but transaction-scoped, so a leader
+//     frozen mid-pass is cut off by the server and the lock freed.
+//  2. Not locked: if the holder is itself an idle, signed, expired lease of
+//     this service (a frozen leader, e.g. a pg-aequor instance holding a
+//     session lock), it is a zombie: terminate it (same guards as below) and
+//     try the lock once more. Otherwise ROLLBACK and report kBusy.
+//  3. pg_stat_clear_snapshot(); scan pg_stat_activity of this database for
+//     application_name starting exactly with "s=<service>;" (text compare, not
+//     LIKE, whose '_' is a wildcard), not this backend.
+//  4. In the client: parse, verify the tag, check the service, expiry older
+//     than the server's clock_timestamp() minus the skew margin, idle (or idle
+//     in transaction, when enabled) for at least the minimum; sort by expiry
+//     then idle time; keep at most max_kills.
+//  5. pg_stat_clear_snapshot(); one statement terminates only the rows whose
+//     pid, application_name, backend_start, state and state_change are still
+//     what the scan saw, and only those this role may signal, so one
+//     forbidden row cannot abort the batch and a session that turned active
+//     (even briefly) between scan and kill is spared.
+//  6. COMMIT; report scanned, candidates, killed, skipped by reason, duration.
+//
+// Thread-safety: uses `conn` exclusively for the duration of the call.
+#ifndef AEQUOR_CORE_REAPER_H_
+#define AEQUOR_CORE_REAPER_H_
+
+#include <libpq-fe.h>
+
+#include <functional>
+#include <string>
+
+#include "absl/time/time.h"
+#include "api/clock.h"
+#include "api/events.h"
+#include "api/lease_signer.h"
+
+namespace aequor {
+
+// pg-aequor's advisory lock namespace (the first int4 key).
+inline constexpr int kReaperLockNamespace = 1346847057;
+
+struct ReaperSettings {
+  std::string service;  // normalised
+  absl::Duration min_idle = absl::Seconds(180);
+  // 0: sessions idle in transaction are never reaped. Otherwise they are
+  // reaped once idle in transaction this long (REQUIRES >= min_idle).
+  absl::Duration idle_in_transaction_min_idle = absl::ZeroDuration();
+  // A lease counts as expired once the server's clock passes expiry + skew.
+  absl::Duration clock_skew = absl::Seconds(2);
+  int max_kills = 10;
+  // statement_timeout for each statement of the pass.
+  absl::Duration statement_timeout = absl::Seconds(2);
+  // idle_in_transaction_session_timeout of the pass: how soon the server cuts
+  // off a leader frozen mid-pass and frees the lock.
+  absl::Duration lock_idle_timeout = absl::Seconds(1);
+  // Take the lock and report, but kill nothing (aequorctl reap --dry-run).
+  bool dry_run = false;
+  // Tests only: runs between the scan and the kill statement, to make a
+  // session change in that window.
+  std::function<void()> before_terminate_for_testing;
+};
+
+// Skip reasons used in ReapReport::skipped.
+namespace skip_reason {
+inline constexpr char kNotVisible[] = "not_visible";          // no pg_read_all_stats
+inline constexpr char kBadLease[] = "bad_lease";              // unparsable application_name
+inline constexpr char kBadTag[] = "bad_tag";                  // other secret or forged
+inline constexpr char kOtherService[] = "other_service";
+inline constexpr char kNotExpired[] = "not_expired";
+inline constexpr char kActive[] = "active";                   // running a query
+inline constexpr char kIdleInTransaction[] = "idle_in_transaction";
+inline constexpr char kIdleTooShort[] = "idle_too_short";
+inline constexpr char kSuperuser[] = "superuser";
+inline constexpr char kNotPermitted[] = "not_permitted";      // cannot signal that role
+inline constexpr char kOverLimit[] = "over_limit";            // beyond max_kills
+inline constexpr char kChanged[] = "changed";                 // changed between scan and kill
+inline constexpr char kDryRun[] = "dry_run";
+}  // namespace skip_reason
+
+// Runs one pass on `conn`, which must be idle (not in a transaction).
+// Never throws; a failure is reported as ReapOutcome::kError with `message`,
+// and the transaction is rolled back. The connection stays usable unless
+// the server closed it.
+ReapReport RunReaperPass(PGconn* conn, const ReaperSettings& settings, const LeaseSigner& signer,
+                         Clock& clock);
+
+}  // namespace aequor
+
+#endif  // AEQUOR_CORE_REAPER_H_

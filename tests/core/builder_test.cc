@@ -1,0 +1,245 @@
+// ConnectionManagerBuilder::Build(): every bad option is refused with a status
+// naming it, before anything connects; the secret never appears in a message.
+#include <cstdlib>
+#include <fstream>
+
+#include "absl/strings/match.h"
+#include "api/connection_manager.h"
+#include "api/lease.h"
+#include "gtest/gtest.h"
+#include "testing/fake_clock.h"
+
+namespace aequor {
+namespace {
+
+constexpr char kSecret[] = "coord-secret-0123456789";
+
+class BuilderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    unsetenv("AEQUOR_COORDINATION_SECRET");
+    unsetenv("AEQUOR_COORDINATION_SECRET_FILE");
+    unsetenv("AWS_LAMBDA_FUNCTION_NAME");
+  }
+  void TearDown() override { SetUp(); }
+
+  static ConnectionManagerBuilder Good() {
+    ConnectionManagerBuilder b;
+    b.SetConninfo("host=127.0.0.1 port=1 dbname=x").SetCoordinationSecret(kSecret);
+    return b;
+  }
+
+  static void ExpectInvalid(ConnectionManagerBuilder b, absl::string_view option,
+                            absl::StatusCode code = absl::StatusCode::kInvalidArgument) {
+    absl::StatusOr<std::unique_ptr<ConnectionManager>> m = b.Build();
+    ASSERT_FALSE(m.ok()) << "built despite a bad " << option;
+    EXPECT_EQ(m.status().code(), code) << m.status();
+    EXPECT_TRUE(absl::StartsWith(m.status().message(), option))
+        << "message should start with '" << option << "': " << m.status();
+    EXPECT_FALSE(absl::StrContains(m.status().message(), kSecret)) << m.status();
+  }
+};
+
+TEST_F(BuilderTest, GoodOptionsBuildWithoutConnecting) {
+  // Port 1 refuses connections; Build() must not try.
+  absl::StatusOr<std::unique_ptr<ConnectionManager>> m = Good().Build();
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_FALSE((*m)->connected());
+  EXPECT_TRUE((*m)->leases_enabled());
+  EXPECT_EQ((*m)->instance().size(), kInstanceIdLength);
+}
+
+TEST_F(BuilderTest, MissingSecretInRequiredModeNamesTheOptionAndTheVariables) {
+  ConnectionManagerBuilder b;
+  absl::StatusOr<std::unique_ptr<ConnectionManager>> m = b.Build();
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StartsWith(m.status().message(), "coordination_secret: required"));
+  EXPECT_TRUE(absl::StrContains(m.status().message(), "AEQUOR_COORDINATION_SECRET"));
+}
+
+TEST_F(BuilderTest, OptionalModeWithoutSecretTurnsLeasesOff) {
+  ConnectionManagerBuilder b;
+  b.SetLeaseMode(LeaseMode::kOptional);
+  absl::StatusOr<std::unique_ptr<ConnectionManager>> m = b.Build();
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_FALSE((*m)->leases_enabled());
+}
+
+TEST_F(BuilderTest, ShortSecretIsRefusedWithoutQuotingIt) {
+  ConnectionManagerBuilder b = Good();
+  b.SetCoordinationSecret("fifteen-bytes!!");
+  absl::StatusOr<std::unique_ptr<ConnectionManager>> m = b.Build();
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(m.status().message(), "coordination_secret: must be at least 16 bytes");
+  ConnectionManagerBuilder old = Good();
+  old.AddPreviousSecret("short");
+  ExpectInvalid(std::move(old), "previous_secrets[0]");
+}
+
+TEST_F(BuilderTest, UnknownPluginNamesAreNotFoundListingKnownNames) {
+  ConnectionManagerBuilder b = Good();
+  b.UseSigner("aequor.signer.hmac_md5");
+  absl::StatusOr<std::unique_ptr<ConnectionManager>> m = b.Build();
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(absl::StartsWith(m.status().message(), "signer: unknown lease signer"));
+  EXPECT_TRUE(absl::StrContains(m.status().message(), "aequor.signer.hmac_sha256"));
+  EXPECT_TRUE(absl::StrContains(m.status().message(), "aequor.signer.key_ring"));
+
+  ConnectionManagerBuilder r = Good();
+  r.UseRetryPolicy("aequor.retry.yolo");
+  ExpectInvalid(std::move(r), "retry_policy: unknown retry policy", absl::StatusCode::kNotFound);
+  ConnectionManagerBuilder s = Good();
+  s.UseReaperScheduler("nope");
+  ExpectInvalid(std::move(s), "reaper_scheduler: unknown", absl::StatusCode::kNotFound);
+  ConnectionManagerBuilder e = Good();
+  e.AddExporter("aequor.exporter.fax");
+  ExpectInvalid(std::move(e), "exporters[0]: unknown", absl::StatusCode::kNotFound);
+}
+
+TEST_F(BuilderTest, BadPluginOptionsNameThePluginAndOption) {
+  ConnectionManagerBuilder b = Good();
+  b.UseRetryPolicy(PluginSpec("aequor.retry.decorrelated_jitter", {{"retries", "-1"}}));
+  ExpectInvalid(std::move(b), "retry_policy: aequor.retry.decorrelated_jitter: option 'retries'");
+  ConnectionManagerBuilder p = Good();
+  p.UseReaperScheduler(PluginSpec("aequor.reaper.probability", {{"p", "2"}}));
+  ExpectInvalid(std::move(p), "reaper_scheduler: aequor.reaper.probability: option 'p'");
+}
+
+TEST_F(BuilderTest, ValuesOutOfRangeAndContradictionsNameTheOption) {
+  {
+    ConnectionManagerBuilder b = Good();
+    b.SetLeaseTtl(absl::Seconds(20));  // renew_before is 30 s
+    ExpectInvalid(std::move(b), "lease_renew_before");
+  }
+  {
+    ConnectionManagerBuilder b = Good();
+    b.SetLeaseTtl(absl::ZeroDuration());
+    ExpectInvalid(std::move(b), "lease_ttl");
+  }
+  {
+    ConnectionManagerBuilder b = Good();
+    b.SetConnectTimeout(absl::Milliseconds(500));
+    ExpectInvalid(std::move(b), "connect_timeout");
+  }
+  {
+    ConnectionManagerBuilder b = Good();
+    b.SetConnectTimeout(absl::Seconds(20));  // budget is 15 s
+    ExpectInvalid(std::move(b), "connect_timeout");
+  }
+  {
+    ConnectionManagerBuilder b = Good();
+    b.SetQueryBudget(-absl::Seconds(1));
+    ExpectInvalid(std::move(b), "query_budget");
+  }
+  {
+    ManagerOptions o;
+    o.conninfo = "dbname=x";
+    o.coordination_secret = Secret(kSecret);
+    o.lease_block_before = absl::Seconds(40);
+    ConnectionManagerBuilder b;
+    b.SetOptions(o);
+    ExpectInvalid(std::move(b), "lease_block_before");
+  }
+  {
+    ManagerOptions o;
+    o.coordination_secret = Secret(kSecret);
+    o.reap_max_kills = 0;
+    ConnectionManagerBuilder b;
+    b.SetOptions(o);
+    ExpectInvalid(std::move(b), "reap_max_kills");
+  }
+}
+
+TEST_F(BuilderTest, MalformedConninfoIsRefused) {
+  ConnectionManagerBuilder b = Good();
+  b.SetConninfo("host=localhost bogus_option=1");
+  ExpectInvalid(std::move(b), "conninfo: ");
+  ConnectionManagerBuilder u = Good();
+  u.SetConninfo("postgresql://host/db?bogus_parameter=1");
+  ExpectInvalid(std::move(u), "conninfo: ");
+}
+
+TEST_F(BuilderTest, ServiceDefaultsToLambdaFunctionNameThenSlsPg) {
+  {
+    absl::StatusOr<std::unique_ptr<ConnectionManager>> m = Good().Build();
+    ASSERT_TRUE(m.ok());
+    EXPECT_EQ((*m)->service(), "sls_pg");
+  }
+  setenv("AWS_LAMBDA_FUNCTION_NAME", "orders-api", 1);
+  absl::StatusOr<std::unique_ptr<ConnectionManager>> m = Good().Build();
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ((*m)->service(), "orders-api");
+  ConnectionManagerBuilder explicit_service = Good();
+  explicit_service.SetService("svc.v2");
+  m = explicit_service.Build();
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ((*m)->service(), NormalizeService("svc.v2"));
+}
+
+TEST_F(BuilderTest, SecretFromEnvironmentVariableAndFile) {
+  setenv("AEQUOR_COORDINATION_SECRET", kSecret, 1);
+  ConnectionManagerBuilder b;
+  b.SetCoordinationSecretFromEnv();
+  absl::StatusOr<std::unique_ptr<ConnectionManager>> m = b.Build();
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_TRUE((*m)->leases_enabled());
+  unsetenv("AEQUOR_COORDINATION_SECRET");
+
+  std::string path = std::string(std::getenv("TEST_TMPDIR")) + "/secret";
+  std::ofstream(path) << kSecret << "\n";
+  setenv("AEQUOR_COORDINATION_SECRET_FILE", path.c_str(), 1);
+  ConnectionManagerBuilder f;
+  f.SetCoordinationSecretFromEnv();
+  m = f.Build();
+  ASSERT_TRUE(m.ok()) << m.status();
+
+  setenv("AEQUOR_COORDINATION_SECRET_FILE", "/nonexistent/secret", 1);
+  ConnectionManagerBuilder missing;
+  missing.SetCoordinationSecretFromEnv();
+  m = missing.Build();
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(absl::StrContains(m.status().message(), "AEQUOR_COORDINATION_SECRET_FILE"));
+  EXPECT_TRUE(absl::StrContains(m.status().message(), "/nonexistent/secret"));
+
+  setenv("AEQUOR_COORDINATION_SECRET", kSecret, 1);
+  ConnectionManagerBuilder both;
+  both.SetCoordinationSecretFromEnv();
+  ExpectInvalid(std::move(both), "coordination_secret: both");
+}
+
+TEST_F(BuilderTest, InstanceIdMustBeBase64Url) {
+  ConnectionManagerBuilder b = Good();
+  b.SetInstanceId("not;valid");
+  ExpectInvalid(std::move(b), "instance_id");
+  ConnectionManagerBuilder ok = Good();
+  ok.SetInstanceId("AbCdEfGh");
+  absl::StatusOr<std::unique_ptr<ConnectionManager>> m = ok.Build();
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ((*m)->instance(), "AbCdEfGh");
+}
+
+TEST_F(BuilderTest, CallbackExporterByNameWithoutHooksIsAnError) {
+  ConnectionManagerBuilder b = Good();
+  b.AddExporter("aequor.exporter.callback");
+  ExpectInvalid(std::move(b), "exporters[0]: aequor.exporter.callback: no hooks",
+                absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(BuilderTest, InstanceIdsAreRandomPerManagerAndSeedable) {
+  auto a = Good().Build();
+  auto b = Good().Build();
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_NE((*a)->instance(), (*b)->instance());
+  ConnectionManagerBuilder s1 = Good();
+  s1.SetRandom(std::make_unique<SeededRandom>(5));
+  ConnectionManagerBuilder s2 = Good();
+  s2.SetRandom(std::make_unique<SeededRandom>(5));
+  EXPECT_EQ((*s1.Build())->instance(), (*s2.Build())->instance());
+}
+
+}  // namespace
+}  // namespace aequor

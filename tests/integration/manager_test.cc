@@ -1,0 +1,351 @@
+// The connection manager against a real PostgreSQL 15 that the test starts.
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "api/connection_manager.h"
+#include "api/lease.h"
+#include "gtest/gtest.h"
+#include "signers/hmac_sha256_botan.h"
+#include "testing/fake_clock.h"
+#include "testing/throwaway_postgres.h"
+
+namespace aequor {
+namespace {
+
+constexpr char kSecret[] = "integration-secret-0123456789";
+
+class ManagerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    absl::StatusOr<std::unique_ptr<testing::ThrowawayPostgres>> s =
+        testing::ThrowawayPostgres::Start();
+    ASSERT_TRUE(s.ok()) << s.status();
+    server_ = s->release();
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+
+  ConnectionManagerBuilder Builder(absl::string_view role = "aequor_app") {
+    ConnectionManagerBuilder b;
+    b.SetConninfo(server_->ConninfoFor(role))
+        .SetService("orders-api")
+        .SetCoordinationSecret(kSecret)
+        .SetClock(&clock_)
+        .SetRandom(std::make_unique<SeededRandom>(1))
+        // No reaper passes here (tests/integration/reaper_test.cc has them).
+        .UseReaperScheduler(PluginSpec("aequor.reaper.probability", {{"p", "0"}}));
+    return b;
+  }
+
+  std::unique_ptr<ConnectionManager> Make(ConnectionManagerBuilder b) {
+    absl::StatusOr<std::unique_ptr<ConnectionManager>> m = b.Build();
+    EXPECT_TRUE(m.ok()) << m.status();
+    return m.ok() ? *std::move(m) : nullptr;
+  }
+
+  std::string Admin(absl::string_view sql) {
+    absl::StatusOr<std::string> r = server_->AdminQuery(sql);
+    EXPECT_TRUE(r.ok()) << r.status() << " for " << sql;
+    return r.ok() ? *r : "";
+  }
+
+  static testing::ThrowawayPostgres* server_;
+  testing::FakeClock clock_{absl::Now()};
+};
+
+testing::ThrowawayPostgres* ManagerTest::server_ = nullptr;
+
+TEST_F(ManagerTest, LeaseIsInApplicationNameAndVerifies) {
+  std::unique_ptr<ConnectionManager> m = Make(Builder());
+  ASSERT_NE(m, nullptr);
+  ASSERT_TRUE(m->Connect().ok());
+  absl::StatusOr<QueryResult> r =
+      m->Query("SELECT application_name FROM pg_stat_activity WHERE pid = pg_backend_pid()");
+  ASSERT_TRUE(r.ok()) << r.status();
+  std::string seen(r->Get(0, 0));
+  EXPECT_EQ(seen, m->application_name());
+
+  absl::StatusOr<ParsedLease> lease = ParseLease(seen);
+  ASSERT_TRUE(lease.ok()) << lease.status() << " " << seen;
+  EXPECT_EQ(lease->service, "orders-api");
+  EXPECT_EQ(lease->instance, m->instance());
+  EXPECT_EQ(lease->expires_ms, absl::ToUnixMillis(clock_.Now() + absl::Seconds(90)));
+  std::vector<Secret> keys{Secret(kSecret)};
+  absl::StatusOr<std::unique_ptr<LeaseSigner>> signer = NewHmacSha256BotanSigner(Secret(kSecret));
+  ASSERT_TRUE(signer.ok());
+  EXPECT_TRUE(VerifyLeaseTag(**signer, *lease));
+}
+
+TEST_F(ManagerTest, ConnectingSendsNoSql) {
+  std::unique_ptr<ConnectionManager> m = Make(Builder());
+  ASSERT_TRUE(m->Connect().ok());
+  // A backend that has run nothing shows an empty query and state idle.
+  std::string row = Admin(absl::StrCat(
+      "SELECT state || '|' || query FROM pg_stat_activity WHERE application_name = '",
+      m->application_name(), "'"));
+  EXPECT_EQ(row, "idle|");
+}
+
+TEST_F(ManagerTest, LeaseReplacesTheUsersApplicationName) {
+  ConnectionManagerBuilder b = Builder();
+  b.SetConninfo(server_->ConninfoFor("aequor_app") + " application_name=mine");
+  std::unique_ptr<ConnectionManager> m = Make(std::move(b));
+  absl::StatusOr<QueryResult> r = m->Query("SHOW application_name");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(absl::StartsWith(r->Get(0, 0), "s=orders-api;i=")) << r->Get(0, 0);
+}
+
+TEST_F(ManagerTest, OptionalModeWithoutSecretSendsNoLease) {
+  ConnectionManagerBuilder b;
+  b.SetConninfo(server_->ConninfoFor("aequor_app") + " application_name=plain")
+      .SetLeaseMode(LeaseMode::kOptional);
+  std::unique_ptr<ConnectionManager> m = Make(std::move(b));
+  absl::StatusOr<QueryResult> r = m->Query("SHOW application_name");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->Get(0, 0), "plain");
+  EXPECT_FALSE(m->leases_enabled());
+  EXPECT_EQ(m->application_name(), "");
+}
+
+TEST_F(ManagerTest, ParametersNullsAndResults) {
+  std::unique_ptr<ConnectionManager> m = Make(Builder());
+  absl::StatusOr<QueryResult> r =
+      m->Query("SELECT $1::int + 1 AS n, $2::text AS t, $3::text AS missing, $4::bool AS b",
+               {41, "héllo", Param::Null(), true});
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->rows(), 1);
+  ASSERT_EQ(r->columns(), 4);
+  EXPECT_EQ(r->column_name(0), "n");
+  EXPECT_EQ(r->Get(0, 0), "42");
+  EXPECT_EQ(r->Get(0, 1), "héllo");
+  EXPECT_TRUE(r->IsNull(0, 2));
+  EXPECT_FALSE(r->GetOptional(0, 2).has_value());
+  EXPECT_EQ(r->Get(0, 3), "t");
+  EXPECT_TRUE(r->IsNull(5, 0)) << "out of range reads as NULL, not a crash";
+
+  ASSERT_TRUE(m->Query("CREATE TEMP TABLE t (id int)").ok());
+  absl::StatusOr<QueryResult> ins = m->Query("INSERT INTO t SELECT generate_series(1, 5)");
+  ASSERT_TRUE(ins.ok()) << ins.status();
+  EXPECT_EQ(ins->affected_rows(), 5);
+  EXPECT_EQ(ins->command_tag(), "INSERT 0 5");
+}
+
+TEST_F(ManagerTest, ServerErrorsCarryTheirSqlState) {
+  std::unique_ptr<ConnectionManager> m = Make(Builder());
+  absl::StatusOr<QueryResult> r = m->Query("SELECT 1/0");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(SqlState(r.status()), "22012");
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(r.status().message(), "division by zero")) << r.status();
+
+  r = m->Query("SELEC 1");
+  EXPECT_EQ(SqlState(r.status()), "42601");
+
+  ASSERT_TRUE(m->Query("CREATE TEMP TABLE u (id int primary key)").ok());
+  ASSERT_TRUE(m->Query("INSERT INTO u VALUES (1)").ok());
+  r = m->Query("INSERT INTO u VALUES (1)");
+  EXPECT_EQ(SqlState(r.status()), "23505");
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kAlreadyExists);
+
+  r = m->Query("SELECT * FROM no_such_table");
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound);
+
+  // The connection survives statement errors.
+  EXPECT_TRUE(m->Query("SELECT 1").ok());
+  EXPECT_TRUE(m->connected());
+}
+
+TEST_F(ManagerTest, HooksSeeConnectAndQueriesAndAThrowingHookBreaksNothing) {
+  absl::Mutex mu;
+  std::vector<std::string> seen;
+  auto record = [&](const Event& e) {
+    absl::MutexLock lock(&mu);
+    seen.push_back(absl::StrCat(EventKindName(e.kind), ":", e.sql, ":", e.sqlstate));
+  };
+  CallbackHooks hooks;
+  hooks.on_connect = record;
+  hooks.on_query_start = [&](const Event& e) {
+    record(e);
+    throw std::runtime_error("a hook that throws");
+  };
+  hooks.on_query_end = [&](const Event& e) {
+    record(e);
+    throw 42;  // not even an exception type
+  };
+  hooks.on_query_error = record;
+  ConnectionManagerBuilder b = Builder();
+  b.SetHooks(std::move(hooks));
+  std::unique_ptr<ConnectionManager> m = Make(std::move(b));
+
+  absl::StatusOr<QueryResult> ok = m->Query("SELECT 7");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->Get(0, 0), "7");
+  EXPECT_FALSE(m->Query("SELECT 1/0").ok());
+
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(seen, (std::vector<std::string>{"connect::", "query_start:SELECT 7:",
+                                            "query_end:SELECT 7:", "query_start:SELECT 1/0:",
+                                            "query_error:SELECT 1/0:22012"}));
+}
+
+// Waits (bounded) until the server has removed backend `pid`.
+void WaitUntilGone(testing::ThrowawayPostgres& server, absl::string_view pid) {
+  for (int i = 0; i < 500; ++i) {
+    absl::StatusOr<std::string> n = server.AdminQuery(
+        absl::StrCat("SELECT count(*) FROM pg_stat_activity WHERE pid = ", pid));
+    if (n.ok() && *n == "0") return;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ADD_FAILURE() << "backend " << pid << " still there after 5 s";
+}
+
+TEST_F(ManagerTest, AThawedInstanceWhoseConnectionWasKilledReconnectsSilently) {
+  std::vector<Event> events;
+  CallbackHooks hooks;
+  hooks.on_event = [&](const Event& e) { events.push_back(e); };
+  ConnectionManagerBuilder b = Builder();
+  b.SetHooks(std::move(hooks));
+  std::unique_ptr<ConnectionManager> m = Make(std::move(b));
+  absl::StatusOr<QueryResult> pid = m->Query("SELECT pg_backend_pid()");
+  ASSERT_TRUE(pid.ok());
+  std::string first_pid(pid->Get(0, 0));
+  std::string first_lease = m->application_name();
+
+  // Frozen for 10 s; meanwhile something terminates the idle connection.
+  EXPECT_EQ(Admin(absl::StrCat("SELECT pg_terminate_backend(", first_pid, ")")), "t");
+  WaitUntilGone(*server_, first_pid);
+  clock_.Advance(absl::Seconds(10));
+
+  // Nothing was sent on the dead connection: the caller sees no error.
+  absl::StatusOr<QueryResult> after = m->Query("SELECT pg_backend_pid()");
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_NE(after->Get(0, 0), first_pid);
+  EXPECT_NE(m->application_name(), first_lease) << "a reconnect signs a fresh lease";
+  std::vector<std::string> kinds;
+  for (const Event& e : events) {
+    kinds.push_back(absl::StrCat(EventKindName(e.kind), e.source.empty() ? "" : ":", e.source));
+  }
+  EXPECT_EQ(kinds, (std::vector<std::string>{"connect", "query_start", "query_end",
+                                             "client_dead:thaw_check", "reconnect",
+                                             "query_start", "query_end"}));
+}
+
+TEST_F(ManagerTest, AConnectionLostDuringANonIdempotentStatementIsOutcomeUnknown) {
+  std::unique_ptr<ConnectionManager> m = Make(Builder());
+  absl::StatusOr<QueryResult> pid = m->Query("SELECT pg_backend_pid()");
+  ASSERT_TRUE(pid.ok());
+  // Terminate the backend while it runs the statement.
+  std::thread killer([&] {
+    for (int i = 0; i < 500; ++i) {
+      absl::StatusOr<std::string> n = server_->AdminQuery(absl::StrCat(
+          "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND pid = ",
+          pid->Get(0, 0)));
+      if (n.ok() && *n == "1") break;
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    (void)server_->AdminQuery(absl::StrCat("SELECT pg_terminate_backend(", pid->Get(0, 0), ")"));
+  });
+  absl::StatusOr<QueryResult> r = m->Query("SELECT pg_sleep(5)");
+  killer.join();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnknown) << r.status();
+  EXPECT_TRUE(IsOutcomeUnknown(r.status())) << r.status();
+  EXPECT_TRUE(absl::StrContains(r.status().message(), "may or may not have taken effect"));
+  // The next call works on a new connection.
+  absl::StatusOr<QueryResult> next = m->Query("SELECT 1");
+  ASSERT_TRUE(next.ok()) << next.status();
+}
+
+TEST_F(ManagerTest, AnIdempotentStatementIsRetriedOnANewConnection) {
+  std::unique_ptr<ConnectionManager> m = Make(Builder());
+  absl::StatusOr<QueryResult> pid = m->Query("SELECT pg_backend_pid()");
+  ASSERT_TRUE(pid.ok());
+  std::string first(pid->Get(0, 0));
+  std::thread killer([&] {
+    for (int i = 0; i < 500; ++i) {
+      absl::StatusOr<std::string> n = server_->AdminQuery(absl::StrCat(
+          "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND pid = ", first));
+      if (n.ok() && *n == "1") break;
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    (void)server_->AdminQuery(absl::StrCat("SELECT pg_terminate_backend(", first, ")"));
+  });
+  QueryOptions idempotent;
+  idempotent.idempotent = true;
+  absl::StatusOr<QueryResult> r =
+      m->Query("SELECT pg_backend_pid() FROM pg_sleep(1)", {}, idempotent);
+  killer.join();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_NE(r->Get(0, 0), first);
+}
+
+TEST_F(ManagerTest, ConnectFailuresAreClassified) {
+  {
+    ConnectionManagerBuilder b = Builder();
+    b.SetConninfo(absl::StrCat(server_->ConninfoFor("aequor_app"), " password=wrong"));
+    std::unique_ptr<ConnectionManager> m = Make(std::move(b));
+    absl::Status s = m->Connect();
+    EXPECT_EQ(s.code(), absl::StatusCode::kUnauthenticated) << s;
+    EXPECT_EQ(SqlState(s), "28P01") << s;
+  }
+  {
+    ConnectionManagerBuilder b = Builder();
+    b.SetConninfo(absl::StrCat(server_->ConninfoFor("aequor_app"), " dbname=no_such_db"));
+    std::unique_ptr<ConnectionManager> m = Make(std::move(b));
+    absl::Status s = m->Connect();
+    EXPECT_EQ(s.code(), absl::StatusCode::kNotFound) << s;
+    EXPECT_EQ(SqlState(s), "3D000") << s;
+  }
+  {
+    ConnectionManagerBuilder b = Builder();
+    b.SetConninfo("host=127.0.0.1 port=1 dbname=x user=x");
+    std::unique_ptr<ConnectionManager> m = Make(std::move(b));
+    absl::Status s = m->Connect();
+    EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
+    EXPECT_TRUE(absl::StrContains(s.message(), "connect failed")) << s;
+  }
+}
+
+TEST_F(ManagerTest, CallsFromManyThreadsAreSerialisedAndAllSucceed) {
+  std::unique_ptr<ConnectionManager> m = Make(Builder());
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) {
+        absl::StatusOr<QueryResult> r = m->Query("SELECT $1::int * 2", {t * 1000 + i});
+        if (r.ok() && r->Get(0, 0) == absl::StrCat((t * 1000 + i) * 2)) ++ok;
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  EXPECT_EQ(ok.load(), 200);
+}
+
+TEST_F(ManagerTest, TheSecretAppearsInNoMessageOrEvent) {
+  std::vector<Event> events;
+  CallbackHooks hooks;
+  hooks.on_event = [&](const Event& e) { events.push_back(e); };
+  ConnectionManagerBuilder b = Builder();
+  b.SetHooks(std::move(hooks));
+  std::unique_ptr<ConnectionManager> m = Make(std::move(b));
+  std::vector<std::string> texts;
+  texts.push_back(m->Query("SELECT 1").status().ToString());
+  texts.push_back(m->Query("SELECT 1/0").status().ToString());
+  texts.push_back(m->application_name());
+  m->Close();
+  for (const Event& e : events) {
+    texts.push_back(absl::StrCat(e.service, e.instance, e.sql, e.sqlstate, e.message, e.source));
+  }
+  ASSERT_GT(events.size(), 3u);
+  for (const std::string& t : texts) EXPECT_FALSE(absl::StrContains(t, kSecret)) << t;
+}
+
+}  // namespace
+}  // namespace aequor

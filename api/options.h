@@ -139,7 +139,7 @@ struct ManagerOptions {
 
   // The plugins, by name and parameters.
   PluginSpec signer = PluginSpec(std::string(kDefaultSigner));
-  PluginSpec reaper_scheduler = PluginSpec(std::string(kDefaultReaperScheduler));
+  PluginSpec reaper_scheduler = DefaultReaperSchedulerSpec();  // kDefaultReaperScheduler
   PluginSpec retry_policy = PluginSpec(std::string(kDefaultRetryPolicy));
   std::vector<PluginSpec> exporters;  // default: none
 };

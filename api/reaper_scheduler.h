@@ -69,7 +69,22 @@ struct SchedulerContext {
 
 using ReaperSchedulerFactory = PluginFactory<ReaperScheduler, SchedulerContext>;
 
-inline constexpr absl::string_view kDefaultReaperScheduler = "aequor.reaper.probability";
+// The default (pg-aequor's defaults): a pass on 10% of connects, at most one
+// per 30 s (jittered, backing off x1.5 up to 10 min while another instance
+// holds the lock). Ask the probability first so the cooldown is only armed
+// when the coin says yes.
+inline constexpr absl::string_view kDefaultReaperScheduler =
+    "aequor.reaper.all_of(aequor.reaper.probability(p=0.1), "
+    "aequor.reaper.cooldown(base_ms=30000, busy_factor=1.5, max_ms=600000))";
+
+// kDefaultReaperScheduler as a PluginSpec.
+inline PluginSpec DefaultReaperSchedulerSpec() {
+  return PluginSpec("aequor.reaper.all_of", {},
+                    {PluginSpec("aequor.reaper.probability", {{"p", "0.1"}}),
+                     PluginSpec("aequor.reaper.cooldown", {{"base_ms", "30000"},
+                                                           {"busy_factor", "1.5"},
+                                                           {"max_ms", "600000"}})});
+}
 
 }  // namespace aequor
 

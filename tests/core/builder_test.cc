@@ -229,6 +229,14 @@ TEST_F(BuilderTest, CallbackExporterByNameWithoutHooksIsAnError) {
                 absl::StatusCode::kFailedPrecondition);
 }
 
+TEST_F(BuilderTest, TheDefaultSchedulerBuildsFromTheRegistry) {
+  // The default spec names built-in plugins with valid options.
+  ConnectionManagerBuilder b = Good();
+  b.UseReaperScheduler(*ParsePluginSpec(kDefaultReaperScheduler));
+  EXPECT_TRUE(b.Build().ok());
+  EXPECT_TRUE(ManagerOptions().reaper_scheduler == DefaultReaperSchedulerSpec());
+}
+
 TEST_F(BuilderTest, InstanceIdsAreRandomPerManagerAndSeedable) {
   auto a = Good().Build();
   auto b = Good().Build();

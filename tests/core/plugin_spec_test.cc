@@ -1,6 +1,8 @@
 // PluginSpec text form and ParamReader: what users type in configuration.
 #include "api/plugin.h"
 
+#include "api/reaper_scheduler.h"
+
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
 
@@ -26,6 +28,12 @@ TEST(ParsePluginSpec, ParamsAndNestedChildren) {
   EXPECT_EQ(spec->children[0].name, "aequor.reaper.probability");
   EXPECT_EQ(spec->children[0].params.at("p"), "0.1");
   EXPECT_EQ(spec->children[1].params.at("max_ms"), "600000");
+}
+
+TEST(ParsePluginSpec, DefaultSchedulerTextAndSpecAgree) {
+  absl::StatusOr<PluginSpec> spec = ParsePluginSpec(kDefaultReaperScheduler);
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_TRUE(*spec == DefaultReaperSchedulerSpec()) << FormatPluginSpec(*spec);
 }
 
 TEST(ParsePluginSpec, FormatRoundTrips) {

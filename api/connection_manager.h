@@ -26,6 +26,8 @@
 #ifndef AEQUOR_API_CONNECTION_MANAGER_H_
 #define AEQUOR_API_CONNECTION_MANAGER_H_
 
+#include <functional>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -79,6 +81,36 @@ struct QueryOptions {
   bool idempotent = false;
 };
 
+// Per-transaction settings for ConnectionManager::RunTransaction().
+struct TransactionOptions {
+  // "" (the server's default), "read committed", "repeatable read" or
+  // "serializable". Default "".
+  std::string isolation;
+  bool read_only = false;  // Default false.
+  // Take the transaction id before COMMIT (pg_current_xact_id(), which
+  // assigns one even to a read-only transaction) so that a connection lost
+  // after COMMIT was sent can be resolved with pg_xact_status on a new
+  // connection instead of reported as "outcome unknown". Default true.
+  bool resolve_outcome = true;
+};
+
+// The statements of one transaction, inside RunTransaction()'s body.
+// Thread-safety: use it only inside the body, on the body's thread.
+class Transaction {
+ public:
+  virtual ~Transaction() = default;
+  virtual absl::StatusOr<QueryResult> Query(absl::string_view sql,
+                                            absl::Span<const Param> params = {}) = 0;
+  absl::StatusOr<QueryResult> Query(absl::string_view sql, std::initializer_list<Param> params) {
+    return Query(sql, absl::MakeConstSpan(params.begin(), params.size()));
+  }
+};
+
+// Runs one transaction's statements. Return OK to commit, an error to roll
+// back. It may run more than once (see RunTransaction), so it must not have
+// side effects outside the database that cannot be repeated.
+using TransactionBody = std::function<absl::Status(Transaction&)>;
+
 class ConnectionManager {
  public:
   virtual ~ConnectionManager() = default;
@@ -95,6 +127,19 @@ class ConnectionManager {
                                     const QueryOptions& options = {}) {
     return Query(sql, absl::MakeConstSpan(params.begin(), params.size()), options);
   }
+
+  // Runs `body` between BEGIN and COMMIT. If the transaction fails with a
+  // serialization failure (40001) or deadlock (40P01), or the connection is
+  // lost before COMMIT was sent, it is rolled back and `body` runs again from
+  // the start, within query_budget and the retry policy. If the connection
+  // is lost after COMMIT was sent, the outcome is looked up with
+  // pg_xact_status on a new connection: committed returns OK, aborted runs
+  // again, and when it cannot be known the error is kUnknown with
+  // IsOutcomeUnknown() true. Returns body's error as is when body fails for
+  // another reason. `body` must use the Transaction it is given: calling this
+  // manager from inside it returns FailedPrecondition.
+  virtual absl::Status RunTransaction(const TransactionBody& body,
+                                      const TransactionOptions& options = {}) = 0;
 
   // Closes the connection (if any). The manager can connect again afterwards.
   virtual void Close() = 0;

@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "api/errors.h"
 #include "api/lease.h"
+#include "core/classify.h"
 #include "core/connect_error.h"
 
 namespace aequor {
@@ -22,19 +23,6 @@ constexpr absl::Duration kUsageMaxAge = absl::Seconds(5);
 
 int64_t WholeSeconds(absl::Duration d) {
   return static_cast<int64_t>(std::ceil(absl::ToDoubleSeconds(d)));
-}
-
-bool Retryable(const absl::Status& connect_error) {
-  // Never: bad credentials, unknown database or role, bad conninfo.
-  switch (connect_error.code()) {
-    case absl::StatusCode::kUnauthenticated:
-    case absl::StatusCode::kNotFound:
-    case absl::StatusCode::kInvalidArgument:
-    case absl::StatusCode::kPermissionDenied:
-      return false;
-    default:
-      return true;
-  }
 }
 
 // The SQLSTATE and message of a failed result (or the connection's message).
@@ -130,16 +118,26 @@ ReaperSettings Manager::ReaperSettingsFor(bool dry_run) const {
 }
 
 bool Manager::connected() const {
-  absl::MutexLock lock(&mu_);
-  return conn_ != nullptr && PQstatus(conn_.get()) == CONNECTION_OK;
+  // Inside a RunTransaction body this thread already holds mu_.
+  if (CheckNotInBody().ok()) {
+    absl::MutexLock lock(&mu_);
+    return conn_ != nullptr && PQstatus(conn_.get()) == CONNECTION_OK;
+  }
+  return ABSL_TS_UNCHECKED_READ(conn_) != nullptr &&
+         PQstatus(ABSL_TS_UNCHECKED_READ(conn_).get()) == CONNECTION_OK;
 }
 
 std::string Manager::application_name() const {
-  absl::MutexLock lock(&mu_);
-  return conn_ != nullptr ? application_name_ : std::string();
+  if (CheckNotInBody().ok()) {
+    absl::MutexLock lock(&mu_);
+    return conn_ != nullptr ? application_name_ : std::string();
+  }
+  return ABSL_TS_UNCHECKED_READ(conn_) != nullptr ? ABSL_TS_UNCHECKED_READ(application_name_)
+                                                  : std::string();
 }
 
 absl::Status Manager::Connect() {
+  if (absl::Status s = CheckNotInBody(); !s.ok()) return s;
   absl::MutexLock lock(&mu_);
   return EnsureConnectedLocked(parts_.clock->MonotonicNow() + parts_.options.connect_budget);
 }
@@ -185,7 +183,10 @@ absl::Status Manager::EnsureConnectedLocked(absl::Time deadline) {
   for (int attempt = 1;; ++attempt) {
     absl::Status s = ConnectOnceLocked(attempt);
     if (s.ok()) break;
-    if (!Retryable(s)) return s;
+    FailureFacts facts;
+    facts.phase = Phase::kConnect;
+    facts.status = s;
+    if (Classify(facts) != Verdict::kRetry) return s;
     // A full database: free it with the emergency pass, then try at once.
     if (SqlState(s) == "53300" && !emergency_tried && !parts_.options.reaper_conninfo.empty() &&
         parts_.signer != nullptr) {
@@ -330,6 +331,7 @@ void Manager::MaybeReapLocked(ReapTrigger trigger) {
 }
 
 absl::StatusOr<ReapReport> Manager::RunReaperPass(bool dry_run) {
+  if (absl::Status s = CheckNotInBody(); !s.ok()) return s;
   absl::MutexLock lock(&mu_);
   if (parts_.signer == nullptr) {
     return absl::FailedPreconditionError(
@@ -416,12 +418,18 @@ absl::Status Manager::RenewLeaseBlockingLocked() {
   return failure;
 }
 
-absl::StatusOr<QueryResult> Manager::Query(absl::string_view sql, absl::Span<const Param> params,
-                                           const QueryOptions& options) {
-  absl::MutexLock lock(&mu_);
-  const absl::Time deadline = parts_.clock->MonotonicNow() + parts_.options.query_budget;
+absl::Status Manager::CheckNotInBody() const {
+  if (body_thread_.load() == std::this_thread::get_id()) {
+    return absl::FailedPreconditionError(
+        "called from inside a RunTransaction body; use the Transaction it was given");
+  }
+  return absl::OkStatus();
+}
 
-  if (conn_ != nullptr &&
+absl::Status Manager::PrepareLocked(absl::Time deadline, bool first_attempt,
+                                    bool* renew_in_pipeline) {
+  *renew_in_pipeline = false;
+  if (first_attempt && conn_ != nullptr &&
       parts_.clock->MonotonicNow() - last_used_ >= parts_.options.invocation_gap) {
     // A warm invocation: was the connection closed while we were frozen?
     if (ConnectionLooksDeadLocked()) {
@@ -432,14 +440,25 @@ absl::StatusOr<QueryResult> Manager::Query(absl::string_view sql, absl::Span<con
     }
   }
   if (absl::Status s = EnsureConnectedLocked(deadline); !s.ok()) return s;
+  if (parts_.signer == nullptr) return absl::OkStatus();
+  // The lease: renewed alone when about to run out, else with the statement.
+  const absl::Duration left = absl::FromUnixMillis(lease_expires_ms_) - parts_.clock->Now();
+  if (left < parts_.options.lease_block_before) {
+    if (!RenewLeaseBlockingLocked().ok()) return EnsureConnectedLocked(deadline);
+  } else if (left < parts_.options.lease_renew_before) {
+    *renew_in_pipeline = true;
+  }
+  return absl::OkStatus();
+}
 
+absl::StatusOr<QueryResult> Manager::Query(absl::string_view sql, absl::Span<const Param> params,
+                                           const QueryOptions& options) {
+  if (absl::Status s = CheckNotInBody(); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  const absl::Time deadline = parts_.clock->MonotonicNow() + parts_.options.query_budget;
   const bool observed = events_.observed();
   const absl::Time start = parts_.clock->MonotonicNow();
-  if (observed) {
-    Event event = MakeEvent(EventKind::kQueryStart);
-    event.sql = std::string(sql);
-    events_.Emit(event);
-  }
+  bool started = false;
 
   // libpq needs NUL-terminated text.
   const std::string statement(sql);
@@ -456,21 +475,19 @@ absl::StatusOr<QueryResult> Manager::Query(absl::string_view sql, absl::Span<con
 
   absl::Duration previous_delay;
   for (int attempt = 1;; ++attempt) {
-    // The lease: renew alone when about to run out, else with the query.
     bool renew_in_pipeline = false;
-    if (parts_.signer != nullptr) {
-      const absl::Duration left =
-          absl::FromUnixMillis(lease_expires_ms_) - parts_.clock->Now();
-      if (left < parts_.options.lease_block_before) {
-        if (!RenewLeaseBlockingLocked().ok()) {
-          if (absl::Status s = EnsureConnectedLocked(deadline); !s.ok()) return s;
-        }
-      } else if (left < parts_.options.lease_renew_before) {
-        renew_in_pipeline = true;
-      }
+    if (absl::Status s = PrepareLocked(deadline, attempt == 1, &renew_in_pipeline); !s.ok()) {
+      return s;
+    }
+    if (observed && !started) {
+      started = true;
+      Event event = MakeEvent(EventKind::kQueryStart);
+      event.sql = statement;
+      events_.Emit(event);
     }
 
     PGconn* conn = conn_.get();
+    const PGTransactionStatusType before = PQtransactionStatus(conn);
     pg::Result result;
     bool nothing_ran = false;  // provably: the pipeline aborted before the query
     if (renew_in_pipeline) {
@@ -489,9 +506,7 @@ absl::StatusOr<QueryResult> Manager::Query(absl::string_view sql, absl::Span<con
         while (PGresult* rest = PQgetResult(conn)) PQclear(rest);  // up to the NULL
         result.reset(PQgetResult(conn));
         while (PGresult* rest = PQgetResult(conn)) PQclear(rest);
-        // The sync marker.
-        pg::Result sync(PQgetResult(conn));
-        (void)sync;
+        pg::Result sync(PQgetResult(conn));  // PGRES_PIPELINE_SYNC
       }
       if (PQpipelineStatus(conn) != PQ_PIPELINE_OFF) PQexitPipelineMode(conn);
       if (Succeeded(renewal.get())) {
@@ -539,35 +554,35 @@ absl::StatusOr<QueryResult> Manager::Query(absl::string_view sql, absl::Span<con
     }
 
     Failure f = ReadFailure(result.get(), conn);
-    const bool lost = PQstatus(conn) != CONNECTION_OK;
-    absl::Status error;
-    bool retry = false;
-    if (lost) {
+    FailureFacts facts;
+    facts.phase = Phase::kStatement;
+    facts.connection_lost = PQstatus(conn) != CONNECTION_OK;
+    facts.nothing_sent = nothing_ran;
+    facts.idempotent = options.idempotent;
+    facts.in_transaction = before == PQTRANS_INTRANS || before == PQTRANS_INERROR;
+    facts.is_commit = LooksLikeCommit(statement);
+    facts.status = StatusFromSqlState(
+        f.sqlstate, facts.connection_lost ? absl::StrCat("connection lost: ", f.message) : f.message,
+        facts.connection_lost ? absl::StatusCode::kUnavailable : absl::StatusCode::kInternal);
+    const Verdict verdict = Classify(facts);
+    if (facts.connection_lost) {
       ReportDeadLocked("query", f.sqlstate, f.message);
       DropConnectionLocked();
-      if (nothing_ran || options.idempotent) {
-        retry = true;
-        error = StatusFromSqlState(f.sqlstate, absl::StrCat("connection lost: ", f.message),
-                                   absl::StatusCode::kUnavailable);
-      } else {
-        error = absl::UnknownError(absl::StrCat(
-            "connection lost while the statement was in flight; it may or may not have "
-            "taken effect (outcome unknown): ",
-            f.message));
-        error.SetPayload(kOutcomeUnknownPayload, absl::Cord("1"));
-        if (!f.sqlstate.empty()) error.SetPayload(kSqlStatePayload, absl::Cord(f.sqlstate));
-      }
     } else {
       last_used_ = parts_.clock->MonotonicNow();
-      error = StatusFromSqlState(f.sqlstate, f.message, absl::StatusCode::kInternal);
-      // A serialization failure or deadlock of an autocommit statement rolled
-      // the statement back: running it again is safe.
-      retry = (f.sqlstate == "40001" || f.sqlstate == "40P01") &&
-              PQtransactionStatus(conn) == PQTRANS_IDLE;
     }
-    if (retry && BackoffLocked(attempt, deadline, previous_delay, f.message)) {
-      if (absl::Status s = EnsureConnectedLocked(deadline); !s.ok()) return s;
+    if (verdict == Verdict::kRetry &&
+        BackoffLocked(attempt, deadline, previous_delay, f.message)) {
       continue;
+    }
+    absl::Status error = facts.status;
+    if (verdict == Verdict::kOutcomeUnknown) {
+      error = absl::UnknownError(absl::StrCat(
+          "connection lost while the statement was in flight; it may or may not have "
+          "taken effect (outcome unknown): ",
+          f.message));
+      error.SetPayload(kOutcomeUnknownPayload, absl::Cord("1"));
+      if (!f.sqlstate.empty()) error.SetPayload(kSqlStatePayload, absl::Cord(f.sqlstate));
     }
     if (observed) {
       Event event = MakeEvent(EventKind::kQueryError);
@@ -579,6 +594,206 @@ absl::StatusOr<QueryResult> Manager::Query(absl::string_view sql, absl::Span<con
       events_.Emit(event);
     }
     return error;
+  }
+}
+
+// The Transaction handed to a RunTransaction body. Runs on the body's thread,
+// which holds the manager's lock.
+class ManagerTransaction final : public Transaction {
+ public:
+  explicit ManagerTransaction(Manager& manager) : manager_(manager) {}
+
+  absl::StatusOr<QueryResult> Query(absl::string_view sql,
+                                    absl::Span<const Param> params) override {
+    if (!first_error_.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the transaction already failed (", first_error_.message(),
+          "); return from the body to roll back"));
+    }
+    absl::StatusOr<QueryResult> r =
+        manager_.TransactionQueryLocked(sql, params, connection_lost_);
+    if (!r.ok()) first_error_ = r.status();
+    return r;
+  }
+
+  const absl::Status& first_error() const { return first_error_; }
+  bool connection_lost() const { return connection_lost_; }
+
+ private:
+  Manager& manager_;
+  absl::Status first_error_;
+  bool connection_lost_ = false;
+};
+
+absl::StatusOr<QueryResult> Manager::TransactionQueryLocked(absl::string_view sql,
+                                                            absl::Span<const Param> params,
+                                                            bool& lost) {
+  mu_.AssertHeld();
+  const std::string statement(sql);
+  std::vector<const char*> values(params.size());
+  for (size_t i = 0; i < params.size(); ++i) values[i] = params[i].c_str();
+  const bool observed = events_.observed();
+  const absl::Time start = parts_.clock->MonotonicNow();
+  if (observed) {
+    Event event = MakeEvent(EventKind::kQueryStart);
+    event.sql = statement;
+    events_.Emit(event);
+  }
+  PGconn* conn = conn_.get();
+  pg::Result r(PQexecParams(conn, statement.c_str(), static_cast<int>(values.size()), nullptr,
+                            values.data(), nullptr, nullptr, 0));
+  if (Succeeded(r.get())) {
+    QueryResult rows(r.release());
+    if (observed) {
+      Event event = MakeEvent(EventKind::kQueryEnd);
+      event.sql = statement;
+      event.duration = parts_.clock->MonotonicNow() - start;
+      event.rows = rows.affected_rows();
+      events_.Emit(event);
+    }
+    return rows;
+  }
+  Failure f = ReadFailure(r.get(), conn);
+  lost = PQstatus(conn) != CONNECTION_OK;
+  if (observed) {
+    Event event = MakeEvent(EventKind::kQueryError);
+    event.sql = statement;
+    event.duration = parts_.clock->MonotonicNow() - start;
+    event.sqlstate = f.sqlstate;
+    event.message = f.message;
+    events_.Emit(event);
+  }
+  return StatusFromSqlState(f.sqlstate, lost ? absl::StrCat("connection lost: ", f.message) : f.message,
+                            lost ? absl::StatusCode::kUnavailable : absl::StatusCode::kInternal);
+}
+
+std::string Manager::ResolveXidLocked(const std::string& xid, absl::Time deadline) {
+  // The old backend may still be finishing the commit: "in progress" is
+  // asked again until the deadline.
+  while (parts_.clock->MonotonicNow() < deadline) {
+    if (!EnsureConnectedLocked(deadline).ok()) return "";
+    const char* values[] = {xid.c_str()};
+    pg::Result r(PQexecParams(conn_.get(), "SELECT pg_xact_status($1::xid8)", 1, nullptr, values,
+                              nullptr, nullptr, 0));
+    if (!Succeeded(r.get()) || PQntuples(r.get()) != 1) {
+      if (PQstatus(conn_.get()) != CONNECTION_OK) {
+        DropConnectionLocked();
+        continue;
+      }
+      return "";
+    }
+    if (PQgetisnull(r.get(), 0, 0)) return "";  // too old to know
+    std::string status = PQgetvalue(r.get(), 0, 0);
+    if (status != "in progress") return status;
+    parts_.clock->SleepFor(absl::Milliseconds(20));
+  }
+  return "";
+}
+
+absl::Status Manager::RunTransaction(const TransactionBody& body,
+                                     const TransactionOptions& options) {
+  if (absl::Status s = CheckNotInBody(); !s.ok()) return s;
+  if (!options.isolation.empty() && options.isolation != "read committed" &&
+      options.isolation != "repeatable read" && options.isolation != "serializable") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "TransactionOptions.isolation: must be \"\", \"read committed\", \"repeatable read\" "
+        "or \"serializable\", got \"",
+        options.isolation, "\""));
+  }
+  absl::MutexLock lock(&mu_);
+  const absl::Time deadline = parts_.clock->MonotonicNow() + parts_.options.query_budget;
+  std::string begin = "BEGIN";
+  if (!options.isolation.empty()) absl::StrAppend(&begin, " ISOLATION LEVEL ", options.isolation);
+  if (options.read_only) absl::StrAppend(&begin, " READ ONLY");
+  if (options.resolve_outcome) absl::StrAppend(&begin, "; SELECT pg_current_xact_id()::text");
+
+  absl::Duration previous_delay;
+  for (int attempt = 1;; ++attempt) {
+    bool renew_in_pipeline = false;
+    if (absl::Status s = PrepareLocked(deadline, attempt == 1, &renew_in_pipeline); !s.ok()) {
+      return s;
+    }
+    if (renew_in_pipeline && !RenewLeaseBlockingLocked().ok()) {
+      if (absl::Status s = EnsureConnectedLocked(deadline); !s.ok()) return s;
+    }
+    PGconn* conn = conn_.get();
+    FailureFacts facts;
+    facts.phase = Phase::kTransactionBody;
+    std::string xid;
+
+    pg::Result began(PQexec(conn, begin.c_str()));
+    if (!Succeeded(began.get())) {
+      Failure f = ReadFailure(began.get(), conn);
+      facts.connection_lost = PQstatus(conn) != CONNECTION_OK;
+      facts.status = StatusFromSqlState(f.sqlstate, f.message, absl::StatusCode::kUnavailable);
+    } else {
+      if (options.resolve_outcome && PQntuples(began.get()) == 1) {
+        xid = PQgetvalue(began.get(), 0, 0);
+      }
+      ManagerTransaction tx(*this);
+      absl::Status body_status;
+      body_thread_.store(std::this_thread::get_id());
+      try {
+        body_status = body(tx);
+      } catch (const std::exception& e) {
+        body_status = absl::InternalError(absl::StrCat("the transaction body threw: ", e.what()));
+      } catch (...) {
+        body_status = absl::InternalError("the transaction body threw");
+      }
+      body_thread_.store(std::thread::id());
+      if (body_status.ok() && !tx.first_error().ok()) {
+        // The body swallowed an error: the server aborted the transaction.
+        body_status = tx.first_error();
+      }
+      if (!body_status.ok()) {
+        facts.connection_lost = tx.connection_lost() || PQstatus(conn) != CONNECTION_OK;
+        // Retry on what the server said, not on the body's own errors.
+        facts.status = tx.first_error().ok() ? body_status : tx.first_error();
+        if (!facts.connection_lost) PQclear(PQexec(conn, "ROLLBACK"));
+        if (tx.first_error().ok()) {
+          last_used_ = parts_.clock->MonotonicNow();
+          return body_status;
+        }
+      } else {
+        facts.phase = Phase::kCommit;
+        pg::Result commit(PQexec(conn, "COMMIT"));
+        if (Succeeded(commit.get())) {
+          last_used_ = parts_.clock->MonotonicNow();
+          if (std::string(PQcmdStatus(commit.get())) == "COMMIT") return absl::OkStatus();
+          return absl::AbortedError("the transaction was rolled back by the server at COMMIT");
+        }
+        Failure f = ReadFailure(commit.get(), conn);
+        facts.connection_lost = PQstatus(conn) != CONNECTION_OK;
+        facts.status = StatusFromSqlState(f.sqlstate, f.message, absl::StatusCode::kUnavailable);
+      }
+    }
+
+    if (facts.connection_lost) {
+      ReportDeadLocked(facts.phase == Phase::kCommit ? "commit" : "transaction",
+                       SqlState(facts.status), facts.status.message());
+      DropConnectionLocked();
+    } else {
+      last_used_ = parts_.clock->MonotonicNow();
+    }
+    Verdict verdict = Classify(facts);
+    if (verdict == Verdict::kOutcomeUnknown && !xid.empty()) {
+      const std::string fate = ResolveXidLocked(xid, deadline);
+      if (fate == "committed") return absl::OkStatus();
+      if (fate == "aborted") verdict = Verdict::kRetry;
+    }
+    if (verdict == Verdict::kRetry &&
+        BackoffLocked(attempt, deadline, previous_delay, facts.status.message())) {
+      continue;
+    }
+    if (verdict == Verdict::kOutcomeUnknown) {
+      absl::Status error = absl::UnknownError(absl::StrCat(
+          "connection lost after COMMIT was sent; the transaction may or may not have "
+          "committed (outcome unknown",
+          xid.empty() ? "" : absl::StrCat(", xid ", xid), "): ", facts.status.message()));
+      error.SetPayload(kOutcomeUnknownPayload, absl::Cord("1"));
+      return error;
+    }
+    return facts.status;
   }
 }
 
@@ -600,6 +815,7 @@ void Manager::DropConnectionLocked() {
 }
 
 void Manager::Close() {
+  if (!CheckNotInBody().ok()) return;  // the body's connection is in use
   absl::MutexLock lock(&mu_);
   if (conn_ == nullptr) return;
   DropConnectionLocked();
@@ -607,6 +823,7 @@ void Manager::Close() {
 }
 
 absl::Status Manager::Flush(absl::Duration timeout) {
+  if (absl::Status s = CheckNotInBody(); !s.ok()) return s;
   absl::MutexLock lock(&mu_);
   return events_.Flush(timeout);
 }

@@ -22,7 +22,9 @@
 #ifndef AEQUOR_CORE_MANAGER_H_
 #define AEQUOR_CORE_MANAGER_H_
 
+#include <atomic>
 #include <cstdint>
+#include <thread>
 #include <memory>
 #include <optional>
 #include <string>
@@ -67,6 +69,8 @@ class Manager final : public ConnectionManager {
   void Close() override;
   absl::Status Flush(absl::Duration timeout) override;
   absl::StatusOr<ReapReport> RunReaperPass(bool dry_run) override;
+  absl::Status RunTransaction(const TransactionBody& body,
+                              const TransactionOptions& options) override;
 
   bool connected() const override;
   std::string service() const override { return parts_.service; }
@@ -75,6 +79,25 @@ class Manager final : public ConnectionManager {
   bool leases_enabled() const override { return parts_.signer != nullptr; }
 
  private:
+  // Readies the connection for the caller's next round trip: on a warm
+  // invocation (first attempt only) the thaw check and the scheduler; then
+  // connect if needed; then the blocking lease renewal when the lease is
+  // about to run out. Sets *renew_in_pipeline when the lease should instead
+  // travel with the statement.
+  absl::Status PrepareLocked(absl::Time deadline, bool first_attempt, bool* renew_in_pipeline)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Looks up a transaction id's fate on a (new) connection: "committed",
+  // "aborted", or "" when it cannot be known before `deadline`.
+  std::string ResolveXidLocked(const std::string& xid, absl::Time deadline)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Runs one statement of a transaction body, with events.
+  absl::StatusOr<QueryResult> TransactionQueryLocked(absl::string_view sql,
+                                                     absl::Span<const Param> params,
+                                                     bool& lost) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // FailedPrecondition when called from inside a RunTransaction body (which
+  // holds mu_ on this thread: locking again would deadlock).
+  absl::Status CheckNotInBody() const;
+
   // Connects (with retries) if there is no connection. `deadline` is monotonic.
   absl::Status EnsureConnectedLocked(absl::Time deadline) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status ConnectOnceLocked(int attempt) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -113,6 +136,10 @@ class Manager final : public ConnectionManager {
   std::optional<double> usage_ ABSL_GUARDED_BY(mu_);
   absl::Time usage_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   EventBus events_ ABSL_GUARDED_BY(mu_);
+  // The thread running a RunTransaction body, if any.
+  std::atomic<std::thread::id> body_thread_{};
+
+  friend class ManagerTransaction;
 };
 
 }  // namespace aequor

@@ -429,7 +429,7 @@ TEST_F(ReaperTest, TheLeaseIsRenewedWithTheQueryAndAloneWhenAboutToExpire) {
   kinds.clear();
   ASSERT_TRUE((*m)->Query("SELECT 1").ok());
   EXPECT_EQ(kinds,
-            (std::vector<std::string>{"query_start", "lease_renewed:blocking", "query_end"}));
+            (std::vector<std::string>{"lease_renewed:blocking", "query_start", "query_end"}));
   EXPECT_EQ(server_lease(), (*m)->application_name());
 }
 

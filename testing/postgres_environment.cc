@@ -58,10 +58,9 @@ absl::StatusOr<ThrowawayPostgres*> SharedPostgres() {
   }
   absl::StatusOr<std::unique_ptr<ThrowawayPostgres>> started = ThrowawayPostgres::Start();
   if (!started.ok()) {
-    state.failure = absl::Status(
-        started.status().code(),
-        absl::StrCat("SharedPostgres: starting the shared server failed: ",
-                     started.status().message()));
+    state.failure = absl::Status(started.status().code(),
+                                 absl::StrCat("SharedPostgres: starting the shared server failed: ",
+                                              started.status().message()));
     return state.failure;
   }
   state.server = *std::move(started);

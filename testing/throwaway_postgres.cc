@@ -84,8 +84,8 @@ absl::Status ErrnoStatus(absl::string_view what, int err) {
 std::string DescribeWaitStatus(int status) {
   if (WIFEXITED(status)) return absl::StrCat("exited with status ", WEXITSTATUS(status));
   if (WIFSIGNALED(status)) {
-    return absl::StrCat("was killed by signal ", WTERMSIG(status), " (", strsignal(WTERMSIG(status)),
-                        ")");
+    return absl::StrCat("was killed by signal ", WTERMSIG(status), " (",
+                        strsignal(WTERMSIG(status)), ")");
   }
   return absl::StrCat("ended with wait status ", status);
 }
@@ -280,10 +280,8 @@ struct ChildError {
   int step;
   int err;
 };
-constexpr const char* kChildSteps[] = {"setsid",        "setgroups",   "setgid",
-                                       "setuid",        "prctl",       "chdir",
-                                       "open input", "open output", "dup2",
-                                       "execve"};
+constexpr const char* kChildSteps[] = {"setsid", "setgroups",  "setgid",      "setuid", "prctl",
+                                       "chdir",  "open input", "open output", "dup2",   "execve"};
 
 [[noreturn]] void ChildFail(int pipe_fd, int step) {
   ChildError e{step, errno};
@@ -362,7 +360,8 @@ absl::StatusOr<pid_t> Spawn(const SpawnSpec& spec, const RunAs& run_as) {
     struct sigaction dfl;
     memset(&dfl, 0, sizeof(dfl));
     dfl.sa_handler = SIG_DFL;
-    for (int sig = 1; sig < NSIG; ++sig) sigaction(sig, &dfl, nullptr);  // Fails harmlessly for some.
+    // Fails harmlessly for SIGKILL, SIGSTOP and glibc's internal signals.
+    for (int sig = 1; sig < NSIG; ++sig) sigaction(sig, &dfl, nullptr);
     execve(path, argv.data(), envp.data());
     ChildFail(err_fd, 9);
   }
@@ -380,10 +379,9 @@ absl::StatusOr<pid_t> Spawn(const SpawnSpec& spec, const RunAs& run_as) {
   if (n != static_cast<ssize_t>(sizeof(e)) || e.step < 0 || e.step > 9) {
     return absl::InternalError(absl::StrCat("starting ", spec.argv[0], ": the child failed"));
   }
-  return absl::InternalError(absl::StrCat("starting ", spec.argv[0], " as ",
-                                          run_as.switch_user ? run_as.name : "the current user",
-                                          ": ", kChildSteps[e.step], " failed: ",
-                                          ErrnoText(e.err)));
+  return absl::InternalError(absl::StrCat(
+      "starting ", spec.argv[0], " as ", run_as.switch_user ? run_as.name : "the current user",
+      ": ", kChildSteps[e.step], " failed: ", ErrnoText(e.err)));
 }
 
 // Whether `pid` (our child) has exited; reaps it. *status is -1 when unknown
@@ -471,11 +469,18 @@ absl::Status RunSingleUser(const std::string& bindir, const RunAs& run_as,
   const std::string input = work_dir + "/setup.sql";
   if (absl::Status s = WriteFile(input, sql, /*append=*/false, run_as); !s.ok()) return s;
   SpawnSpec spec;
-  spec.argv = {bindir + "/postgres", "--single", "-F", "-O",
-               "-c", "exit_on_error=on",
-               "-c", "password_encryption=scram-sha-256",
-               "-c", "log_checkpoints=off",
-               "-D", data_dir, std::string(dbname)};
+  spec.argv = {bindir + "/postgres",
+               "--single",
+               "-F",
+               "-c",
+               "exit_on_error=on",
+               "-c",
+               "password_encryption=scram-sha-256",
+               "-c",
+               "log_checkpoints=off",
+               "-D",
+               data_dir,
+               std::string(dbname)};
   spec.cwd = work_dir;
   spec.input_path = input;
   spec.output_path = work_dir + "/setup.log";
@@ -523,9 +528,8 @@ absl::Status PrepareCluster(const std::string& bindir, const RunAs& run_as,
     }
     absl::StrAppend(&sql, "GRANT pg_read_all_stats, pg_signal_backend TO ", T::kReaperRole, "\n",
                     "CREATE ROLE ", T::kSuperRole, " SUPERUSER LOGIN PASSWORD ",
-                    SqlLiteral(T::PasswordFor(T::kSuperRole)), "\n",
-                    "CREATE DATABASE ", T::kDatabase, " OWNER ", T::kAppRole,
-                    " STRATEGY FILE_COPY\n",
+                    SqlLiteral(T::PasswordFor(T::kSuperRole)), "\n", "CREATE DATABASE ",
+                    T::kDatabase, " OWNER ", T::kAppRole, " STRATEGY FILE_COPY\n",
                     "GRANT CONNECT, CREATE, TEMPORARY ON DATABASE ", T::kDatabase, " TO ",
                     T::kAppRole, ", ", T::kApp2Role, "\n");
   } else {
@@ -602,14 +606,15 @@ bool ValidSettingName(absl::string_view name) {
 
 absl::Status ValidateOptions(const ThrowawayPostgresOptions& options) {
   if (options.superuser_reserved_connections < 0) {
-    return absl::InvalidArgumentError(absl::StrCat("superuser_reserved_connections must be >= 0, got ",
-                                                   options.superuser_reserved_connections));
+    return absl::InvalidArgumentError(
+        absl::StrCat("superuser_reserved_connections must be >= 0, got ",
+                     options.superuser_reserved_connections));
   }
   if (options.max_connections <= options.superuser_reserved_connections) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "max_connections (", options.max_connections,
-        ") must be greater than superuser_reserved_connections (",
-        options.superuser_reserved_connections, ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_connections (", options.max_connections,
+                     ") must be greater than superuser_reserved_connections (",
+                     options.superuser_reserved_connections, ")"));
   }
   if (options.timeout_seconds <= 0) {
     return absl::InvalidArgumentError(
@@ -617,8 +622,8 @@ absl::Status ValidateOptions(const ThrowawayPostgresOptions& options) {
   }
   for (const auto& [name, value] : options.extra_settings) {
     if (!ValidSettingName(name)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "extra_settings: invalid setting name '", name, "' (letters, digits, '_' and '.' only)"));
+      return absl::InvalidArgumentError(absl::StrCat("extra_settings: invalid setting name '", name,
+                                                     "' (letters, digits, '_' and '.' only)"));
     }
   }
   return absl::OkStatus();
@@ -641,7 +646,8 @@ std::string ServerSettings(const ThrowawayPostgresOptions& options, const std::s
   settings.insert(settings.end(), options.extra_settings.begin(), options.extra_settings.end());
   std::string conf =
       "\n# Added by aequor::testing::ThrowawayPostgres (the port is given with -p).\n";
-  for (const auto& [name, value] : settings) absl::StrAppend(&conf, name, " = ", ConfValue(value), "\n");
+  for (const auto& [name, value] : settings)
+    absl::StrAppend(&conf, name, " = ", ConfValue(value), "\n");
   return conf;
 }
 
@@ -651,8 +657,9 @@ absl::StatusOr<std::vector<std::vector<std::string>>> RunQuery(
   Conn conn(PQconnectdb(conninfo.c_str()));
   if (conn == nullptr) return absl::ResourceExhaustedError("PQconnectdb: out of memory");
   if (PQstatus(conn.get()) != CONNECTION_OK) {
-    return absl::UnavailableError(absl::StrCat(
-        "connecting as postgres: ", absl::StripTrailingAsciiWhitespace(PQerrorMessage(conn.get()))));
+    return absl::UnavailableError(
+        absl::StrCat("connecting as postgres: ",
+                     absl::StripTrailingAsciiWhitespace(PQerrorMessage(conn.get()))));
   }
   std::string query(sql);
   Result result;
@@ -703,8 +710,8 @@ absl::StatusOr<std::unique_ptr<ThrowawayPostgres>> ThrowawayPostgres::Start(
     std::string path = absl::StrCat(bindir, "/", program);
     if (access(path.c_str(), X_OK) != 0) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "PostgreSQL server program ", path, " is missing or not executable (",
-          ErrnoText(errno), "); install Debian's postgresql-15 or set AEQUOR_PG_BINDIR"));
+          "PostgreSQL server program ", path, " is missing or not executable (", ErrnoText(errno),
+          "); install Debian's postgresql-15 or set AEQUOR_PG_BINDIR"));
     }
   }
   absl::StatusOr<RunAs> run_as = ResolveRunAs();
@@ -805,10 +812,10 @@ absl::Status ThrowawayPostgres::LaunchLocked(bool* port_in_use) {
       std::string log = ReadFileTail(log_path_, 1 << 20, log_offset);
       *port_in_use = absl::StrContains(log, "Address already in use");
       std::string tail = log.size() > 4096 ? log.substr(log.size() - 4096) : log;
-      return absl::InternalError(absl::StrCat(
-          "postgres (port ", port_, ") ",
-          status == -1 ? std::string("exited") : DescribeWaitStatus(status),
-          " during start-up", LogSuffix(tail, log_path_)));
+      return absl::InternalError(
+          absl::StrCat("postgres (port ", port_, ") ",
+                       status == -1 ? std::string("exited") : DescribeWaitStatus(status),
+                       " during start-up", LogSuffix(tail, log_path_)));
     }
     if (PQping(ping.c_str()) == PQPING_OK) return absl::OkStatus();
     if (absl::Now() >= deadline) {
@@ -864,9 +871,9 @@ absl::Status ThrowawayPostgres::Restart() {
   bool port_in_use = false;
   absl::Status s = LaunchLocked(&port_in_use);
   if (!s.ok() && port_in_use) {
-    return absl::Status(s.code(), absl::StrCat("restart: port ", port_,
-                                               " was taken while the server was down: ",
-                                               s.message()));
+    return absl::Status(s.code(),
+                        absl::StrCat("restart: port ", port_,
+                                     " was taken while the server was down: ", s.message()));
   }
   return s;
 }
@@ -890,12 +897,14 @@ std::string ThrowawayPostgres::PasswordFor(absl::string_view role) {
 
 std::string ThrowawayPostgres::ConninfoFor(absl::string_view role) const {
   return absl::StrCat("host=127.0.0.1 port=", port_, " dbname=", kDatabase,
-                      " user=", ConninfoValue(role), " password=", ConninfoValue(PasswordFor(role)));
+                      " user=", ConninfoValue(role),
+                      " password=", ConninfoValue(PasswordFor(role)));
 }
 
 std::string ThrowawayPostgres::SocketConninfoFor(absl::string_view role) const {
   return absl::StrCat("host=", ConninfoValue(socket_dir_), " port=", port_, " dbname=", kDatabase,
-                      " user=", ConninfoValue(role), " password=", ConninfoValue(PasswordFor(role)));
+                      " user=", ConninfoValue(role),
+                      " password=", ConninfoValue(PasswordFor(role)));
 }
 
 std::string ThrowawayPostgres::LogTail(size_t max_bytes) const {
@@ -904,10 +913,10 @@ std::string ThrowawayPostgres::LogTail(size_t max_bytes) const {
 
 absl::StatusOr<std::vector<std::vector<std::string>>> ThrowawayPostgres::AdminQueryRows(
     absl::string_view sql) const {
-  const std::string admin = absl::StrCat("host=", ConninfoValue(socket_dir_), " port=", port_,
-                                         " dbname=", kDatabase,
-                                         " user=postgres connect_timeout=10"
-                                         " application_name=aequor-testing-admin");
+  const std::string admin =
+      absl::StrCat("host=", ConninfoValue(socket_dir_), " port=", port_, " dbname=", kDatabase,
+                   " user=postgres connect_timeout=10"
+                   " application_name=aequor-testing-admin");
   return RunQuery(admin, sql, {});
 }
 
@@ -920,22 +929,22 @@ absl::StatusOr<std::string> ThrowawayPostgres::AdminQuery(absl::string_view sql)
 
 absl::StatusOr<std::vector<int>> ThrowawayPostgres::BackendPids(
     absl::string_view application_name) const {
-  const std::string admin = absl::StrCat("host=", ConninfoValue(socket_dir_), " port=", port_,
-                                         " dbname=", kDatabase,
-                                         " user=postgres connect_timeout=10"
-                                         " application_name=aequor-testing-admin");
-  absl::StatusOr<std::vector<std::vector<std::string>>> rows = RunQuery(
-      admin,
-      "SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' "
-      "AND application_name = $1 ORDER BY pid",
-      {std::string(application_name)});
+  const std::string admin =
+      absl::StrCat("host=", ConninfoValue(socket_dir_), " port=", port_, " dbname=", kDatabase,
+                   " user=postgres connect_timeout=10"
+                   " application_name=aequor-testing-admin");
+  absl::StatusOr<std::vector<std::vector<std::string>>> rows =
+      RunQuery(admin,
+               "SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' "
+               "AND application_name = $1 ORDER BY pid",
+               {std::string(application_name)});
   if (!rows.ok()) return rows.status();
   std::vector<int> pids;
   for (const std::vector<std::string>& row : *rows) {
     int pid = 0;
     if (row.empty() || !absl::SimpleAtoi(row[0], &pid)) {
-      return absl::InternalError(absl::StrCat("BackendPids: unexpected pid value '",
-                                              row.empty() ? "" : row[0], "'"));
+      return absl::InternalError(
+          absl::StrCat("BackendPids: unexpected pid value '", row.empty() ? "" : row[0], "'"));
     }
     pids.push_back(pid);
   }

@@ -193,9 +193,8 @@ TEST_F(SharedServerTest, WrongPasswordFailsAuthentication) {
 }
 
 TEST_F(SharedServerTest, MissingPasswordIsRefusedButAdminSocketIsTrusted) {
-  std::string no_password =
-      absl::StrCat("host=", server_->socket_dir(), " port=", server_->port(),
-                   " dbname=aequor user=aequor_app password=");
+  std::string no_password = absl::StrCat("host=", server_->socket_dir(), " port=", server_->port(),
+                                         " dbname=aequor user=aequor_app password=");
   Conn app = Connect(no_password);
   EXPECT_EQ(PQstatus(app.get()), CONNECTION_BAD);
 
@@ -208,8 +207,9 @@ TEST_F(SharedServerTest, MissingPasswordIsRefusedButAdminSocketIsTrusted) {
 
 TEST_F(SharedServerTest, HbaAndPasswordsUseScram) {
   EXPECT_EQ(server_->AdminQuery("SHOW password_encryption").value_or(""), "scram-sha-256");
-  EXPECT_EQ(server_->AdminQuery("SELECT count(*) FROM pg_authid WHERE rolname LIKE 'aequor%' "
-                                "AND rolpassword LIKE 'SCRAM-SHA-256$%'")
+  EXPECT_EQ(server_
+                ->AdminQuery("SELECT count(*) FROM pg_authid WHERE rolname LIKE 'aequor%' "
+                             "AND rolpassword LIKE 'SCRAM-SHA-256$%'")
                 .value_or(""),
             "4");
   absl::StatusOr<std::vector<std::vector<std::string>>> rules = server_->AdminQueryRows(
@@ -226,25 +226,29 @@ TEST_F(SharedServerTest, HbaAndPasswordsUseScram) {
 }
 
 TEST_F(SharedServerTest, ReaperHoldsReadAllStatsAndSignalBackend) {
-  EXPECT_EQ(server_->AdminQuery("SELECT pg_has_role('aequor_reaper', 'pg_read_all_stats', "
-                                "'MEMBER') AND pg_has_role('aequor_reaper', "
-                                "'pg_signal_backend', 'MEMBER')")
+  EXPECT_EQ(server_
+                ->AdminQuery("SELECT pg_has_role('aequor_reaper', 'pg_read_all_stats', "
+                             "'MEMBER') AND pg_has_role('aequor_reaper', "
+                             "'pg_signal_backend', 'MEMBER')")
                 .value_or(""),
             "t");
-  EXPECT_EQ(server_->AdminQuery("SELECT string_agg(g.rolname, ',' ORDER BY g.rolname) "
-                                "FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid "
-                                "JOIN pg_roles u ON u.oid = m.member "
-                                "WHERE u.rolname = 'aequor_reaper'")
+  EXPECT_EQ(server_
+                ->AdminQuery("SELECT string_agg(g.rolname, ',' ORDER BY g.rolname) "
+                             "FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid "
+                             "JOIN pg_roles u ON u.oid = m.member "
+                             "WHERE u.rolname = 'aequor_reaper'")
                 .value_or(""),
             "pg_read_all_stats,pg_signal_backend");
   // The app roles hold neither; only aequor_super is a superuser.
-  EXPECT_EQ(server_->AdminQuery("SELECT count(*) FROM pg_auth_members m JOIN pg_roles u "
-                                "ON u.oid = m.member WHERE u.rolname IN ('aequor_app', "
-                                "'aequor_app2')")
+  EXPECT_EQ(server_
+                ->AdminQuery("SELECT count(*) FROM pg_auth_members m JOIN pg_roles u "
+                             "ON u.oid = m.member WHERE u.rolname IN ('aequor_app', "
+                             "'aequor_app2')")
                 .value_or(""),
             "0");
-  EXPECT_EQ(server_->AdminQuery("SELECT string_agg(rolname, ',' ORDER BY rolname) FROM pg_roles "
-                                "WHERE rolsuper")
+  EXPECT_EQ(server_
+                ->AdminQuery("SELECT string_agg(rolname, ',' ORDER BY rolname) FROM pg_roles "
+                             "WHERE rolsuper")
                 .value_or(""),
             "aequor_super,postgres");
 }
@@ -255,8 +259,9 @@ TEST_F(SharedServerTest, ReaperSeesOtherRolesSessions) {
   ASSERT_EQ(PQstatus(app.get()), CONNECTION_OK) << PQerrorMessage(app.get());
   Conn reaper = Connect(server_->SocketConninfoFor(ThrowawayPostgres::kReaperRole));
   ASSERT_EQ(PQstatus(reaper.get()), CONNECTION_OK) << PQerrorMessage(reaper.get());
-  EXPECT_EQ(QueryValue(reaper.get(), "SELECT state FROM pg_stat_activity "
-                                     "WHERE application_name = 'reaper-visibility'"),
+  EXPECT_EQ(QueryValue(reaper.get(),
+                       "SELECT state FROM pg_stat_activity "
+                       "WHERE application_name = 'reaper-visibility'"),
             "idle");
 }
 
@@ -266,8 +271,10 @@ TEST_F(SharedServerTest, AppRolesCanCreateTables) {
     Conn conn = Connect(server_->ConninfoFor(role));
     ASSERT_EQ(PQstatus(conn.get()), CONNECTION_OK) << PQerrorMessage(conn.get());
     std::string table = absl::StrCat(role, "_table");
-    Result created(PQexec(conn.get(), absl::StrCat("CREATE TABLE ", table, " (id int); "
-                                                   "INSERT INTO ", table, " VALUES (7)")
+    Result created(PQexec(conn.get(), absl::StrCat("CREATE TABLE ", table,
+                                                   " (id int); "
+                                                   "INSERT INTO ",
+                                                   table, " VALUES (7)")
                                           .c_str()));
     ASSERT_EQ(PQresultStatus(created.get()), PGRES_COMMAND_OK)
         << PQresultErrorMessage(created.get());
@@ -275,8 +282,9 @@ TEST_F(SharedServerTest, AppRolesCanCreateTables) {
     Result dropped(PQexec(conn.get(), absl::StrCat("DROP TABLE ", table).c_str()));
     EXPECT_EQ(PQresultStatus(dropped.get()), PGRES_COMMAND_OK);
   }
-  EXPECT_EQ(server_->AdminQuery("SELECT pg_get_userbyid(datdba) FROM pg_database "
-                                "WHERE datname = 'aequor'")
+  EXPECT_EQ(server_
+                ->AdminQuery("SELECT pg_get_userbyid(datdba) FROM pg_database "
+                             "WHERE datname = 'aequor'")
                 .value_or(""),
             "aequor_app");
 }
@@ -302,7 +310,8 @@ TEST_F(SharedServerTest, AdminQueryReturnsFirstValueOrEmptyOrServerError) {
   absl::StatusOr<std::string> bad = server_->AdminQuery("SELECT * FROM no_such_table");
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInternal);
-  EXPECT_TRUE(absl::StrContains(bad.status().message(), "relation \"no_such_table\" does not exist"))
+  EXPECT_TRUE(
+      absl::StrContains(bad.status().message(), "relation \"no_such_table\" does not exist"))
       << bad.status();
   EXPECT_TRUE(absl::StrContains(bad.status().message(), "42P01")) << bad.status();
 }
@@ -452,8 +461,7 @@ TEST(ThrowawayPostgresTest, DestructionWithOpenSessionsIsFast) {
   }
   // One session stays in an open transaction, holding a lock.
   Result begun(PQexec(sessions[0].get(), "CREATE TABLE locked (x int); BEGIN; LOCK TABLE locked"));
-  ASSERT_EQ(PQresultStatus(begun.get()), PGRES_COMMAND_OK)
-      << PQresultErrorMessage(begun.get());
+  ASSERT_EQ(PQresultStatus(begun.get()), PGRES_COMMAND_OK) << PQresultErrorMessage(begun.get());
   absl::Time start = absl::Now();
   pg.reset();
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));
@@ -464,9 +472,9 @@ TEST(ThrowawayPostgresTest, WithoutRolesOnlyPostgresExists) {
   options.create_roles = false;
   Server pg = StartOrDie(options);
   ASSERT_NE(pg, nullptr);
-  EXPECT_EQ(pg->AdminQuery("SELECT count(*) FROM pg_roles WHERE rolname LIKE 'aequor%'")
-                .value_or(""),
-            "0");
+  EXPECT_EQ(
+      pg->AdminQuery("SELECT count(*) FROM pg_roles WHERE rolname LIKE 'aequor%'").value_or(""),
+      "0");
   Conn conn = Connect(pg->ConninfoFor(ThrowawayPostgres::kAdminRole));
   ASSERT_EQ(PQstatus(conn.get()), CONNECTION_OK) << PQerrorMessage(conn.get());
   EXPECT_EQ(QueryValue(conn.get(), "SELECT current_database()"), "aequor");
@@ -476,13 +484,11 @@ TEST(ThrowawayPostgresTest, InvalidOptionsAreRejected) {
   ThrowawayPostgresOptions options;
   options.max_connections = 3;
   options.superuser_reserved_connections = 3;
-  EXPECT_EQ(ThrowawayPostgres::Start(options).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ThrowawayPostgres::Start(options).status().code(), absl::StatusCode::kInvalidArgument);
 
   ThrowawayPostgresOptions bad_name;
   bad_name.extra_settings = {{"work_mem=1MB", "x"}};
-  EXPECT_EQ(ThrowawayPostgres::Start(bad_name).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ThrowawayPostgres::Start(bad_name).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(ThrowawayPostgresTest, FailedStartReportsServerLogAndLeavesNothing) {

@@ -89,7 +89,7 @@ Manager::Manager(ManagerParts parts)
       events_(std::move(parts_.exporters)) {}
 
 Manager::~Manager() {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   DropConnectionLocked();
   events_.Shutdown(absl::Seconds(1));
 }
@@ -120,25 +120,25 @@ ReaperSettings Manager::ReaperSettingsFor(bool dry_run) const {
 bool Manager::connected() const {
   // Inside a RunTransaction body this thread already holds mu_.
   if (CheckNotInBody().ok()) {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     return conn_ != nullptr && PQstatus(conn_.get()) == CONNECTION_OK;
   }
-  return ABSL_TS_UNCHECKED_READ(conn_) != nullptr &&
-         PQstatus(ABSL_TS_UNCHECKED_READ(conn_).get()) == CONNECTION_OK;
+  return conn_ != nullptr &&
+         PQstatus(conn_.get()) == CONNECTION_OK;
 }
 
 std::string Manager::application_name() const {
   if (CheckNotInBody().ok()) {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     return conn_ != nullptr ? application_name_ : std::string();
   }
-  return ABSL_TS_UNCHECKED_READ(conn_) != nullptr ? ABSL_TS_UNCHECKED_READ(application_name_)
+  return conn_ != nullptr ? application_name_
                                                   : std::string();
 }
 
 absl::Status Manager::Connect() {
   if (absl::Status s = CheckNotInBody(); !s.ok()) return s;
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return EnsureConnectedLocked(parts_.clock->MonotonicNow() + parts_.options.connect_budget);
 }
 
@@ -153,6 +153,19 @@ absl::StatusOr<std::string> Manager::NewLeaseLocked(int64_t* expires_ms) {
                         absl::StrCat("signing the lease: ", lease.status().message()));
   }
   return lease;
+}
+
+// Renewal is timed on the monotonic clock from when the lease was signed, so
+// a wall-clock step cannot make the manager skip or repeat renewals.
+void Manager::SetLeaseLocked(std::string lease, absl::Time signed_at) {
+  application_name_ = std::move(lease);
+  if (parts_.signer == nullptr) {
+    lease_renew_at_ = lease_block_at_ = absl::InfiniteFuture();
+    return;
+  }
+  const ManagerOptions& o = parts_.options;
+  lease_renew_at_ = signed_at + (o.lease_ttl - o.lease_renew_before);
+  lease_block_at_ = signed_at + (o.lease_ttl - o.lease_block_before);
 }
 
 bool Manager::BackoffLocked(int retry, absl::Time deadline, absl::Duration& previous,
@@ -251,9 +264,8 @@ absl::Status Manager::ConnectOnceLocked(int attempt) {
     return status;
   }
   conn_ = std::move(conn);
-  application_name_ = *std::move(lease);
-  lease_expires_ms_ = expires_ms;
-  last_used_ = parts_.clock->MonotonicNow();
+  SetLeaseLocked(*std::move(lease), start);
+  last_used_ = start + took;
   ++connects_;
   if (events_.observed()) {
     Event event = MakeEvent(connects_ == 1 ? EventKind::kConnect : EventKind::kReconnect);
@@ -332,7 +344,7 @@ void Manager::MaybeReapLocked(ReapTrigger trigger) {
 
 absl::StatusOr<ReapReport> Manager::RunReaperPass(bool dry_run) {
   if (absl::Status s = CheckNotInBody(); !s.ok()) return s;
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   if (parts_.signer == nullptr) {
     return absl::FailedPreconditionError(
         "reaper pass: leases are off (no coordination secret), so there is nothing to verify");
@@ -397,8 +409,7 @@ absl::Status Manager::RenewLeaseBlockingLocked() {
     while (PGresult* rest = PQgetResult(conn)) PQclear(rest);
   }
   if (failure.ok() && PQstatus(conn) == CONNECTION_OK) {
-    application_name_ = *std::move(lease);
-    lease_expires_ms_ = expires_ms;
+    SetLeaseLocked(*std::move(lease), deadline - parts_.options.lease_renew_timeout);
     if (events_.observed()) {
       Event event = MakeEvent(EventKind::kLeaseRenewed);
       event.source = "blocking";
@@ -426,11 +437,10 @@ absl::Status Manager::CheckNotInBody() const {
   return absl::OkStatus();
 }
 
-absl::Status Manager::PrepareLocked(absl::Time deadline, bool first_attempt,
+absl::Status Manager::PrepareLocked(absl::Time deadline, bool first_attempt, absl::Time now,
                                     bool* renew_in_pipeline) {
   *renew_in_pipeline = false;
-  if (first_attempt && conn_ != nullptr &&
-      parts_.clock->MonotonicNow() - last_used_ >= parts_.options.invocation_gap) {
+  if (first_attempt && conn_ != nullptr && now - last_used_ >= parts_.options.invocation_gap) {
     // A warm invocation: was the connection closed while we were frozen?
     if (ConnectionLooksDeadLocked()) {
       ReportDeadLocked("thaw_check", "", pg::ErrorMessage(conn_.get()));
@@ -439,13 +449,14 @@ absl::Status Manager::PrepareLocked(absl::Time deadline, bool first_attempt,
       MaybeReapLocked(ReapTrigger::kInvocation);
     }
   }
-  if (absl::Status s = EnsureConnectedLocked(deadline); !s.ok()) return s;
-  if (parts_.signer == nullptr) return absl::OkStatus();
+  if (conn_ == nullptr || PQstatus(conn_.get()) != CONNECTION_OK) {
+    if (absl::Status s = EnsureConnectedLocked(deadline); !s.ok()) return s;
+    now = parts_.clock->MonotonicNow();
+  }
   // The lease: renewed alone when about to run out, else with the statement.
-  const absl::Duration left = absl::FromUnixMillis(lease_expires_ms_) - parts_.clock->Now();
-  if (left < parts_.options.lease_block_before) {
+  if (now >= lease_block_at_) {
     if (!RenewLeaseBlockingLocked().ok()) return EnsureConnectedLocked(deadline);
-  } else if (left < parts_.options.lease_renew_before) {
+  } else if (now >= lease_renew_at_) {
     *renew_in_pipeline = true;
   }
   return absl::OkStatus();
@@ -454,10 +465,10 @@ absl::Status Manager::PrepareLocked(absl::Time deadline, bool first_attempt,
 absl::StatusOr<QueryResult> Manager::Query(absl::string_view sql, absl::Span<const Param> params,
                                            const QueryOptions& options) {
   if (absl::Status s = CheckNotInBody(); !s.ok()) return s;
-  absl::MutexLock lock(&mu_);
-  const absl::Time deadline = parts_.clock->MonotonicNow() + parts_.options.query_budget;
-  const bool observed = events_.observed();
+  std::lock_guard<std::mutex> lock(mu_);
   const absl::Time start = parts_.clock->MonotonicNow();
+  const absl::Time deadline = start + parts_.options.query_budget;
+  const bool observed = events_.observed();
   bool started = false;
 
   // libpq needs NUL-terminated text.
@@ -476,7 +487,8 @@ absl::StatusOr<QueryResult> Manager::Query(absl::string_view sql, absl::Span<con
   absl::Duration previous_delay;
   for (int attempt = 1;; ++attempt) {
     bool renew_in_pipeline = false;
-    if (absl::Status s = PrepareLocked(deadline, attempt == 1, &renew_in_pipeline); !s.ok()) {
+    const absl::Time now = attempt == 1 ? start : parts_.clock->MonotonicNow();
+    if (absl::Status s = PrepareLocked(deadline, attempt == 1, now, &renew_in_pipeline); !s.ok()) {
       return s;
     }
     if (observed && !started) {
@@ -510,8 +522,7 @@ absl::StatusOr<QueryResult> Manager::Query(absl::string_view sql, absl::Span<con
       }
       if (PQpipelineStatus(conn) != PQ_PIPELINE_OFF) PQexitPipelineMode(conn);
       if (Succeeded(renewal.get())) {
-        application_name_ = *std::move(lease);
-        lease_expires_ms_ = expires_ms;
+        SetLeaseLocked(*std::move(lease), now);
         if (observed) {
           Event event = MakeEvent(EventKind::kLeaseRenewed);
           event.source = "pipeline";
@@ -628,7 +639,6 @@ class ManagerTransaction final : public Transaction {
 absl::StatusOr<QueryResult> Manager::TransactionQueryLocked(absl::string_view sql,
                                                             absl::Span<const Param> params,
                                                             bool& lost) {
-  mu_.AssertHeld();
   const std::string statement(sql);
   std::vector<const char*> values(params.size());
   for (size_t i = 0; i < params.size(); ++i) values[i] = params[i].c_str();
@@ -700,7 +710,7 @@ absl::Status Manager::RunTransaction(const TransactionBody& body,
         "or \"serializable\", got \"",
         options.isolation, "\""));
   }
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   const absl::Time deadline = parts_.clock->MonotonicNow() + parts_.options.query_budget;
   std::string begin = "BEGIN";
   if (!options.isolation.empty()) absl::StrAppend(&begin, " ISOLATION LEVEL ", options.isolation);
@@ -710,7 +720,9 @@ absl::Status Manager::RunTransaction(const TransactionBody& body,
   absl::Duration previous_delay;
   for (int attempt = 1;; ++attempt) {
     bool renew_in_pipeline = false;
-    if (absl::Status s = PrepareLocked(deadline, attempt == 1, &renew_in_pipeline); !s.ok()) {
+    if (absl::Status s = PrepareLocked(deadline, attempt == 1, parts_.clock->MonotonicNow(),
+                                       &renew_in_pipeline);
+        !s.ok()) {
       return s;
     }
     if (renew_in_pipeline && !RenewLeaseBlockingLocked().ok()) {
@@ -811,12 +823,12 @@ void Manager::DropConnectionLocked() {
   if (conn_ == nullptr) return;
   conn_.reset();
   application_name_.clear();
-  lease_expires_ms_ = 0;
+  lease_renew_at_ = lease_block_at_ = absl::InfiniteFuture();
 }
 
 void Manager::Close() {
   if (!CheckNotInBody().ok()) return;  // the body's connection is in use
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   if (conn_ == nullptr) return;
   DropConnectionLocked();
   if (events_.observed()) events_.Emit(MakeEvent(EventKind::kDisconnect));
@@ -824,7 +836,7 @@ void Manager::Close() {
 
 absl::Status Manager::Flush(absl::Duration timeout) {
   if (absl::Status s = CheckNotInBody(); !s.ok()) return s;
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return events_.Flush(timeout);
 }
 

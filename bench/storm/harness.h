@@ -1,0 +1,193 @@
+// bench/storm/harness.h: the storm harness, a serverless fleet played against
+// a real PostgreSQL. storm_main.cc is its command line; tests drive it here.
+//
+// Every interval_ms a new instance process runs one invocation (connect,
+// query, answer `ok` or `fail ...`, see bench/storm/protocol.h) and is then
+// frozen with SIGSTOP, as a serverless runtime freezes a container after the
+// handler returns. Its connection stays open on the server: a zombie, unless
+// something (aequor's reaper, a server timeout) terminates it. A monitoring
+// connection polls pg_stat_activity every poll_ms and attributes each backend
+// to the instance that opened it, so the run can tell:
+//   zombies reaped  backends terminated while their instance was frozen
+//   false kills     backends terminated while their instance was alive
+//                   (running, answered but not yet frozen)
+//
+//   absl::StatusOr<StormArgs> args = ParseStormArgs({"--client=libpq"});
+//   absl::StatusOr<StormSummary> summary = RunStorm(args->options, &std::cout);
+//   std::cout << StormSummaryToJson(*summary) << "\n";
+//
+// Attribution: built-in instances print "# pid <backend_pid>"; every backend
+// not named that way is matched by its client TCP port: the local port of a
+// socket in /proc/net/tcp{,6} whose inode is an open fd of a process in the
+// instance's process group. Backends that match no instance (other clients
+// of a --dsn server, unix-socket sessions) count in `peak_connections` and in
+// `unattributed_backends`, never as kills.
+//
+// Kill evidence: with the harness's own server, the server log (log_line_prefix
+// "%n [%p] ") says which backend was terminated when ("terminating connection
+// due to <reason>"), so a client closing its own connection is never a kill,
+// and a kill is classified by the instance's state at the logged instant. With
+// --dsn there is no log: a backend gone while its instance was frozen is a
+// reaped zombie, one gone while its instance was alive counts as a false kill.
+//
+// Processes: each instance runs in its own process group, with
+// PR_SET_PDEATHSIG=SIGKILL; every exit path of RunStorm (including SIGINT,
+// SIGTERM and SIGHUP, which it handles while it runs) SIGKILLs every group
+// and waits for every child. Instances that do not answer within timeout_ms
+// are killed (as a runtime resets a timed-out environment) and count as
+// failed with "timeout".
+//
+// Thread-safety: RunStorm() installs signal handlers and forks; call it from
+// one thread at a time, preferably the main thread (PR_SET_PDEATHSIG is tied
+// to the forking thread).
+#ifndef AEQUOR_BENCH_STORM_HARNESS_H_
+#define AEQUOR_BENCH_STORM_HARNESS_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace aequor {
+namespace storm {
+
+enum class ClientKind {
+  kAequor,   // storm_instance --client=aequor: a ConnectionManager
+  kLibpq,    // storm_instance --client=libpq: PQconnectdb + SELECT 1, no reaper
+  kCommand,  // --client-cmd: /bin/sh -c <client_cmd>
+};
+
+absl::string_view ClientKindName(ClientKind kind);  // "aequor", "libpq", "cmd"
+
+struct StormOptions {
+  // Instances to start, one invocation each. Default 40. REQUIRES: 1..10000.
+  int invocations = 40;
+  // Between two instance starts. Default 400. REQUIRES: 0..600000.
+  int interval_ms = 400;
+  // The fleet's max_connections on the throwaway server. Default 30.
+  // REQUIRES: 4..10000. Not with --dsn. The fleet gets max_connections - 3
+  // (superuser_reserved_connections); the server runs with one more, for the
+  // monitor's session (a superuser session takes an ordinary slot).
+  int max_connections = 30;
+  // AEQUOR_LEASE_TTL_MS. Default 2000. REQUIRES: 1000..86400000 (aequor's range).
+  int lease_ttl_ms = 2000;
+  // AEQUOR_MIN_IDLE_S. Default 1. REQUIRES: 0..86400.
+  int min_idle_s = 1;
+  // From an instance's answer to its SIGSTOP. Default 0. REQUIRES: 0..600000.
+  int freeze_delay_ms = 0;
+  // An instance that has not answered by then is killed and counts as failed
+  // "timeout". Default 10000. REQUIRES: 1..3600000.
+  int timeout_ms = 10000;
+  // pg_stat_activity polling period. Default 50. REQUIRES: 5..10000.
+  int poll_ms = 50;
+  // After the last instance answered, keep polling this long (to watch
+  // server-side backstops). Default 0. REQUIRES: 0..600000.
+  int tail_ms = 0;
+
+  // Default "": start a throwaway server. Else a libpq conninfo or URI for the
+  // fleet, on a loopback host over TCP; the harness neither starts nor stops
+  // that server and cannot set its max_connections.
+  std::string dsn;
+  // The monitoring connection with --dsn. Default: `dsn` itself. Should be a
+  // superuser (a reserved slot, not a fleet slot) or have pg_read_all_stats.
+  std::string monitor_dsn;
+
+  ClientKind client = ClientKind::kAequor;
+  // REQUIRES: non-empty when client == kCommand.
+  std::string client_cmd;
+  // AEQUOR_SERVICE. Default "storm". REQUIRES: non-empty.
+  std::string service = "storm";
+  // AEQUOR_REAPER_SCHEDULER (plugin spec text). Default "": the library default.
+  std::string reaper_scheduler;
+  // AEQUOR_COORDINATION_SECRET. Default "": derived from the seed (a
+  // throwaway secret). REQUIRES: empty or at least 16 bytes.
+  std::string coordination_secret;
+  // Seeds the secret and the instances' AEQUOR_STORM_SEED. Default: random.
+  std::optional<uint64_t> seed;
+
+  // Only the JSON line on the output stream.
+  bool json_only = false;
+  // Where to write the CSV "t_ms,connections". Default "": none.
+  std::string series_out;
+  // The storm_instance binary (built-in clients). Default "":
+  // FindInstanceBinary("") (storm_main passes its argv[0]).
+  std::string instance_binary;
+};
+
+// The parsed command line: options, or a request for --help.
+struct StormArgs {
+  StormOptions options;
+  bool help = false;
+};
+
+// Parses `args` (without the program name): --name=value or --name value.
+// InvalidArgument naming the option for every problem (unknown option,
+// missing or malformed value, out of range, conflicting options).
+absl::StatusOr<StormArgs> ParseStormArgs(const std::vector<std::string>& args);
+
+// The --help text.
+std::string StormHelpText();
+
+// The storm_instance binary: $STORM_INSTANCE_BINARY, else in the runfiles of
+// this program ($RUNFILES_DIR, $TEST_SRCDIR, <argv0>.runfiles,
+// /proc/self/exe.runfiles), else next to this program. "" when not found.
+std::string FindInstanceBinary(absl::string_view argv0);
+
+struct StormSummary {
+  std::string client;      // "aequor", "libpq" or "cmd"
+  std::string client_cmd;  // kCommand only
+  int invocations = 0;     // instances started
+  int ok = 0;
+  int failed = 0;  // ok + failed == invocations
+  std::map<std::string, int> failures;  // SQLSTATE or text -> count
+  int peak_connections = 0;             // client backends, the monitor excluded
+  int zombies_reaped = 0;
+  int false_kills = 0;
+  std::optional<double> p50_ms;  // over answered and timed-out invocations
+  std::optional<double> p99_ms;
+
+  // Beyond the contract.
+  std::map<std::string, int> reaped_by;  // reason from the server log -> count
+  int zombies_left = 0;                  // frozen instances' backends alive at the end
+  int unattributed_backends = 0;
+  int final_connections = 0;
+  // --max-connections (throwaway server) or the server's max_connections (--dsn).
+  int max_connections = 0;
+  // Slots the fleet can use: server_max_connections - superuser_reserved_connections
+  // - 1 for the monitor's session (a superuser session takes an ordinary slot).
+  int fleet_slots = 0;
+  // The server's setting: --max-connections + 1 on the throwaway server.
+  int server_max_connections = 0;
+  int superuser_reserved_connections = 0;
+  std::string server;         // "throwaway" or "dsn"
+  std::string kill_evidence;  // "server_log" or "poll"
+  uint64_t seed = 0;
+  int64_t duration_ms = 0;
+  std::string series_out;
+  bool interrupted = false;
+  int interrupted_signal = 0;  // the signal that cut the run short
+};
+
+// Runs the storm. Human progress lines go to `progress` (null or json_only:
+// none). Errors (server, monitor, instance binary, series file) are returned
+// after every process was cleaned up; a run cut short by a signal returns
+// its summary with interrupted = true.
+absl::StatusOr<StormSummary> RunStorm(const StormOptions& options, std::ostream* progress);
+
+// One line of JSON, no newline. Contract fields first: client, invocations,
+// ok, failed, failures, peak_connections, zombies_reaped, false_kills,
+// p50_ms, p99_ms (null without samples); then the others.
+std::string StormSummaryToJson(const StormSummary& summary);
+
+// Nearest-rank percentile (p in (0, 100]) of `samples`; nullopt when empty.
+std::optional<double> Percentile(std::vector<double> samples, double p);
+
+}  // namespace storm
+}  // namespace aequor
+
+#endif  // AEQUOR_BENCH_STORM_HARNESS_H_

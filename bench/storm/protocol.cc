@@ -1,0 +1,93 @@
+#include "bench/storm/protocol.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/strip.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+
+namespace aequor {
+namespace storm {
+namespace {
+
+constexpr size_t kMaxKeyBytes = 80;
+
+}  // namespace
+
+bool LooksLikeSqlState(absl::string_view token) {
+  if (token.size() != 5) return false;
+  for (char c : token) {
+    if (!absl::ascii_isdigit(c) && !absl::ascii_isupper(c)) return false;
+  }
+  return true;
+}
+
+InstanceLine ParseInstanceLine(absl::string_view line) {
+  InstanceLine out;
+  if (absl::EndsWith(line, "\r")) line.remove_suffix(1);
+  if (line == "ok") {
+    out.kind = InstanceLine::Kind::kOk;
+    return out;
+  }
+  if (line == "fail" || absl::StartsWith(line, "fail ")) {
+    out.kind = InstanceLine::Kind::kFail;
+    absl::string_view rest = absl::StripAsciiWhitespace(line.substr(4));
+    if (rest.empty()) {
+      out.failure_key = "unspecified";
+      return out;
+    }
+    std::pair<absl::string_view, absl::string_view> parts =
+        absl::StrSplit(rest, absl::MaxSplits(' ', 1));
+    if (LooksLikeSqlState(parts.first)) {
+      out.failure_key = std::string(parts.first);
+      out.detail = std::string(absl::StripAsciiWhitespace(parts.second));
+    } else {
+      out.failure_key = std::string(rest.substr(0, kMaxKeyBytes));
+      absl::StripTrailingAsciiWhitespace(&out.failure_key);
+    }
+    return out;
+  }
+  if (line == "#" || absl::StartsWith(line, "# ")) {
+    out.kind = InstanceLine::Kind::kComment;
+    absl::string_view rest = absl::StripAsciiWhitespace(line.substr(1));
+    int pid = 0;
+    if (absl::ConsumePrefix(&rest, "pid ") &&
+        absl::SimpleAtoi(absl::StripAsciiWhitespace(rest), &pid) && pid > 0) {
+      out.backend_pid = pid;
+    }
+    return out;
+  }
+  return out;
+}
+
+std::string FailLine(absl::string_view sqlstate, absl::string_view message) {
+  std::string text = absl::StrReplaceAll(message, {{"\r", " "}, {"\n", " "}, {"\t", " "}});
+  // libpq writes 'connection to server at "127.0.0.1", port N failed: FATAL:  <message>';
+  // the server's message alone is what a reader wants.
+  for (absl::string_view marker : {"FATAL:", "ERROR:"}) {
+    size_t at = text.rfind(std::string(marker));
+    if (at != std::string::npos) {
+      text = text.substr(at + marker.size());
+      break;
+    }
+  }
+  std::string collapsed;
+  bool space = false;
+  for (char c : text) {
+    if (c == ' ') {
+      space = true;
+      continue;
+    }
+    if (space && !collapsed.empty()) collapsed.push_back(' ');
+    space = false;
+    collapsed.push_back(c);
+  }
+  if (collapsed.empty()) collapsed = "unspecified";
+  if (sqlstate.empty()) return absl::StrCat("fail ", collapsed);
+  return absl::StrCat("fail ", sqlstate, " ", collapsed);
+}
+
+}  // namespace storm
+}  // namespace aequor

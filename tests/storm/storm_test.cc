@@ -1,0 +1,669 @@
+// The storm harness (bench/storm) against real PostgreSQL 15 servers it
+// starts itself, plus its parsers and its command line.
+#include <dirent.h>
+#include <signal.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+#include "bench/storm/harness.h"
+#include "bench/storm/procfs.h"
+#include "bench/storm/protocol.h"
+#include "bench/storm/server_log.h"
+#include "gtest/gtest.h"
+
+namespace aequor {
+namespace storm {
+namespace {
+
+// ---------------------------------------------------------------------------
+// A small JSON reader, enough to check the summary line strictly.
+
+struct Json {
+  enum class Type { kNull, kBool, kNumber, kString, kObject };
+  Type type = Type::kNull;
+  bool boolean = false;
+  double number = 0;
+  std::string string;
+  std::map<std::string, Json> object;
+};
+
+class JsonReader {
+ public:
+  explicit JsonReader(absl::string_view text) : s_(text) {}
+
+  // The whole text must be one value.
+  bool Read(Json* out) {
+    if (!Value(out, 0)) return false;
+    Space();
+    return i_ == s_.size();
+  }
+
+ private:
+  void Space() {
+    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\n' || s_[i_] == '\t' || s_[i_] == '\r')) ++i_;
+  }
+  bool Literal(absl::string_view word) {
+    if (s_.substr(i_, word.size()) != word) return false;
+    i_ += word.size();
+    return true;
+  }
+  bool String(std::string* out) {
+    if (i_ >= s_.size() || s_[i_] != '"') return false;
+    ++i_;
+    while (i_ < s_.size() && s_[i_] != '"') {
+      char c = s_[i_++];
+      if (static_cast<unsigned char>(c) < 0x20) return false;
+      if (c == '\\') {
+        if (i_ >= s_.size()) return false;
+        char e = s_[i_++];
+        switch (e) {
+          case '"': case '\\': case '/': out->push_back(e); break;
+          case 'n': out->push_back('\n'); break;
+          case 't': out->push_back('\t'); break;
+          case 'r': out->push_back('\r'); break;
+          case 'u':
+            if (i_ + 4 > s_.size()) return false;
+            i_ += 4;
+            out->push_back('?');
+            break;
+          default: return false;
+        }
+      } else {
+        out->push_back(c);
+      }
+    }
+    if (i_ >= s_.size()) return false;
+    ++i_;
+    return true;
+  }
+  bool Value(Json* out, int depth) {
+    if (depth > 8) return false;
+    Space();
+    if (i_ >= s_.size()) return false;
+    char c = s_[i_];
+    if (c == '{') {
+      ++i_;
+      out->type = Json::Type::kObject;
+      Space();
+      if (i_ < s_.size() && s_[i_] == '}') {
+        ++i_;
+        return true;
+      }
+      while (true) {
+        Space();
+        std::string key;
+        if (!String(&key)) return false;
+        Space();
+        if (i_ >= s_.size() || s_[i_++] != ':') return false;
+        Json v;
+        if (!Value(&v, depth + 1)) return false;
+        if (!out->object.emplace(key, v).second) return false;  // duplicate key
+        Space();
+        if (i_ >= s_.size()) return false;
+        if (s_[i_] == ',') {
+          ++i_;
+          continue;
+        }
+        if (s_[i_] == '}') {
+          ++i_;
+          return true;
+        }
+        return false;
+      }
+    }
+    if (c == '"') {
+      out->type = Json::Type::kString;
+      return String(&out->string);
+    }
+    if (Literal("null")) return true;
+    if (Literal("true")) {
+      out->type = Json::Type::kBool;
+      out->boolean = true;
+      return true;
+    }
+    if (Literal("false")) {
+      out->type = Json::Type::kBool;
+      return true;
+    }
+    size_t start = i_;
+    while (i_ < s_.size() && (absl::ascii_isdigit(s_[i_]) || s_[i_] == '-' || s_[i_] == '.' ||
+                              s_[i_] == 'e' || s_[i_] == 'E' || s_[i_] == '+')) {
+      ++i_;
+    }
+    out->type = Json::Type::kNumber;
+    return i_ > start && absl::SimpleAtod(s_.substr(start, i_ - start), &out->number);
+  }
+
+  absl::string_view s_;
+  size_t i_ = 0;
+};
+
+Json ParseJsonOrDie(const std::string& text) {
+  Json j;
+  EXPECT_TRUE(JsonReader(text).Read(&j)) << "not JSON: " << text;
+  EXPECT_EQ(j.type, Json::Type::kObject) << text;
+  return j;
+}
+
+int Int(const Json& j, const std::string& key) {
+  auto it = j.object.find(key);
+  EXPECT_NE(it, j.object.end()) << "missing " << key;
+  if (it == j.object.end()) return -1;
+  EXPECT_EQ(it->second.type, Json::Type::kNumber) << key;
+  return static_cast<int>(it->second.number);
+}
+
+void ExpectContractFields(const Json& j) {
+  for (const char* key : {"client", "invocations", "ok", "failed", "failures", "peak_connections",
+                          "zombies_reaped", "false_kills", "p50_ms", "p99_ms"}) {
+    EXPECT_EQ(j.object.count(key), 1u) << "missing field " << key;
+  }
+  EXPECT_EQ(j.object.at("client").type, Json::Type::kString);
+  EXPECT_EQ(j.object.at("failures").type, Json::Type::kObject);
+  EXPECT_EQ(j.object.at("p50_ms").type, Json::Type::kNumber);
+  EXPECT_EQ(j.object.at("p99_ms").type, Json::Type::kNumber);
+  EXPECT_EQ(Int(j, "ok") + Int(j, "failed"), Int(j, "invocations"));
+}
+
+std::string TmpDir() {
+  const char* d = std::getenv("TEST_TMPDIR");
+  return d != nullptr ? d : "/tmp";
+}
+
+std::string InstanceBinary() {
+  std::string path = FindInstanceBinary("");
+  EXPECT_FALSE(path.empty()) << "storm_instance not in the runfiles";
+  return path;
+}
+
+std::string StormBinary() {
+  const char* srcdir = std::getenv("TEST_SRCDIR");
+  return absl::StrCat(srcdir != nullptr ? srcdir : ".", "/aequor/bench/storm/storm");
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::map<std::string, std::string> ReadEnvFile(const std::string& path) {
+  std::map<std::string, std::string> out;
+  for (absl::string_view line : absl::StrSplit(ReadFile(path), '\n', absl::SkipEmpty())) {
+    std::pair<std::string, std::string> kv = absl::StrSplit(line, absl::MaxSplits('=', 1));
+    out[kv.first] = kv.second;
+  }
+  return out;
+}
+
+struct Ran {
+  StormSummary summary;
+  std::string progress;
+  Json json;
+};
+
+Ran RunOrFail(StormOptions options) {
+  Ran ran;
+  std::ostringstream progress;
+  absl::StatusOr<StormSummary> s = RunStorm(options, &progress);
+  ran.progress = progress.str();
+  EXPECT_TRUE(s.ok()) << s.status() << "\n" << ran.progress;
+  if (!s.ok()) return ran;
+  ran.summary = *s;
+  ran.json = ParseJsonOrDie(StormSummaryToJson(*s));
+  ExpectContractFields(ran.json);
+  return ran;
+}
+
+// ---------------------------------------------------------------------------
+// Storms against real servers.
+
+TEST(StormTest, LibpqFleetFillsTheAppSlotsThenFailsWith53300AndNothingIsReaped) {
+  StormOptions o;
+  o.client = ClientKind::kLibpq;
+  o.instance_binary = InstanceBinary();
+  o.invocations = 12;
+  o.max_connections = 8;  // 3 reserved for superusers: 5 for the fleet
+  o.interval_ms = 100;
+  o.seed = 7;
+  o.series_out = TmpDir() + "/series.csv";
+  Ran r = RunOrFail(o);
+
+  EXPECT_EQ(Int(r.json, "invocations"), 12);
+  EXPECT_EQ(Int(r.json, "ok"), 5) << r.progress;
+  EXPECT_EQ(Int(r.json, "failed"), 7) << r.progress;
+  EXPECT_EQ(r.summary.failures["53300"], 7) << r.progress;
+  EXPECT_EQ(Int(r.json, "peak_connections"), 5) << r.progress;
+  EXPECT_EQ(Int(r.json, "fleet_slots"), 5);
+  EXPECT_EQ(Int(r.json, "zombies_reaped"), 0);
+  EXPECT_EQ(Int(r.json, "false_kills"), 0);
+  EXPECT_EQ(Int(r.json, "zombies_left"), 5);
+  EXPECT_EQ(Int(r.json, "unattributed_backends"), 0);
+  EXPECT_EQ(r.json.object.at("client").string, "libpq");
+  EXPECT_EQ(r.json.object.at("kill_evidence").string, "server_log");
+  EXPECT_EQ(r.json.object.at("series_out").string, o.series_out);
+  EXPECT_TRUE(absl::StrContains(r.progress, "#12 fail 53300")) << r.progress;
+
+  const std::string csv = ReadFile(o.series_out);
+  ASSERT_TRUE(absl::StartsWith(csv, "t_ms,connections\n")) << csv;
+  std::vector<absl::string_view> rows = absl::StrSplit(csv, '\n', absl::SkipEmpty());
+  EXPECT_GE(rows.size(), 10u);
+  int max_seen = 0;
+  for (size_t i = 1; i < rows.size(); ++i) {
+    std::pair<absl::string_view, absl::string_view> cols = absl::StrSplit(rows[i], ',');
+    int t = -1, n = -1;
+    ASSERT_TRUE(absl::SimpleAtoi(cols.first, &t) && absl::SimpleAtoi(cols.second, &n)) << rows[i];
+    max_seen = std::max(max_seen, n);
+  }
+  EXPECT_EQ(max_seen, 5);
+}
+
+TEST(StormTest, ClientCmdGetsTheConnectionAndLeaseEnvironment) {
+  const std::string dir = TmpDir() + "/env";
+  ASSERT_EQ(std::system(absl::StrCat("rm -rf '", dir, "' && mkdir -p '", dir, "'").c_str()), 0);
+  StormOptions o;
+  o.client = ClientKind::kCommand;
+  o.client_cmd = absl::StrCat("env > '", dir, "'/env.$AEQUOR_STORM_INVOCATION; echo '# hello'; echo ok");
+  o.invocations = 3;
+  o.interval_ms = 50;
+  o.max_connections = 8;
+  o.lease_ttl_ms = 3000;
+  o.min_idle_s = 2;
+  o.service = "env-check";
+  o.seed = 100;
+  Ran r = RunOrFail(o);
+  EXPECT_EQ(Int(r.json, "ok"), 3) << r.progress;
+  EXPECT_EQ(r.json.object.at("client").string, "cmd");
+  EXPECT_EQ(r.json.object.at("client_cmd").string, o.client_cmd);
+  EXPECT_EQ(Int(r.json, "peak_connections"), 0);
+
+  std::string secret;
+  for (int n = 1; n <= 3; ++n) {
+    std::map<std::string, std::string> env = ReadEnvFile(absl::StrCat(dir, "/env.", n));
+    EXPECT_EQ(env["PGHOST"], "127.0.0.1");
+    int port = 0;
+    EXPECT_TRUE(absl::SimpleAtoi(env["PGPORT"], &port) && port > 0) << env["PGPORT"];
+    EXPECT_EQ(env["PGUSER"], "aequor_app");
+    EXPECT_EQ(env["PGPASSWORD"], "aequor_app-pw");
+    EXPECT_EQ(env["PGDATABASE"], "aequor");
+    EXPECT_GE(env["AEQUOR_COORDINATION_SECRET"].size(), 16u);
+    if (n == 1) secret = env["AEQUOR_COORDINATION_SECRET"];
+    EXPECT_EQ(env["AEQUOR_COORDINATION_SECRET"], secret) << "one secret for the whole fleet";
+    EXPECT_EQ(env["AEQUOR_SERVICE"], "env-check");
+    EXPECT_EQ(env["AEQUOR_LEASE_TTL_MS"], "3000");
+    EXPECT_EQ(env["AEQUOR_MIN_IDLE_S"], "2");
+    EXPECT_EQ(env["AEQUOR_STORM_INVOCATION"], absl::StrCat(n));
+    EXPECT_EQ(env["AEQUOR_STORM_SEED"], absl::StrCat(100 + n));
+    EXPECT_EQ(env.count("AEQUOR_REAPER_SCHEDULER"), 0u);
+  }
+}
+
+// The instance's backend is cut off by the server's idle_session_timeout
+// (set by the instance itself through PGOPTIONS) after it was frozen. The
+// pipeline drops the "# pid" lines, so attribution must go by client port.
+TEST(StormTest, ServerTimeoutOfAFrozenInstanceCountsAsZombieReapedAttributedByPort) {
+  StormOptions o;
+  o.client = ClientKind::kCommand;
+  o.client_cmd = absl::StrCat("PGOPTIONS='-c idle_session_timeout=400' '", InstanceBinary(),
+                              "' --client=libpq | grep --line-buffered -v '^# pid'");
+  o.invocations = 3;
+  o.interval_ms = 150;
+  o.max_connections = 8;
+  o.tail_ms = 1200;
+  Ran r = RunOrFail(o);
+  EXPECT_EQ(Int(r.json, "ok"), 3) << r.progress;
+  EXPECT_EQ(Int(r.json, "zombies_reaped"), 3) << r.progress;
+  EXPECT_EQ(r.summary.reaped_by["idle-session timeout"], 3) << r.progress;
+  EXPECT_EQ(Int(r.json, "false_kills"), 0) << r.progress;
+  EXPECT_EQ(Int(r.json, "unattributed_backends"), 0) << r.progress;
+  EXPECT_EQ(Int(r.json, "zombies_left"), 0);
+  EXPECT_EQ(Int(r.json, "final_connections"), 0);
+}
+
+// Same timeout, but the instances stay alive 1.5 s after answering: the
+// server kills live sessions, which the storm must call false kills.
+TEST(StormTest, KillBeforeTheFreezeCountsAsFalseKill) {
+  StormOptions o;
+  o.client = ClientKind::kCommand;
+  o.client_cmd = absl::StrCat("PGOPTIONS='-c idle_session_timeout=300' exec '", InstanceBinary(),
+                              "' --client=libpq");
+  o.invocations = 2;
+  o.interval_ms = 100;
+  o.max_connections = 8;
+  o.freeze_delay_ms = 1500;
+  Ran r = RunOrFail(o);
+  EXPECT_EQ(Int(r.json, "ok"), 2) << r.progress;
+  EXPECT_EQ(Int(r.json, "false_kills"), 2) << r.progress;
+  EXPECT_EQ(Int(r.json, "zombies_reaped"), 0) << r.progress;
+  EXPECT_TRUE(absl::StrContains(r.progress, "FALSE KILL")) << r.progress;
+}
+
+TEST(StormTest, InstanceThatNeverAnswersTimesOutAndIsKilled) {
+  StormOptions o;
+  o.client = ClientKind::kCommand;
+  o.client_cmd = "sleep 30";
+  o.invocations = 1;
+  o.max_connections = 8;
+  o.timeout_ms = 300;
+  const auto start = std::chrono::steady_clock::now();
+  Ran r = RunOrFail(o);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(15));
+  EXPECT_EQ(Int(r.json, "failed"), 1);
+  EXPECT_EQ(r.summary.failures["timeout"], 1) << r.progress;
+  EXPECT_NEAR(*r.summary.p50_ms, 300, 1);
+}
+
+TEST(StormTest, InstanceThatExitsWithoutAnsweringFailsWithItsExitStatus) {
+  StormOptions o;
+  o.client = ClientKind::kCommand;
+  o.client_cmd = "echo 'no such thing'; exit 3";
+  o.invocations = 1;
+  o.max_connections = 8;
+  Ran r = RunOrFail(o);
+  EXPECT_EQ(r.summary.failures["exited 3"], 1) << r.progress;
+  EXPECT_TRUE(absl::StrContains(r.progress, "(no such thing)")) << r.progress;
+}
+
+// ---------------------------------------------------------------------------
+// The binary: exit codes, and nothing left behind after SIGTERM.
+
+struct Exec {
+  int status = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs the storm binary; `on_started` gets its pid and stdout fd once running.
+Exec RunBinary(const std::vector<std::string>& args, double kill_after_s = 0) {
+  Exec e;
+  int out[2], err[2];
+  if (pipe(out) != 0 || pipe(err) != 0) return e;
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out[1], 1);
+    dup2(err[1], 2);
+    close(out[0]);
+    close(err[0]);
+    std::vector<std::string> argv = {StormBinary()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::vector<char*> c;
+    for (std::string& a : argv) c.push_back(a.data());
+    c.push_back(nullptr);
+    execv(c[0], c.data());
+    _exit(127);
+  }
+  close(out[1]);
+  close(err[1]);
+  std::thread killer;
+  if (kill_after_s > 0) {
+    killer = std::thread([pid, kill_after_s] {
+      std::this_thread::sleep_for(std::chrono::duration<double>(kill_after_s));
+      kill(pid, SIGTERM);
+    });
+  }
+  std::thread err_reader([&] {
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(err[0], buf, sizeof(buf))) > 0) e.err.append(buf, static_cast<size_t>(n));
+  });
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(out[0], buf, sizeof(buf))) > 0) e.out.append(buf, static_cast<size_t>(n));
+  err_reader.join();
+  if (killer.joinable()) killer.join();
+  waitpid(pid, &e.status, 0);
+  close(out[0]);
+  close(err[0]);
+  return e;
+}
+
+TEST(StormBinaryTest, BadOptionExitsWithStatus2AndNamesTheOption) {
+  Exec e = RunBinary({"--invocations=0"});
+  ASSERT_TRUE(WIFEXITED(e.status));
+  EXPECT_EQ(WEXITSTATUS(e.status), 2);
+  EXPECT_EQ(e.err, "storm: --invocations: must be an integer in [1, 10000], got '0'\n");
+  EXPECT_EQ(e.out, "");
+}
+
+TEST(StormBinaryTest, HelpListsEveryContractOption) {
+  Exec e = RunBinary({"--help"});
+  ASSERT_TRUE(WIFEXITED(e.status));
+  EXPECT_EQ(WEXITSTATUS(e.status), 0);
+  for (const char* flag :
+       {"--invocations", "--interval-ms", "--max-connections", "--lease-ttl-ms", "--min-idle-s",
+        "--freeze-delay-ms", "--dsn", "--client=aequor|libpq", "--client-cmd", "--timeout-ms",
+        "--seed", "--json-only", "--series-out", "--help", "--instance-binary"}) {
+    EXPECT_TRUE(absl::StrContains(e.out, flag)) << flag;
+  }
+}
+
+bool AnyProcessHasEnv(absl::string_view needle) {
+  bool found = false;
+  DIR* dir = opendir("/proc");
+  if (dir == nullptr) return false;
+  while (struct dirent* entry = readdir(dir)) {
+    int pid = 0;
+    if (!absl::SimpleAtoi(entry->d_name, &pid)) continue;
+    std::string env = ReadFile(absl::StrCat("/proc/", pid, "/environ"));
+    for (absl::string_view var : absl::StrSplit(env, '\0')) {
+      if (var == needle) found = true;
+    }
+  }
+  closedir(dir);
+  return found;
+}
+
+TEST(StormBinaryTest, SigtermKillsEveryInstanceStopsTheServerAndStillPrintsTheJson) {
+  // Instance #n carries AEQUOR_STORM_SEED=seed+n: a marker to look for, unique
+  // to this test process (runs of this test may overlap).
+  const uint64_t seed = static_cast<uint64_t>(getpid()) * 100000;
+  Exec e = RunBinary({"--client=libpq", "--invocations=100", "--interval-ms=100",
+                      absl::StrCat("--seed=", seed),
+                      "--max-connections=6", "--instance-binary=" + InstanceBinary()},
+                     /*kill_after_s=*/2.5);
+  ASSERT_TRUE(WIFEXITED(e.status)) << e.err;
+  EXPECT_EQ(WEXITSTATUS(e.status), 128 + SIGTERM) << e.err;
+  std::vector<absl::string_view> lines = absl::StrSplit(e.out, '\n', absl::SkipEmpty());
+  ASSERT_FALSE(lines.empty());
+  Json j = ParseJsonOrDie(std::string(lines.back()));
+  ExpectContractFields(j);
+  EXPECT_TRUE(j.object.at("interrupted").boolean);
+  EXPECT_GT(Int(j, "invocations"), 3);
+  EXPECT_LT(Int(j, "invocations"), 100);
+  EXPECT_EQ(Int(j, "peak_connections"), 3);
+  for (int n = 1; n <= 100; ++n) {
+    EXPECT_FALSE(AnyProcessHasEnv(absl::StrCat("AEQUOR_STORM_SEED=", seed + n)))
+        << "instance #" << n << " outlived the harness";
+  }
+  // The server's directory, from "server: ... log /tmp/aequor-pg-XXXXXX/server.log".
+  size_t at = e.out.find("log /tmp/aequor-pg-");
+  ASSERT_NE(at, std::string::npos) << e.out;
+  std::string dir = e.out.substr(at + 4, e.out.find("/server.log", at) - at - 4);
+  EXPECT_NE(access(dir.c_str(), F_OK), 0) << dir << " was not removed";
+}
+
+// ---------------------------------------------------------------------------
+// Options.
+
+std::string ParseError(const std::vector<std::string>& args) {
+  absl::StatusOr<StormArgs> a = ParseStormArgs(args);
+  EXPECT_FALSE(a.ok());
+  if (a.ok()) return "";
+  EXPECT_EQ(a.status().code(), absl::StatusCode::kInvalidArgument);
+  return std::string(a.status().message());
+}
+
+TEST(StormOptionsTest, DefaultsAreTheDocumentedOnes) {
+  absl::StatusOr<StormArgs> a = ParseStormArgs({});
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_FALSE(a->help);
+  const StormOptions& o = a->options;
+  EXPECT_EQ(o.invocations, 40);
+  EXPECT_EQ(o.interval_ms, 400);
+  EXPECT_EQ(o.max_connections, 30);
+  EXPECT_EQ(o.lease_ttl_ms, 2000);
+  EXPECT_EQ(o.min_idle_s, 1);
+  EXPECT_EQ(o.freeze_delay_ms, 0);
+  EXPECT_EQ(o.timeout_ms, 10000);
+  EXPECT_EQ(o.client, ClientKind::kAequor);
+  EXPECT_FALSE(o.json_only);
+  EXPECT_FALSE(o.seed.has_value());
+}
+
+TEST(StormOptionsTest, BothValueFormsAndFlagsParse) {
+  absl::StatusOr<StormArgs> a =
+      ParseStormArgs({"--invocations", "12", "--interval-ms=100", "--client=libpq", "--json-only",
+                      "--seed=18446744073709551615", "--series-out=/tmp/x.csv"});
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->options.invocations, 12);
+  EXPECT_EQ(a->options.interval_ms, 100);
+  EXPECT_EQ(a->options.client, ClientKind::kLibpq);
+  EXPECT_TRUE(a->options.json_only);
+  EXPECT_EQ(*a->options.seed, 18446744073709551615ull);
+  EXPECT_EQ(a->options.series_out, "/tmp/x.csv");
+
+  absl::StatusOr<StormArgs> cmd = ParseStormArgs({"--client-cmd=echo ok"});
+  ASSERT_TRUE(cmd.ok());
+  EXPECT_EQ(cmd->options.client, ClientKind::kCommand);
+  EXPECT_TRUE(ParseStormArgs({"--help"})->help);
+}
+
+TEST(StormOptionsTest, EveryBadValueIsRejectedNamingItsOption) {
+  EXPECT_EQ(ParseError({"--invocations=0"}), "--invocations: must be an integer in [1, 10000], got '0'");
+  EXPECT_EQ(ParseError({"--interval-ms=fast"}),
+            "--interval-ms: must be an integer in [0, 600000], got 'fast'");
+  EXPECT_EQ(ParseError({"--max-connections=3"}),
+            "--max-connections: must be an integer in [4, 10000], got '3'");
+  EXPECT_EQ(ParseError({"--lease-ttl-ms=500"}),
+            "--lease-ttl-ms: must be an integer in [1000, 86400000], got '500'");
+  EXPECT_EQ(ParseError({"--min-idle-s=-1"}), "--min-idle-s: must be an integer in [0, 86400], got '-1'");
+  EXPECT_EQ(ParseError({"--freeze-delay-ms=1.5"}),
+            "--freeze-delay-ms: must be an integer in [0, 600000], got '1.5'");
+  EXPECT_EQ(ParseError({"--timeout-ms=0"}), "--timeout-ms: must be an integer in [1, 3600000], got '0'");
+  EXPECT_EQ(ParseError({"--seed=-3"}), "--seed: must be an unsigned 64-bit integer, got '-3'");
+  EXPECT_EQ(ParseError({"--client=pgbouncer"}),
+            "--client: must be 'aequor' or 'libpq' (or use --client-cmd), got 'pgbouncer'");
+  EXPECT_EQ(ParseError({"--client-cmd="}), "--client-cmd: must not be empty");
+  EXPECT_EQ(ParseError({"--client=libpq", "--client-cmd=echo ok"}),
+            "--client-cmd: cannot be combined with --client (it replaces the built-in client)");
+  EXPECT_EQ(ParseError({"--json-only=maybe"}), "--json-only: takes no value (or true/false), got 'maybe'");
+  EXPECT_EQ(ParseError({"--timeout-ms"}), "--timeout-ms: missing value");
+  EXPECT_EQ(ParseError({"--invocations=3", "--invocations=4"}), "--invocations: given twice");
+  EXPECT_EQ(ParseError({"--frobnicate=1"}), "unknown option --frobnicate (see --help)");
+  EXPECT_EQ(ParseError({"libpq"}),
+            "unexpected argument 'libpq' (options look like --name=value; see --help)");
+  EXPECT_TRUE(absl::StartsWith(ParseError({"--reaper-scheduler=aequor.reaper.probability(p="}),
+                               "--reaper-scheduler: "));
+  EXPECT_EQ(ParseError({"--client=libpq", "--reaper-scheduler=aequor.reaper.probability"}),
+            "--reaper-scheduler: has no effect with --client=libpq (no reaper)");
+}
+
+TEST(StormOptionsTest, DsnMustBeLoopbackAndExcludesMaxConnections) {
+  EXPECT_TRUE(ParseStormArgs({"--dsn=host=127.0.0.1 port=5432 user=app"}).ok());
+  EXPECT_TRUE(ParseStormArgs({"--dsn=postgresql://app@localhost:5432/db"}).ok());
+  EXPECT_EQ(ParseError({"--dsn=host=10.1.2.3 user=app"}),
+            "--dsn: host '10.1.2.3' is not loopback; the storm exhausts and kills connections, so "
+            "it only runs against 127.0.0.1, localhost or ::1");
+  EXPECT_TRUE(absl::StartsWith(ParseError({"--dsn=host=/var/run/postgresql"}), "--dsn: host '/var/run"));
+  EXPECT_TRUE(absl::StartsWith(ParseError({"--dsn=nonsense"}), "--dsn: not a valid conninfo or URI: "));
+  EXPECT_EQ(ParseError({"--dsn=host=127.0.0.1", "--max-connections=10"}),
+            "--max-connections: cannot be used with --dsn: the harness does not start that server, "
+            "so it cannot set max_connections (it reports the server's own value)");
+  EXPECT_EQ(ParseError({"--monitor-dsn=host=127.0.0.1"}),
+            "--monitor-dsn: only with --dsn (the throwaway server is watched as aequor_super)");
+}
+
+// ---------------------------------------------------------------------------
+// Parsers.
+
+TEST(StormProtocolTest, AnswerLines) {
+  EXPECT_EQ(ParseInstanceLine("ok").kind, InstanceLine::Kind::kOk);
+  EXPECT_EQ(ParseInstanceLine("ok\r").kind, InstanceLine::Kind::kOk);
+  InstanceLine f = ParseInstanceLine("fail 53300 sorry, too many clients already");
+  EXPECT_EQ(f.kind, InstanceLine::Kind::kFail);
+  EXPECT_EQ(f.failure_key, "53300");
+  EXPECT_EQ(f.detail, "sorry, too many clients already");
+  InstanceLine t = ParseInstanceLine("fail connection refused");
+  EXPECT_EQ(t.failure_key, "connection refused");
+  EXPECT_EQ(ParseInstanceLine("fail").failure_key, "unspecified");
+  EXPECT_EQ(ParseInstanceLine("# pid 4242").backend_pid, 4242);
+  EXPECT_EQ(ParseInstanceLine("# lease s=x").kind, InstanceLine::Kind::kComment);
+  EXPECT_EQ(ParseInstanceLine("okay").kind, InstanceLine::Kind::kOther);
+  EXPECT_EQ(ParseInstanceLine("failed").kind, InstanceLine::Kind::kOther);
+  EXPECT_EQ(FailLine("53300",
+                     "connection to server at \"127.0.0.1\", port 5432 failed: FATAL:  sorry, too "
+                     "many clients already\n"),
+            "fail 53300 sorry, too many clients already");
+  EXPECT_EQ(FailLine("", "boom\nbang"), "fail boom bang");
+}
+
+TEST(StormObserveTest, TcpTableGivesInodesByLocalPortForTheServerPort) {
+  const char kTable[] =
+      "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+      "   0: 0100007F:1538 00000000:0000 0A 00000000:00000000 00:00000000 00000000   102        0 11111 1\n"
+      "   1: 0100007F:D431 0100007F:1538 01 00000000:00000000 00:00000000 00000000     0        0 22222 1\n"
+      "   2: 0100007F:D432 0100007F:0050 01 00000000:00000000 00:00000000 00000000     0        0 33333 1\n";
+  std::map<int, uint64_t> m = ParseTcpTable(kTable, 0x1538);
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m[0xD431], 22222u);
+}
+
+TEST(StormObserveTest, TerminationLinesFromTheServerLog) {
+  std::optional<Termination> t = ParseTerminationLine(
+      "1700000000.123 [4242] aequor_app@aequor app=s=storm;i=x FATAL:  terminating connection due "
+      "to administrator command");
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(t->pid, 4242);
+  EXPECT_EQ(t->epoch_ms, 1700000000123);
+  EXPECT_EQ(t->reason, "administrator command");
+  EXPECT_FALSE(ParseTerminationLine("1700000000.123 [4242] FATAL:  sorry, too many clients already"));
+  EXPECT_FALSE(ParseTerminationLine("2024-01-01 00:00:00 UTC [1] LOG:  terminating connection due to x"));
+}
+
+TEST(StormSummaryTest, PercentileIsNearestRank) {
+  EXPECT_FALSE(Percentile({}, 50).has_value());
+  EXPECT_EQ(*Percentile({5}, 99), 5);
+  EXPECT_EQ(*Percentile({4, 1, 3, 2}, 50), 2);
+  std::vector<double> hundred;
+  for (int i = 1; i <= 100; ++i) hundred.push_back(i);
+  EXPECT_EQ(*Percentile(hundred, 99), 99);
+}
+
+TEST(StormSummaryTest, JsonEscapesAndPutsTheContractFieldsFirst) {
+  StormSummary s;
+  s.client = "cmd";
+  s.client_cmd = "echo \"ok\"\n";
+  s.invocations = 2;
+  s.ok = 1;
+  s.failed = 1;
+  s.failures["too \"many\""] = 1;
+  std::string json = StormSummaryToJson(s);
+  EXPECT_TRUE(absl::StartsWith(json, "{\"client\":\"cmd\",\"invocations\":2,\"ok\":1,\"failed\":1,"))
+      << json;
+  EXPECT_TRUE(absl::StrContains(json, "\"p50_ms\":null")) << json;
+  Json j;
+  ASSERT_TRUE(JsonReader(json).Read(&j)) << json;
+  EXPECT_EQ(j.object.at("client_cmd").string, "echo \"ok\"\n");
+  EXPECT_EQ(j.object.at("failures").object.at("too \"many\"").number, 1);
+}
+
+}  // namespace
+}  // namespace storm
+}  // namespace aequor

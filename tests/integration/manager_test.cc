@@ -1,4 +1,6 @@
 // The connection manager against a real PostgreSQL 15 that the test starts.
+#include <signal.h>
+
 #include <thread>
 #include <vector>
 
@@ -285,6 +287,85 @@ TEST_F(ManagerTest, AnIdempotentStatementIsRetriedOnANewConnection) {
   EXPECT_NE(r->Get(0, 0), first);
 }
 
+TEST_F(ManagerTest, AThawedInstanceWhoseSessionTimedOutReconnectsSilently) {
+  std::vector<std::string> kinds;
+  CallbackHooks hooks;
+  hooks.on_event = [&](const Event& e) {
+    kinds.push_back(absl::StrCat(EventKindName(e.kind), e.source.empty() ? "" : ":", e.source));
+  };
+  ConnectionManagerBuilder b = Builder();
+  b.SetHooks(std::move(hooks));
+  b.mutable_options().idle_session_timeout = absl::Milliseconds(300);  // server backstop
+  std::unique_ptr<ConnectionManager> m = Make(std::move(b));
+  absl::StatusOr<QueryResult> pid = m->Query("SELECT pg_backend_pid()");
+  ASSERT_TRUE(pid.ok()) << pid.status();
+  // The server closes the idle session by itself (a real wait on the server).
+  WaitUntilGone(*server_, pid->Get(0, 0));
+  clock_.Advance(absl::Seconds(5));
+  absl::StatusOr<QueryResult> after = m->Query("SELECT 1");
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(kinds, (std::vector<std::string>{"connect", "query_start", "query_end",
+                                             "client_dead:thaw_check", "reconnect",
+                                             "query_start", "query_end"}));
+}
+
+TEST_F(ManagerTest, AuthenticationFailureIsNotRetried) {
+  int connect_errors = 0;
+  int retries = 0;
+  CallbackHooks hooks;
+  hooks.on_event = [&](const Event& e) {
+    connect_errors += e.kind == EventKind::kConnectError;
+    retries += e.kind == EventKind::kRetry;
+  };
+  ConnectionManagerBuilder b = Builder();
+  b.SetConninfo(absl::StrCat(server_->ConninfoFor("aequor_app"), " password=wrong"))
+      .SetHooks(std::move(hooks))
+      .UseRetryPolicy(PluginSpec("aequor.retry.decorrelated_jitter", {{"retries", "5"}}));
+  std::unique_ptr<ConnectionManager> m = Make(std::move(b));
+  absl::StatusOr<QueryResult> r = m->Query("SELECT 1");
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnauthenticated) << r.status();
+  EXPECT_EQ(connect_errors, 1);
+  EXPECT_EQ(retries, 0);
+  EXPECT_TRUE(clock_.sleeps().empty()) << "no backoff for a bad password";
+}
+
+TEST_F(ManagerTest, ARefusedServerIsRetriedWithBackoffWithinTheBudget) {
+  int connect_errors = 0;
+  CallbackHooks hooks;
+  hooks.on_event = [&](const Event& e) { connect_errors += e.kind == EventKind::kConnectError; };
+  ConnectionManagerBuilder b = Builder();
+  b.SetConninfo("host=127.0.0.1 port=1 dbname=x user=x")
+      .SetHooks(std::move(hooks))
+      .UseRetryPolicy(PluginSpec("aequor.retry.decorrelated_jitter",
+                                 {{"retries", "3"}, {"base_ms", "100"}, {"cap_ms", "2000"}}));
+  std::unique_ptr<ConnectionManager> m = Make(std::move(b));
+  EXPECT_EQ(m->Connect().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(connect_errors, 4) << "1 attempt + 3 retries";
+  std::vector<absl::Duration> sleeps = clock_.sleeps();
+  ASSERT_EQ(sleeps.size(), 3u);
+  for (absl::Duration d : sleeps) {
+    EXPECT_GE(d, absl::Milliseconds(100));
+    EXPECT_LE(d, absl::Milliseconds(2000));
+  }
+}
+
+TEST_F(ManagerTest, WritingToAConnectionTheServerClosedRaisesNoSigpipe) {
+  signal(SIGPIPE, SIG_DFL);  // the default action would kill this process
+  std::unique_ptr<ConnectionManager> m = Make(Builder());
+  absl::StatusOr<QueryResult> pid = m->Query("SELECT pg_backend_pid()");
+  ASSERT_TRUE(pid.ok());
+  ASSERT_EQ(Admin(absl::StrCat("SELECT pg_terminate_backend(", pid->Get(0, 0), ")")), "t");
+  WaitUntilGone(*server_, pid->Get(0, 0));
+  // No thaw check (the clock has not moved): the statement goes to a closed
+  // socket. A large parameter makes libpq write more than one packet.
+  std::string big(256 * 1024, 'x');
+  absl::StatusOr<QueryResult> r = m->Query("SELECT length($1)", {big});
+  EXPECT_FALSE(r.ok());
+  // Still alive; the next call reconnects.
+  absl::StatusOr<QueryResult> next = m->Query("SELECT 1");
+  EXPECT_TRUE(next.ok()) << next.status();
+}
+
 TEST_F(ManagerTest, ConnectFailuresAreClassified) {
   {
     ConnectionManagerBuilder b = Builder();
@@ -345,6 +426,26 @@ TEST_F(ManagerTest, TheSecretAppearsInNoMessageOrEvent) {
   }
   ASSERT_GT(events.size(), 3u);
   for (const std::string& t : texts) EXPECT_FALSE(absl::StrContains(t, kSecret)) << t;
+}
+
+TEST(ManagerRestart, AThawedInstanceAfterAServerRestartReconnectsSilently) {
+  auto started = testing::ThrowawayPostgres::Start();
+  ASSERT_TRUE(started.ok()) << started.status();
+  testing::FakeClock clock{absl::Now()};
+  auto m = ConnectionManagerBuilder()
+               .SetConninfo((*started)->ConninfoFor("aequor_app"))
+               .SetService("restart")
+               .SetCoordinationSecret(kSecret)
+               .SetClock(&clock)
+               .UseReaperScheduler(PluginSpec("aequor.reaper.probability", {{"p", "0"}}))
+               .Build();
+  ASSERT_TRUE(m.ok()) << m.status();
+  ASSERT_TRUE((*m)->Query("SELECT 1").ok());
+  ASSERT_TRUE((*started)->Restart().ok());
+  clock.Advance(absl::Seconds(30));
+  absl::StatusOr<QueryResult> after = (*m)->Query("SELECT 2");
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(after->Get(0, 0), "2");
 }
 
 }  // namespace

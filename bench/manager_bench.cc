@@ -1,7 +1,7 @@
 // bench/manager_bench.cc: the manager against raw libpq, on the same server
 // and the same kind of socket, in one process.
 //
-//   bazel run -c opt //bench:manager_bench -- --benchmark_repetitions=15 \
+//   bazel run -c opt //bench:manager_bench -- --benchmark_repetitions=15
 //       --benchmark_enable_random_interleaving=true
 //
 // select1/paired and connect/paired report `ratio`: the median of ratios of

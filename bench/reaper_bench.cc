@@ -1,7 +1,7 @@
 // bench/reaper_bench.cc: the time of one reaper pass with 25, 100 and 250
 // idle leased sessions of the service in pg_stat_activity.
 //
-//   bazel run -c opt //bench:reaper_bench -- --benchmark_repetitions=5 \
+//   bazel run -c opt //bench:reaper_bench -- --benchmark_repetitions=5
 //       --benchmark_report_aggregates_only=true
 //
 // The sessions hold valid, unexpired leases, so every pass scans, parses and

@@ -12,11 +12,8 @@
 #include "core/pg.h"
 
 namespace aequor {
-namespace {
 
-// One pg_stat_activity row as the pass sees it. Every query of the pass
-// selects these columns in this order (kRowColumns).
-constexpr char kRowColumns[] = R"sql(
+const char kSessionColumnsSql[] = R"sql(
   a.pid,
   a.application_name,
   (EXTRACT(EPOCH FROM a.backend_start) * 1000000)::bigint,
@@ -29,21 +26,8 @@ constexpr char kRowColumns[] = R"sql(
      OR pg_has_role(current_user, 'pg_signal_backend', 'MEMBER'))
 )sql";
 
-struct Row {
-  int pid = 0;
-  std::string application_name;
-  std::string backend_start_us;
-  std::string state_change_us;
-  std::string state;  // "" when not visible (NULL)
-  double idle_s = 0;
-  int64_t now_ms = 0;
-  bool target_superuser = false;
-  bool may_signal = false;
-  int64_t expires_ms = 0;  // filled for candidates
-};
-
-Row ReadRow(const PGresult* r, int i) {
-  Row row;
+SessionRow ReadSessionRow(const PGresult* r, int i) {
+  SessionRow row;
   auto text = [&](int c) -> std::string {
     return PQgetisnull(r, i, c) ? std::string() : std::string(PQgetvalue(r, i, c));
   };
@@ -58,6 +42,43 @@ Row ReadRow(const PGresult* r, int i) {
   row.may_signal = text(8) == "t";
   return row;
 }
+
+const char* ReapDecision(const SessionRow& row, const ReaperSettings& settings,
+                         const LeaseSigner& signer, bool reaper_is_superuser,
+                         int64_t* expires_ms) {
+  if (row.state.empty()) return skip_reason::kNotVisible;
+  absl::StatusOr<ParsedLease> lease = ParseLease(row.application_name);
+  if (!lease.ok()) return skip_reason::kBadLease;
+  if (lease->service != settings.service) return skip_reason::kOtherService;
+  if (!VerifyLeaseTag(signer, *lease)) return skip_reason::kBadTag;
+  if (lease->expires_ms + absl::ToInt64Milliseconds(settings.clock_skew) >= row.now_ms) {
+    return skip_reason::kNotExpired;
+  }
+  if (row.state == "idle") {
+    if (row.idle_s < absl::ToDoubleSeconds(settings.min_idle)) return skip_reason::kIdleTooShort;
+  } else if (row.state == "idle in transaction" ||
+             row.state == "idle in transaction (aborted)") {
+    if (settings.idle_in_transaction_min_idle <= absl::ZeroDuration()) {
+      return skip_reason::kIdleInTransaction;
+    }
+    if (row.idle_s < absl::ToDoubleSeconds(settings.idle_in_transaction_min_idle)) {
+      return skip_reason::kIdleTooShort;
+    }
+  } else {
+    return skip_reason::kActive;
+  }
+  if (row.target_superuser && !reaper_is_superuser) return skip_reason::kSuperuser;
+  if (!row.may_signal && !reaper_is_superuser) return skip_reason::kNotPermitted;
+  if (expires_ms != nullptr) *expires_ms = lease->expires_ms;
+  return nullptr;
+}
+
+namespace {
+
+// A candidate: a row and its lease's expiry (for ordering).
+struct Row : SessionRow {
+  int64_t expires_ms = 0;
+};
 
 class Pass {
  public:
@@ -153,7 +174,7 @@ class Pass {
   // Step 2: a frozen leader holding the lock is a zombie like any other.
   bool FreeFrozenLeader(bool& locked) {
     std::string sql = absl::StrCat(
-        "SELECT ", kRowColumns,
+        "SELECT ", kSessionColumnsSql,
         " FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
         " LEFT JOIN pg_roles r ON r.oid = a.usesysid"
         " WHERE l.locktype = 'advisory' AND l.classid = ", kReaperLockNamespace,
@@ -164,7 +185,8 @@ class Pass {
     std::vector<Row> holders;
     std::map<std::string, int> ignored;
     for (int i = 0; i < PQntuples(r.get()); ++i) {
-      Row row = ReadRow(r.get(), i);
+      Row row;
+      static_cast<SessionRow&>(row) = ReadSessionRow(r.get(), i);
       if (Evaluate(row, ignored)) holders.push_back(std::move(row));
     }
     if (holders.empty() || settings_.dry_run) return true;
@@ -183,43 +205,18 @@ class Pass {
 
   // Decides one row. True for a candidate; otherwise counts the reason.
   bool Evaluate(Row& row, std::map<std::string, int>& skipped) {
-    auto skip = [&](const char* reason) {
-      ++skipped[reason];
-      return false;
-    };
-    if (row.state.empty()) return skip(skip_reason::kNotVisible);
-    absl::StatusOr<ParsedLease> lease = ParseLease(row.application_name);
-    if (!lease.ok()) return skip(skip_reason::kBadLease);
-    if (lease->service != settings_.service) return skip(skip_reason::kOtherService);
-    if (!VerifyLeaseTag(signer_, *lease)) return skip(skip_reason::kBadTag);
-    if (lease->expires_ms + absl::ToInt64Milliseconds(settings_.clock_skew) >= row.now_ms) {
-      return skip(skip_reason::kNotExpired);
-    }
-    const double min_idle_s = absl::ToDoubleSeconds(settings_.min_idle);
-    if (row.state == "idle") {
-      if (row.idle_s < min_idle_s) return skip(skip_reason::kIdleTooShort);
-    } else if (row.state == "idle in transaction" ||
-               row.state == "idle in transaction (aborted)") {
-      if (settings_.idle_in_transaction_min_idle <= absl::ZeroDuration()) {
-        return skip(skip_reason::kIdleInTransaction);
-      }
-      if (row.idle_s < absl::ToDoubleSeconds(settings_.idle_in_transaction_min_idle)) {
-        return skip(skip_reason::kIdleTooShort);
-      }
-    } else {
-      return skip(skip_reason::kActive);
-    }
-    if (row.target_superuser && !current_user_superuser_) return skip(skip_reason::kSuperuser);
-    if (!row.may_signal && !current_user_superuser_) return skip(skip_reason::kNotPermitted);
-    row.expires_ms = lease->expires_ms;
-    return true;
+    const char* reason =
+        ReapDecision(row, settings_, signer_, current_user_superuser_, &row.expires_ms);
+    if (reason == nullptr) return true;
+    ++skipped[reason];
+    return false;
   }
 
   bool Scan(std::vector<Row>& candidates) {
     if (!Exec("SELECT pg_stat_clear_snapshot()", "snapshot")) return false;
     // Exact text prefix: left(...) = prefix, never LIKE ('_' is a wildcard).
     std::string sql = absl::StrCat(
-        "SELECT ", kRowColumns,
+        "SELECT ", kSessionColumnsSql,
         " FROM pg_stat_activity a LEFT JOIN pg_roles r ON r.oid = a.usesysid"
         " WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()"
         // backend_type is NULL (like state) for sessions this role may not
@@ -231,7 +228,8 @@ class Pass {
     if (!r) return false;
     report_.scanned = PQntuples(r.get());
     for (int i = 0; i < report_.scanned; ++i) {
-      Row row = ReadRow(r.get(), i);
+      Row row;
+      static_cast<SessionRow&>(row) = ReadSessionRow(r.get(), i);
       if (Evaluate(row, report_.skipped)) candidates.push_back(std::move(row));
     }
     report_.candidates = static_cast<int>(candidates.size());

@@ -31,6 +31,7 @@
 
 #include <libpq-fe.h>
 
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -81,6 +82,32 @@ inline constexpr char kOverLimit[] = "over_limit";            // beyond max_kill
 inline constexpr char kChanged[] = "changed";                 // changed between scan and kill
 inline constexpr char kDryRun[] = "dry_run";
 }  // namespace skip_reason
+
+// One pg_stat_activity row as a pass sees it (also used by aequorctl to say
+// what a pass would do with every session).
+struct SessionRow {
+  int pid = 0;
+  std::string application_name;
+  std::string backend_start_us;  // microseconds since the epoch, as text
+  std::string state_change_us;
+  std::string state;  // "" when not visible to this role (NULL)
+  double idle_s = 0;  // since state_change, by the server's clock
+  int64_t now_ms = 0;  // the server's clock_timestamp()
+  bool target_superuser = false;
+  bool may_signal = false;  // this role may pg_terminate_backend it
+};
+
+// The select list that ReadSessionRow() reads, over
+// `pg_stat_activity a LEFT JOIN pg_roles r ON r.oid = a.usesysid`.
+extern const char kSessionColumnsSql[];
+SessionRow ReadSessionRow(const PGresult* result, int row);
+
+// What a pass with `settings` would do with `row`: nullptr when it would be
+// a candidate to kill (then *expires_ms, if given, is its lease's expiry),
+// else the skip reason (skip_reason::*). max_kills is not applied here.
+const char* ReapDecision(const SessionRow& row, const ReaperSettings& settings,
+                         const LeaseSigner& signer, bool reaper_is_superuser,
+                         int64_t* expires_ms = nullptr);
 
 // Runs one pass on `conn`, which must be idle (not in a transaction).
 // Never throws; a failure is reported as ReapOutcome::kError with `message`,

@@ -12,6 +12,7 @@
 #include "api/connection_manager.h"
 #include "gtest/gtest.h"
 #include "testing/tcp_proxy.h"
+#include "testing/postgres_environment.h"
 #include "testing/throwaway_postgres.h"
 
 namespace aequor {
@@ -22,14 +23,11 @@ using testing::ThrowawayPostgres;
 
 class FaultTest : public ::testing::Test {
  protected:
+  // One server for the whole binary (testing/postgres_environment.h).
   static void SetUpTestSuite() {
-    auto s = ThrowawayPostgres::Start();
+    absl::StatusOr<testing::ThrowawayPostgres*> s = testing::SharedPostgres();
     ASSERT_TRUE(s.ok()) << s.status();
-    server_ = s->release();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
+    server_ = *s;
   }
   void SetUp() override {
     ASSERT_TRUE(server_

@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "signers/hmac_sha256_botan.h"
 #include "testing/fake_clock.h"
+#include "testing/postgres_environment.h"
 #include "testing/throwaway_postgres.h"
 
 namespace aequor {
@@ -22,15 +23,11 @@ constexpr char kSecret[] = "integration-secret-0123456789";
 
 class ManagerTest : public ::testing::Test {
  protected:
+  // One server for the whole binary (testing/postgres_environment.h).
   static void SetUpTestSuite() {
-    absl::StatusOr<std::unique_ptr<testing::ThrowawayPostgres>> s =
-        testing::ThrowawayPostgres::Start();
+    absl::StatusOr<testing::ThrowawayPostgres*> s = testing::SharedPostgres();
     ASSERT_TRUE(s.ok()) << s.status();
-    server_ = s->release();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
+    server_ = *s;
   }
 
   ConnectionManagerBuilder Builder(absl::string_view role = "aequor_app") {
@@ -207,6 +204,20 @@ void WaitUntilGone(testing::ThrowawayPostgres& server, absl::string_view pid) {
   ADD_FAILURE() << "backend " << pid << " still there after 5 s";
 }
 
+// A thread that terminates backend `pid` as soon as it is running a
+// statement (bounded: gives up after 2.5 s and terminates it anyway).
+std::thread KillWhenActive(testing::ThrowawayPostgres& server, std::string pid) {
+  return std::thread([&server, pid] {
+    for (int i = 0; i < 500; ++i) {
+      absl::StatusOr<std::string> n = server.AdminQuery(absl::StrCat(
+          "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND pid = ", pid));
+      if (n.ok() && *n == "1") break;
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    (void)server.AdminQuery(absl::StrCat("SELECT pg_terminate_backend(", pid, ")"));
+  });
+}
+
 TEST_F(ManagerTest, AThawedInstanceWhoseConnectionWasKilledReconnectsSilently) {
   std::vector<Event> events;
   CallbackHooks hooks;
@@ -243,16 +254,7 @@ TEST_F(ManagerTest, AConnectionLostDuringANonIdempotentStatementIsOutcomeUnknown
   absl::StatusOr<QueryResult> pid = m->Query("SELECT pg_backend_pid()");
   ASSERT_TRUE(pid.ok());
   // Terminate the backend while it runs the statement.
-  std::thread killer([&] {
-    for (int i = 0; i < 500; ++i) {
-      absl::StatusOr<std::string> n = server_->AdminQuery(absl::StrCat(
-          "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND pid = ",
-          pid->Get(0, 0)));
-      if (n.ok() && *n == "1") break;
-      absl::SleepFor(absl::Milliseconds(5));
-    }
-    (void)server_->AdminQuery(absl::StrCat("SELECT pg_terminate_backend(", pid->Get(0, 0), ")"));
-  });
+  std::thread killer = KillWhenActive(*server_, std::string(pid->Get(0, 0)));
   absl::StatusOr<QueryResult> r = m->Query("SELECT pg_sleep(5)");
   killer.join();
   ASSERT_FALSE(r.ok());
@@ -269,15 +271,7 @@ TEST_F(ManagerTest, AnIdempotentStatementIsRetriedOnANewConnection) {
   absl::StatusOr<QueryResult> pid = m->Query("SELECT pg_backend_pid()");
   ASSERT_TRUE(pid.ok());
   std::string first(pid->Get(0, 0));
-  std::thread killer([&] {
-    for (int i = 0; i < 500; ++i) {
-      absl::StatusOr<std::string> n = server_->AdminQuery(absl::StrCat(
-          "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND pid = ", first));
-      if (n.ok() && *n == "1") break;
-      absl::SleepFor(absl::Milliseconds(5));
-    }
-    (void)server_->AdminQuery(absl::StrCat("SELECT pg_terminate_backend(", first, ")"));
-  });
+  std::thread killer = KillWhenActive(*server_, first);
   QueryOptions idempotent;
   idempotent.idempotent = true;
   absl::StatusOr<QueryResult> r =

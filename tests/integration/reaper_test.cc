@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "signers/hmac_sha256_botan.h"
 #include "testing/fake_clock.h"
+#include "testing/postgres_environment.h"
 #include "testing/throwaway_postgres.h"
 #include "tests/integration/zombies.h"
 
@@ -43,14 +44,11 @@ std::string Expired(const std::string& service, const std::string& instance = "A
 
 class ReaperTest : public ::testing::Test {
  protected:
+  // One server for the whole binary (testing/postgres_environment.h).
   static void SetUpTestSuite() {
-    auto s = ThrowawayPostgres::Start();
+    absl::StatusOr<testing::ThrowawayPostgres*> s = testing::SharedPostgres();
     ASSERT_TRUE(s.ok()) << s.status();
-    server_ = s->release();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
+    server_ = *s;
   }
 
   std::unique_ptr<Zombie> Freeze(const std::string& application_name,

@@ -9,6 +9,7 @@
 #include "absl/time/clock.h"
 #include "api/connection_manager.h"
 #include "gtest/gtest.h"
+#include "testing/postgres_environment.h"
 #include "testing/throwaway_postgres.h"
 
 namespace aequor {
@@ -18,14 +19,11 @@ using testing::ThrowawayPostgres;
 
 class TransactionTest : public ::testing::Test {
  protected:
+  // One server for the whole binary (testing/postgres_environment.h).
   static void SetUpTestSuite() {
-    auto s = ThrowawayPostgres::Start();
+    absl::StatusOr<testing::ThrowawayPostgres*> s = testing::SharedPostgres();
     ASSERT_TRUE(s.ok()) << s.status();
-    server_ = s->release();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
+    server_ = *s;
   }
   void SetUp() override {
     ASSERT_TRUE(server_->AdminQuery("DROP TABLE IF EXISTS t; CREATE TABLE t (id int, v int); "

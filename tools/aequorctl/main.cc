@@ -1,6 +1,9 @@
 // aequorctl: operator tool for aequor. One binary, one subcommand per area:
 //
 //   aequorctl lease sign|verify ...     (tools/aequorctl/lease_commands.h)
+//   aequorctl leases ...                (tools/aequorctl/leases_command.h)
+//   aequorctl reap [--dry-run] ...      (tools/aequorctl/reap_command.h)
+//   aequorctl doctor ...                (tools/aequorctl/doctor_command.h)
 //
 // Each command's logic lives in a library next to this file so that it can be
 // tested in-process; main() only wires the real streams, clock and randomness.
@@ -12,7 +15,10 @@
 #include "api/clock.h"
 #include "api/random.h"
 #include "tools/aequorctl/cli.h"
+#include "tools/aequorctl/doctor_command.h"
 #include "tools/aequorctl/lease_commands.h"
+#include "tools/aequorctl/leases_command.h"
+#include "tools/aequorctl/reap_command.h"
 
 namespace {
 
@@ -20,7 +26,9 @@ constexpr char kUsage[] =
     "Usage: aequorctl <command> [flags]\n"
     "\n"
     "Operator tool for aequor, the PostgreSQL connection manager.\n"
-    "Exit status: 0 success, 1 checked and invalid, 2 usage error.";
+    "Exit status: 0 success, 1 checked and invalid (lease verify: invalid; reap:\n"
+    "the pass failed; doctor: something to fix), 2 usage error, missing or\n"
+    "unusable secret, or connection error.";
 
 }  // namespace
 
@@ -30,6 +38,9 @@ int main(int argc, char** argv) {
   aequor::cli::CliEnv env{&std::cout, &std::cerr, aequor::Clock::Real(), random.get()};
   const std::vector<aequor::cli::Command> commands = {
       aequor::cli::LeaseCommand(),
+      aequor::cli::LeasesCommand(),
+      aequor::cli::ReapCommand(),
+      aequor::cli::DoctorCommand(),
   };
   int code = aequor::cli::Dispatch("aequorctl", kUsage, commands, args, env);
   std::cout.flush();

@@ -1,0 +1,1039 @@
+// Runs the real aequorctl binary (a data dependency, found in the runfiles)
+// for `leases`, `reap` and `doctor` against a throwaway PostgreSQL 15, with
+// zombies that are real processes frozen with SIGSTOP after their query:
+// what each lease state looks like, that a dry run kills nothing and a pass
+// kills the zombie, busy is exit 0, the grants doctor asks for, headroom,
+// connection errors (exit 2, no password shown), DSN syntax errors and
+// --help. Plus in-process tests of the redaction and number parsing the
+// commands are built on.
+//
+// The zombies are this test binary re-executed with kZombieFlag (see
+// ZombieMain and FrozenInstance below): the same protocol and modes as
+// tests/integration/zombie + zombies.h, which are private to
+// //tests/integration (no visibility for //tests, no exports_files).
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <libpq-fe.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "api/lease.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "signers/hmac_sha256_botan.h"
+#include "testing/throwaway_postgres.h"
+#include "tools/aequorctl/ops_common.h"
+
+namespace aequor {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using testing::ThrowawayPostgres;
+
+constexpr char kSecret[] = "ops-test-secret-0123456789";
+constexpr char kOtherSecret[] = "ops-other-secret-9876543210";
+constexpr char kWrongPassword[] = "wrong-password-7f3a9c";
+
+// ---- Running the binary ---------------------------------------------------
+
+std::string BinaryPath() {
+  const char* srcdir = std::getenv("TEST_SRCDIR");
+  const char* workspace = std::getenv("TEST_WORKSPACE");
+  if (srcdir == nullptr) return "bazel-bin/tools/aequorctl/aequorctl";
+  return absl::StrCat(srcdir, "/", workspace != nullptr ? workspace : "aequor",
+                      "/tools/aequorctl/aequorctl");
+}
+
+struct RunResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs aequorctl with `args` and exactly the environment `env` ("K=V" items).
+RunResult Aequorctl(const std::vector<std::string>& args, const std::vector<std::string>& env) {
+  RunResult run;
+  int out_pipe[2];
+  int err_pipe[2];
+  if (pipe(out_pipe) != 0 || pipe(err_pipe) != 0) {
+    ADD_FAILURE() << "pipe: " << std::strerror(errno);
+    return run;
+  }
+  const std::string binary = BinaryPath();
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(binary.c_str()));
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (const std::string& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out_pipe[1], 1);
+    dup2(err_pipe[1], 2);
+    close(out_pipe[0]);
+    close(out_pipe[1]);
+    close(err_pipe[0]);
+    close(err_pipe[1]);
+    execve(binary.c_str(), argv.data(), envp.data());
+    _exit(127);
+  }
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+  if (pid < 0) {
+    ADD_FAILURE() << "fork: " << std::strerror(errno);
+    close(out_pipe[0]);
+    close(err_pipe[0]);
+    return run;
+  }
+  struct pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  std::string* sinks[2] = {&run.out, &run.err};
+  int open_fds = 2;
+  while (open_fds > 0) {
+    if (poll(fds, 2, 30000) <= 0) {
+      ADD_FAILURE() << "aequorctl produced no output for 30 s";
+      break;
+    }
+    for (int k = 0; k < 2; ++k) {
+      if (fds[k].fd < 0 || fds[k].revents == 0) continue;
+      char buffer[4096];
+      ssize_t n = read(fds[k].fd, buffer, sizeof(buffer));
+      if (n > 0) {
+        sinks[k]->append(buffer, static_cast<size_t>(n));
+      } else if (n == 0 || errno != EINTR) {
+        close(fds[k].fd);
+        fds[k].fd = -1;
+        --open_fds;
+      }
+    }
+  }
+  for (const pollfd& fd : fds) {
+    if (fd.fd >= 0) close(fd.fd);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return run;
+}
+
+std::string Describe(const RunResult& run) {
+  return absl::StrCat("exit ", run.exit_code, "\n--- stdout\n", run.out, "--- stderr\n", run.err);
+}
+
+// ---- A small JSON reader (the output is checked by parsing it) -------------
+
+struct Json {
+  enum Type { kNull, kBool, kNumber, kString, kArray, kObject } type = kNull;
+  bool b = false;
+  double n = 0;
+  std::string s;
+  std::vector<Json> a;
+  std::map<std::string, Json> o;
+
+  bool Has(const std::string& key) const { return type == kObject && o.count(key) > 0; }
+  const Json& operator[](const std::string& key) const {
+    static const Json* const kNullJson = new Json();
+    auto it = o.find(key);
+    return it == o.end() ? *kNullJson : it->second;
+  }
+  bool is_null() const { return type == kNull; }
+};
+
+class JsonParser {
+ public:
+  explicit JsonParser(absl::string_view text) : text_(text) {}
+
+  // The whole text as one value; false on any syntax error or trailing data.
+  bool Parse(Json& out) {
+    if (!Value(out)) return false;
+    Space();
+    return pos_ == text_.size();
+  }
+
+ private:
+  void Space() {
+    while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\n' ||
+                                   text_[pos_] == '\t' || text_[pos_] == '\r')) {
+      ++pos_;
+    }
+  }
+  bool Literal(absl::string_view word) {
+    if (text_.substr(pos_, word.size()) != word) return false;
+    pos_ += word.size();
+    return true;
+  }
+  bool String(std::string& out) {
+    if (pos_ >= text_.size() || text_[pos_] != '"') return false;
+    ++pos_;
+    while (pos_ < text_.size() && text_[pos_] != '"') {
+      char c = text_[pos_++];
+      if (static_cast<unsigned char>(c) < 0x20) return false;
+      if (c != '\\') {
+        out.push_back(c);
+        continue;
+      }
+      if (pos_ >= text_.size()) return false;
+      char e = text_[pos_++];
+      switch (e) {
+        case '"':
+          out.push_back('"');
+          break;
+        case '\\':
+          out.push_back('\\');
+          break;
+        case '/':
+          out.push_back('/');
+          break;
+        case 'n':
+          out.push_back('\n');
+          break;
+        case 't':
+          out.push_back('\t');
+          break;
+        case 'r':
+          out.push_back('\r');
+          break;
+        case 'b':
+          out.push_back('\b');
+          break;
+        case 'f':
+          out.push_back('\f');
+          break;
+        case 'u':
+          if (pos_ + 4 > text_.size()) return false;
+          out.push_back('?');
+          pos_ += 4;
+          break;
+        default:
+          return false;
+      }
+    }
+    if (pos_ >= text_.size()) return false;
+    ++pos_;
+    return true;
+  }
+  bool Value(Json& out) {
+    Space();
+    if (pos_ >= text_.size()) return false;
+    const char c = text_[pos_];
+    if (c == 'n') return Literal("null");
+    if (c == 't') {
+      out.type = Json::kBool;
+      out.b = true;
+      return Literal("true");
+    }
+    if (c == 'f') {
+      out.type = Json::kBool;
+      return Literal("false");
+    }
+    if (c == '"') {
+      out.type = Json::kString;
+      return String(out.s);
+    }
+    if (c == '[') {
+      out.type = Json::kArray;
+      ++pos_;
+      Space();
+      if (pos_ < text_.size() && text_[pos_] == ']') return ++pos_, true;
+      while (true) {
+        out.a.emplace_back();
+        if (!Value(out.a.back())) return false;
+        Space();
+        if (pos_ < text_.size() && text_[pos_] == ',') {
+          ++pos_;
+          continue;
+        }
+        return pos_ < text_.size() && text_[pos_++] == ']';
+      }
+    }
+    if (c == '{') {
+      out.type = Json::kObject;
+      ++pos_;
+      Space();
+      if (pos_ < text_.size() && text_[pos_] == '}') return ++pos_, true;
+      while (true) {
+        Space();
+        std::string key;
+        if (!String(key)) return false;
+        Space();
+        if (pos_ >= text_.size() || text_[pos_++] != ':') return false;
+        if (out.o.count(key) > 0) return false;  // duplicate key
+        if (!Value(out.o[key])) return false;
+        Space();
+        if (pos_ < text_.size() && text_[pos_] == ',') {
+          ++pos_;
+          continue;
+        }
+        return pos_ < text_.size() && text_[pos_++] == '}';
+      }
+    }
+    size_t end = pos_;
+    while (end < text_.size() && std::strchr("+-0123456789.eE", text_[end]) != nullptr) ++end;
+    out.type = Json::kNumber;
+    if (end == pos_ || !absl::SimpleAtod(text_.substr(pos_, end - pos_), &out.n)) return false;
+    pos_ = end;
+    return true;
+  }
+
+  absl::string_view text_;
+  size_t pos_ = 0;
+};
+
+Json ParseJsonOrFail(absl::string_view text) {
+  Json value;
+  EXPECT_TRUE(JsonParser(text).Parse(value)) << "not JSON: " << text;
+  return value;
+}
+
+// One JSON object per non-empty line.
+std::vector<Json> ParseJsonLines(const std::string& text) {
+  std::vector<Json> lines;
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    lines.push_back(ParseJsonOrFail(line));
+    EXPECT_EQ(lines.back().type, Json::kObject) << line;
+  }
+  return lines;
+}
+
+// ---- Frozen instances ----------------------------------------------------
+
+constexpr char kZombieFlag[] = "--aequorctl-ops-zombie";
+
+bool RunSql(PGconn* conn, const std::string& sql) {
+  PGresult* r = PQexec(conn, sql.c_str());
+  const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+  PQclear(r);
+  return ok;
+}
+
+// The child: connects with `application_name`, leaves the session as `mode`
+// says ("idle": a finished invocation; "session-lock:SERVICE": holds
+// pg-aequor's session-level reaper lock), prints "pid <backend pid>" and
+// stops itself as a runtime freezes a container. Resumed, it prints whether
+// the connection survived ("alive"/"dead") and exits.
+int ZombieMain(const char* conninfo, const char* application_name, const std::string& mode) {
+  const char* keywords[] = {"dbname", "application_name", nullptr};
+  const char* values[] = {conninfo, application_name, nullptr};
+  PGconn* conn = PQconnectdbParams(keywords, values, 1);
+  if (PQstatus(conn) != CONNECTION_OK) {
+    std::printf("fail connect: %s\n", PQerrorMessage(conn));
+    return 1;
+  }
+  bool ok = false;
+  if (mode == "idle") {
+    ok = RunSql(conn, "SELECT 1");
+  } else if (mode.rfind("session-lock:", 0) == 0) {
+    ok = RunSql(conn, "SELECT pg_advisory_lock(1346847057, hashtext('" + mode.substr(13) + "'))");
+  }
+  if (!ok) {
+    std::printf("fail %s: %s\n", mode.c_str(), PQerrorMessage(conn));
+    return 1;
+  }
+  std::printf("pid %d\n", PQbackendPID(conn));
+  std::fflush(stdout);
+  raise(SIGSTOP);
+  std::printf("%s\n", RunSql(conn, "SELECT 1") ? "alive" : "dead");
+  std::fflush(stdout);
+  PQfinish(conn);
+  return 0;
+}
+
+// The parent's handle on a frozen instance (the interface of
+// tests/integration/zombies.h). The destructor kills and reaps it.
+class FrozenInstance {
+ public:
+  static absl::StatusOr<std::unique_ptr<FrozenInstance>> Start(const std::string& conninfo,
+                                                               const std::string& application_name,
+                                                               const std::string& mode) {
+    int out[2];
+    if (pipe(out) != 0) return absl::InternalError("pipe");
+    pid_t pid = fork();
+    if (pid < 0) return absl::InternalError("fork");
+    if (pid == 0) {
+      dup2(out[1], STDOUT_FILENO);
+      close(out[0]);
+      close(out[1]);
+      execl("/proc/self/exe", "/proc/self/exe", kZombieFlag, conninfo.c_str(),
+            application_name.c_str(), mode.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    close(out[1]);
+    std::unique_ptr<FrozenInstance> z(new FrozenInstance(pid, out[0]));
+    const std::string line = z->ReadLine();
+    absl::string_view rest = line;
+    if (!absl::ConsumePrefix(&rest, "pid ") || !absl::SimpleAtoi(rest, &z->backend_pid_)) {
+      return absl::InternalError(absl::StrCat("zombie (", mode, ") said: ", line));
+    }
+    int status = 0;
+    if (waitpid(pid, &status, WUNTRACED) != pid || !WIFSTOPPED(status)) {
+      return absl::InternalError("zombie did not stop");
+    }
+    return z;
+  }
+
+  ~FrozenInstance() {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    if (out_ != nullptr) fclose(out_);
+  }
+
+  int backend_pid() const { return backend_pid_; }
+
+  // Resumes it; "alive" or "dead" (whether its connection survived).
+  std::string Thaw() {
+    kill(pid_, SIGCONT);
+    return ReadLine();
+  }
+
+ private:
+  FrozenInstance(pid_t pid, int fd) : pid_(pid), out_(fdopen(fd, "r")) {}
+
+  std::string ReadLine() {
+    char buf[1024];
+    if (out_ == nullptr || fgets(buf, sizeof buf, out_) == nullptr) return "";
+    return std::string(absl::StripTrailingAsciiWhitespace(buf));
+  }
+
+  pid_t pid_;
+  FILE* out_;
+  int backend_pid_ = 0;
+};
+
+// ---- The fixture --------------------------------------------------------
+
+int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
+
+std::string Lease(const std::string& service, int64_t expires_ms, const std::string& instance,
+                  const char* secret = kSecret) {
+  auto signer = NewHmacSha256BotanSigner(Secret(secret));
+  EXPECT_TRUE(signer.ok()) << signer.status();
+  absl::StatusOr<std::string> lease = SignLease(**signer, service, instance, expires_ms);
+  EXPECT_TRUE(lease.ok()) << lease.status();
+  return lease.ok() ? *lease : "";
+}
+
+std::string Expired(const std::string& service, const std::string& instance) {
+  return Lease(service, NowMs() - 60000, instance);
+}
+
+std::string Live(const std::string& service, const std::string& instance) {
+  return Lease(service, NowMs() + 600000, instance);
+}
+
+class AequorctlOpsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto s = ThrowawayPostgres::Start();
+    ASSERT_TRUE(s.ok()) << s.status();
+    server_ = s->release();
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+
+  void SetUp() override { ASSERT_NE(server_, nullptr); }
+
+  static std::string Dsn(const char* role) { return server_->ConninfoFor(role); }
+
+  std::unique_ptr<FrozenInstance> Freeze(const std::string& application_name,
+                                         const char* role = ThrowawayPostgres::kAppRole,
+                                         const std::string& mode = "idle") {
+    auto z = FrozenInstance::Start(Dsn(role), application_name, mode);
+    EXPECT_TRUE(z.ok()) << z.status();
+    return z.ok() ? *std::move(z) : nullptr;
+  }
+
+  // Runs `command args... --dsn <role's DSN>` with the secret (or not).
+  RunResult Run(const std::string& command, std::vector<std::string> args, const char* role,
+                bool with_secret = true) {
+    args.insert(args.begin(), command);
+    args.push_back("--dsn");
+    args.push_back(Dsn(role));
+    std::vector<std::string> env;
+    if (with_secret) env.push_back(absl::StrCat("AEQUOR_COORDINATION_SECRET=", kSecret));
+    RunResult run = Aequorctl(args, env);
+    ExpectNothingSecret(run);
+    return run;
+  }
+
+  // No output ever holds a secret, a password or the DSN.
+  static void ExpectNothingSecret(const RunResult& run) {
+    std::vector<std::string> secrets = {kSecret, kOtherSecret, kWrongPassword};
+    for (const char* role : {ThrowawayPostgres::kAppRole, ThrowawayPostgres::kApp2Role,
+                             ThrowawayPostgres::kReaperRole, ThrowawayPostgres::kSuperRole}) {
+      secrets.push_back(ThrowawayPostgres::PasswordFor(role));
+    }
+    for (const std::string& secret : secrets) {
+      EXPECT_THAT(run.out, Not(HasSubstr(secret)));
+      EXPECT_THAT(run.err, Not(HasSubstr(secret)));
+    }
+    EXPECT_THAT(run.out + run.err, Not(HasSubstr("password=")));
+  }
+
+  static bool Alive(int backend_pid) {
+    absl::StatusOr<std::string> n = server_->AdminQuery(
+        absl::StrCat("SELECT count(*) FROM pg_stat_activity WHERE pid = ", backend_pid));
+    return n.ok() && *n == "1";
+  }
+
+  static bool GoneWithin(int backend_pid, absl::Duration limit) {
+    const absl::Time end = absl::Now() + limit;
+    while (absl::Now() < end) {
+      if (!Alive(backend_pid)) return true;
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    return false;
+  }
+
+  // The `leases --json` line of `pid`.
+  static Json LineOf(const std::vector<Json>& lines, int pid) {
+    for (const Json& line : lines) {
+      if (line["pid"].type == Json::kNumber && static_cast<int>(line["pid"].n) == pid) return line;
+    }
+    ADD_FAILURE() << "no line for pid " << pid;
+    return Json();
+  }
+
+  // The findings of `doctor --json` named `check`.
+  static std::vector<Json> Findings(const Json& report, const std::string& check) {
+    std::vector<Json> found;
+    for (const Json& f : report["findings"].a) {
+      if (f["check"].s == check) found.push_back(f);
+    }
+    return found;
+  }
+
+  static ThrowawayPostgres* server_;
+};
+
+ThrowawayPostgres* AequorctlOpsTest::server_ = nullptr;
+
+const std::vector<std::string> kLeaseKeys = {
+    "pid",        "role",          "application_name", "service", "instance", "lease",
+    "expires_ms", "expires_in_ms", "expired_for_ms",   "state",   "idle_s",   "would_kill",
+    "reason"};
+
+// ---- leases ---------------------------------------------------------------
+
+TEST_F(AequorctlOpsTest, LeasesShowsLiveExpiredForeignAndPlainSessions) {
+  auto live = Freeze(Live("svc_l", "liveliv1"));
+  auto expired = Freeze(Expired("svc_l", "expired1"));
+  auto foreign = Freeze(Lease("svc_l", NowMs() - 60000, "foreign1", kOtherSecret));
+  auto plain = Freeze("psql-ops-test");
+  ASSERT_TRUE(live && expired && foreign && plain);
+
+  RunResult run = Run("leases", {"--json", "--service", "svc_l", "--min-idle-s", "0"},
+                      ThrowawayPostgres::kReaperRole);
+  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  const std::vector<Json> lines = ParseJsonLines(run.out);
+  ASSERT_GE(lines.size(), 4u) << run.out;
+  for (const Json& line : lines) {
+    EXPECT_EQ(line.o.size(), kLeaseKeys.size()) << run.out;
+    for (const std::string& key : kLeaseKeys) EXPECT_TRUE(line.Has(key)) << key;
+    EXPECT_NE(line["application_name"].s, "aequorctl") << "its own session is not listed";
+  }
+
+  const Json l = LineOf(lines, live->backend_pid());
+  EXPECT_EQ(l["lease"].s, "valid");
+  EXPECT_EQ(l["service"].s, "svc_l");
+  EXPECT_EQ(l["instance"].s, "liveliv1");
+  EXPECT_EQ(l["role"].s, "aequor_app");
+  EXPECT_EQ(l["state"].s, "idle");
+  EXPECT_FALSE(l["would_kill"].b);
+  EXPECT_EQ(l["reason"].s, "not_expired");
+  EXPECT_GT(l["expires_in_ms"].n, 500000);
+  EXPECT_TRUE(l["expired_for_ms"].is_null());
+
+  const Json e = LineOf(lines, expired->backend_pid());
+  EXPECT_EQ(e["lease"].s, "expired");
+  EXPECT_EQ(e["state"].s, "idle");
+  EXPECT_EQ(e["idle_s"].type, Json::kNumber);
+  EXPECT_GE(e["expired_for_ms"].n, 60000);
+  EXPECT_TRUE(e["expires_in_ms"].is_null());
+  EXPECT_TRUE(e["would_kill"].b);
+  EXPECT_TRUE(e["reason"].is_null());
+
+  const Json f = LineOf(lines, foreign->backend_pid());
+  EXPECT_EQ(f["lease"].s, "bad_tag");
+  EXPECT_EQ(f["service"].s, "svc_l");
+  EXPECT_FALSE(f["would_kill"].b);
+  EXPECT_EQ(f["reason"].s, "bad_tag");
+
+  const Json p = LineOf(lines, plain->backend_pid());
+  EXPECT_EQ(p["lease"].s, "not_a_lease");
+  EXPECT_EQ(p["application_name"].s, "psql-ops-test");
+  EXPECT_TRUE(p["service"].is_null());
+  EXPECT_TRUE(p["expires_ms"].is_null());
+  EXPECT_FALSE(p["would_kill"].b);
+  EXPECT_EQ(p["reason"].s, "bad_lease");
+
+  // The same verdicts in the human table.
+  RunResult table =
+      Run("leases", {"--service", "svc_l", "--min-idle-s", "0"}, ThrowawayPostgres::kReaperRole);
+  ASSERT_EQ(table.exit_code, 0) << Describe(table);
+  EXPECT_THAT(table.out, HasSubstr("PID"));
+  EXPECT_THAT(table.out, HasSubstr("REASON"));
+  EXPECT_THAT(table.out, HasSubstr(absl::StrCat(expired->backend_pid())));
+  EXPECT_THAT(table.out, HasSubstr("not_expired"));
+  EXPECT_THAT(table.out, HasSubstr("a reaper pass would kill 1 now"));
+
+  // With the default minimum idle (180 s), a fresh zombie is spared.
+  RunResult patient =
+      Run("leases", {"--json", "--service", "svc_l"}, ThrowawayPostgres::kReaperRole);
+  ASSERT_EQ(patient.exit_code, 0) << Describe(patient);
+  const Json e180 = LineOf(ParseJsonLines(patient.out), expired->backend_pid());
+  EXPECT_FALSE(e180["would_kill"].b);
+  EXPECT_EQ(e180["reason"].s, "idle_too_short");
+}
+
+TEST_F(AequorctlOpsTest, LeasesWithoutSecretAreUnverifiedAndNeverWouldKill) {
+  auto expired = Freeze(Expired("svc_n", "expired2"));
+  ASSERT_TRUE(expired);
+  RunResult run = Run("leases", {"--json", "--service", "svc_n", "--min-idle-s", "0"},
+                      ThrowawayPostgres::kReaperRole, /*with_secret=*/false);
+  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  const Json e = LineOf(ParseJsonLines(run.out), expired->backend_pid());
+  EXPECT_EQ(e["lease"].s, "unverified");
+  EXPECT_GE(e["expired_for_ms"].n, 60000);
+  EXPECT_FALSE(e["would_kill"].b);
+  EXPECT_EQ(e["reason"].s, "no_secret");
+  EXPECT_THAT(run.err, HasSubstr("no coordination secret"));
+  EXPECT_THAT(run.err, HasSubstr("unverified"));
+}
+
+TEST_F(AequorctlOpsTest, LeasesShowsOtherRolesAsNotVisibleWithoutTheGrant) {
+  auto other = Freeze(Expired("svc_v", "otherro1"), ThrowawayPostgres::kApp2Role);
+  ASSERT_TRUE(other);
+  RunResult run = Run("leases", {"--json", "--service", "svc_v", "--min-idle-s", "0"},
+                      ThrowawayPostgres::kAppRole);
+  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  const Json o = LineOf(ParseJsonLines(run.out), other->backend_pid());
+  EXPECT_EQ(o["role"].s, "aequor_app2");
+  EXPECT_EQ(o["lease"].s, "expired") << "application_name is visible to every role";
+  EXPECT_TRUE(o["state"].is_null());
+  EXPECT_TRUE(o["idle_s"].is_null());
+  EXPECT_FALSE(o["would_kill"].b);
+  EXPECT_EQ(o["reason"].s, "not_visible");
+  EXPECT_THAT(run.err, HasSubstr("GRANT pg_read_all_stats TO aequor_app;"));
+}
+
+TEST_F(AequorctlOpsTest, ServiceComesFromAequorServiceNormalisedAndPgVariablesConnect) {
+  const std::string normalized = NormalizeService("svc.env");
+  ASSERT_NE(normalized, "svc.env");
+  auto expired = Freeze(Expired(normalized, "envserv1"));
+  ASSERT_TRUE(expired);
+  RunResult run =
+      Aequorctl({"leases", "--json", "--min-idle-s", "0"},
+                {absl::StrCat("AEQUOR_COORDINATION_SECRET=", kSecret), "AEQUOR_SERVICE=svc.env",
+                 "PGHOST=127.0.0.1", absl::StrCat("PGPORT=", server_->port()), "PGDATABASE=aequor",
+                 "PGUSER=aequor_reaper",
+                 absl::StrCat("PGPASSWORD=", ThrowawayPostgres::PasswordFor("aequor_reaper"))});
+  ExpectNothingSecret(run);
+  ASSERT_EQ(run.exit_code, 0) << Describe(run);
+  const Json e = LineOf(ParseJsonLines(run.out), expired->backend_pid());
+  EXPECT_EQ(e["service"].s, normalized);
+  EXPECT_TRUE(e["would_kill"].b) << "judged for the normalised $AEQUOR_SERVICE";
+  // --service wins over $AEQUOR_SERVICE.
+  RunResult other =
+      Aequorctl({"leases", "--json", "--min-idle-s", "0", "--service", "another", "--dsn",
+                 Dsn(ThrowawayPostgres::kReaperRole)},
+                {absl::StrCat("AEQUOR_COORDINATION_SECRET=", kSecret), "AEQUOR_SERVICE=svc.env"});
+  ASSERT_EQ(other.exit_code, 0) << Describe(other);
+  EXPECT_EQ(LineOf(ParseJsonLines(other.out), expired->backend_pid())["reason"].s, "other_service");
+}
+
+// ---- reap -----------------------------------------------------------------
+
+TEST_F(AequorctlOpsTest, ReapDryRunKillsNothingThenReapKillsTheZombie) {
+  auto zombie = Freeze(Expired("svc_r", "zombier1"));
+  auto live = Freeze(Live("svc_r", "liveliv2"));
+  ASSERT_TRUE(zombie && live);
+
+  RunResult dry = Run("reap", {"--dry-run", "--json", "--service", "svc_r", "--min-idle-s", "0"},
+                      ThrowawayPostgres::kReaperRole);
+  ASSERT_EQ(dry.exit_code, 0) << Describe(dry);
+  const Json d = ParseJsonOrFail(absl::StripTrailingAsciiWhitespace(dry.out));
+  for (const char* key : {"outcome", "service", "dry_run", "scanned", "candidates", "killed",
+                          "skipped", "frozen_leader_killed", "duration_ms", "message"}) {
+    EXPECT_TRUE(d.Has(key)) << key;
+  }
+  EXPECT_EQ(d["outcome"].s, "completed");
+  EXPECT_EQ(d["service"].s, "svc_r");
+  EXPECT_TRUE(d["dry_run"].b);
+  EXPECT_EQ(d["scanned"].n, 2);
+  EXPECT_EQ(d["candidates"].n, 1);
+  EXPECT_EQ(d["killed"].n, 0);
+  EXPECT_EQ(d["skipped"]["dry_run"].n, 1);
+  EXPECT_EQ(d["skipped"]["not_expired"].n, 1);
+  EXPECT_FALSE(d["frozen_leader_killed"].b);
+  EXPECT_TRUE(d["message"].is_null());
+  absl::SleepFor(absl::Milliseconds(200));
+  EXPECT_TRUE(Alive(zombie->backend_pid())) << "a dry run kills nothing";
+
+  RunResult human = Run("reap", {"--dry-run", "--service", "svc_r", "--min-idle-s", "0"},
+                        ThrowawayPostgres::kReaperRole);
+  ASSERT_EQ(human.exit_code, 0) << Describe(human);
+  EXPECT_THAT(human.out, HasSubstr("completed"));
+  EXPECT_THAT(human.out, HasSubstr("1 session(s) would have been"));
+  EXPECT_TRUE(Alive(zombie->backend_pid()));
+
+  RunResult reap = Run("reap", {"--json", "--service", "svc_r", "--min-idle-s", "0"},
+                       ThrowawayPostgres::kReaperRole);
+  ASSERT_EQ(reap.exit_code, 0) << Describe(reap);
+  const Json r = ParseJsonOrFail(absl::StripTrailingAsciiWhitespace(reap.out));
+  EXPECT_EQ(r["outcome"].s, "completed");
+  EXPECT_FALSE(r["dry_run"].b);
+  EXPECT_EQ(r["candidates"].n, 1);
+  EXPECT_EQ(r["killed"].n, 1);
+  EXPECT_TRUE(GoneWithin(zombie->backend_pid(), absl::Seconds(5)));
+  EXPECT_EQ(zombie->Thaw(), "dead");
+  EXPECT_TRUE(Alive(live->backend_pid())) << "a live lease is never killed";
+}
+
+TEST_F(AequorctlOpsTest, ReapIsBusyWhileALiveLeaderHoldsTheLockAndSaysSo) {
+  auto leader =
+      Freeze(Live("svc_b", "leader01"), ThrowawayPostgres::kAppRole, "session-lock:svc_b");
+  auto zombie = Freeze(Expired("svc_b", "zombieb1"));
+  ASSERT_TRUE(leader && zombie);
+  RunResult human =
+      Run("reap", {"--service", "svc_b", "--min-idle-s", "0"}, ThrowawayPostgres::kReaperRole);
+  EXPECT_EQ(human.exit_code, 0) << Describe(human);
+  EXPECT_THAT(human.out, HasSubstr("BUSY"));
+  EXPECT_THAT(human.out, HasSubstr("Not an error"));
+  RunResult json = Run("reap", {"--json", "--service", "svc_b", "--min-idle-s", "0"},
+                       ThrowawayPostgres::kReaperRole);
+  EXPECT_EQ(json.exit_code, 0) << Describe(json);
+  const Json j = ParseJsonOrFail(absl::StripTrailingAsciiWhitespace(json.out));
+  EXPECT_EQ(j["outcome"].s, "busy");
+  EXPECT_EQ(j["killed"].n, 0);
+  EXPECT_THAT(j["message"].s, HasSubstr("reaper lock"));
+  EXPECT_TRUE(Alive(zombie->backend_pid()));
+  EXPECT_TRUE(Alive(leader->backend_pid()));
+}
+
+TEST_F(AequorctlOpsTest, ReapWithoutTheSecretIsExitTwoAndKillsNothing) {
+  auto zombie = Freeze(Expired("svc_s", "zombies1"));
+  ASSERT_TRUE(zombie);
+  RunResult run = Run("reap", {"--service", "svc_s", "--min-idle-s", "0"},
+                      ThrowawayPostgres::kReaperRole, /*with_secret=*/false);
+  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  EXPECT_EQ(run.out, "");
+  EXPECT_THAT(run.err, HasSubstr("needs the coordination secret"));
+  EXPECT_THAT(run.err, HasSubstr("AEQUOR_COORDINATION_SECRET_FILE"));
+  EXPECT_TRUE(Alive(zombie->backend_pid()));
+}
+
+TEST_F(AequorctlOpsTest, ReapRefusesContradictingSettings) {
+  RunResult run =
+      Run("reap",
+          {"--service", "svc_s", "--min-idle-s", "180", "--reap-idle-in-transaction-after-s", "60"},
+          ThrowawayPostgres::kReaperRole);
+  EXPECT_EQ(run.exit_code, 2) << Describe(run);
+  EXPECT_THAT(run.err, HasSubstr("--reap-idle-in-transaction-after-s"));
+  RunResult kills =
+      Run("reap", {"--service", "svc_s", "--max-kills", "0"}, ThrowawayPostgres::kReaperRole);
+  EXPECT_EQ(kills.exit_code, 2) << Describe(kills);
+  EXPECT_THAT(kills.err, HasSubstr("--max-kills"));
+}
+
+// ---- doctor ---------------------------------------------------------------
+
+TEST_F(AequorctlOpsTest, DoctorAsTheAppRoleAsksForBothGrantsAndExitsOne) {
+  RunResult human = Run("doctor", {"--service", "svc_d"}, ThrowawayPostgres::kAppRole);
+  EXPECT_EQ(human.exit_code, 1) << Describe(human);
+  EXPECT_THAT(human.out, HasSubstr("GRANT pg_read_all_stats TO aequor_app;"));
+  EXPECT_THAT(human.out, HasSubstr("GRANT pg_signal_backend TO aequor_app;"));
+  EXPECT_THAT(human.out, HasSubstr("[fix]"));
+
+  RunResult json = Run("doctor", {"--json", "--service", "svc_d"}, ThrowawayPostgres::kAppRole);
+  EXPECT_EQ(json.exit_code, 1) << Describe(json);
+  const Json report = ParseJsonOrFail(absl::StripTrailingAsciiWhitespace(json.out));
+  EXPECT_EQ(report["status"].s, "fix");
+  EXPECT_EQ(report["role"].s, "aequor_app");
+  EXPECT_EQ(report["service"].s, "svc_d");
+  for (const Json& f : report["findings"].a) {
+    for (const char* key : {"check", "severity", "message", "fix"}) EXPECT_TRUE(f.Has(key));
+    EXPECT_THAT(f["severity"].s, ::testing::AnyOf("ok", "warn", "fix"));
+  }
+  const std::vector<Json> stats = Findings(report, "pg_read_all_stats");
+  ASSERT_EQ(stats.size(), 1u);
+  EXPECT_EQ(stats[0]["severity"].s, "fix");
+  EXPECT_EQ(stats[0]["fix"].s, "GRANT pg_read_all_stats TO aequor_app;");
+  const std::vector<Json> signal = Findings(report, "pg_signal_backend");
+  ASSERT_EQ(signal.size(), 1u);
+  EXPECT_EQ(signal[0]["severity"].s, "fix");
+  EXPECT_EQ(signal[0]["fix"].s, "GRANT pg_signal_backend TO aequor_app;");
+}
+
+TEST_F(AequorctlOpsTest, DoctorAsTheReaperRoleFindsTheGrantsHeadroomAndZombies) {
+  auto zombie = Freeze(Expired("svc_d", "zombied1"));
+  auto hidden = Freeze(Live("svc_d", "liveliv3"), ThrowawayPostgres::kApp2Role);
+  ASSERT_TRUE(zombie && hidden);
+  RunResult json = Run("doctor", {"--json", "--service", "svc_d", "--min-idle-s", "0"},
+                       ThrowawayPostgres::kReaperRole);
+  EXPECT_EQ(json.exit_code, 0) << Describe(json);
+  const Json report = ParseJsonOrFail(absl::StripTrailingAsciiWhitespace(json.out));
+  EXPECT_NE(report["status"].s, "fix") << json.out;
+  for (const char* grant : {"pg_read_all_stats", "pg_signal_backend"}) {
+    const std::vector<Json> found = Findings(report, grant);
+    ASSERT_EQ(found.size(), 1u) << grant;
+    EXPECT_EQ(found[0]["severity"].s, "ok") << grant;
+    EXPECT_TRUE(found[0]["fix"].is_null()) << grant;
+  }
+  const std::vector<Json> headroom = Findings(report, "headroom");
+  ASSERT_EQ(headroom.size(), 1u);
+  EXPECT_EQ(headroom[0]["severity"].s, "ok");
+  EXPECT_THAT(headroom[0]["message"].s, HasSubstr("max_connections 100"));
+  EXPECT_THAT(headroom[0]["message"].s, HasSubstr("superuser_reserved_connections 3"));
+  EXPECT_THAT(headroom[0]["message"].s, HasSubstr("in use"));
+  EXPECT_THAT(headroom[0]["message"].s, HasSubstr("leased zombies of service svc_d now: 1"));
+  const std::vector<Json> zombies = Findings(report, "leased_zombies");
+  ASSERT_EQ(zombies.size(), 1u);
+  EXPECT_EQ(zombies[0]["severity"].s, "warn");
+  EXPECT_THAT(zombies[0]["fix"].s, HasSubstr("aequorctl reap --service svc_d"));
+  EXPECT_EQ(Findings(report, "visibility").at(0)["severity"].s, "ok");
+  EXPECT_EQ(Findings(report, "server_version").at(0)["severity"].s, "ok");
+  EXPECT_EQ(Findings(report, "pooler").at(0)["severity"].s, "ok");
+  EXPECT_EQ(Findings(report, "secret").at(0)["severity"].s, "ok");
+  // The app roles own leased sessions and have no connection limit.
+  bool app_limit_warned = false;
+  for (const Json& f : Findings(report, "role_connection_limit")) {
+    if (absl::StrContains(f["message"].s, "app role aequor_app:")) {
+      app_limit_warned = f["severity"].s == "warn" &&
+                         absl::StrContains(f["fix"].s, "ALTER ROLE aequor_app CONNECTION LIMIT");
+    }
+  }
+  EXPECT_TRUE(app_limit_warned) << json.out;
+
+  RunResult human =
+      Run("doctor", {"--service", "svc_d", "--min-idle-s", "0"}, ThrowawayPostgres::kReaperRole);
+  EXPECT_EQ(human.exit_code, 0) << Describe(human);
+  EXPECT_THAT(human.out, HasSubstr("[ok]   pg_read_all_stats"));
+  EXPECT_THAT(human.out, HasSubstr("[ok]   pg_signal_backend"));
+  EXPECT_THAT(human.out, HasSubstr("headroom: max_connections 100"));
+  EXPECT_THAT(human.out, Not(HasSubstr("GRANT")));
+}
+
+TEST_F(AequorctlOpsTest, DoctorWithoutTheSecretWarnsWhatIsLimited) {
+  RunResult json = Run("doctor", {"--json", "--service", "svc_d"}, ThrowawayPostgres::kReaperRole,
+                       /*with_secret=*/false);
+  EXPECT_EQ(json.exit_code, 0) << Describe(json);
+  const Json report = ParseJsonOrFail(absl::StripTrailingAsciiWhitespace(json.out));
+  EXPECT_EQ(Findings(report, "secret").at(0)["severity"].s, "warn");
+  EXPECT_EQ(Findings(report, "leased_zombies").at(0)["severity"].s, "warn");
+  EXPECT_THAT(Findings(report, "headroom").at(0)["message"].s,
+              HasSubstr("unknown without the coordination secret"));
+}
+
+TEST_F(AequorctlOpsTest, DoctorReportsContradictingOptions) {
+  RunResult refused = Run("doctor",
+                          {"--json", "--service", "svc_d", "--min-idle-s", "180",
+                           "--reap-idle-in-transaction-after-s", "60"},
+                          ThrowawayPostgres::kReaperRole);
+  EXPECT_EQ(refused.exit_code, 1) << Describe(refused);
+  const Json r = ParseJsonOrFail(absl::StripTrailingAsciiWhitespace(refused.out));
+  ASSERT_EQ(Findings(r, "options").size(), 1u);
+  EXPECT_EQ(Findings(r, "options")[0]["severity"].s, "fix");
+
+  RunResult ttl =
+      Run("doctor", {"--json", "--service", "svc_d", "--min-idle-s", "30", "--lease-ttl-s", "90"},
+          ThrowawayPostgres::kReaperRole);
+  EXPECT_EQ(ttl.exit_code, 0) << Describe(ttl);
+  const Json t = ParseJsonOrFail(absl::StripTrailingAsciiWhitespace(ttl.out));
+  const std::vector<Json> options = Findings(t, "options");
+  ASSERT_EQ(options.size(), 1u);
+  EXPECT_EQ(options[0]["severity"].s, "warn");
+  EXPECT_THAT(options[0]["message"].s, HasSubstr("below the lease TTL"));
+
+  RunResult bad_ttl = Run("doctor", {"--lease-ttl-s", "0"}, ThrowawayPostgres::kReaperRole);
+  EXPECT_EQ(bad_ttl.exit_code, 2) << Describe(bad_ttl);
+}
+
+// ---- Connection errors -----------------------------------------------------
+
+TEST_F(AequorctlOpsTest, BadPasswordIsExitTwoWithAClearMessageAndNoPassword) {
+  const std::string right = ThrowawayPostgres::PasswordFor(ThrowawayPostgres::kAppRole);
+  const std::string dsn =
+      absl::StrReplaceAll(Dsn(ThrowawayPostgres::kAppRole), {{right, kWrongPassword}});
+  ASSERT_THAT(dsn, HasSubstr(kWrongPassword));
+  for (const char* command : {"leases", "reap", "doctor"}) {
+    for (bool json : {false, true}) {
+      std::vector<std::string> args = {command, "--dsn", dsn};
+      if (json) args.push_back("--json");
+      RunResult run = Aequorctl(args, {absl::StrCat("AEQUOR_COORDINATION_SECRET=", kSecret)});
+      ExpectNothingSecret(run);
+      EXPECT_EQ(run.exit_code, 2) << command << "\n" << Describe(run);
+      EXPECT_EQ(run.out, "") << command;
+      EXPECT_THAT(run.err, HasSubstr("authentication failed")) << command;
+      EXPECT_THAT(run.err, HasSubstr("aequor_app")) << command;
+      EXPECT_THAT(run.err, Not(HasSubstr("dbname="))) << "the DSN is never printed";
+    }
+  }
+  // The same from $PGPASSWORD.
+  RunResult env =
+      Aequorctl({"doctor"},
+                {"PGHOST=127.0.0.1", absl::StrCat("PGPORT=", server_->port()), "PGDATABASE=aequor",
+                 "PGUSER=aequor_app", absl::StrCat("PGPASSWORD=", kWrongPassword)});
+  ExpectNothingSecret(env);
+  EXPECT_EQ(env.exit_code, 2) << Describe(env);
+  EXPECT_THAT(env.err, HasSubstr("authentication failed"));
+}
+
+TEST_F(AequorctlOpsTest, WrongDsnSyntaxIsExitTwoWithoutEchoingIt) {
+  const std::vector<std::string> bad = {
+      "host=127.0.0.1 port",                                              // missing "="
+      absl::StrCat("host=127.0.0.1 ", kWrongPassword),                    // a stray word
+      absl::StrCat("postgresql://aequor_app:", kWrongPassword, "@[::1"),  // broken URI
+      absl::StrCat("host=127.0.0.1 passwd=", kWrongPassword),             // unknown keyword
+  };
+  for (const char* command : {"leases", "reap", "doctor"}) {
+    for (const std::string& dsn : bad) {
+      RunResult run = Aequorctl({command, "--dsn", dsn},
+                                {absl::StrCat("AEQUOR_COORDINATION_SECRET=", kSecret)});
+      ExpectNothingSecret(run);
+      EXPECT_EQ(run.exit_code, 2) << command << " " << Describe(run);
+      EXPECT_EQ(run.out, "");
+      EXPECT_THAT(run.err, HasSubstr("--dsn is not a valid libpq connection string"));
+    }
+  }
+  RunResult unknown = Aequorctl({"leases", "--dsn", "host=127.0.0.1 passwd=x"}, {});
+  EXPECT_THAT(unknown.err, HasSubstr("invalid connection option \"passwd\""));
+}
+
+TEST_F(AequorctlOpsTest, RefusedConnectionIsExitTwo) {
+  // A port nobody listens on: bind one, read it, close it.
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const int port = ntohs(addr.sin_port);
+  close(fd);
+  for (const char* command : {"leases", "reap", "doctor"}) {
+    RunResult run = Aequorctl(
+        {command, "--dsn",
+         absl::StrCat("host=127.0.0.1 port=", port, " user=aequor_app password=", kWrongPassword)},
+        {absl::StrCat("AEQUOR_COORDINATION_SECRET=", kSecret)});
+    ExpectNothingSecret(run);
+    EXPECT_EQ(run.exit_code, 2) << command << " " << Describe(run);
+    EXPECT_THAT(run.err, HasSubstr("cannot connect to the server"));
+    EXPECT_THAT(run.err, HasSubstr("Connection refused"));
+  }
+}
+
+// ---- Help and usage ---------------------------------------------------------
+
+TEST(AequorctlOpsHelpTest, HelpOnEveryCommandExitsZero) {
+  const std::map<std::string, std::vector<std::string>> expected = {
+      {"leases",
+       {"Usage: aequorctl leases", "--dsn", "--service", "--json", "--min-idle-s", "--clock-skew-s",
+        "--reap-idle-in-transaction-after-s", "would_kill", "expired_for_ms", "no_secret"}},
+      {"reap",
+       {"Usage: aequorctl reap", "--dry-run", "--max-kills", "--min-idle-s", "busy",
+        "frozen_leader_killed", "duration_ms"}},
+      {"doctor",
+       {"Usage: aequorctl doctor", "--lease-ttl-s", "pg_read_all_stats", "headroom", "pooler",
+        "severity"}},
+  };
+  for (const auto& [command, words] : expected) {
+    for (const char* flag : {"--help", "-h"}) {
+      RunResult run = Aequorctl({command, flag}, {});
+      EXPECT_EQ(run.exit_code, 0) << command;
+      EXPECT_EQ(run.err, "") << command;
+      for (const std::string& word : words) EXPECT_THAT(run.out, HasSubstr(word)) << command;
+    }
+  }
+  RunResult top = Aequorctl({"--help"}, {});
+  EXPECT_EQ(top.exit_code, 0);
+  for (const char* command : {"lease ", "leases", "reap", "doctor"}) {
+    EXPECT_THAT(top.out, HasSubstr(command));
+  }
+}
+
+TEST(AequorctlOpsHelpTest, UsageErrorsAreExitTwoBeforeConnecting) {
+  const std::vector<std::vector<std::string>> cases = {
+      {"leases", "--min-idle-s", "-1"},
+      {"leases", "--min-idle-s", "soon"},
+      {"leases", "--dry-run"},  // reap's flag
+      {"leases", "stray"},
+      {"reap", "--max-kills", "1001"},
+      {"reap", "--secret", kSecret},
+      {"doctor", "--service", ""},
+      {"doctor", "--dsn", ""},
+  };
+  for (const std::vector<std::string>& args : cases) {
+    RunResult run = Aequorctl(args, {});
+    EXPECT_EQ(run.exit_code, 2) << absl::StrJoin(args, " ");
+    EXPECT_EQ(run.out, "") << absl::StrJoin(args, " ");
+    EXPECT_FALSE(run.err.empty());
+    EXPECT_THAT(run.err, Not(HasSubstr(kSecret)));
+  }
+}
+
+// ---- In-process: redaction and numbers ------------------------------------------
+
+TEST(AequorctlRedactorTest, BlanksPasswordsSecretsAndUriUserInfo) {
+  cli::Redactor r;
+  r.AddSensitive("s3cr3t-value");
+  r.AddSensitive("ab");  // too short to blank safely
+  EXPECT_EQ(r.Apply("x s3cr3t-value y"), "x <redacted> y");
+  EXPECT_EQ(r.Apply("host=h password=hunter2 user=u"), "host=h password=<redacted> user=u");
+  EXPECT_EQ(r.Apply("PASSWORD = 'a b\\' c' user=u"), "PASSWORD = <redacted> user=u");
+  EXPECT_EQ(r.Apply("postgresql://app:hunter2@db:5432/x?password=p2&sslmode=require"),
+            "postgresql://app:<redacted>@db:5432/x?password=<redacted>&sslmode=require");
+  EXPECT_EQ(r.Apply("postgresql://app@db/x"), "postgresql://app@db/x");
+  EXPECT_EQ(r.Apply("password authentication failed for user \"ab\""),
+            "password authentication failed for user \"ab\"");
+}
+
+TEST(AequorctlRedactorTest, SecondsAreNonNegativeNumbers) {
+  EXPECT_EQ(*cli::ParseSeconds("min-idle-s", "180"), absl::Seconds(180));
+  EXPECT_EQ(*cli::ParseSeconds("min-idle-s", "0.5"), absl::Milliseconds(500));
+  EXPECT_EQ(*cli::ParseSeconds("min-idle-s", "0"), absl::ZeroDuration());
+  for (const char* bad : {"", "-1", "+1", "1e400", "nan", "inf", "3s", " 1"}) {
+    absl::StatusOr<absl::Duration> d = cli::ParseSeconds("min-idle-s", bad);
+    EXPECT_EQ(d.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace aequor
+
+// A test binary and, with kZombieFlag, a frozen instance (see ZombieMain).
+int main(int argc, char** argv) {
+  if (argc == 5 && std::string(argv[1]) == aequor::kZombieFlag) {
+    return aequor::ZombieMain(argv[2], argv[3], argv[4]);
+  }
+  ::testing::InitGoogleMock(&argc, argv);
+  return RUN_ALL_TESTS();
+}

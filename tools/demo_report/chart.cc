@@ -1,4 +1,4 @@
-#include "tools/demo/chart.h"
+#include "tools/demo_report/chart.h"
 
 #include <algorithm>
 #include <cmath>
@@ -111,8 +111,8 @@ std::string ConnectionsChart(const std::vector<Series>& series, double limit,
                         "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#555\" "
                         "stroke-width=\"1.5\" stroke-dasharray=\"6 4\"/>\n"
                         "<text x=\"%.1f\" y=\"%.1f\" fill=\"#555\">%s (%g)</text>\n",
-                        kLeft, y(limit), kLeft + plot_w, y(limit), kLeft + plot_w + 8,
-                        y(limit) + 4, Escape(limit_label), limit);
+                        kLeft, y(limit), kLeft + plot_w, y(limit), kLeft + 8, y(limit) - 6,
+                        Escape(limit_label), limit);
 
   // One stepped line per series, and its legend entry.
   double legend_y = kTop + 10;

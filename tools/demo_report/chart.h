@@ -1,4 +1,4 @@
-// tools/demo/chart.h: an SVG line chart of connections in use over time.
+// tools/demo_report/chart.h: an SVG line chart of connections in use over time.
 //
 // The demo draws one line per storm run (plain libpq, aequor) and a dashed
 // horizontal line at max_connections, so the difference is visible at a
@@ -9,8 +9,8 @@
 //       /*max_connections=*/27, "40 invocations, one every 400 ms");
 //
 // Thread-safety: pure function.
-#ifndef AEQUOR_TOOLS_DEMO_CHART_H_
-#define AEQUOR_TOOLS_DEMO_CHART_H_
+#ifndef AEQUOR_TOOLS_DEMO_REPORT_CHART_H_
+#define AEQUOR_TOOLS_DEMO_REPORT_CHART_H_
 
 #include <string>
 #include <utility>
@@ -45,4 +45,4 @@ std::string ConnectionsChart(const std::vector<Series>& series, double limit,
 }  // namespace demo
 }  // namespace aequor
 
-#endif  // AEQUOR_TOOLS_DEMO_CHART_H_
+#endif  // AEQUOR_TOOLS_DEMO_REPORT_CHART_H_

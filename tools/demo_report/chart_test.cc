@@ -1,5 +1,5 @@
 // The demo's chart: parses the storm's CSV and draws what it was given.
-#include "tools/demo/chart.h"
+#include "tools/demo_report/chart.h"
 
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"

@@ -58,6 +58,15 @@ need_lib ssl libssl-dev
 need_lib crypto libssl-dev
 
 need_file /usr/include/absl/status/status.h libabsl-dev
+
+# Optional exporters (exporters/otlp_grpc, exporters/prometheus).
+need_file /usr/include/grpcpp/grpcpp.h libgrpc++-dev
+need_lib grpc++ libgrpc++-dev
+need_file /usr/include/google/protobuf/message.h libprotobuf-dev
+need_bin protoc protobuf-compiler
+need_bin grpc_cpp_plugin protobuf-compiler-grpc
+need_file /usr/include/prometheus/exposer.h prometheus-cpp-dev
+need_lib prometheus-cpp-pull prometheus-cpp-dev
 need_file /usr/include/absl/status/statusor.h libabsl-dev
 need_lib absl_status libabsl-dev
 need_lib absl_statusor libabsl-dev

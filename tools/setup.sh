@@ -22,6 +22,11 @@ packages=(
   util-linux        # runuser (tests run PostgreSQL as the postgres user)
   zip               # Bazel zips tests' undeclared outputs (TEST_UNDECLARED_OUTPUTS_DIR)
   python3           # tools/test.sh sums gtest cases from test.xml
+  # Optional exporters only (the core never links them):
+  libgrpc++-dev     # exporters/otlp_grpc: gRPC 1.51
+  libprotobuf-dev   # protobuf 3.21
+  protobuf-compiler-grpc  # protoc + grpc_cpp_plugin
+  prometheus-cpp-dev      # exporters/prometheus
 )
 
 # Prefix package managers with sudo when not root.

@@ -59,6 +59,8 @@ struct IntFlag {
 constexpr IntFlag kIntFlags[] = {
     {"invocations", &StormOptions::invocations, 1, 10000},
     {"interval-ms", &StormOptions::interval_ms, 0, 600000},
+    {"invocations-per-instance", &StormOptions::invocations_per_instance, 1, 10000},
+    {"thaw-after-ms", &StormOptions::thaw_after_ms, 1, 600000},
     {"max-connections", &StormOptions::max_connections, 4, 10000},
     {"lease-ttl-ms", &StormOptions::lease_ttl_ms, 1000, 86400000},
     {"min-idle-s", &StormOptions::min_idle_s, 0, 86400},
@@ -134,7 +136,54 @@ absl::Status CheckLoopback(absl::string_view flag, const std::string& conninfo) 
   return absl::OkStatus();
 }
 
+constexpr char kFaultForms[] = "terminate-idle:P, terminate-active:P or restart-at:S";
+
+// One --fault value into `faults`.
+absl::Status ParseFault(absl::string_view value, StormFaults* faults) {
+  const size_t colon = value.find(':');
+  if (colon == absl::string_view::npos) {
+    return Bad("fault", absl::StrCat("must be ", kFaultForms, ", got '", value, "'"));
+  }
+  const absl::string_view kind = value.substr(0, colon);
+  const absl::string_view arg = value.substr(colon + 1);
+  std::optional<double>* slot = nullptr;
+  if (kind == "terminate-idle") {
+    slot = &faults->terminate_idle;
+  } else if (kind == "terminate-active") {
+    slot = &faults->terminate_active;
+  } else if (kind == "restart-at") {
+    slot = &faults->restart_at_s;
+  } else {
+    return Bad("fault", absl::StrCat("unknown fault '", kind, "' (", kFaultForms, ")"));
+  }
+  if (slot->has_value()) return Bad("fault", absl::StrCat(kind, " given twice"));
+  double v = 0;
+  const bool number = absl::SimpleAtod(arg, &v) && std::isfinite(v);
+  if (kind == "restart-at") {
+    if (!number || v < 0 || v > 86400) {
+      return Bad("fault", absl::StrCat("restart-at: must be a number of seconds in [0, 86400], got '",
+                                       arg, "'"));
+    }
+  } else if (!number || v < 0 || v > 1) {
+    return Bad("fault", absl::StrCat(kind, ": probability must be a number in [0, 1], got '", arg, "'"));
+  }
+  *slot = v;
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+std::string StormFaults::ToString() const {
+  std::vector<std::string> parts;
+  if (terminate_idle) parts.push_back(absl::StrFormat("terminate-idle:%g", *terminate_idle));
+  if (terminate_active) parts.push_back(absl::StrFormat("terminate-active:%g", *terminate_active));
+  if (restart_at_s) parts.push_back(absl::StrFormat("restart-at:%g", *restart_at_s));
+  return absl::StrJoin(parts, ",");
+}
+
+absl::string_view WorkloadName(Workload workload) {
+  return workload == Workload::kWrite ? "write" : "read";
+}
 
 absl::string_view ClientKindName(ClientKind kind) {
   switch (kind) {
@@ -170,7 +219,7 @@ absl::StatusOr<StormArgs> ParseStormArgs(const std::vector<std::string>& args) {
     } else {
       name = std::string(arg);
     }
-    if (!seen.insert(name).second) return Bad(name, "given twice");
+    if (!seen.insert(name).second && name != "fault") return Bad(name, "given twice");
 
     if (name == "json-only") {
       if (!value.has_value() || *value == "true" || *value == "1") {
@@ -196,7 +245,7 @@ absl::StatusOr<StormArgs> ParseStormArgs(const std::vector<std::string>& args) {
       if (name == f.name) string_flag = &f;
     }
     const bool known = int_flag != nullptr || string_flag != nullptr || name == "client" ||
-                       name == "seed";
+                       name == "seed" || name == "workload" || name == "fault";
     if (!known) {
       return absl::InvalidArgumentError(absl::StrCat("unknown option --", name, " (see --help)"));
     }
@@ -226,6 +275,16 @@ absl::StatusOr<StormArgs> ParseStormArgs(const std::vector<std::string>& args) {
         return Bad(name, absl::StrCat("must be 'aequor' or 'libpq' (or use --client-cmd), got '",
                                       *value, "'"));
       }
+    } else if (name == "workload") {
+      if (*value == "read") {
+        o.workload = Workload::kRead;
+      } else if (*value == "write") {
+        o.workload = Workload::kWrite;
+      } else {
+        return Bad(name, absl::StrCat("must be 'read' or 'write', got '", *value, "'"));
+      }
+    } else if (name == "fault") {
+      if (absl::Status s = ParseFault(*value, &o.faults); !s.ok()) return s;
     } else if (name == "seed") {
       uint64_t v = 0;
       if (!absl::SimpleAtoi(*value, &v)) {
@@ -269,6 +328,27 @@ absl::StatusOr<StormArgs> ParseStormArgs(const std::vector<std::string>& args) {
   if (absl::StrContains(o.service, '\n') || absl::StrContains(o.service, '\0')) {
     return Bad("service", "must be one line");
   }
+  if (o.invocations_per_instance > 1 && o.thaw_after_ms == 0) {
+    return Bad("invocations-per-instance",
+               "needs --thaw-after-ms (when a frozen instance is resumed for its next invocation)");
+  }
+  if (o.thaw_after_ms > 0 && o.invocations_per_instance == 1) {
+    return Bad("thaw-after-ms",
+               "has no effect with --invocations-per-instance=1 (each instance runs once and is "
+               "never resumed); give --invocations-per-instance=K with K >= 2");
+  }
+  if (o.faults.terminate_idle && o.invocations_per_instance == 1) {
+    return Bad("fault",
+               "terminate-idle needs warm instances (--invocations-per-instance >= 2 and "
+               "--thaw-after-ms): it kills a frozen instance's backend before its thaw");
+  }
+  if (o.faults.terminate_active && o.workload != Workload::kWrite) {
+    return Bad("fault", "terminate-active needs --workload=write (it kills the write in flight)");
+  }
+  if (o.faults.restart_at_s && !o.dsn.empty()) {
+    return Bad("fault",
+               "restart-at needs the throwaway server: the harness does not restart a --dsn server");
+  }
   return out;
 }
 
@@ -278,8 +358,10 @@ std::string StormHelpText() {
 Every --interval-ms a new instance process runs one invocation (connect, query,
 answer) and is then frozen with SIGSTOP, as a serverless runtime freezes a
 container after the handler returns. Its connection stays open on the server
-(a zombie) unless something terminates it. At the end every instance is killed
-with SIGKILL and the server is stopped.
+(a zombie) unless something terminates it. With --invocations-per-instance=K
+(K >= 2) a frozen instance is resumed --thaw-after-ms later for its next
+invocation, like a warm container, K times in all. At the end every instance is
+killed with SIGKILL and the server is stopped.
 
 Usage: storm [--client=aequor|libpq | --client-cmd='...'] [options]
 
@@ -287,11 +369,31 @@ Fleet:
   --client=aequor|libpq   built-in client (default aequor): a ConnectionManager with
                           leases and reaper, or plain libpq (no reaper)
   --client-cmd='CMD'      run CMD through /bin/sh -c as each instance instead
-  --invocations=N         instances to start, one invocation each (default 40)
-  --interval-ms=MS        between two instance starts (default 400)
+  --invocations=N         invocations in total, cold and warm (default 40)
+  --interval-ms=MS        between two new instances (default 400)
+  --invocations-per-instance=K
+                          invocations each instance runs (default 1: a new instance
+                          per invocation). K >= 2 needs --thaw-after-ms. The fleet is
+                          ceil(N/K) instances, started every --interval-ms; each is
+                          resumed K-1 times (the last one may run fewer). An instance
+                          gone when its thaw comes (it exited, or was killed after
+                          a timeout) is replaced by a new, cold one.
+  --thaw-after-ms=MS      from an instance's freeze to its resumption (SIGCONT, then
+                          "invoke <id>" on its stdin) for its next invocation; only
+                          with --invocations-per-instance >= 2. The aequor client
+                          checks a connection for a thaw only after 1 s idle (its
+                          invocation_gap): below that a connection killed while
+                          frozen is found by the next statement.
+  --workload=read|write   read (default): SELECT 1 (libpq), SELECT pg_backend_pid()
+                          (aequor). write: each invocation inserts one row carrying
+                          its invocation id into storm_writes (no unique key, so a
+                          duplicate shows; (re)created and granted to the fleet's
+                          role by the harness); aequor runs it with a plain,
+                          non-idempotent Query and answers "fail unknown_outcome ..."
+                          when the connection was lost after it was sent
   --freeze-delay-ms=MS    from an instance's answer to its SIGSTOP (default 0)
-  --timeout-ms=MS         an instance that has not answered by then is killed and
-                          counts as failed "timeout" (default 10000)
+  --timeout-ms=MS         an invocation not answered by then is failed "timeout" and
+                          its instance killed (default 10000)
   --lease-ttl-ms=MS       AEQUOR_LEASE_TTL_MS, 1000.. (default 2000)
   --min-idle-s=S          AEQUOR_MIN_IDLE_S (default 1)
   --service=NAME          AEQUOR_SERVICE (default storm)
@@ -300,6 +402,21 @@ Fleet:
                           or $AEQUOR_REAPER_SCHEDULER)
   --instance-binary=PATH  storm_instance for the built-in clients (default: found in
                           the runfiles or next to this program)
+Faults (the harness's own kills: counted as fault_kills, never as zombies_reaped
+or false_kills; may be given more than once; every random choice comes from --seed):
+  --fault=terminate-idle:P    before each thaw, with probability P, terminate the
+                          frozen instance's backend (pg_terminate_backend from the
+                          monitor) at a random moment of its frozen time, at least
+                          min(200 ms, thaw/4) before the thaw. Needs K >= 2
+  --fault=terminate-active:P  with probability P per invocation, terminate its
+                          backend while its write is in flight: the write then waits
+                          0.2 s (INSERT ... SELECT ... FROM pg_sleep(0.2)) and the
+                          monitor kills it when a poll sees it active. Needs
+                          --workload=write
+  --fault=restart-at:S    restart the server (fast shutdown, same port) S seconds
+                          after the first instance started; the storm lasts at least
+                          S seconds and pauses while the server restarts. Throwaway
+                          server only
 Server:
   --max-connections=N     max_connections for the fleet's server (default 30): the
                           fleet gets N-3 slots (3 are reserved for superusers). The
@@ -315,24 +432,32 @@ Measuring:
   --poll-ms=MS            pg_stat_activity polling period (default 50)
   --tail-ms=MS            keep watching after the last invocation (default 0)
   --series-out=PATH       write the CSV "t_ms,connections" of every poll
-  --seed=N                seeds the throwaway secret and AEQUOR_STORM_SEED
+  --seed=N                seeds the throwaway secret, AEQUOR_STORM_SEED and the
+                          faults' random choices (default: random, reported)
   --json-only             print only the JSON line
   --help                  this text
 
 Instance contract (--client-cmd; the built-in clients obey it too): the environment
 has PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE (TCP loopback), AEQUOR_COORDINATION_SECRET
 AEQUOR_SERVICE AEQUOR_LEASE_TTL_MS AEQUOR_MIN_IDLE_S [AEQUOR_REAPER_SCHEDULER]
-AEQUOR_STORM_INVOCATION AEQUOR_STORM_SEED. The instance prints one line, "ok" or
-"fail <SQLSTATE or text>", and is then frozen; lines starting "# " may come before
-it ("# pid <backend_pid>" names its backend), other lines are ignored. It may then
-block reading stdin (commands "invoke" and "exit", for resumed instances).
+AEQUOR_STORM_INVOCATION (id of its first invocation) AEQUOR_STORM_INSTANCE
+AEQUOR_STORM_SEED AEQUOR_STORM_WORKLOAD (read|write) [AEQUOR_STORM_WRITE_DELAY_S].
+The instance prints one line, "ok" or "fail <SQLSTATE or text>" ("fail
+unknown_outcome <text>": the write may or may not have taken effect), and is then
+frozen; lines starting "# " may come before it ("# pid <backend_pid>" names its
+backend), other lines are ignored. It then blocks reading stdin: "invoke <id>" (run
+invocation <id>, answer the same way) or "exit".
 
 Output: a line per invocation ("#12 ok 41.0 ms conns=17") and per terminated
 backend, then one JSON line: client, invocations, ok, failed, failures (SQLSTATE or
 text -> count), peak_connections (client backends, the monitor excluded),
 zombies_reaped (terminated while their instance was frozen), false_kills
-(terminated while their instance was alive), p50_ms and p99_ms (from starting the
-instance to its answer; timeouts count as --timeout-ms), and more.
+(terminated while their instance was alive), p50_ms and p99_ms (from starting or
+resuming the instance to its answer; timeouts count as --timeout-ms); rows,
+duplicated_invocations (ids with more than one row), ok_without_row (answered ok,
+no row) and unknown_outcome (answered "fail unknown_outcome"), all 0 unless
+--workload=write; fault_kills (backends the faults terminated, by fault in
+fault_kills_by); and more (instances, warm_invocations, failed_with_row, ...).
 
 Environment: AEQUOR_COORDINATION_SECRET (default: a throwaway secret derived from
 the seed), AEQUOR_REAPER_SCHEDULER, STORM_INSTANCE_BINARY.
@@ -431,6 +556,9 @@ std::string StormSummaryToJson(const StormSummary& s) {
       ",\"peak_connections\":", s.peak_connections, ",\"zombies_reaped\":", s.zombies_reaped,
       ",\"false_kills\":", s.false_kills, ",\"p50_ms\":", JsonMs(s.p50_ms),
       ",\"p99_ms\":", JsonMs(s.p99_ms));
+  absl::StrAppend(&out, ",\"rows\":", s.rows, ",\"duplicated_invocations\":", s.duplicated_invocations,
+                  ",\"ok_without_row\":", s.ok_without_row,
+                  ",\"unknown_outcome\":", s.unknown_outcome, ",\"fault_kills\":", s.fault_kills);
   absl::StrAppend(&out, ",\"reaped_by\":", JsonCounts(s.reaped_by),
                   ",\"zombies_left\":", s.zombies_left,
                   ",\"final_connections\":", s.final_connections,
@@ -442,6 +570,15 @@ std::string StormSummaryToJson(const StormSummary& s) {
                   ",\"server\":", JsonString(s.server),
                   ",\"kill_evidence\":", JsonString(s.kill_evidence), ",\"seed\":", s.seed,
                   ",\"duration_ms\":", s.duration_ms);
+  absl::StrAppend(&out, ",\"workload\":", JsonString(s.workload),
+                  ",\"faults\":", JsonString(s.faults),
+                  ",\"fault_kills_by\":", JsonCounts(s.fault_kills_by),
+                  ",\"restarts\":", s.restarts, ",\"restart_ms\":", JsonMs(s.restart_ms),
+                  ",\"failed_with_row\":", s.failed_with_row,
+                  ",\"unknown_with_row\":", s.unknown_with_row,
+                  ",\"instances\":", s.instances, ",\"warm_invocations\":", s.warm_invocations,
+                  ",\"invocations_per_instance\":", s.invocations_per_instance,
+                  ",\"thaw_after_ms\":", s.thaw_after_ms);
   if (!s.client_cmd.empty()) absl::StrAppend(&out, ",\"client_cmd\":", JsonString(s.client_cmd));
   if (!s.series_out.empty()) absl::StrAppend(&out, ",\"series_out\":", JsonString(s.series_out));
   absl::StrAppend(&out, ",\"interrupted\":", s.interrupted ? "true" : "false", "}");
@@ -534,26 +671,69 @@ class Clock {
 };
 
 enum class Phase {
-  kRunning,   // started, no answer yet
+  kRunning,   // an invocation is in flight (started or resumed), no answer yet
   kAnswered,  // answered, alive, not frozen yet (freeze delay)
   kFrozen,    // SIGSTOPped
   kEnded,     // exited by itself or killed by the harness
 };
 
+enum class Outcome { kPending, kOk, kFailed, kUnknown };
+
+struct Invocation {
+  int id = 0;        // 1-based, in start order
+  int slot = 0;      // index into Storm::slots_
+  int instance = 0;  // the instance number that runs it
+  int nth = 1;       // 1 = the instance's cold invocation, 2.. warm ones
+  bool warm = false;
+  double started_ms = 0;  // spawn or SIGCONT
+  bool resolved = false;  // counted as ok or failed
+  Outcome outcome = Outcome::kPending;
+  bool kill_active = false;       // terminate-active drawn for it
+  bool kill_active_done = false;  // the monitor terminated (or tried) its backend
+};
+
+// A sequence of invocations_per_instance invocations served by one warm
+// instance (by a new one if that instance is gone).
+struct Slot {
+  int size = 0;          // invocations it runs
+  int started = 0;       // of them, started so far
+  int instance = 0;      // the instance serving it (0: none yet)
+  double next_due = -1;  // when its next invocation starts; -1: none scheduled
+};
+
 struct Instance {
   int number = 0;
+  int slot = 0;
   pid_t pid = -1;  // also its process group
   int out_fd = -1;
-  int in_fd = -1;  // kept open: the future "invoke" command goes here
+  int in_fd = -1;  // "invoke <id>" goes here
   std::string buffer;
   std::string last_other_line;
   Phase phase = Phase::kRunning;
-  double started_ms = 0;
+  int invocation = 0;  // the current (or last) invocation's id
+  int invocations = 0;  // invocations it ran
   double answered_ms = -1;
-  double frozen_ms = -1;
+  // Frozen spans [from, to); to = -1 while frozen.
+  std::vector<std::pair<double, double>> frozen;
   double ended_ms = -1;
+  double idle_kill_ms = -1;  // terminate-idle scheduled for this frozen span
   bool waited = false;
-  bool resolved = false;  // counted as ok or failed
+
+  double frozen_ms() const { return frozen.empty() ? -1 : frozen.back().first; }
+  bool FrozenAt(double t) const {
+    for (const auto& [from, to] : frozen) {
+      if (from <= t && (to < 0 || t < to)) return true;
+    }
+    return false;
+  }
+  // Frozen without a break from t0 to t1.
+  bool FrozenThroughout(double t0, double t1) const {
+    for (const auto& [from, to] : frozen) {
+      if (from <= t0 && (to < 0 || t1 < to)) return true;
+    }
+    return false;
+  }
+  bool EndedAt(double t) const { return ended_ms >= 0 && ended_ms <= t; }
 };
 
 struct Backend {
@@ -561,6 +741,8 @@ struct Backend {
   int64_t start_ms = 0;  // backend_start, epoch ms
   int client_port = -1;
   std::string application_name;
+  std::string state;  // pg_stat_activity.state at the last poll
+  std::string query;  // its first 200 characters
   int instance = 0;  // 0: not attributed (yet)
   double first_seen_ms = 0;
   double last_seen_ms = 0;
@@ -587,8 +769,34 @@ std::string FormatMs(double ms) { return absl::StrFormat("%.1f ms", ms); }
 
 constexpr char kPollSql[] =
     "SELECT pid, (extract(epoch FROM backend_start) * 1000)::bigint, coalesce(client_port, -1), "
-    "coalesce(application_name, '') FROM pg_stat_activity "
+    "coalesce(application_name, ''), coalesce(state, ''), left(coalesce(query, ''), 200) "
+    "FROM pg_stat_activity "
     "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()";
+
+// Random choices: a pure function of the seed, a stream and an index (an
+// invocation id), so that they do not depend on the timing of the run.
+uint64_t SplitMix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+// Uniform in [0, 1).
+double Draw(uint64_t seed, uint64_t stream, uint64_t index) {
+  const uint64_t h = SplitMix64(seed ^ SplitMix64(stream * 0x100000001b3ull ^ SplitMix64(index)));
+  return static_cast<double>(h >> 11) * 0x1.0p-53;
+}
+
+enum Stream : uint64_t {
+  kStreamIdleHit = 1,     // terminate-idle: kill this frozen span?
+  kStreamIdleMoment = 2,  // terminate-idle: when
+  kStreamActiveHit = 3,   // terminate-active: kill this invocation's write?
+};
+
+constexpr char kFaultIdle[] = "terminate-idle";
+constexpr char kFaultActive[] = "terminate-active";
+constexpr char kFaultRestart[] = "restart-at";
 
 class Storm {
  public:
@@ -612,21 +820,36 @@ class Storm {
   absl::Status StartServer();
   absl::Status UseDsn();
   absl::Status ConnectMonitor();
-  std::vector<std::string> FleetEnvironment(int number) const;
-  absl::Status Spawn(int number);
+  absl::Status CreateWritesTable();
+  absl::Status CountWrites();
+  std::vector<std::string> FleetEnvironment(int number, int invocation) const;
+  absl::Status StartDue(double now);
+  absl::Status StartInvocation(size_t slot, double now);
+  absl::Status Spawn(int number, size_t slot, Invocation& inv);
+  void Thaw(Instance& inst, Invocation& inv);
   void ReadOutput(Instance& inst);
   void HandleLine(Instance& inst, absl::string_view line);
-  void Resolve(Instance& inst, bool ok, const std::string& key, const std::string& detail,
-               double latency_ms);
+  void Resolve(Invocation& inv, bool ok, bool unknown, const std::string& key,
+               const std::string& detail, double latency_ms);
   void Advance(Instance& inst, double now);
   void ReapExit(Instance& inst, double now);
+  void InvocationDone(Instance& inst, double now);
   void Poll(double now);
   void Attribute(double now);
   void Disappeared(const Backend& b, double now);
+  bool Terminate(const Backend& b, const char* fault);
+  void TerminateIdle(Instance& inst, double now);
+  void TerminateActive();
+  absl::Status RestartServer(double now);
   void KillGroup(Instance& inst, double now);
   void KillAll();
   bool AllSettled() const;
   void WriteSeries();
+  Instance* InstanceOf(int number) {
+    return number >= 1 && static_cast<size_t>(number) <= instances_.size()
+               ? &instances_[static_cast<size_t>(number - 1)]
+               : nullptr;
+  }
 
   const StormOptions o_;
   std::ostream* out_;
@@ -642,10 +865,14 @@ class Storm {
   std::string secret_;
   uint64_t seed_ = 0;
   Conn monitor_;
-  std::vector<Instance> instances_;  // index = number - 1
+  std::vector<Instance> instances_;      // index = number - 1
+  std::vector<Invocation> invocations_;  // index = id - 1
+  std::vector<Slot> slots_;
   std::map<BackendKey, Backend> backends_;
   std::map<int, int> reported_pids_;  // backend pid -> instance number ("# pid N")
-  std::set<BackendKey> counted_unattributed_;
+  // Backends the faults terminated (or are terminating): key -> fault name.
+  std::map<BackendKey, std::string> fault_targets_;
+  double restart_due_ = -1;  // run time of restart-at; -1: none (or done)
   int connections_ = 0;  // at the last good poll
   bool monitor_ok_ = false;
   std::vector<std::pair<double, int>> series_;
@@ -654,6 +881,9 @@ class Storm {
 };
 
 absl::Status Storm::Prepare() {
+  if (o_.faults.restart_at_s && !o_.dsn.empty()) {
+    return Bad("fault", "restart-at needs the throwaway server: the harness does not restart a --dsn server");
+  }
   if (o_.seed.has_value()) {
     seed_ = *o_.seed;
   } else {
@@ -802,10 +1032,86 @@ absl::Status Storm::ConnectMonitor() {
     }
   }
   monitor_ok_ = true;
+  // Notices (DROP TABLE IF EXISTS, pg_terminate_backend's warnings) are not
+  // the storm's output.
+  PQsetNoticeProcessor(monitor_.get(), [](void*, const char*) {}, nullptr);
   return absl::OkStatus();
 }
 
-std::vector<std::string> Storm::FleetEnvironment(int number) const {
+absl::Status Storm::CreateWritesTable() {
+  // The fleet's role: the throwaway server's app role, or the --dsn's user.
+  std::string role;
+  if (server_ != nullptr) {
+    role = ThrowawayPostgres::kAppRole;
+  } else if (auto it = fleet_env_.find("PGUSER"); it != fleet_env_.end()) {
+    role = it->second;
+  }
+  std::string sql = absl::StrCat(
+      "DROP TABLE IF EXISTS ", kWritesTable, "; CREATE TABLE ", kWritesTable,
+      " (invocation int NOT NULL, instance int NOT NULL, at timestamptz NOT NULL DEFAULT now())");
+  if (!role.empty()) {
+    char* quoted = PQescapeIdentifier(monitor_.get(), role.c_str(), role.size());
+    if (quoted == nullptr) {
+      return absl::InternalError(absl::StrCat("quoting role '", role, "': ",
+                                              OneLine(PQerrorMessage(monitor_.get()))));
+    }
+    absl::StrAppend(&sql, "; GRANT SELECT, INSERT ON ", kWritesTable, " TO ", quoted);
+    PQfreemem(quoted);
+  }
+  Result r(PQexec(monitor_.get(), sql.c_str()));
+  if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
+    return absl::UnavailableError(absl::StrCat("creating table ", kWritesTable, " for --workload=write: ",
+                                               OneLine(PQresultErrorMessage(r.get()))));
+  }
+  Say("workload: write, one row per invocation into ", kWritesTable, " (created",
+      role.empty() ? "" : absl::StrCat(", granted to ", role), ")");
+  return absl::OkStatus();
+}
+
+absl::Status Storm::CountWrites() {
+  if (monitor_ == nullptr || PQstatus(monitor_.get()) != CONNECTION_OK) {
+    if (monitor_ != nullptr) PQreset(monitor_.get());
+  }
+  const std::string sql =
+      absl::StrCat("SELECT invocation, count(*) FROM ", kWritesTable, " GROUP BY invocation");
+  Result r(monitor_ != nullptr ? PQexec(monitor_.get(), sql.c_str()) : nullptr);
+  if (PQresultStatus(r.get()) != PGRES_TUPLES_OK) {
+    return absl::UnavailableError(absl::StrCat(
+        "counting the rows of ", kWritesTable, ": ",
+        monitor_ == nullptr ? "no monitor connection" : OneLine(PQresultErrorMessage(r.get()))));
+  }
+  std::map<int, int> rows;  // invocation id -> rows
+  for (int i = 0; i < PQntuples(r.get()); ++i) {
+    int id = 0, n = 0;
+    if (!absl::SimpleAtoi(PQgetvalue(r.get(), i, 0), &id) ||
+        !absl::SimpleAtoi(PQgetvalue(r.get(), i, 1), &n)) {
+      continue;
+    }
+    rows[id] += n;
+    summary_.rows += n;
+    if (n > 1) ++summary_.duplicated_invocations;
+  }
+  for (const Invocation& inv : invocations_) {
+    auto it = rows.find(inv.id);
+    const int n = it == rows.end() ? 0 : it->second;
+    switch (inv.outcome) {
+      case Outcome::kOk:
+        if (n == 0) ++summary_.ok_without_row;
+        break;
+      case Outcome::kUnknown:
+        if (n > 0) ++summary_.unknown_with_row;
+        break;
+      case Outcome::kFailed:
+        if (n > 0) ++summary_.failed_with_row;
+        break;
+      case Outcome::kPending:
+        break;
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::vector<std::string> Storm::FleetEnvironment(int number, int invocation) const {
   std::map<std::string, std::string> env;
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
     absl::string_view kv(*e);
@@ -822,22 +1128,84 @@ std::vector<std::string> Storm::FleetEnvironment(int number) const {
   env[kEnvLeaseTtlMs] = absl::StrCat(o_.lease_ttl_ms);
   env[kEnvMinIdleS] = absl::StrCat(o_.min_idle_s);
   if (!o_.reaper_scheduler.empty()) env[kEnvReaperScheduler] = o_.reaper_scheduler;
-  env[kEnvInvocation] = absl::StrCat(number);
+  env[kEnvInvocation] = absl::StrCat(invocation);
+  env[kEnvInstance] = absl::StrCat(number);
   env[kEnvSeed] = absl::StrCat(seed_ + static_cast<uint64_t>(number));
+  env[kEnvWorkload] = std::string(WorkloadName(o_.workload));
+  if (o_.workload == Workload::kWrite && o_.faults.terminate_active) {
+    env[kEnvWriteDelayS] = absl::StrFormat("%g", kActiveWriteDelayS);
+  }
   std::vector<std::string> out;
   out.reserve(env.size());
   for (const auto& [k, v] : env) out.push_back(absl::StrCat(k, "=", v));
   return out;
 }
 
-absl::Status Storm::Spawn(int number) {
+absl::Status Storm::StartDue(double now) {
+  std::vector<std::pair<double, size_t>> due;
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    if (slots_[i].next_due >= 0 && slots_[i].next_due <= now) due.emplace_back(slots_[i].next_due, i);
+  }
+  std::sort(due.begin(), due.end());
+  for (const auto& [when, slot] : due) {
+    if (absl::Status s = StartInvocation(slot, now); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Storm::StartInvocation(size_t slot_index, double now) {
+  Slot& slot = slots_[slot_index];
+  slot.next_due = -1;
+  ++slot.started;
+  Invocation inv;
+  inv.id = static_cast<int>(invocations_.size()) + 1;
+  inv.slot = static_cast<int>(slot_index);
+  if (o_.faults.terminate_active) {
+    inv.kill_active = Draw(seed_, kStreamActiveHit, static_cast<uint64_t>(inv.id)) <
+                      *o_.faults.terminate_active;
+  }
+  invocations_.push_back(inv);
+  summary_.invocations = inv.id;
+  Invocation& added = invocations_.back();
+  Instance* inst = InstanceOf(slot.instance);
+  if (inst != nullptr && inst->phase == Phase::kFrozen && !inst->waited) {
+    Thaw(*inst, added);
+    return absl::OkStatus();
+  }
+  (void)now;
+  const int number = static_cast<int>(instances_.size()) + 1;
+  return Spawn(number, slot_index, added);
+}
+
+void Storm::Thaw(Instance& inst, Invocation& inv) {
+  inv.instance = inst.number;
+  inv.warm = true;
+  inv.nth = ++inst.invocations;
+  ++summary_.warm_invocations;
+  inst.invocation = inv.id;
+  inst.idle_kill_ms = -1;
+  inst.answered_ms = -1;
+  inv.started_ms = clock_.Now();
+  if (!inst.frozen.empty() && inst.frozen.back().second < 0) inst.frozen.back().second = inv.started_ms;
+  inst.phase = Phase::kRunning;
+  kill(-inst.pid, SIGCONT);
+  const std::string line = absl::StrCat(InvokeCommand(inv.id), "\n");
+  ssize_t n = inst.in_fd >= 0 ? write(inst.in_fd, line.data(), line.size()) : -1;
+  if (n != static_cast<ssize_t>(line.size())) {
+    // It will time out (or its exit will be seen): a runtime cannot do better.
+    Say("instance ", inst.number, ": cannot send '", InvokeCommand(inv.id), "' on its stdin",
+        n < 0 ? absl::StrCat(" (", std::strerror(errno), ")") : "");
+  }
+}
+
+absl::Status Storm::Spawn(int number, size_t slot, Invocation& inv) {
   std::vector<std::string> argv;
   if (o_.client == ClientKind::kCommand) {
     argv = {"/bin/sh", "-c", o_.client_cmd};
   } else {
     argv = {instance_binary_, absl::StrCat("--client=", ClientKindName(o_.client))};
   }
-  std::vector<std::string> envs = FleetEnvironment(number);
+  std::vector<std::string> envs = FleetEnvironment(number, inv.id);
   std::vector<char*> c_argv;
   for (std::string& a : argv) c_argv.push_back(a.data());
   c_argv.push_back(nullptr);
@@ -890,14 +1258,22 @@ absl::Status Storm::Spawn(int number) {
   close(in[0]);
   close(out[1]);
   fcntl(out[0], F_SETFL, fcntl(out[0], F_GETFL) | O_NONBLOCK);
+  // An instance that does not read its stdin must not block the harness.
+  fcntl(in[1], F_SETFL, fcntl(in[1], F_GETFL) | O_NONBLOCK);
   Instance inst;
   inst.number = number;
+  inst.slot = static_cast<int>(slot);
   inst.pid = pid;
   inst.out_fd = out[0];
   inst.in_fd = in[1];
-  inst.started_ms = started;
+  inst.invocation = inv.id;
+  inst.invocations = 1;
   instances_.push_back(std::move(inst));
-  summary_.invocations = number;
+  summary_.instances = number;
+  slots_[slot].instance = number;
+  inv.instance = number;
+  inv.nth = 1;
+  inv.started_ms = started;
   return absl::OkStatus();
 }
 
@@ -945,26 +1321,40 @@ void Storm::HandleLine(Instance& inst, absl::string_view line) {
     case InstanceLine::Kind::kFail:
       break;
   }
-  if (inst.phase != Phase::kRunning || inst.resolved) return;  // one answer per invocation
+  if (inst.phase != Phase::kRunning || inst.invocation == 0) return;  // one answer per invocation
+  Invocation& inv = invocations_[static_cast<size_t>(inst.invocation - 1)];
+  if (inv.resolved) return;
   const double now = clock_.Now();
   inst.answered_ms = now;
   inst.phase = Phase::kAnswered;
-  Resolve(inst, parsed.kind == InstanceLine::Kind::kOk, parsed.failure_key, parsed.detail,
-          now - inst.started_ms);
+  Resolve(inv, parsed.kind == InstanceLine::Kind::kOk, parsed.outcome_unknown, parsed.failure_key,
+          parsed.detail, now - inv.started_ms);
 }
 
-void Storm::Resolve(Instance& inst, bool ok, const std::string& key, const std::string& detail,
-                    double latency_ms) {
-  if (inst.resolved) return;
-  inst.resolved = true;
+void Storm::Resolve(Invocation& inv, bool ok, bool unknown, const std::string& key,
+                    const std::string& detail, double latency_ms) {
+  if (inv.resolved) return;
+  inv.resolved = true;
   latencies_.push_back(latency_ms);
+  if (inv.kill_active && !inv.kill_active_done) {
+    Say("fault: ", kFaultActive, ": #", inv.id, " was drawn, but no poll saw its write in flight");
+  }
+  std::string where;
+  if (o_.invocations_per_instance > 1) {
+    where = absl::StrCat(" (instance ", inv.instance, ", ",
+                         inv.warm ? absl::StrCat("warm ", inv.nth) : std::string("cold"), ")");
+  }
   if (ok) {
+    inv.outcome = Outcome::kOk;
     ++summary_.ok;
-    Say("#", inst.number, " ok ", FormatMs(latency_ms), " conns=", connections_);
+    Say("#", inv.id, " ok ", FormatMs(latency_ms), " conns=", connections_, where);
   } else {
+    // Only the write workload reports outcomes (see StormSummary).
+    inv.outcome = unknown ? Outcome::kUnknown : Outcome::kFailed;
+    if (unknown && o_.workload == Workload::kWrite) ++summary_.unknown_outcome;
     ++summary_.failed;
     ++summary_.failures[key];
-    Say("#", inst.number, " fail ", key, " ", FormatMs(latency_ms), " conns=", connections_,
+    Say("#", inv.id, " fail ", key, " ", FormatMs(latency_ms), " conns=", connections_, where,
         detail.empty() ? "" : absl::StrCat(" (", detail, ")"));
   }
 }
@@ -976,7 +1366,23 @@ void Storm::KillGroup(Instance& inst, double now) {
   if (inst.phase != Phase::kEnded) {
     inst.phase = Phase::kEnded;
     inst.ended_ms = now;
+    if (!inst.frozen.empty() && inst.frozen.back().second < 0) inst.frozen.back().second = now;
   }
+}
+
+// The instance's invocation is over and it is frozen or gone: schedule its
+// slot's next invocation, and the terminate-idle fault of this frozen span.
+void Storm::InvocationDone(Instance& inst, double now) {
+  Slot& slot = slots_[static_cast<size_t>(inst.slot)];
+  if (slot.instance != inst.number || slot.started >= slot.size || slot.next_due >= 0) return;
+  slot.next_due = now + o_.thaw_after_ms;
+  if (inst.phase != Phase::kFrozen || !o_.faults.terminate_idle) return;
+  const uint64_t id = static_cast<uint64_t>(inst.invocation);
+  if (Draw(seed_, kStreamIdleHit, id) >= *o_.faults.terminate_idle) return;
+  // Well before the thaw, so that the backend has exited and its FATAL and
+  // close are in the client's socket when the client wakes up.
+  const double guard = std::min(200.0, o_.thaw_after_ms / 4.0);
+  inst.idle_kill_ms = now + Draw(seed_, kStreamIdleMoment, id) * (o_.thaw_after_ms - guard);
 }
 
 void Storm::ReapExit(Instance& inst, double now) {
@@ -986,24 +1392,32 @@ void Storm::ReapExit(Instance& inst, double now) {
   if (r != inst.pid) return;
   inst.waited = true;
   ReadOutput(inst);  // an answer written just before exiting
-  if (!inst.resolved) {
+  Invocation* inv =
+      inst.invocation > 0 ? &invocations_[static_cast<size_t>(inst.invocation - 1)] : nullptr;
+  if (inv != nullptr && !inv->resolved) {
     std::string key = WIFEXITED(status) ? absl::StrCat("exited ", WEXITSTATUS(status))
                                         : absl::StrCat("killed by signal ", WTERMSIG(status));
-    Resolve(inst, false, key, inst.last_other_line, now - inst.started_ms);
+    Resolve(*inv, false, false, key, inst.last_other_line, now - inv->started_ms);
   }
   if (inst.phase != Phase::kEnded) {
     inst.phase = Phase::kEnded;
     inst.ended_ms = now;
+    if (!inst.frozen.empty() && inst.frozen.back().second < 0) inst.frozen.back().second = now;
   }
   // Whatever else of its group is left (a --client-cmd's children) goes too.
   kill(-inst.pid, SIGKILL);
+  InvocationDone(inst, now);
 }
 
 void Storm::Advance(Instance& inst, double now) {
-  if (inst.phase == Phase::kRunning && now - inst.started_ms >= o_.timeout_ms) {
-    Resolve(inst, false, "timeout", "", static_cast<double>(o_.timeout_ms));
-    KillGroup(inst, now);
-    return;
+  if (inst.phase == Phase::kRunning && inst.invocation > 0) {
+    Invocation& inv = invocations_[static_cast<size_t>(inst.invocation - 1)];
+    if (now - inv.started_ms >= o_.timeout_ms) {
+      Resolve(inv, false, false, "timeout", "", static_cast<double>(o_.timeout_ms));
+      KillGroup(inst, now);
+      InvocationDone(inst, now);
+      return;
+    }
   }
   if (inst.phase == Phase::kAnswered && now - inst.answered_ms >= o_.freeze_delay_ms) {
     if (inst.waited) {
@@ -1012,8 +1426,9 @@ void Storm::Advance(Instance& inst, double now) {
     } else {
       kill(-inst.pid, SIGSTOP);
       inst.phase = Phase::kFrozen;
-      inst.frozen_ms = now;
+      inst.frozen.emplace_back(now, -1.0);
     }
+    InvocationDone(inst, now);
   }
 }
 
@@ -1055,30 +1470,44 @@ void Storm::Disappeared(const Backend& b, double now) {
     return;
   }
   const Instance& inst = instances_[static_cast<size_t>(b.instance - 1)];
-  auto frozen_at = [&](double t) { return inst.frozen_ms >= 0 && inst.frozen_ms <= t; };
-  auto ended_at = [&](double t) { return inst.ended_ms >= 0 && inst.ended_ms <= t; };
+  std::optional<Termination> logged;
+  if (log_ != nullptr) {
+    log_->Poll();
+    logged = log_->Find(b.pid, b.start_ms - 5);
+  }
+  // The harness's own kills are neither reaped zombies nor false kills.
+  if (auto fault = fault_targets_.find(BackendKey{b.pid, b.start_ms}); fault != fault_targets_.end()) {
+    const std::string name = fault->second;
+    fault_targets_.erase(fault);
+    if (log_ == nullptr || logged.has_value()) {
+      ++summary_.fault_kills;
+      ++summary_.fault_kills_by[name];
+      Say("  fault: backend ", b.pid, " of instance ", inst.number, " terminated by ", name, " (",
+          logged.has_value() ? logged->reason : std::string("terminated"), ") conns=", connections_);
+    }
+    return;
+  }
   bool zombie = false;
   bool false_kill = false;
   std::string reason;
   double when = now;
   if (log_ != nullptr) {
-    log_->Poll();
-    if (std::optional<Termination> t = log_->Find(b.pid, b.start_ms - 5)) {
-      when = clock_.FromEpochMs(t->epoch_ms);
-      reason = t->reason;
-      if (ended_at(when)) {
+    if (logged.has_value()) {
+      when = clock_.FromEpochMs(logged->epoch_ms);
+      reason = logged->reason;
+      if (inst.EndedAt(when)) {
         // Already gone (exited or killed by the harness): not a kill of a live session.
-      } else if (frozen_at(when)) {
+      } else if (inst.FrozenAt(when)) {
         zombie = true;
       } else {
         false_kill = true;
       }
-    } else if (frozen_at(b.last_seen_ms) && !ended_at(now)) {
+    } else if (inst.FrozenThroughout(b.last_seen_ms, now) && !inst.EndedAt(now)) {
       zombie = true;  // a frozen process cannot close its connection
       reason = "not in the server log";
     }
-  } else if (!ended_at(now)) {
-    if (frozen_at(now)) {
+  } else if (!inst.EndedAt(now)) {
+    if (inst.FrozenAt(now)) {
       zombie = true;
       reason = "terminated";
     } else {
@@ -1089,15 +1518,95 @@ void Storm::Disappeared(const Backend& b, double now) {
   if (zombie) {
     ++summary_.zombies_reaped;
     ++summary_.reaped_by[reason];
-    Say("  reaped: backend ", b.pid, " of #", inst.number, ", frozen for ",
-        absl::StrFormat("%.1f s", (when - inst.frozen_ms) / 1000.0), " (", reason, ") conns=",
+    Say("  reaped: backend ", b.pid, " of instance ", inst.number, ", frozen for ",
+        absl::StrFormat("%.1f s", (when - inst.frozen_ms()) / 1000.0), " (", reason, ") conns=",
         connections_);
   } else if (false_kill) {
     ++summary_.false_kills;
-    Say("  FALSE KILL: backend ", b.pid, " of #", inst.number, ", instance alive (",
+    Say("  FALSE KILL: backend ", b.pid, " of instance ", inst.number, ", instance alive (",
         inst.phase == Phase::kRunning ? "invocation in flight" : "answered, not frozen yet", "; ",
         reason, ") conns=", connections_);
   }
+}
+
+// pg_terminate_backend from the monitor. It does not wait for the backend to
+// exit (waiting, with the timeout argument, polls in 100 ms steps and would
+// stall the harness's loop and every latency measured meanwhile); an idle
+// or sleeping backend exits within milliseconds. The backend is recorded as
+// the fault's target whether or not it was still there (one that had gone
+// by itself leaves no kill in the log).
+bool Storm::Terminate(const Backend& b, const char* fault) {
+  if (monitor_ == nullptr || PQstatus(monitor_.get()) != CONNECTION_OK) return false;
+  const std::string pid = absl::StrCat(b.pid);
+  const char* values[] = {pid.c_str()};
+  Result r(PQexecParams(monitor_.get(), "SELECT pg_terminate_backend($1::int)", 1, nullptr, values,
+                        nullptr, nullptr, 0));
+  if (PQresultStatus(r.get()) != PGRES_TUPLES_OK) {
+    Say("fault: ", fault, ": pg_terminate_backend(", b.pid, ") failed: ",
+        OneLine(PQresultErrorMessage(r.get())));
+    return false;
+  }
+  fault_targets_[BackendKey{b.pid, b.start_ms}] = fault;
+  return true;
+}
+
+void Storm::TerminateIdle(Instance& inst, double now) {
+  inst.idle_kill_ms = -1;
+  auto mine = [&] {
+    std::vector<Backend> out;
+    for (const auto& [key, b] : backends_) {
+      if (b.instance == inst.number) out.push_back(b);
+    }
+    return out;
+  };
+  std::vector<Backend> targets = mine();
+  if (targets.empty()) {  // opened since the last poll?
+    Poll(now);
+    targets = mine();
+  }
+  if (targets.empty()) {
+    Say("fault: ", kFaultIdle, ": instance ", inst.number, " has no backend to terminate");
+    return;
+  }
+  for (const Backend& b : targets) {
+    Say("fault: ", kFaultIdle, ": terminating backend ", b.pid, " of instance ", inst.number,
+        ", frozen for ", absl::StrFormat("%.1f s", (now - inst.frozen_ms()) / 1000.0));
+    Terminate(b, kFaultIdle);
+  }
+}
+
+void Storm::TerminateActive() {
+  for (const auto& [key, b] : backends_) {
+    if (b.instance == 0 || b.state != "active" || !absl::StrContains(b.query, kWritesTable)) continue;
+    Instance& inst = instances_[static_cast<size_t>(b.instance - 1)];
+    if (inst.phase != Phase::kRunning || inst.invocation == 0) continue;
+    Invocation& inv = invocations_[static_cast<size_t>(inst.invocation - 1)];
+    if (!inv.kill_active || inv.kill_active_done || inv.resolved) continue;
+    inv.kill_active_done = true;
+    Say("fault: ", kFaultActive, ": terminating backend ", b.pid, " of instance ", inst.number,
+        " during the write of #", inv.id);
+    Terminate(b, kFaultActive);
+  }
+}
+
+absl::Status Storm::RestartServer(double now) {
+  restart_due_ = -1;
+  Poll(now);  // every backend the restart is about to cut off
+  for (const auto& [key, b] : backends_) fault_targets_[key] = kFaultRestart;
+  Say("fault: ", kFaultRestart, ": restarting the server (fast shutdown) at ",
+      absl::StrFormat("%.1f s", now / 1000.0), " with ", backends_.size(), " client backends");
+  const auto t0 = std::chrono::steady_clock::now();
+  absl::Status s = server_->Restart();
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  if (!s.ok()) {
+    return absl::Status(s.code(), absl::StrCat("--fault=restart-at: restarting the server: ", s.message()));
+  }
+  ++summary_.restarts;
+  summary_.restart_ms = ms;
+  Say("fault: ", kFaultRestart, ": the server is back after ", FormatMs(ms));
+  if (monitor_ != nullptr) PQreset(monitor_.get());
+  return absl::OkStatus();
 }
 
 void Storm::Poll(double now) {
@@ -1132,6 +1641,8 @@ void Storm::Poll(double now) {
     if (!it->second.application_name.empty() || !b.application_name.empty()) {
       it->second.application_name = b.application_name;
     }
+    it->second.state = PQgetvalue(r.get(), i, 4);
+    it->second.query = PQgetvalue(r.get(), i, 5);
   }
   connections_ = static_cast<int>(present.size());
   summary_.peak_connections = std::max(summary_.peak_connections, connections_);
@@ -1145,10 +1656,11 @@ void Storm::Poll(double now) {
       ++it;
     }
   }
+  if (o_.faults.terminate_active) TerminateActive();
 }
 
 bool Storm::AllSettled() const {
-  if (summary_.invocations < o_.invocations) return false;
+  if (summary_.invocations < o_.invocations || restart_due_ >= 0) return false;
   for (const Instance& inst : instances_) {
     if (inst.phase == Phase::kRunning || inst.phase == Phase::kAnswered) return false;
   }
@@ -1194,17 +1706,31 @@ void Storm::WriteSeries() {
 absl::StatusOr<StormSummary> Storm::Run() {
   summary_.client = std::string(ClientKindName(o_.client));
   if (o_.client == ClientKind::kCommand) summary_.client_cmd = o_.client_cmd;
+  summary_.workload = std::string(WorkloadName(o_.workload));
+  summary_.faults = o_.faults.ToString();
+  summary_.invocations_per_instance = o_.invocations_per_instance;
+  summary_.thaw_after_ms = o_.thaw_after_ms;
   if (absl::Status s = Prepare(); !s.ok()) return s;
   SignalScope signals;
+  const int per_instance = o_.invocations_per_instance;
+  const int fleet = (o_.invocations + per_instance - 1) / per_instance;
   Say("storm: client=",
       o_.client == ClientKind::kCommand ? absl::StrCat("cmd (", o_.client_cmd, ")")
                                         : summary_.client,
-      ", ", o_.invocations, " invocations, one every ", o_.interval_ms, " ms, frozen ",
-      o_.freeze_delay_ms, " ms after answering, timeout ", o_.timeout_ms, " ms, seed ", seed_);
+      ", ", o_.invocations, " invocations, ",
+      per_instance == 1 ? absl::StrCat("a new instance for each, one every ", o_.interval_ms, " ms")
+                        : absl::StrCat(fleet, " instances started one every ", o_.interval_ms,
+                                       " ms, each resumed ", o_.thaw_after_ms,
+                                       " ms after its freeze for up to ", per_instance,
+                                       " invocations"),
+      ", frozen ", o_.freeze_delay_ms, " ms after answering, timeout ", o_.timeout_ms, " ms, seed ",
+      seed_);
   Say("lease: service=", o_.service, " ttl=", o_.lease_ttl_ms, " ms min_idle=", o_.min_idle_s,
       " s reaper_scheduler=", o_.reaper_scheduler.empty() ? "(library default)" : o_.reaper_scheduler);
+  if (o_.faults.any()) Say("faults: ", summary_.faults);
   absl::Status s = o_.dsn.empty() ? StartServer() : UseDsn();
   if (s.ok()) s = ConnectMonitor();
+  if (s.ok() && o_.workload == Workload::kWrite) s = CreateWritesTable();
   if (!s.ok()) {
     if (series_file_ != nullptr) std::fclose(series_file_);
     series_file_ = nullptr;
@@ -1213,10 +1739,21 @@ absl::StatusOr<StormSummary> Storm::Run() {
 
   clock_ = Clock();  // t = 0: the first instance starts now
   const double start = clock_.Now();
-  const double hard_deadline = start + static_cast<double>(o_.invocations) * o_.interval_ms +
-                               o_.timeout_ms + o_.freeze_delay_ms + o_.tail_ms + 60000.0;
+  slots_.resize(static_cast<size_t>(fleet));
+  for (int i = 0; i < fleet; ++i) {
+    Slot& slot = slots_[static_cast<size_t>(i)];
+    slot.size = std::min(per_instance, o_.invocations - i * per_instance);
+    slot.next_due = start + static_cast<double>(i) * o_.interval_ms;
+  }
+  if (o_.faults.restart_at_s) restart_due_ = start + *o_.faults.restart_at_s * 1000.0;
+  const double hard_deadline =
+      start + static_cast<double>(fleet) * o_.interval_ms +
+      static_cast<double>(per_instance) *
+          (static_cast<double>(o_.timeout_ms) + o_.freeze_delay_ms + o_.thaw_after_ms) +
+      (o_.faults.restart_at_s ? *o_.faults.restart_at_s * 1000.0 : 0.0) + o_.tail_ms + 60000.0;
   double next_poll = start;
   double settled_at = -1;
+  absl::Status failure;
   Poll(clock_.Now());
   next_poll = clock_.Now() + o_.poll_ms;
   while (true) {
@@ -1230,15 +1767,19 @@ absl::StatusOr<StormSummary> Storm::Run() {
       Say("harness deadline passed: stopping");
       break;
     }
-    // Start the next instance on schedule (start + k * interval).
-    if (summary_.invocations < o_.invocations &&
-        now >= start + static_cast<double>(summary_.invocations) * o_.interval_ms) {
-      if (absl::Status spawn = Spawn(summary_.invocations + 1); !spawn.ok()) {
-        KillAll();
-        WriteSeries();
-        return spawn;
+    if (restart_due_ >= 0 && now >= restart_due_) {
+      failure = RestartServer(now);
+      if (!failure.ok()) break;
+      now = clock_.Now();
+    }
+    for (Instance& inst : instances_) {
+      if (inst.phase == Phase::kFrozen && inst.idle_kill_ms >= 0 && now >= inst.idle_kill_ms) {
+        TerminateIdle(inst, now);
       }
     }
+    // New instances on schedule (start + k * interval), warm ones at their thaw.
+    failure = StartDue(clock_.Now());
+    if (!failure.ok()) break;
     for (Instance& inst : instances_) ReadOutput(inst);
     now = clock_.Now();
     for (Instance& inst : instances_) {
@@ -1256,12 +1797,17 @@ absl::StatusOr<StormSummary> Storm::Run() {
 
     // Sleep until output, a signal, or the next deadline.
     double wake = next_poll;
-    if (summary_.invocations < o_.invocations) {
-      wake = std::min(wake, start + static_cast<double>(summary_.invocations) * o_.interval_ms);
+    for (const Slot& slot : slots_) {
+      if (slot.next_due >= 0) wake = std::min(wake, slot.next_due);
     }
+    if (restart_due_ >= 0) wake = std::min(wake, restart_due_);
     for (const Instance& inst : instances_) {
-      if (inst.phase == Phase::kRunning) wake = std::min(wake, inst.started_ms + o_.timeout_ms);
+      if (inst.phase == Phase::kRunning && inst.invocation > 0) {
+        wake = std::min(wake, invocations_[static_cast<size_t>(inst.invocation - 1)].started_ms +
+                                  o_.timeout_ms);
+      }
       if (inst.phase == Phase::kAnswered) wake = std::min(wake, inst.answered_ms + o_.freeze_delay_ms);
+      if (inst.phase == Phase::kFrozen && inst.idle_kill_ms >= 0) wake = std::min(wake, inst.idle_kill_ms);
     }
     std::vector<struct pollfd> fds;
     if (signals.read_fd() >= 0) fds.push_back({signals.read_fd(), POLLIN, 0});
@@ -1276,14 +1822,19 @@ absl::StatusOr<StormSummary> Storm::Run() {
     ::poll(fds.data(), fds.size(), static_cast<int>(std::ceil(wait)));
     signals.Drain();
   }
+  if (!failure.ok()) {
+    KillAll();
+    WriteSeries();
+    return failure;
+  }
 
   // Final state, then tear down.
   const double end = clock_.Now();
   Poll(end);
-  for (Instance& inst : instances_) {
-    if (!inst.resolved) {
-      Resolve(inst, false, summary_.interrupted ? "interrupted" : "harness deadline", "",
-              end - inst.started_ms);
+  for (Invocation& inv : invocations_) {
+    if (!inv.resolved) {
+      Resolve(inv, false, false, summary_.interrupted ? "interrupted" : "harness deadline", "",
+              end - inv.started_ms);
     }
   }
   for (const auto& [key, b] : backends_) {
@@ -1297,6 +1848,9 @@ absl::StatusOr<StormSummary> Storm::Run() {
   summary_.final_connections = connections_;
   KillAll();
   WriteSeries();
+  if (o_.workload == Workload::kWrite) {
+    if (absl::Status counted = CountWrites(); !counted.ok()) return counted;
+  }
   summary_.duration_ms = static_cast<int64_t>(end - start);
   summary_.p50_ms = Percentile(latencies_, 50);
   summary_.p99_ms = Percentile(latencies_, 99);
@@ -1311,6 +1865,21 @@ absl::StatusOr<StormSummary> Storm::Run() {
       " left; false kills: ", summary_.false_kills, "; latency p50 ",
       summary_.p50_ms ? FormatMs(*summary_.p50_ms) : "-", ", p99 ",
       summary_.p99_ms ? FormatMs(*summary_.p99_ms) : "-");
+  if (o_.faults.any()) {
+    std::string by;
+    for (const auto& [k, v] : summary_.fault_kills_by) {
+      absl::StrAppend(&by, by.empty() ? "" : ", ", k, " x", v);
+    }
+    Say("faults: ", summary_.fault_kills, " backends terminated by the harness",
+        by.empty() ? "" : absl::StrCat(" (", by, ")"));
+  }
+  if (o_.workload == Workload::kWrite) {
+    Say("writes: ", summary_.rows, " rows; ", summary_.duplicated_invocations,
+        " invocations with more than one row, ", summary_.ok_without_row, " ok without a row, ",
+        summary_.unknown_outcome, " outcome unknown (", summary_.unknown_with_row,
+        " of them wrote their row), ", summary_.failed_with_row,
+        " other failures that wrote their row");
+  }
   if (summary_.interrupted) summary_.interrupted_signal = signals.signal();
   monitor_.reset();
   server_.reset();  // stops the server and removes its directory

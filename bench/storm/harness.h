@@ -30,6 +30,24 @@
 // --dsn there is no log: a backend gone while its instance was frozen is a
 // reaped zombie, one gone while its instance was alive counts as a false kill.
 //
+// Warm instances (invocations_per_instance > 1): a frozen instance is
+// resumed (SIGCONT, then "invoke <id>" on its stdin) thaw_after_ms after it
+// was frozen, for its next invocation, as a runtime reuses a warm container.
+// The fleet is ceil(invocations / invocations_per_instance) "slots"; slot k
+// starts its instance at k * interval_ms and runs its invocations on it. An
+// instance that is gone when its thaw comes (it exited, or was killed after a
+// timeout) is replaced by a new, cold one for the slot's next invocation.
+//
+// Faults (StormFaults) are the harness's own kills: the backends it
+// terminates (pg_terminate_backend from the monitor, or a fast restart of the
+// throwaway server) count as fault_kills, never as zombies_reaped or
+// false_kills.
+//
+// Write workload: every invocation inserts one row with its invocation id
+// into storm_writes (no unique key, so a duplicate shows); at the end the
+// harness counts rows, duplicated ids, invocations that answered ok without
+// a row, and so on (StormSummary).
+//
 // Processes: each instance runs in its own process group, with
 // PR_SET_PDEATHSIG=SIGKILL; every exit path of RunStorm (including SIGINT,
 // SIGTERM and SIGHUP, which it handles while it runs) SIGKILLs every group
@@ -64,11 +82,61 @@ enum class ClientKind {
 
 absl::string_view ClientKindName(ClientKind kind);  // "aequor", "libpq", "cmd"
 
+enum class Workload {
+  kRead,   // SELECT 1 (libpq) / SELECT pg_backend_pid() (aequor)
+  kWrite,  // INSERT one row carrying the invocation id into storm_writes
+};
+
+absl::string_view WorkloadName(Workload workload);  // "read", "write"
+
+// The harness's own faults (--fault, may be given more than once). Every
+// random choice is drawn from the run's seed and the invocation id, so a
+// seed gives the same choices whatever the timing.
+struct StormFaults {
+  // terminate-idle:P. While a warm instance is frozen before a thaw, with
+  // probability P its backends are terminated (pg_terminate_backend from the
+  // monitor) at a random moment of the frozen time, at least
+  // min(200 ms, thaw_after_ms / 4) before the thaw. REQUIRES: [0, 1];
+  // invocations_per_instance >= 2.
+  std::optional<double> terminate_idle;
+  // terminate-active:P. With probability P per invocation, the monitor
+  // terminates the invocation's backend when a poll sees it `active` running
+  // the write statement (which then waits write_delay_s in pg_sleep before it
+  // inserts, so that it can be seen in flight). REQUIRES: [0, 1];
+  // workload == kWrite.
+  std::optional<double> terminate_active;
+  // restart-at:S. S seconds after the first instance started, the throwaway
+  // server is restarted (fast shutdown, same port); the harness's loop waits
+  // for it. The storm lasts at least S seconds. REQUIRES: [0, 86400]; not
+  // with --dsn.
+  std::optional<double> restart_at_s;
+
+  bool any() const {
+    return terminate_idle.has_value() || terminate_active.has_value() || restart_at_s.has_value();
+  }
+  // "terminate-idle:1,restart-at:3" ("" when none), in that order.
+  std::string ToString() const;
+};
+
+// The pg_sleep of the write statement with terminate-active, in seconds.
+inline constexpr double kActiveWriteDelayS = 0.2;
+
 struct StormOptions {
-  // Instances to start, one invocation each. Default 40. REQUIRES: 1..10000.
+  // Invocations in total (cold and warm). Default 40. REQUIRES: 1..10000.
   int invocations = 40;
-  // Between two instance starts. Default 400. REQUIRES: 0..600000.
+  // Between the starts of two new instances. Default 400. REQUIRES: 0..600000.
   int interval_ms = 400;
+  // Invocations per instance: 1 (default) is a cold instance per
+  // invocation; K > 1 resumes each instance K - 1 times. REQUIRES: 1..10000;
+  // > 1 needs thaw_after_ms.
+  int invocations_per_instance = 1;
+  // From an instance's freeze to its resumption for its next invocation.
+  // Default 0: not set. REQUIRES: 0 (unset) or 1..600000 with
+  // invocations_per_instance > 1.
+  int thaw_after_ms = 0;
+  // What each invocation does. Default kRead.
+  Workload workload = Workload::kRead;
+  StormFaults faults;
   // The fleet's max_connections on the throwaway server. Default 30.
   // REQUIRES: 4..10000. Not with --dsn. The fleet gets max_connections - 3
   // (superuser_reserved_connections); the server runs with one more, for the
@@ -141,15 +209,36 @@ std::string FindInstanceBinary(absl::string_view argv0);
 struct StormSummary {
   std::string client;      // "aequor", "libpq" or "cmd"
   std::string client_cmd;  // kCommand only
-  int invocations = 0;     // instances started
+  int invocations = 0;     // invocations started (cold and warm)
   int ok = 0;
   int failed = 0;  // ok + failed == invocations
   std::map<std::string, int> failures;  // SQLSTATE or text -> count
   int peak_connections = 0;             // client backends, the monitor excluded
-  int zombies_reaped = 0;
-  int false_kills = 0;
+  int zombies_reaped = 0;  // not counting fault_kills
+  int false_kills = 0;     // not counting fault_kills
   std::optional<double> p50_ms;  // over answered and timed-out invocations
   std::optional<double> p99_ms;
+
+  // The write workload (all 0 with kRead).
+  int rows = 0;                    // rows in storm_writes at the end
+  int duplicated_invocations = 0;  // invocation ids with more than one row
+  int ok_without_row = 0;          // answered ok, no row
+  int unknown_outcome = 0;         // answered "fail unknown_outcome ..."
+  int failed_with_row = 0;         // answered another failure, yet a row exists
+  int unknown_with_row = 0;        // outcome unknown, and the row exists
+
+  // Backends terminated by the harness's own faults, and by which.
+  int fault_kills = 0;
+  std::map<std::string, int> fault_kills_by;  // "terminate-idle", "terminate-active", "restart-at"
+  int restarts = 0;                           // server restarts done (restart-at)
+  std::optional<double> restart_ms;           // how long the restart took
+
+  std::string workload = "read";
+  std::string faults;           // StormFaults::ToString()
+  int instances = 0;            // instance processes started
+  int warm_invocations = 0;     // invocations run on a resumed instance
+  int invocations_per_instance = 1;
+  int thaw_after_ms = 0;
 
   // Beyond the contract.
   std::map<std::string, int> reaped_by;  // reason from the server log -> count
@@ -181,7 +270,8 @@ absl::StatusOr<StormSummary> RunStorm(const StormOptions& options, std::ostream*
 
 // One line of JSON, no newline. Contract fields first: client, invocations,
 // ok, failed, failures, peak_connections, zombies_reaped, false_kills,
-// p50_ms, p99_ms (null without samples); then the others.
+// p50_ms, p99_ms (null without samples), rows, duplicated_invocations,
+// ok_without_row, unknown_outcome, fault_kills; then the others.
 std::string StormSummaryToJson(const StormSummary& summary);
 
 // Nearest-rank percentile (p in (0, 100]) of `samples`; nullopt when empty.

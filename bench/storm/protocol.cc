@@ -5,6 +5,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 
@@ -40,7 +41,11 @@ InstanceLine ParseInstanceLine(absl::string_view line) {
     }
     std::pair<absl::string_view, absl::string_view> parts =
         absl::StrSplit(rest, absl::MaxSplits(' ', 1));
-    if (LooksLikeSqlState(parts.first)) {
+    if (parts.first == kUnknownOutcome) {
+      out.failure_key = kUnknownOutcome;
+      out.outcome_unknown = true;
+      out.detail = std::string(absl::StripAsciiWhitespace(parts.second));
+    } else if (LooksLikeSqlState(parts.first)) {
       out.failure_key = std::string(parts.first);
       out.detail = std::string(absl::StripAsciiWhitespace(parts.second));
     } else {
@@ -60,6 +65,27 @@ InstanceLine ParseInstanceLine(absl::string_view line) {
     return out;
   }
   return out;
+}
+
+std::string InvokeCommand(int id) { return absl::StrCat(kCommandInvoke, " ", id); }
+
+std::optional<int> ParseInvokeCommand(absl::string_view line, int previous) {
+  line = absl::StripAsciiWhitespace(line);
+  if (!absl::ConsumePrefix(&line, kCommandInvoke)) return std::nullopt;
+  if (line.empty()) return previous + 1;
+  if (!absl::ascii_isspace(static_cast<unsigned char>(line[0]))) return std::nullopt;
+  int id = 0;
+  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(line), &id) || id <= 0) return std::nullopt;
+  return id;
+}
+
+std::string WriteStatement(int invocation, int instance, double delay_s) {
+  if (delay_s > 0) {
+    return absl::StrFormat("INSERT INTO %s (invocation, instance) SELECT %d, %d FROM pg_sleep(%g)",
+                           kWritesTable, invocation, instance, delay_s);
+  }
+  return absl::StrFormat("INSERT INTO %s (invocation, instance) VALUES (%d, %d)", kWritesTable,
+                         invocation, instance);
 }
 
 std::string FailLine(absl::string_view sqlstate, absl::string_view message) {

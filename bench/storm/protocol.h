@@ -6,13 +6,35 @@
 //   AEQUOR_COORDINATION_SECRET AEQUOR_SERVICE    lease settings
 //   AEQUOR_LEASE_TTL_MS AEQUOR_MIN_IDLE_S
 //   AEQUOR_REAPER_SCHEDULER                      plugin spec text (only when set)
-//   AEQUOR_STORM_INVOCATION                      1-based number of this instance
-//   AEQUOR_STORM_SEED                            per-instance seed (run seed + number)
+//   AEQUOR_STORM_INVOCATION                      1-based id of the instance's first
+//                                                invocation
+//   AEQUOR_STORM_INSTANCE                        1-based number of this instance
+//   AEQUOR_STORM_SEED                            per-instance seed (run seed + instance)
+//   AEQUOR_STORM_WORKLOAD                        "read" or "write" (see below)
+//   AEQUOR_STORM_WRITE_DELAY_S                   write workload, only with the fault
+//                                                terminate-active: seconds the write
+//                                                statement waits (pg_sleep) before it
+//                                                inserts, so that the harness sees it
+//                                                in flight
+// With --invocations-per-instance=1 the instance number and the invocation id
+// are the same (one invocation per instance).
+//
+// Workloads. read: one statement that reads (the built-in clients run
+// SELECT 1 or SELECT pg_backend_pid()). write: one autocommit INSERT of one
+// row carrying the invocation id into storm_writes (created by the harness):
+//   INSERT INTO storm_writes (invocation, instance) VALUES (<id>, <instance>)
+// or, with AEQUOR_STORM_WRITE_DELAY_S=D,
+//   INSERT INTO storm_writes (invocation, instance) SELECT <id>, <instance> FROM pg_sleep(D)
+// The statement must mention storm_writes: the fault terminate-active kills
+// backends seen `active` running such a statement.
 //
 // Standard output, one line per message:
 //   ok                         the invocation succeeded
 //   fail <SQLSTATE> <text>     it failed and the SQLSTATE is known (e.g. 53300)
 //   fail <text>                it failed, no SQLSTATE (the text is the key)
+//   fail unknown_outcome <text>  the connection was lost after the write was
+//                              sent: it may or may not have taken effect (the
+//                              key is "unknown_outcome"; counted as failed)
 //   # pid <backend_pid>        optional, before the answer: the backend serving it
 //   # <anything>               optional comment, shown nowhere, ignored
 // Every other line is ignored. The first `ok`/`fail` line ends the invocation;
@@ -20,10 +42,12 @@
 // --freeze-delay-ms). Standard error is passed through to the harness's.
 //
 // Standard input, commands for instances that are resumed (after SIGCONT) for
-// a warm invocation. The built-in clients implement them today; the harness
-// does not send them yet (issue #4: --thaw-after-ms, --invocations-per-instance):
-//   invoke     run one more invocation on the same process, answer as above
-//   exit       close the connection and exit 0 (end of file does the same)
+// a warm invocation (--thaw-after-ms, --invocations-per-instance):
+//   invoke <id>  run one more invocation, with invocation id <id>, on the same
+//                process, answer as above (a bare "invoke": the previous id + 1)
+//   exit         close the connection and exit 0 (end of file does the same)
+// The harness sends "invoke <id>" right after SIGCONT; it never sends "exit"
+// (it SIGKILLs every instance at the end, as a runtime does).
 //
 // Thread-safety: pure functions.
 #ifndef AEQUOR_BENCH_STORM_PROTOCOL_H_
@@ -44,6 +68,14 @@ inline constexpr char kEnvMinIdleS[] = "AEQUOR_MIN_IDLE_S";
 inline constexpr char kEnvReaperScheduler[] = "AEQUOR_REAPER_SCHEDULER";
 inline constexpr char kEnvInvocation[] = "AEQUOR_STORM_INVOCATION";
 inline constexpr char kEnvSeed[] = "AEQUOR_STORM_SEED";
+inline constexpr char kEnvInstance[] = "AEQUOR_STORM_INSTANCE";
+inline constexpr char kEnvWorkload[] = "AEQUOR_STORM_WORKLOAD";
+inline constexpr char kEnvWriteDelayS[] = "AEQUOR_STORM_WRITE_DELAY_S";
+
+// The table of the write workload, and the failure key of an answer
+// "fail unknown_outcome ...".
+inline constexpr char kWritesTable[] = "storm_writes";
+inline constexpr char kUnknownOutcome[] = "unknown_outcome";
 
 inline constexpr char kCommandInvoke[] = "invoke";
 inline constexpr char kCommandExit[] = "exit";
@@ -57,10 +89,14 @@ struct InstanceLine {
     kFail,        // "fail ..."
   };
   Kind kind = Kind::kOther;
-  // kFail: the SQLSTATE when the text starts with one, else the text itself
-  // (first 80 bytes, trimmed). "fail" alone gives "unspecified".
+  // kFail: the SQLSTATE when the text starts with one, "unknown_outcome" when
+  // it starts with that word, else the text itself (first 80 bytes, trimmed).
+  // "fail" alone gives "unspecified".
   std::string failure_key;
-  // kFail: the rest of the text after the SQLSTATE ("" when none).
+  // kFail: the answer was "fail unknown_outcome ...".
+  bool outcome_unknown = false;
+  // kFail: the rest of the text after the SQLSTATE or "unknown_outcome"
+  // ("" when none).
   std::string detail;
   // kComment "# pid N": N.
   std::optional<int> backend_pid;
@@ -71,6 +107,18 @@ InstanceLine ParseInstanceLine(absl::string_view line);
 
 // True for five characters of [0-9A-Z], the shape of a SQLSTATE.
 bool LooksLikeSqlState(absl::string_view token);
+
+// The command that resumes an instance for invocation `id`: "invoke <id>".
+std::string InvokeCommand(int id);
+
+// The id of an "invoke" command line: `id` for "invoke <id>", `previous` + 1
+// for a bare "invoke", nullopt for anything else (not an invoke command, or
+// a malformed id).
+std::optional<int> ParseInvokeCommand(absl::string_view line, int previous);
+
+// The write statement of the write workload (see above); `delay_s` > 0 adds
+// the pg_sleep. Ids are integers, so they are written into the text.
+std::string WriteStatement(int invocation, int instance, double delay_s);
 
 // The line a client prints for a failure: "fail <sqlstate> <message>" or
 // "fail <message>" when `sqlstate` is empty. The message is reduced to one

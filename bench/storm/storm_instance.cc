@@ -10,16 +10,26 @@
 //
 // Both read the connection from PG* variables, run one invocation at start,
 // print "# pid <backend_pid>" and "ok" (or "fail <SQLSTATE> <text>"), then
-// wait on stdin: "invoke" runs one more invocation on the same connection
-// (reconnecting if it was lost, as each client would), "exit" or end of file
-// closes the connection and exits 0.
+// wait on stdin: "invoke <id>" runs one more invocation on the same
+// connection (reconnecting if it was lost, as each client would), "exit" or
+// end of file closes the connection and exits 0.
+//
+// AEQUOR_STORM_WORKLOAD=write: each invocation inserts its row into
+// storm_writes instead (protocol.h's WriteStatement, RETURNING
+// pg_backend_pid()). The aequor client runs it with the manager's plain
+// Query (not idempotent: a connection lost after it was sent is never
+// retried) and answers "fail unknown_outcome <text>" for IsOutcomeUnknown
+// errors; the libpq client runs a plain PQexec and reports whatever
+// libpq says.
 #include <libpq-fe.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
@@ -49,34 +59,70 @@ std::string Env(const char* name, const char* fallback = "") {
   return v != nullptr ? v : fallback;
 }
 
+// What one invocation does, from the environment.
+struct Work {
+  bool write = false;
+  double write_delay_s = 0;  // > 0: the write waits in pg_sleep first
+  int instance = 0;
+  std::string config_error;  // set: every invocation fails with it
+
+  static Work FromEnv() {
+    Work w;
+    const std::string workload = Env(kEnvWorkload, "read");
+    if (workload == "write") {
+      w.write = true;
+    } else if (workload != "read") {
+      w.config_error = absl::StrCat(kEnvWorkload, ": must be 'read' or 'write', got '", workload, "'");
+    }
+    const std::string delay = Env(kEnvWriteDelayS);
+    if (!delay.empty() && (!absl::SimpleAtod(delay, &w.write_delay_s) || w.write_delay_s < 0 ||
+                           w.write_delay_s > 60)) {
+      w.config_error = absl::StrCat(kEnvWriteDelayS, ": not a number of seconds in [0, 60]: '", delay, "'");
+    }
+    const std::string instance = Env(kEnvInstance, Env(kEnvInvocation, "0").c_str());
+    (void)absl::SimpleAtoi(instance, &w.instance);
+    return w;
+  }
+
+  // The write statement for `invocation`, naming the backend that ran it.
+  std::string WriteSql(int invocation) const {
+    return absl::StrCat(WriteStatement(invocation, instance, write_delay_s),
+                        " RETURNING pg_backend_pid()");
+  }
+};
+
 class Client {
  public:
+  explicit Client(Work work) : work_(std::move(work)) {}
   virtual ~Client() = default;
-  // Runs one invocation and prints its lines, the answer last.
-  virtual void Invoke() = 0;
+  // Runs invocation `id` and prints its lines, the answer last.
+  void Invoke(int id) {
+    if (!work_.config_error.empty()) {
+      Emit(FailLine("", absl::StrCat("config: ", work_.config_error)));
+      return;
+    }
+    if (work_.write) {
+      Write(id);
+    } else {
+      Read();
+    }
+  }
+
+ protected:
+  virtual void Read() = 0;
+  virtual void Write(int id) = 0;
+  const Work work_;
 };
 
 // Plain libpq: what most serverless code does. No lease, no reaper, no retry.
 class LibpqClient : public Client {
  public:
+  using Client::Client;
   ~LibpqClient() override { Close(); }
 
-  void Invoke() override {
-    if (conn_ != nullptr && PQstatus(conn_) != CONNECTION_OK) Close();
-    if (conn_ == nullptr) {
-      conn_ = PQconnectdb("");  // PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE
-      if (conn_ == nullptr) {
-        Emit(FailLine("", "PQconnectdb: out of memory"));
-        return;
-      }
-      if (PQstatus(conn_) != CONNECTION_OK) {
-        const std::string message = PQerrorMessage(conn_);
-        Close();
-        // libpq gives no SQLSTATE at connect; name the one the server meant.
-        Emit(FailLine(SqlState(ConnectFailureStatus(message)), message));
-        return;
-      }
-    }
+ protected:
+  void Read() override {
+    if (!Connected()) return;
     PGresult* r = PQexec(conn_, "SELECT 1");
     if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
         std::string(PQgetvalue(r, 0, 0)) == "1") {
@@ -85,13 +131,49 @@ class LibpqClient : public Client {
       Emit("ok");
       return;
     }
+    Failed(r);
+  }
+
+  void Write(int id) override {
+    if (!Connected()) return;
+    PGresult* r = PQexec(conn_, work_.WriteSql(id).c_str());
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+      Emit(absl::StrCat("# pid ", PQgetvalue(r, 0, 0)));
+      PQclear(r);
+      Emit("ok");
+      return;
+    }
+    Failed(r);
+  }
+
+ private:
+  // Connects if there is no good connection; on failure prints the answer.
+  bool Connected() {
+    if (conn_ != nullptr && PQstatus(conn_) != CONNECTION_OK) Close();
+    if (conn_ != nullptr) return true;
+    conn_ = PQconnectdb("");  // PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE
+    if (conn_ == nullptr) {
+      Emit(FailLine("", "PQconnectdb: out of memory"));
+      return false;
+    }
+    if (PQstatus(conn_) != CONNECTION_OK) {
+      const std::string message = PQerrorMessage(conn_);
+      Close();
+      // libpq gives no SQLSTATE at connect; name the one the server meant.
+      Emit(FailLine(SqlState(ConnectFailureStatus(message)), message));
+      return false;
+    }
+    return true;
+  }
+
+  // Prints the failure of `r` (owned; may be null).
+  void Failed(PGresult* r) {
     const char* sqlstate = r != nullptr ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
     const std::string message = r != nullptr ? PQresultErrorMessage(r) : PQerrorMessage(conn_);
     PQclear(r);
     Emit(FailLine(sqlstate != nullptr ? sqlstate : "", message.empty() ? PQerrorMessage(conn_) : message));
   }
 
- private:
   void Close() {
     if (conn_ != nullptr) PQfinish(conn_);
     conn_ = nullptr;
@@ -102,7 +184,7 @@ class LibpqClient : public Client {
 // The aequor ConnectionManager, configured from the storm's environment.
 class AequorClient : public Client {
  public:
-  AequorClient() {
+  explicit AequorClient(Work work) : Client(std::move(work)) {
     ConnectionManagerBuilder builder;
     builder.SetConninfo("")  // libpq reads the PG* variables
         .SetService(Env(kEnvService, "storm"))
@@ -159,12 +241,37 @@ class AequorClient : public Client {
     manager_ = *std::move(manager);
   }
 
-  void Invoke() override {
+  void Read() override {
     if (manager_ == nullptr) {
       Emit(FailLine("", absl::StrCat("config: ", config_error_)));
       return;
     }
-    absl::StatusOr<QueryResult> r = manager_->Query("SELECT pg_backend_pid()");
+    Answer(manager_->Query("SELECT pg_backend_pid()"));
+  }
+
+  void Write(int id) override {
+    if (manager_ == nullptr) {
+      Emit(FailLine("", absl::StrCat("config: ", config_error_)));
+      return;
+    }
+    // Not idempotent (the default): a connection lost after the INSERT was
+    // sent is an outcome-unknown error, never a blind retry.
+    absl::StatusOr<QueryResult> r = manager_->Query(work_.WriteSql(id), {}, QueryOptions{});
+    if (!r.ok() && IsOutcomeUnknown(r.status())) {
+      const std::string sqlstate = SqlState(r.status());
+      Emit(FailLine(kUnknownOutcome,
+                    absl::StrCat(absl::StripTrailingAsciiWhitespace(r.status().message()),
+                                 sqlstate.empty() ? "" : absl::StrCat(" [", sqlstate, "]"))));
+      (void)manager_->Flush(absl::Milliseconds(200));
+      return;
+    }
+    Answer(std::move(r));
+  }
+
+ private:
+  // Prints the answer for `r` (the backend pid in its first cell), then
+  // flushes the events, as a handler does before returning.
+  void Answer(absl::StatusOr<QueryResult> r) {
     if (r.ok()) {
       Emit(absl::StrCat("# pid ", r->Get(0, 0)));
       Emit(absl::StrCat("# lease ", manager_->application_name()));
@@ -174,11 +281,9 @@ class AequorClient : public Client {
       if (sqlstate.empty()) sqlstate = SqlState(ConnectFailureStatus(r.status().message()));
       Emit(FailLine(sqlstate, r.status().message()));
     }
-    // What a handler does before returning: hand events to the exporters.
     (void)manager_->Flush(absl::Milliseconds(200));
   }
 
- private:
   std::unique_ptr<ConnectionManager> manager_;
   std::string config_error_;
 };
@@ -197,21 +302,24 @@ int Main(int argc, char** argv) {
   }
   std::unique_ptr<Client> c;
   if (client == "aequor") {
-    c = std::make_unique<AequorClient>();
+    c = std::make_unique<AequorClient>(Work::FromEnv());
   } else if (client == "libpq") {
-    c = std::make_unique<LibpqClient>();
+    c = std::make_unique<LibpqClient>(Work::FromEnv());
   } else {
     std::fprintf(stderr, "storm_instance: --client must be 'aequor' or 'libpq', got '%s'\n",
                  client.c_str());
     return 2;
   }
-  c->Invoke();
+  int id = 0;
+  (void)absl::SimpleAtoi(Env(kEnvInvocation, "1"), &id);
+  c->Invoke(id);
   // Frozen here by the harness; a resumed instance reads its next command.
   std::string line;
   for (int commands = 0; commands < 1000000 && std::getline(std::cin, line); ++commands) {
     absl::string_view command = absl::StripAsciiWhitespace(line);
-    if (command == kCommandInvoke) {
-      c->Invoke();
+    if (std::optional<int> next = ParseInvokeCommand(command, id)) {
+      id = *next;
+      c->Invoke(id);
     } else if (command == kCommandExit) {
       break;
     } else if (!command.empty()) {

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -26,211 +27,13 @@
 #include "bench/storm/protocol.h"
 #include "bench/storm/server_log.h"
 #include "gtest/gtest.h"
+#include "tests/storm/storm_testing.h"
 
 namespace aequor {
 namespace storm {
 namespace {
 
-// ---------------------------------------------------------------------------
-// A small JSON reader, enough to check the summary line strictly.
-
-struct Json {
-  enum class Type { kNull, kBool, kNumber, kString, kObject };
-  Type type = Type::kNull;
-  bool boolean = false;
-  double number = 0;
-  std::string string;
-  std::map<std::string, Json> object;
-};
-
-class JsonReader {
- public:
-  explicit JsonReader(absl::string_view text) : s_(text) {}
-
-  // The whole text must be one value.
-  bool Read(Json* out) {
-    if (!Value(out, 0)) return false;
-    Space();
-    return i_ == s_.size();
-  }
-
- private:
-  void Space() {
-    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\n' || s_[i_] == '\t' || s_[i_] == '\r')) ++i_;
-  }
-  bool Literal(absl::string_view word) {
-    if (s_.substr(i_, word.size()) != word) return false;
-    i_ += word.size();
-    return true;
-  }
-  bool String(std::string* out) {
-    if (i_ >= s_.size() || s_[i_] != '"') return false;
-    ++i_;
-    while (i_ < s_.size() && s_[i_] != '"') {
-      char c = s_[i_++];
-      if (static_cast<unsigned char>(c) < 0x20) return false;
-      if (c == '\\') {
-        if (i_ >= s_.size()) return false;
-        char e = s_[i_++];
-        switch (e) {
-          case '"': case '\\': case '/': out->push_back(e); break;
-          case 'n': out->push_back('\n'); break;
-          case 't': out->push_back('\t'); break;
-          case 'r': out->push_back('\r'); break;
-          case 'u':
-            if (i_ + 4 > s_.size()) return false;
-            i_ += 4;
-            out->push_back('?');
-            break;
-          default: return false;
-        }
-      } else {
-        out->push_back(c);
-      }
-    }
-    if (i_ >= s_.size()) return false;
-    ++i_;
-    return true;
-  }
-  bool Value(Json* out, int depth) {
-    if (depth > 8) return false;
-    Space();
-    if (i_ >= s_.size()) return false;
-    char c = s_[i_];
-    if (c == '{') {
-      ++i_;
-      out->type = Json::Type::kObject;
-      Space();
-      if (i_ < s_.size() && s_[i_] == '}') {
-        ++i_;
-        return true;
-      }
-      while (true) {
-        Space();
-        std::string key;
-        if (!String(&key)) return false;
-        Space();
-        if (i_ >= s_.size() || s_[i_++] != ':') return false;
-        Json v;
-        if (!Value(&v, depth + 1)) return false;
-        if (!out->object.emplace(key, v).second) return false;  // duplicate key
-        Space();
-        if (i_ >= s_.size()) return false;
-        if (s_[i_] == ',') {
-          ++i_;
-          continue;
-        }
-        if (s_[i_] == '}') {
-          ++i_;
-          return true;
-        }
-        return false;
-      }
-    }
-    if (c == '"') {
-      out->type = Json::Type::kString;
-      return String(&out->string);
-    }
-    if (Literal("null")) return true;
-    if (Literal("true")) {
-      out->type = Json::Type::kBool;
-      out->boolean = true;
-      return true;
-    }
-    if (Literal("false")) {
-      out->type = Json::Type::kBool;
-      return true;
-    }
-    size_t start = i_;
-    while (i_ < s_.size() && (absl::ascii_isdigit(s_[i_]) || s_[i_] == '-' || s_[i_] == '.' ||
-                              s_[i_] == 'e' || s_[i_] == 'E' || s_[i_] == '+')) {
-      ++i_;
-    }
-    out->type = Json::Type::kNumber;
-    return i_ > start && absl::SimpleAtod(s_.substr(start, i_ - start), &out->number);
-  }
-
-  absl::string_view s_;
-  size_t i_ = 0;
-};
-
-Json ParseJsonOrDie(const std::string& text) {
-  Json j;
-  EXPECT_TRUE(JsonReader(text).Read(&j)) << "not JSON: " << text;
-  EXPECT_EQ(j.type, Json::Type::kObject) << text;
-  return j;
-}
-
-int Int(const Json& j, const std::string& key) {
-  auto it = j.object.find(key);
-  EXPECT_NE(it, j.object.end()) << "missing " << key;
-  if (it == j.object.end()) return -1;
-  EXPECT_EQ(it->second.type, Json::Type::kNumber) << key;
-  return static_cast<int>(it->second.number);
-}
-
-void ExpectContractFields(const Json& j) {
-  for (const char* key : {"client", "invocations", "ok", "failed", "failures", "peak_connections",
-                          "zombies_reaped", "false_kills", "p50_ms", "p99_ms"}) {
-    EXPECT_EQ(j.object.count(key), 1u) << "missing field " << key;
-  }
-  EXPECT_EQ(j.object.at("client").type, Json::Type::kString);
-  EXPECT_EQ(j.object.at("failures").type, Json::Type::kObject);
-  EXPECT_EQ(j.object.at("p50_ms").type, Json::Type::kNumber);
-  EXPECT_EQ(j.object.at("p99_ms").type, Json::Type::kNumber);
-  EXPECT_EQ(Int(j, "ok") + Int(j, "failed"), Int(j, "invocations"));
-}
-
-std::string TmpDir() {
-  const char* d = std::getenv("TEST_TMPDIR");
-  return d != nullptr ? d : "/tmp";
-}
-
-std::string InstanceBinary() {
-  std::string path = FindInstanceBinary("");
-  EXPECT_FALSE(path.empty()) << "storm_instance not in the runfiles";
-  return path;
-}
-
-std::string StormBinary() {
-  const char* srcdir = std::getenv("TEST_SRCDIR");
-  return absl::StrCat(srcdir != nullptr ? srcdir : ".", "/aequor/bench/storm/storm");
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::map<std::string, std::string> ReadEnvFile(const std::string& path) {
-  std::map<std::string, std::string> out;
-  for (absl::string_view line : absl::StrSplit(ReadFile(path), '\n', absl::SkipEmpty())) {
-    std::pair<std::string, std::string> kv = absl::StrSplit(line, absl::MaxSplits('=', 1));
-    out[kv.first] = kv.second;
-  }
-  return out;
-}
-
-struct Ran {
-  StormSummary summary;
-  std::string progress;
-  Json json;
-};
-
-Ran RunOrFail(StormOptions options) {
-  Ran ran;
-  std::ostringstream progress;
-  absl::StatusOr<StormSummary> s = RunStorm(options, &progress);
-  ran.progress = progress.str();
-  EXPECT_TRUE(s.ok()) << s.status() << "\n" << ran.progress;
-  if (!s.ok()) return ran;
-  ran.summary = *s;
-  ran.json = ParseJsonOrDie(StormSummaryToJson(*s));
-  ExpectContractFields(ran.json);
-  return ran;
-}
+using namespace ::aequor::storm::storm_testing;  // NOLINT: the shared helpers
 
 // ---------------------------------------------------------------------------
 // Storms against real servers.
@@ -381,58 +184,62 @@ TEST(StormTest, InstanceThatExitsWithoutAnsweringFailsWithItsExitStatus) {
   EXPECT_TRUE(absl::StrContains(r.progress, "(no such thing)")) << r.progress;
 }
 
+// A warm --client-cmd instance gets "invoke <id>" on its stdin after each
+// thaw, and AEQUOR_STORM_INSTANCE / AEQUOR_STORM_INVOCATION at its start.
+TEST(StormTest, WarmClientCmdIsResumedWithInvokeAndItsInvocationId) {
+  const std::string dir = TmpDir() + "/warm";
+  ASSERT_EQ(std::system(absl::StrCat("rm -rf '", dir, "' && mkdir -p '", dir, "'").c_str()), 0);
+  StormOptions o;
+  o.client = ClientKind::kCommand;
+  o.client_cmd = absl::StrCat(
+      "f='", dir, "'/i.$AEQUOR_STORM_INSTANCE; echo \"start $AEQUOR_STORM_INVOCATION\" > $f; "
+      "echo ok; while read c id; do echo \"$c $id\" >> $f; echo ok; done");
+  o.invocations = 5;
+  o.invocations_per_instance = 3;
+  o.thaw_after_ms = 100;
+  o.interval_ms = 50;
+  o.max_connections = 8;
+  o.seed = 5;
+  Ran r = RunOrFail(o);
+  EXPECT_EQ(Int(r.json, "ok"), 5) << r.progress;
+  EXPECT_EQ(Int(r.json, "instances"), 2) << r.progress;
+  EXPECT_EQ(Int(r.json, "warm_invocations"), 3) << r.progress;
+  EXPECT_EQ(Int(r.json, "invocations_per_instance"), 3);
+  EXPECT_EQ(Int(r.json, "thaw_after_ms"), 100);
+  // Slot 1 runs invocations 1, 3, 4 or 1, 3, 5 ... in start order: ids are
+  // given as invocations start, so read them back rather than guess.
+  const std::string one = ReadFile(dir + "/i.1");
+  const std::string two = ReadFile(dir + "/i.2");
+  EXPECT_TRUE(absl::StartsWith(one, "start 1\ninvoke ")) << one;
+  EXPECT_TRUE(absl::StartsWith(two, "start 2\ninvoke ")) << two;
+  EXPECT_EQ(std::count(one.begin(), one.end(), '\n'), 3) << one;  // 3 invocations
+  EXPECT_EQ(std::count(two.begin(), two.end(), '\n'), 2) << two;  // the last slot: 2
+  EXPECT_TRUE(absl::StrContains(r.progress, "(instance 1, warm 3)")) << r.progress;
+}
+
+// A warm instance killed after a timeout cannot be resumed: its slot's next
+// invocation runs on a new, cold instance (as a runtime resets a timed-out
+// environment).
+TEST(StormTest, TimedOutWarmInstanceIsReplacedByAColdOne) {
+  StormOptions o;
+  o.client = ClientKind::kCommand;
+  o.client_cmd = "echo ok; read c id; exec sleep 30";  // answers its cold invocation only
+  o.invocations = 3;
+  o.invocations_per_instance = 3;
+  o.thaw_after_ms = 50;
+  o.timeout_ms = 300;
+  o.max_connections = 8;
+  Ran r = RunOrFail(o);
+  EXPECT_EQ(Int(r.json, "ok"), 2) << r.progress;
+  EXPECT_EQ(r.summary.failures["timeout"], 1) << r.progress;
+  EXPECT_EQ(Int(r.json, "instances"), 2) << r.progress;
+  EXPECT_EQ(Int(r.json, "warm_invocations"), 1) << r.progress;
+  EXPECT_TRUE(absl::StrContains(r.progress, "#2 fail timeout")) << r.progress;
+  EXPECT_TRUE(absl::StrContains(r.progress, "#3 ok")) << r.progress;
+}
+
 // ---------------------------------------------------------------------------
 // The binary: exit codes, and nothing left behind after SIGTERM.
-
-struct Exec {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
-
-// Runs the storm binary; `on_started` gets its pid and stdout fd once running.
-Exec RunBinary(const std::vector<std::string>& args, double kill_after_s = 0) {
-  Exec e;
-  int out[2], err[2];
-  if (pipe(out) != 0 || pipe(err) != 0) return e;
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(out[1], 1);
-    dup2(err[1], 2);
-    close(out[0]);
-    close(err[0]);
-    std::vector<std::string> argv = {StormBinary()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    std::vector<char*> c;
-    for (std::string& a : argv) c.push_back(a.data());
-    c.push_back(nullptr);
-    execv(c[0], c.data());
-    _exit(127);
-  }
-  close(out[1]);
-  close(err[1]);
-  std::thread killer;
-  if (kill_after_s > 0) {
-    killer = std::thread([pid, kill_after_s] {
-      std::this_thread::sleep_for(std::chrono::duration<double>(kill_after_s));
-      kill(pid, SIGTERM);
-    });
-  }
-  std::thread err_reader([&] {
-    char buf[4096];
-    ssize_t n;
-    while ((n = read(err[0], buf, sizeof(buf))) > 0) e.err.append(buf, static_cast<size_t>(n));
-  });
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(out[0], buf, sizeof(buf))) > 0) e.out.append(buf, static_cast<size_t>(n));
-  err_reader.join();
-  if (killer.joinable()) killer.join();
-  waitpid(pid, &e.status, 0);
-  close(out[0]);
-  close(err[0]);
-  return e;
-}
 
 TEST(StormBinaryTest, BadOptionExitsWithStatus2AndNamesTheOption) {
   Exec e = RunBinary({"--invocations=0"});
@@ -442,6 +249,22 @@ TEST(StormBinaryTest, BadOptionExitsWithStatus2AndNamesTheOption) {
   EXPECT_EQ(e.out, "");
 }
 
+TEST(StormBinaryTest, BadNewFlagExitsWithStatus2AndNamesTheFlag) {
+  for (const auto& [args, message] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"--fault=restart-at:soon"},
+            "storm: --fault: restart-at: must be a number of seconds in [0, 86400], got 'soon'\n"},
+           {{"--workload=delete"}, "storm: --workload: must be 'read' or 'write', got 'delete'\n"},
+           {{"--invocations-per-instance=2"},
+            "storm: --invocations-per-instance: needs --thaw-after-ms (when a frozen instance is "
+            "resumed for its next invocation)\n"}}) {
+    Exec e = RunBinary(args);
+    ASSERT_TRUE(WIFEXITED(e.status));
+    EXPECT_EQ(WEXITSTATUS(e.status), 2);
+    EXPECT_EQ(e.err, message);
+    EXPECT_EQ(e.out, "");
+  }
+}
+
 TEST(StormBinaryTest, HelpListsEveryContractOption) {
   Exec e = RunBinary({"--help"});
   ASSERT_TRUE(WIFEXITED(e.status));
@@ -449,7 +272,10 @@ TEST(StormBinaryTest, HelpListsEveryContractOption) {
   for (const char* flag :
        {"--invocations", "--interval-ms", "--max-connections", "--lease-ttl-ms", "--min-idle-s",
         "--freeze-delay-ms", "--dsn", "--client=aequor|libpq", "--client-cmd", "--timeout-ms",
-        "--seed", "--json-only", "--series-out", "--help", "--instance-binary"}) {
+        "--seed", "--json-only", "--series-out", "--help", "--instance-binary",
+        "--invocations-per-instance", "--thaw-after-ms", "--workload=read|write",
+        "--fault=terminate-idle:P", "--fault=terminate-active:P", "--fault=restart-at:S",
+        "unknown_outcome", "duplicated_invocations", "ok_without_row", "fault_kills", "rows"}) {
     EXPECT_TRUE(absl::StrContains(e.out, flag)) << flag;
   }
 }
@@ -525,6 +351,62 @@ TEST(StormOptionsTest, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(o.client, ClientKind::kAequor);
   EXPECT_FALSE(o.json_only);
   EXPECT_FALSE(o.seed.has_value());
+  EXPECT_EQ(o.invocations_per_instance, 1);
+  EXPECT_EQ(o.thaw_after_ms, 0);
+  EXPECT_EQ(o.workload, Workload::kRead);
+  EXPECT_FALSE(o.faults.any());
+}
+
+TEST(StormOptionsTest, WarmWorkloadAndRepeatedFaultsParse) {
+  absl::StatusOr<StormArgs> a = ParseStormArgs(
+      {"--invocations-per-instance=4", "--thaw-after-ms", "1500", "--workload=write",
+       "--fault=terminate-idle:1.0", "--fault", "terminate-active:0.3", "--fault=restart-at:2.5"});
+  ASSERT_TRUE(a.ok()) << a.status();
+  const StormOptions& o = a->options;
+  EXPECT_EQ(o.invocations_per_instance, 4);
+  EXPECT_EQ(o.thaw_after_ms, 1500);
+  EXPECT_EQ(o.workload, Workload::kWrite);
+  EXPECT_EQ(*o.faults.terminate_idle, 1.0);
+  EXPECT_EQ(*o.faults.terminate_active, 0.3);
+  EXPECT_EQ(*o.faults.restart_at_s, 2.5);
+  EXPECT_EQ(o.faults.ToString(), "terminate-idle:1,terminate-active:0.3,restart-at:2.5");
+  EXPECT_EQ(ParseStormArgs({"--workload=read"})->options.workload, Workload::kRead);
+}
+
+TEST(StormOptionsTest, NewFlagsAreValidatedNamingTheFlag) {
+  EXPECT_EQ(ParseError({"--invocations-per-instance=0"}),
+            "--invocations-per-instance: must be an integer in [1, 10000], got '0'");
+  EXPECT_EQ(ParseError({"--thaw-after-ms=0", "--invocations-per-instance=2"}),
+            "--thaw-after-ms: must be an integer in [1, 600000], got '0'");
+  EXPECT_EQ(ParseError({"--invocations-per-instance=3"}),
+            "--invocations-per-instance: needs --thaw-after-ms (when a frozen instance is resumed "
+            "for its next invocation)");
+  EXPECT_EQ(ParseError({"--thaw-after-ms=100"}),
+            "--thaw-after-ms: has no effect with --invocations-per-instance=1 (each instance runs "
+            "once and is never resumed); give --invocations-per-instance=K with K >= 2");
+  EXPECT_EQ(ParseError({"--workload=update"}), "--workload: must be 'read' or 'write', got 'update'");
+  EXPECT_EQ(ParseError({"--workload=write", "--workload=read"}), "--workload: given twice");
+  EXPECT_EQ(ParseError({"--fault=chaos"}),
+            "--fault: must be terminate-idle:P, terminate-active:P or restart-at:S, got 'chaos'");
+  EXPECT_EQ(ParseError({"--fault=kill-all:1"}),
+            "--fault: unknown fault 'kill-all' (terminate-idle:P, terminate-active:P or restart-at:S)");
+  EXPECT_EQ(ParseError({"--fault=terminate-active:1.5", "--workload=write"}),
+            "--fault: terminate-active: probability must be a number in [0, 1], got '1.5'");
+  EXPECT_EQ(ParseError({"--fault=terminate-idle:often"}),
+            "--fault: terminate-idle: probability must be a number in [0, 1], got 'often'");
+  EXPECT_EQ(ParseError({"--fault=restart-at:-1"}),
+            "--fault: restart-at: must be a number of seconds in [0, 86400], got '-1'");
+  EXPECT_EQ(ParseError({"--fault=restart-at:1", "--fault=restart-at:2"}),
+            "--fault: restart-at given twice");
+  EXPECT_EQ(ParseError({"--fault"}), "--fault: missing value");
+  EXPECT_EQ(ParseError({"--fault=terminate-idle:1"}),
+            "--fault: terminate-idle needs warm instances (--invocations-per-instance >= 2 and "
+            "--thaw-after-ms): it kills a frozen instance's backend before its thaw");
+  EXPECT_EQ(ParseError({"--fault=terminate-active:0.3"}),
+            "--fault: terminate-active needs --workload=write (it kills the write in flight)");
+  EXPECT_EQ(ParseError({"--dsn=host=127.0.0.1", "--fault=restart-at:3"}),
+            "--fault: restart-at needs the throwaway server: the harness does not restart a --dsn "
+            "server");
 }
 
 TEST(StormOptionsTest, BothValueFormsAndFlagsParse) {
@@ -614,6 +496,33 @@ TEST(StormProtocolTest, AnswerLines) {
   EXPECT_EQ(FailLine("", "boom\nbang"), "fail boom bang");
 }
 
+TEST(StormProtocolTest, UnknownOutcomeIsItsOwnFailureKey) {
+  InstanceLine u = ParseInstanceLine("fail unknown_outcome terminating connection [57P01]");
+  EXPECT_EQ(u.kind, InstanceLine::Kind::kFail);
+  EXPECT_TRUE(u.outcome_unknown);
+  EXPECT_EQ(u.failure_key, "unknown_outcome");
+  EXPECT_EQ(u.detail, "terminating connection [57P01]");
+  EXPECT_TRUE(ParseInstanceLine("fail unknown_outcome").outcome_unknown);
+  EXPECT_FALSE(ParseInstanceLine("fail 57P01 terminating connection").outcome_unknown);
+  EXPECT_FALSE(ParseInstanceLine("fail unknown_outcomes").outcome_unknown);
+  EXPECT_EQ(FailLine(kUnknownOutcome, "connection lost ...: FATAL:  terminating connection\n"),
+            "fail unknown_outcome terminating connection");
+}
+
+TEST(StormProtocolTest, InvokeCommandsAndTheWriteStatement) {
+  EXPECT_EQ(InvokeCommand(17), "invoke 17");
+  EXPECT_EQ(ParseInvokeCommand("invoke 17", 3), 17);
+  EXPECT_EQ(ParseInvokeCommand("  invoke   17\r", 3), 17);
+  EXPECT_EQ(ParseInvokeCommand("invoke", 3), 4);
+  EXPECT_FALSE(ParseInvokeCommand("invoke x", 3).has_value());
+  EXPECT_FALSE(ParseInvokeCommand("invoke -2", 3).has_value());
+  EXPECT_FALSE(ParseInvokeCommand("invoked", 3).has_value());
+  EXPECT_FALSE(ParseInvokeCommand("exit", 3).has_value());
+  EXPECT_EQ(WriteStatement(7, 2, 0), "INSERT INTO storm_writes (invocation, instance) VALUES (7, 2)");
+  EXPECT_EQ(WriteStatement(7, 2, 0.2),
+            "INSERT INTO storm_writes (invocation, instance) SELECT 7, 2 FROM pg_sleep(0.2)");
+}
+
 TEST(StormObserveTest, TcpTableGivesInodesByLocalPortForTheServerPort) {
   const char kTable[] =
       "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
@@ -661,6 +570,15 @@ TEST(StormSummaryTest, JsonEscapesAndPutsTheContractFieldsFirst) {
   Json j;
   ASSERT_TRUE(JsonReader(json).Read(&j)) << json;
   EXPECT_EQ(j.object.at("client_cmd").string, "echo \"ok\"\n");
+  for (const char* key : {"rows", "duplicated_invocations", "ok_without_row", "unknown_outcome",
+                          "fault_kills"}) {
+    EXPECT_EQ(j.object.at(key).number, 0) << key;
+  }
+  // The write-workload fields come right after the original contract fields.
+  EXPECT_TRUE(absl::StrContains(
+      json, "\"p99_ms\":null,\"rows\":0,\"duplicated_invocations\":0,\"ok_without_row\":0,"
+            "\"unknown_outcome\":0,\"fault_kills\":0,"))
+      << json;
   EXPECT_EQ(j.object.at("failures").object.at("too \"many\"").number, 1);
 }
 

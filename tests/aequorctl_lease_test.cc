@@ -20,6 +20,7 @@
 #include "absl/strings/string_view.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/aequorctl_runner.h"
 #include "tools/aequorctl/cli.h"
 
 namespace aequor {
@@ -32,91 +33,13 @@ using ::testing::Not;
 constexpr char kSecret[] = "ctl-test-secret-0123456789";
 constexpr char kOtherSecret[] = "ctl-other-secret-9876543210";
 
-std::string BinaryPath() {
-  const char* srcdir = std::getenv("TEST_SRCDIR");
-  const char* workspace = std::getenv("TEST_WORKSPACE");
-  if (srcdir == nullptr) return "bazel-bin/tools/aequorctl/aequorctl";
-  return absl::StrCat(srcdir, "/", workspace != nullptr ? workspace : "aequor",
-                      "/tools/aequorctl/aequorctl");
-}
-
 std::string TempDir() {
   const char* dir = std::getenv("TEST_TMPDIR");
   return dir != nullptr ? dir : "/tmp";
 }
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-// Runs aequorctl with `args` and exactly the environment `env` ("K=V" items).
-RunResult Aequorctl(const std::vector<std::string>& args, const std::vector<std::string>& env) {
-  RunResult run;
-  int out_pipe[2];
-  int err_pipe[2];
-  if (pipe(out_pipe) != 0 || pipe(err_pipe) != 0) {
-    ADD_FAILURE() << "pipe: " << std::strerror(errno);
-    return run;
-  }
-  const std::string binary = BinaryPath();
-  std::vector<char*> argv;
-  argv.push_back(const_cast<char*>(binary.c_str()));
-  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  std::vector<char*> envp;
-  for (const std::string& e : env) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
-
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(out_pipe[1], 1);
-    dup2(err_pipe[1], 2);
-    close(out_pipe[0]);
-    close(out_pipe[1]);
-    close(err_pipe[0]);
-    close(err_pipe[1]);
-    execve(binary.c_str(), argv.data(), envp.data());
-    _exit(127);
-  }
-  close(out_pipe[1]);
-  close(err_pipe[1]);
-  if (pid < 0) {
-    ADD_FAILURE() << "fork: " << std::strerror(errno);
-    close(out_pipe[0]);
-    close(err_pipe[0]);
-    return run;
-  }
-  struct pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
-  std::string* sinks[2] = {&run.out, &run.err};
-  int open_fds = 2;
-  while (open_fds > 0) {
-    if (poll(fds, 2, 10000) <= 0) {
-      ADD_FAILURE() << "aequorctl produced no output for 10 s";
-      break;
-    }
-    for (int k = 0; k < 2; ++k) {
-      if (fds[k].fd < 0 || fds[k].revents == 0) continue;
-      char buffer[4096];
-      ssize_t n = read(fds[k].fd, buffer, sizeof(buffer));
-      if (n > 0) {
-        sinks[k]->append(buffer, static_cast<size_t>(n));
-      } else if (n == 0 || errno != EINTR) {
-        close(fds[k].fd);
-        fds[k].fd = -1;
-        --open_fds;
-      }
-    }
-  }
-  for (const pollfd& fd : fds) {
-    if (fd.fd >= 0) close(fd.fd);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return run;
-}
+using testing::Aequorctl;
+using testing::RunResult;
 
 std::vector<std::string> SecretEnv(absl::string_view secret = kSecret) {
   return {absl::StrCat("AEQUOR_COORDINATION_SECRET=", secret)};

@@ -7,10 +7,7 @@
 // --help. Plus in-process tests of the redaction and number parsing the
 // commands are built on.
 //
-// The zombies are this test binary re-executed with kZombieFlag (see
-// ZombieMain and FrozenInstance below): the same protocol and modes as
-// tests/integration/zombie + zombies.h, which are private to
-// //tests/integration (no visibility for //tests, no exports_files).
+// The zombies are tests/integration/zombie processes (tests/integration/zombies.h).
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <libpq-fe.h>
@@ -44,6 +41,8 @@
 #include "api/lease.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/aequorctl_runner.h"
+#include "tests/integration/zombies.h"
 #include "signers/hmac_sha256_botan.h"
 #include "testing/throwaway_postgres.h"
 #include "tools/aequorctl/ops_common.h"
@@ -59,92 +58,9 @@ constexpr char kSecret[] = "ops-test-secret-0123456789";
 constexpr char kOtherSecret[] = "ops-other-secret-9876543210";
 constexpr char kWrongPassword[] = "wrong-password-7f3a9c";
 
-// ---- Running the binary ---------------------------------------------------
-
-std::string BinaryPath() {
-  const char* srcdir = std::getenv("TEST_SRCDIR");
-  const char* workspace = std::getenv("TEST_WORKSPACE");
-  if (srcdir == nullptr) return "bazel-bin/tools/aequorctl/aequorctl";
-  return absl::StrCat(srcdir, "/", workspace != nullptr ? workspace : "aequor",
-                      "/tools/aequorctl/aequorctl");
-}
-
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-// Runs aequorctl with `args` and exactly the environment `env` ("K=V" items).
-RunResult Aequorctl(const std::vector<std::string>& args, const std::vector<std::string>& env) {
-  RunResult run;
-  int out_pipe[2];
-  int err_pipe[2];
-  if (pipe(out_pipe) != 0 || pipe(err_pipe) != 0) {
-    ADD_FAILURE() << "pipe: " << std::strerror(errno);
-    return run;
-  }
-  const std::string binary = BinaryPath();
-  std::vector<char*> argv;
-  argv.push_back(const_cast<char*>(binary.c_str()));
-  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  std::vector<char*> envp;
-  for (const std::string& e : env) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
-
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(out_pipe[1], 1);
-    dup2(err_pipe[1], 2);
-    close(out_pipe[0]);
-    close(out_pipe[1]);
-    close(err_pipe[0]);
-    close(err_pipe[1]);
-    execve(binary.c_str(), argv.data(), envp.data());
-    _exit(127);
-  }
-  close(out_pipe[1]);
-  close(err_pipe[1]);
-  if (pid < 0) {
-    ADD_FAILURE() << "fork: " << std::strerror(errno);
-    close(out_pipe[0]);
-    close(err_pipe[0]);
-    return run;
-  }
-  struct pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
-  std::string* sinks[2] = {&run.out, &run.err};
-  int open_fds = 2;
-  while (open_fds > 0) {
-    if (poll(fds, 2, 30000) <= 0) {
-      ADD_FAILURE() << "aequorctl produced no output for 30 s";
-      break;
-    }
-    for (int k = 0; k < 2; ++k) {
-      if (fds[k].fd < 0 || fds[k].revents == 0) continue;
-      char buffer[4096];
-      ssize_t n = read(fds[k].fd, buffer, sizeof(buffer));
-      if (n > 0) {
-        sinks[k]->append(buffer, static_cast<size_t>(n));
-      } else if (n == 0 || errno != EINTR) {
-        close(fds[k].fd);
-        fds[k].fd = -1;
-        --open_fds;
-      }
-    }
-  }
-  for (const pollfd& fd : fds) {
-    if (fd.fd >= 0) close(fd.fd);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return run;
-}
-
-std::string Describe(const RunResult& run) {
-  return absl::StrCat("exit ", run.exit_code, "\n--- stdout\n", run.out, "--- stderr\n", run.err);
-}
+using testing::Aequorctl;
+using testing::Describe;
+using testing::RunResult;
 
 // ---- A small JSON reader (the output is checked by parsing it) -------------
 
@@ -321,109 +237,9 @@ std::vector<Json> ParseJsonLines(const std::string& text) {
   return lines;
 }
 
-// ---- Frozen instances ----------------------------------------------------
+// ---- Frozen instances: tests/integration/zombies.h ----------------------
 
-constexpr char kZombieFlag[] = "--aequorctl-ops-zombie";
-
-bool RunSql(PGconn* conn, const std::string& sql) {
-  PGresult* r = PQexec(conn, sql.c_str());
-  const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
-  PQclear(r);
-  return ok;
-}
-
-// The child: connects with `application_name`, leaves the session as `mode`
-// says ("idle": a finished invocation; "session-lock:SERVICE": holds
-// pg-aequor's session-level reaper lock), prints "pid <backend pid>" and
-// stops itself as a runtime freezes a container. Resumed, it prints whether
-// the connection survived ("alive"/"dead") and exits.
-int ZombieMain(const char* conninfo, const char* application_name, const std::string& mode) {
-  const char* keywords[] = {"dbname", "application_name", nullptr};
-  const char* values[] = {conninfo, application_name, nullptr};
-  PGconn* conn = PQconnectdbParams(keywords, values, 1);
-  if (PQstatus(conn) != CONNECTION_OK) {
-    std::printf("fail connect: %s\n", PQerrorMessage(conn));
-    return 1;
-  }
-  bool ok = false;
-  if (mode == "idle") {
-    ok = RunSql(conn, "SELECT 1");
-  } else if (mode.rfind("session-lock:", 0) == 0) {
-    ok = RunSql(conn, "SELECT pg_advisory_lock(1346847057, hashtext('" + mode.substr(13) + "'))");
-  }
-  if (!ok) {
-    std::printf("fail %s: %s\n", mode.c_str(), PQerrorMessage(conn));
-    return 1;
-  }
-  std::printf("pid %d\n", PQbackendPID(conn));
-  std::fflush(stdout);
-  raise(SIGSTOP);
-  std::printf("%s\n", RunSql(conn, "SELECT 1") ? "alive" : "dead");
-  std::fflush(stdout);
-  PQfinish(conn);
-  return 0;
-}
-
-// The parent's handle on a frozen instance (the interface of
-// tests/integration/zombies.h). The destructor kills and reaps it.
-class FrozenInstance {
- public:
-  static absl::StatusOr<std::unique_ptr<FrozenInstance>> Start(const std::string& conninfo,
-                                                               const std::string& application_name,
-                                                               const std::string& mode) {
-    int out[2];
-    if (pipe(out) != 0) return absl::InternalError("pipe");
-    pid_t pid = fork();
-    if (pid < 0) return absl::InternalError("fork");
-    if (pid == 0) {
-      dup2(out[1], STDOUT_FILENO);
-      close(out[0]);
-      close(out[1]);
-      execl("/proc/self/exe", "/proc/self/exe", kZombieFlag, conninfo.c_str(),
-            application_name.c_str(), mode.c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    close(out[1]);
-    std::unique_ptr<FrozenInstance> z(new FrozenInstance(pid, out[0]));
-    const std::string line = z->ReadLine();
-    absl::string_view rest = line;
-    if (!absl::ConsumePrefix(&rest, "pid ") || !absl::SimpleAtoi(rest, &z->backend_pid_)) {
-      return absl::InternalError(absl::StrCat("zombie (", mode, ") said: ", line));
-    }
-    int status = 0;
-    if (waitpid(pid, &status, WUNTRACED) != pid || !WIFSTOPPED(status)) {
-      return absl::InternalError("zombie did not stop");
-    }
-    return z;
-  }
-
-  ~FrozenInstance() {
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    if (out_ != nullptr) fclose(out_);
-  }
-
-  int backend_pid() const { return backend_pid_; }
-
-  // Resumes it; "alive" or "dead" (whether its connection survived).
-  std::string Thaw() {
-    kill(pid_, SIGCONT);
-    return ReadLine();
-  }
-
- private:
-  FrozenInstance(pid_t pid, int fd) : pid_(pid), out_(fdopen(fd, "r")) {}
-
-  std::string ReadLine() {
-    char buf[1024];
-    if (out_ == nullptr || fgets(buf, sizeof buf, out_) == nullptr) return "";
-    return std::string(absl::StripTrailingAsciiWhitespace(buf));
-  }
-
-  pid_t pid_;
-  FILE* out_;
-  int backend_pid_ = 0;
-};
+using FrozenInstance = testing::Zombie;
 
 // ---- The fixture --------------------------------------------------------
 
@@ -1028,12 +844,3 @@ TEST(AequorctlRedactorTest, SecondsAreNonNegativeNumbers) {
 
 }  // namespace
 }  // namespace aequor
-
-// A test binary and, with kZombieFlag, a frozen instance (see ZombieMain).
-int main(int argc, char** argv) {
-  if (argc == 5 && std::string(argv[1]) == aequor::kZombieFlag) {
-    return aequor::ZombieMain(argv[2], argv[3], argv[4]);
-  }
-  ::testing::InitGoogleMock(&argc, argv);
-  return RUN_ALL_TESTS();
-}

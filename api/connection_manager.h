@@ -43,6 +43,7 @@
 #include "api/hook_exporter.h"
 #include "api/hooks.h"
 #include "api/lease_signer.h"
+#include "api/metrics.h"
 #include "api/options.h"
 #include "api/query_result.h"
 #include "api/random.h"
@@ -144,8 +145,13 @@ class ConnectionManager {
   // Closes the connection (if any). The manager can connect again afterwards.
   virtual void Close() = 0;
 
-  // Hands buffered events to the exporters and flushes them; call it at the
-  // end of a serverless invocation. Gives up after `timeout`.
+  // Hands every event made so far to the exporters, then their metrics, and
+  // flushes them (the EMF exporter writes its line here); call it at the
+  // end of a serverless invocation, before the process may freeze. Waits up
+  // to `timeout` for the exporters, without blocking other threads' calls:
+  // DeadlineExceeded when one did not finish in time (it carries on in the
+  // background; queries are unaffected), or the first error an exporter
+  // returned.
   virtual absl::Status Flush(absl::Duration timeout) = 0;
 
   // Runs one reaper pass now on this manager's connection (connecting first
@@ -163,6 +169,12 @@ class ConnectionManager {
   virtual std::string application_name() const = 0;
   // Whether leases are on (a secret was given).
   virtual bool leases_enabled() const = 0;
+
+  // The manager's metrics so far (api/metrics.h): cumulative counters and
+  // the query latency histogram. Kept while at least one exporter is
+  // configured; all 0 otherwise. Cheap, lock-free for the hot counters, and
+  // callable from any thread (also inside a RunTransaction body).
+  virtual MetricsSnapshot metrics() const { return MetricsSnapshot(); }
 };
 
 class ConnectionManagerBuilder {

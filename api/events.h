@@ -2,8 +2,9 @@
 //
 // Every observable action of a ConnectionManager (connects, queries, retries,
 // lease renewals, reaper passes, dead clients) becomes an Event handed to the
-// hook exporters (api/hook_exporter.h). Events never carry the coordination
-// secret, a password or a connection string.
+// hook exporters (api/hook_exporter.h) and counted in the manager's metrics
+// (api/metrics.h). Events never carry the coordination secret, a password or
+// a connection string.
 //
 // Thread-safety: plain values.
 #ifndef AEQUOR_API_EVENTS_H_
@@ -66,7 +67,7 @@ struct Event {
   int attempt = 0;         // 1 for the first try
   absl::Duration delay;    // kRetry: the sleep before the next attempt
   std::string sql;         // kQuery*: the statement text (never parameters)
-  std::string sqlstate;    // kQueryError/kConnectError/kClientDead, if known
+  std::string sqlstate;    // kQueryError/kConnectError/kClientDead/kRetry, if known
   std::string message;     // a short human reason (server message, etc.)
   std::string source;      // kClientDead: "thaw_check", "query", "reaper";
                            // kReap: "connect", "invocation", "emergency", "manual";

@@ -142,6 +142,18 @@ struct ManagerOptions {
   PluginSpec reaper_scheduler = DefaultReaperSchedulerSpec();  // kDefaultReaperScheduler
   PluginSpec retry_policy = PluginSpec(std::string(kDefaultRetryPolicy));
   std::vector<PluginSpec> exporters;  // default: none
+
+  // --- Exporter delivery (api/hook_exporter.h). ---
+
+  // Events waiting for the dispatcher thread; beyond this many, new events
+  // are dropped and counted (MetricsSnapshot::events_dropped). Default 1024.
+  // REQUIRES: 1..1000000.
+  int exporter_queue_capacity = 1024;
+
+  // The dispatcher hands queued events and fresh metrics to the queued
+  // exporters at least this often (sooner when half the queue is full, and
+  // on Flush()). Default 1 s. REQUIRES: 10 ms..1 h.
+  absl::Duration exporter_interval = absl::Seconds(1);
 };
 
 // Checks every value and relation of `options` that does not involve plugins.

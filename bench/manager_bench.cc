@@ -9,12 +9,18 @@
 // Groups (see bench/ratio_reporter.h for the ratio lines):
 //   select1/baseline  PQexecParams("SELECT 1") on a raw connection
 //   select1/aequor    ConnectionManager::Query("SELECT 1")
+//   select1/aequor_emf  the same with the EMF exporter, Flush() per 1,000
+//   select1/paired_emf  select1/paired with the "aequor.exporter.emf" exporter
+//                     on (writing to /dev/null) and Flush() once per 1,000
+//                     queries, as a Lambda handler would per invocation
 //   connect/baseline  PQconnectdbParams + PQfinish
 //   connect/aequor    ConnectionManager::Connect + Close (lease signed, no reaper pass)
 //
 // A throwaway PostgreSQL is started for the run (unix socket, scram auth),
 // or set AEQUOR_BENCH_DSN to use another server.
+#include <fcntl.h>
 #include <libpq-fe.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -26,6 +32,7 @@
 #include "api/connection_manager.h"
 #include "bench/ratio_reporter.h"
 #include "benchmark/benchmark.h"
+#include "exporters/emf/emf.h"
 #include "testing/throwaway_postgres.h"
 
 namespace aequor {
@@ -33,14 +40,20 @@ namespace {
 
 std::string g_dsn;  // set in main before any benchmark runs
 
-std::unique_ptr<ConnectionManager> NewManager() {
-  absl::StatusOr<std::unique_ptr<ConnectionManager>> m =
-      ConnectionManagerBuilder()
-          .SetConninfo(g_dsn)
-          .SetService("bench")
-          .SetCoordinationSecret("bench-coordination-secret")
-          .UseReaperScheduler(PluginSpec("aequor.reaper.probability", {{"p", "0"}}))
-          .Build();
+// `emf_fd` >= 0: with the EMF exporter writing there.
+std::unique_ptr<ConnectionManager> NewManager(int emf_fd = -1) {
+  ConnectionManagerBuilder builder;
+  builder.SetConninfo(g_dsn)
+      .SetService("bench")
+      .SetCoordinationSecret("bench-coordination-secret")
+      .UseReaperScheduler(PluginSpec("aequor.reaper.probability", {{"p", "0"}}));
+  if (emf_fd >= 0) {
+    EmfOptions emf;
+    emf.service = "bench";
+    emf.fd = emf_fd;
+    builder.AddExporter(MakeEmfExporter(std::move(emf)));
+  }
+  absl::StatusOr<std::unique_ptr<ConnectionManager>> m = builder.Build();
   if (!m.ok()) {
     std::fprintf(stderr, "build: %s\n", std::string(m.status().message()).c_str());
     std::abort();
@@ -77,6 +90,28 @@ void Select1Aequor(benchmark::State& state) {
     absl::StatusOr<QueryResult> r = m->Query("SELECT 1");
     if (!r.ok() || r->Get(0, 0) != "1") state.SkipWithError("SELECT 1 failed");
   }
+}
+
+// select1/aequor with the EMF exporter on (writing to /dev/null), flushed
+// every 1,000 queries.
+void Select1AequorEmf(benchmark::State& state) {
+  const int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+  std::unique_ptr<ConnectionManager> m = NewManager(devnull);
+  if (absl::Status s = m->Connect(); !s.ok()) {
+    state.SkipWithError(std::string(s.message()).c_str());
+    close(devnull);
+    return;
+  }
+  int queries = 0;
+  for (auto _ : state) {
+    absl::StatusOr<QueryResult> r = m->Query("SELECT 1");
+    if (!r.ok() || r->Get(0, 0) != "1") state.SkipWithError("SELECT 1 failed");
+    if (++queries % 1000 == 0 && !m->Flush(absl::Seconds(1)).ok()) {
+      state.SkipWithError("Flush failed");
+    }
+  }
+  m.reset();
+  close(devnull);
 }
 
 void ConnectBaseline(benchmark::State& state) {
@@ -160,6 +195,41 @@ void Select1Paired(benchmark::State& state) {
   PQfinish(conn);
 }
 
+// select1/paired with the EMF exporter on, flushed every 1,000 queries (the
+// line goes to /dev/null: the cost measured is the manager's, not a pipe's).
+void Select1PairedEmf(benchmark::State& state) {
+  const char* keywords[] = {"dbname", nullptr};
+  const char* values[] = {g_dsn.c_str(), nullptr};
+  PGconn* conn = PQconnectdbParams(keywords, values, 1);
+  const int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+  std::unique_ptr<ConnectionManager> m = NewManager(devnull);
+  if (PQstatus(conn) != CONNECTION_OK || devnull < 0 || !m->Connect().ok()) {
+    state.SkipWithError("connect failed");
+    PQfinish(conn);
+    if (devnull >= 0) close(devnull);
+    return;
+  }
+  int queries = 0;
+  int flush_errors = 0;
+  Paired(
+      state, 200,
+      [&] {
+        PGresult* r = PQexecParams(conn, "SELECT 1", 0, nullptr, nullptr, nullptr, nullptr, 0);
+        benchmark::DoNotOptimize(PQgetvalue(r, 0, 0)[0]);
+        PQclear(r);
+      },
+      [&] {
+        absl::StatusOr<QueryResult> r = m->Query("SELECT 1");
+        benchmark::DoNotOptimize(r->Get(0, 0).data());
+        if (++queries % 1000 == 0) flush_errors += !m->Flush(absl::Seconds(1)).ok();
+      });
+  if (flush_errors > 0) state.SkipWithError("Flush failed");
+  if (m->metrics().queries != queries) state.SkipWithError("the metrics missed queries");
+  m.reset();
+  PQfinish(conn);
+  close(devnull);
+}
+
 // Control for select1/paired: raw libpq against raw libpq on a second
 // connection made with the manager's startup options and a lease-sized
 // application_name, to tell client overhead from server-side differences.
@@ -195,11 +265,13 @@ void ConnectPaired(benchmark::State& state) {
 }
 
 BENCHMARK(Select1Paired)->Name("select1/paired")->Iterations(100)->UseRealTime();
+BENCHMARK(Select1PairedEmf)->Name("select1/paired_emf")->Iterations(100)->UseRealTime();
 BENCHMARK(Select1PairedControl)->Name("select1/paired_control")->Iterations(100)->UseRealTime();
 BENCHMARK(ConnectPaired)->Name("connect/paired")->Iterations(60)->UseRealTime();
 
 BENCHMARK(Select1Baseline)->Name("select1/baseline")->MinTime(0.5)->UseRealTime();
 BENCHMARK(Select1Aequor)->Name("select1/aequor")->MinTime(0.5)->UseRealTime();
+BENCHMARK(Select1AequorEmf)->Name("select1/aequor_emf")->MinTime(0.5)->UseRealTime();
 BENCHMARK(ConnectBaseline)->Name("connect/baseline")->MinTime(0.5)->UseRealTime();
 BENCHMARK(ConnectAequor)->Name("connect/aequor")->MinTime(0.5)->UseRealTime();
 

@@ -1,44 +1,120 @@
-// core/event_bus.h (internal): hands events to the hook exporters.
+// core/event_bus.h (internal): hands events to the hook exporters, and keeps
+// the metrics computed from them.
 //
-// Nothing an exporter does can break the caller: every call is wrapped in a
-// catch-all and failures are counted. Events are only built when at least
-// one exporter listens (observed()), so a manager without exporters pays
-// nothing per query.
+// Emit() is the manager's only per-event work: it records the event in the
+// metrics (core/metrics.h), calls the synchronous exporters (the user
+// callbacks) on the caller's thread, and appends the event to a bounded
+// queue for the others, waking the dispatcher only when the queue is half
+// full. One dispatcher thread drains the queue and calls the queued
+// exporters with batches; it also wakes every `interval`. When the queue is
+// full the event is dropped and counted. Nothing an exporter does can break
+// the caller: every call is wrapped in a catch-all and failures are counted.
+// Events are only built when at least one exporter listens (observed()), so
+// a manager without exporters pays nothing per query.
 //
-// Thread-safety: not thread-safe; the manager calls it under its lock, which
-// also guarantees that one exporter is never called concurrently.
+//   EventBus bus(std::move(exporters), EventBusOptions{});
+//   if (bus.observed()) bus.Emit(event);               // under the manager's lock
+//   EventBus::FlushTicket t = bus.StartFlush(timeout); // under the manager's lock
+//   absl::Status s = bus.FinishFlush(t);               // without it
+//
+// Thread-safety: Emit(), StartFlush() and Shutdown() must be serialised (the
+// manager calls them under its lock, which also guarantees that a
+// synchronous exporter is never called concurrently). FinishFlush(),
+// metrics() and the counters may be called from any thread.
 #ifndef AEQUOR_CORE_EVENT_BUS_H_
 #define AEQUOR_CORE_EVENT_BUS_H_
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "api/events.h"
 #include "api/hook_exporter.h"
+#include "api/metrics.h"
+#include "core/metrics.h"
 
 namespace aequor {
 
+struct EventBusOptions {
+  // Events waiting for the dispatcher; more are dropped. REQUIRES: >= 1.
+  size_t queue_capacity = 1024;
+  // The dispatcher delivers queued events and fresh metrics at least this
+  // often. REQUIRES: > 0.
+  absl::Duration interval = absl::Seconds(1);
+};
+
 class EventBus {
  public:
-  explicit EventBus(std::vector<std::unique_ptr<HookExporter>> exporters)
-      : exporters_(std::move(exporters)) {}
+  explicit EventBus(std::vector<std::unique_ptr<HookExporter>> exporters,
+                    EventBusOptions options = {});
+  // Shutdown(1 s) unless already shut down.
   ~EventBus();
 
-  bool observed() const { return !exporters_.empty(); }
+  EventBus(const EventBus&) = delete;
+  EventBus& operator=(const EventBus&) = delete;
+
+  // Whether anything listens: an exporter of any kind (the metrics are kept
+  // then). Build no event when false.
+  bool observed() const { return observed_; }
+  // Whether an exporter takes events (a synchronous one, or a queued one
+  // that wants_events()), rather than only metrics. When false, only the
+  // metrics listen: the manager need not build a kQueryStart (the metrics
+  // ignore it), and may report a finished query with RecordQuery().
+  bool streaming() const { return streaming_; }
   void Emit(const Event& event);
-  absl::Status Flush(absl::Duration timeout);
-  // Calls every exporter's Shutdown once; Emit does nothing afterwards.
+  // What Emit() of a kQueryEnd (failed = false) or kQueryError with
+  // duration `took` does when !streaming(), without building the event:
+  // the per-query hot path of a manager whose exporters only take metrics.
+  void RecordQuery(absl::Duration took, bool failed) {
+    if (!shut_down_) metrics_->RecordQuery(took, failed);
+  }
+
+  // A flush in two steps, so that the manager's lock is not held while
+  // waiting for the exporters. StartFlush() flushes the synchronous
+  // exporters, takes the metrics and asks the dispatcher to deliver every
+  // event queued so far, then call ExportMetrics() and Flush() on each
+  // queued exporter. FinishFlush() waits for that until the deadline:
+  // DeadlineExceeded (naming the exporter still busy) if it did not finish,
+  // else the first error an exporter returned.
+  struct FlushTicket {
+    uint64_t generation = 0;  // 0: nothing queued to wait for
+    std::chrono::steady_clock::time_point deadline;
+    absl::Duration timeout;
+    absl::Status sync_status;
+  };
+  FlushTicket StartFlush(absl::Duration timeout);
+  absl::Status FinishFlush(const FlushTicket& ticket);
+  absl::Status Flush(absl::Duration timeout) { return FinishFlush(StartFlush(timeout)); }
+
+  // Delivers what is queued, then calls ExportMetrics() and Shutdown() on
+  // every exporter once, waiting up to `timeout` for the dispatcher. A
+  // dispatcher still blocked in an exporter after that is abandoned (the
+  // thread is detached and keeps the exporters alive until it returns).
+  // Emit() does nothing afterwards.
   void Shutdown(absl::Duration timeout);
 
+  MetricsSnapshot metrics() const;
   // Exporter calls that threw or returned an error.
-  int64_t exporter_failures() const { return exporter_failures_; }
+  int64_t exporter_failures() const;
+  // Events dropped because the queue was full.
+  int64_t events_dropped() const;
 
  private:
-  std::vector<std::unique_ptr<HookExporter>> exporters_;
-  int64_t exporter_failures_ = 0;
+  struct State;
+  static void Run(std::shared_ptr<State> state);
+  void Enqueue(const Event& event);
+
+  std::vector<std::unique_ptr<HookExporter>> sync_;  // called on the caller's thread
+  std::shared_ptr<State> state_;  // shared with the dispatcher thread
+  Metrics* metrics_;              // state_->metrics
+  std::thread dispatcher_;        // not joinable without queued exporters
+  bool observed_ = false;
+  bool streaming_ = false;
+  bool queue_events_ = false;     // a queued exporter wants events
   bool shut_down_ = false;
 };
 

@@ -86,7 +86,9 @@ std::string BuildStartupOptions(const ManagerOptions& o) {
 Manager::Manager(ManagerParts parts)
     : parts_(std::move(parts)),
       connect_timeout_seconds_(absl::StrCat(WholeSeconds(parts_.options.connect_timeout))),
-      events_(std::move(parts_.exporters)) {}
+      events_(std::move(parts_.exporters),
+              EventBusOptions{static_cast<size_t>(parts_.options.exporter_queue_capacity),
+                              parts_.options.exporter_interval}) {}
 
 Manager::~Manager() {
   std::lock_guard<std::mutex> lock(mu_);
@@ -169,7 +171,7 @@ void Manager::SetLeaseLocked(std::string lease, absl::Time signed_at) {
 }
 
 bool Manager::BackoffLocked(int retry, absl::Time deadline, absl::Duration& previous,
-                            absl::string_view reason) {
+                            absl::string_view reason, absl::string_view sqlstate) {
   std::optional<absl::Duration> delay =
       parts_.retry_policy->NextDelay(RetryState{retry, previous}, *parts_.random);
   if (!delay.has_value()) return false;
@@ -182,6 +184,7 @@ bool Manager::BackoffLocked(int retry, absl::Time deadline, absl::Duration& prev
     event.attempt = retry + 1;
     event.delay = sleep;
     event.message = std::string(reason);
+    event.sqlstate = std::string(sqlstate);
     events_.Emit(event);
   }
   parts_.clock->SleepFor(sleep);
@@ -210,7 +213,7 @@ absl::Status Manager::EnsureConnectedLocked(absl::Time deadline) {
         continue;
       }
     }
-    if (!BackoffLocked(attempt, deadline, previous, s.message())) return s;
+    if (!BackoffLocked(attempt, deadline, previous, s.message(), SqlState(s))) return s;
     if (SqlState(s) == "53300") emergency_tried = false;  // zombies may have expired since
   }
   MaybeReapLocked(ReapTrigger::kConnect);
@@ -469,6 +472,7 @@ absl::StatusOr<QueryResult> Manager::Query(absl::string_view sql, absl::Span<con
   const absl::Time start = parts_.clock->MonotonicNow();
   const absl::Time deadline = start + parts_.options.query_budget;
   const bool observed = events_.observed();
+  const bool streaming = events_.streaming();  // else only the metrics listen
   bool started = false;
 
   // libpq needs NUL-terminated text.
@@ -491,7 +495,7 @@ absl::StatusOr<QueryResult> Manager::Query(absl::string_view sql, absl::Span<con
     if (absl::Status s = PrepareLocked(deadline, attempt == 1, now, &renew_in_pipeline); !s.ok()) {
       return s;
     }
-    if (observed && !started) {
+    if (streaming && !started) {
       started = true;
       Event event = MakeEvent(EventKind::kQueryStart);
       event.sql = statement;
@@ -553,13 +557,16 @@ absl::StatusOr<QueryResult> Manager::Query(absl::string_view sql, absl::Span<con
     if (Succeeded(result.get())) {
       last_used_ = parts_.clock->MonotonicNow();
       QueryResult rows(result.release());
-      if (observed) {
+      if (streaming) {
         Event event = MakeEvent(EventKind::kQueryEnd);
         event.sql = statement;
         event.duration = last_used_ - start;
         event.attempt = attempt;
         event.rows = rows.affected_rows();
         events_.Emit(event);
+      } else if (observed) {
+        // Only the metrics listen: what this kQueryEnd would tell them.
+        events_.RecordQuery(last_used_ - start, /*failed=*/false);
       }
       return rows;
     }
@@ -583,7 +590,7 @@ absl::StatusOr<QueryResult> Manager::Query(absl::string_view sql, absl::Span<con
       last_used_ = parts_.clock->MonotonicNow();
     }
     if (verdict == Verdict::kRetry &&
-        BackoffLocked(attempt, deadline, previous_delay, f.message)) {
+        BackoffLocked(attempt, deadline, previous_delay, f.message, f.sqlstate)) {
       continue;
     }
     absl::Status error = facts.status;
@@ -644,7 +651,7 @@ absl::StatusOr<QueryResult> Manager::TransactionQueryLocked(absl::string_view sq
   for (size_t i = 0; i < params.size(); ++i) values[i] = params[i].c_str();
   const bool observed = events_.observed();
   const absl::Time start = parts_.clock->MonotonicNow();
-  if (observed) {
+  if (events_.streaming()) {
     Event event = MakeEvent(EventKind::kQueryStart);
     event.sql = statement;
     events_.Emit(event);
@@ -794,7 +801,8 @@ absl::Status Manager::RunTransaction(const TransactionBody& body,
       if (fate == "aborted") verdict = Verdict::kRetry;
     }
     if (verdict == Verdict::kRetry &&
-        BackoffLocked(attempt, deadline, previous_delay, facts.status.message())) {
+        BackoffLocked(attempt, deadline, previous_delay, facts.status.message(),
+                      SqlState(facts.status))) {
       continue;
     }
     if (verdict == Verdict::kOutcomeUnknown) {
@@ -836,8 +844,13 @@ void Manager::Close() {
 
 absl::Status Manager::Flush(absl::Duration timeout) {
   if (absl::Status s = CheckNotInBody(); !s.ok()) return s;
-  std::lock_guard<std::mutex> lock(mu_);
-  return events_.Flush(timeout);
+  EventBus::FlushTicket ticket;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ticket = events_.StartFlush(timeout);
+  }
+  // Waits for the dispatcher without the lock: other threads' queries go on.
+  return events_.FinishFlush(ticket);
 }
 
 }  // namespace aequor

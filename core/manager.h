@@ -77,6 +77,7 @@ class Manager final : public ConnectionManager {
   std::string instance() const override { return parts_.instance; }
   std::string application_name() const override;
   bool leases_enabled() const override { return parts_.signer != nullptr; }
+  MetricsSnapshot metrics() const override { return events_.metrics(); }
 
  private:
   // Readies the connection for the caller's next round trip: on a warm
@@ -114,9 +115,11 @@ class Manager final : public ConnectionManager {
   // Renews the lease alone, giving up (and dropping the connection) after
   // lease_renew_timeout.
   absl::Status RenewLeaseBlockingLocked();
-  // Sleeps before retry `retry` if the policy and the deadline allow it.
+  // Sleeps before retry `retry` if the policy and the deadline allow it,
+  // reporting a kRetry event with `reason` and `sqlstate` (the metrics'
+  // retry reason).
   bool BackoffLocked(int retry, absl::Time deadline, absl::Duration& previous,
-                     absl::string_view reason);
+                     absl::string_view reason, absl::string_view sqlstate);
   void DropConnectionLocked();
   void ReportDeadLocked(absl::string_view source, absl::string_view sqlstate,
                         absl::string_view message);
@@ -139,6 +142,8 @@ class Manager final : public ConnectionManager {
   absl::Time last_used_;  // monotonic
   std::optional<double> usage_;
   absl::Time usage_at_ = absl::InfinitePast();
+  // Emit/StartFlush/Shutdown under mu_; its metrics() and FinishFlush() are
+  // thread-safe (core/event_bus.h).
   EventBus events_;
   // The thread running a RunTransaction body, if any.
   std::atomic<std::thread::id> body_thread_{};

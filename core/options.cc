@@ -97,6 +97,14 @@ absl::Status ValidateOptions(const ManagerOptions& o) {
                    absl::StrCat("(", Show(o.connect_timeout), ") must not exceed connect_budget (",
                                 Show(o.connect_budget), ")"));
   }
+  if (o.exporter_queue_capacity < 1 || o.exporter_queue_capacity > 1000000) {
+    return Invalid("exporter_queue_capacity",
+                   absl::StrCat("must be in [1, 1000000], got ", o.exporter_queue_capacity));
+  }
+  if (o.exporter_interval < absl::Milliseconds(10) || o.exporter_interval > absl::Hours(1)) {
+    return Invalid("exporter_interval",
+                   absl::StrCat("must be in [10ms, 1h], got ", Show(o.exporter_interval)));
+  }
   if (!o.coordination_secret.empty() && o.coordination_secret.size() < kMinSecretBytes) {
     return Invalid("coordination_secret",
                    absl::StrCat("must be at least ", kMinSecretBytes, " bytes"));

@@ -1,4 +1,5 @@
-// exporters/builtin.h: registers the exporters the core links (callback).
+// exporters/builtin.h: registers the exporters the core links (callback,
+// emf).
 // Optional exporters (OTLP over gRPC, Prometheus) live in their own targets
 // and register through their own functions.
 #ifndef AEQUOR_EXPORTERS_BUILTIN_H_

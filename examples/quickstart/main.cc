@@ -3,6 +3,7 @@
 //
 //   bazel run //examples/quickstart                      # throwaway PostgreSQL
 //   bazel run //examples/quickstart -- 'postgresql://app@db/orders'
+//   bazel run //examples/quickstart -- --emf             # + CloudWatch EMF metrics
 //
 // The coordination secret comes from AEQUOR_COORDINATION_SECRET (or the file
 // named by AEQUOR_COORDINATION_SECRET_FILE). Without one, a random demo secret
@@ -43,13 +44,24 @@ std::string DemoSecret() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string dsn = argc > 1 ? argv[1] : "";
-  if (dsn == "--help" || dsn == "-h") {
-    Say("usage: quickstart [CONNINFO]\n"
-        "  Connects with a signed lease and runs a query. Without CONNINFO it starts a\n"
-        "  throwaway PostgreSQL 15 for the run. The secret comes from\n"
-        "  AEQUOR_COORDINATION_SECRET or AEQUOR_COORDINATION_SECRET_FILE.");
-    return 0;
+  std::string dsn;
+  bool emf = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      Say("usage: quickstart [--emf] [CONNINFO]\n"
+          "  Connects with a signed lease and runs a query. Without CONNINFO it starts a\n"
+          "  throwaway PostgreSQL 15 for the run. The secret comes from\n"
+          "  AEQUOR_COORDINATION_SECRET or AEQUOR_COORDINATION_SECRET_FILE.\n"
+          "  --emf  also turns on the aequor.exporter.emf exporter: Flush() at the end\n"
+          "         prints the metrics as a CloudWatch Embedded Metric Format line.");
+      return 0;
+    }
+    if (arg == "--emf") {
+      emf = true;
+    } else {
+      dsn = arg;
+    }
   }
 
   std::unique_ptr<aequor::testing::ThrowawayPostgres> server;
@@ -81,6 +93,7 @@ int main(int argc, char** argv) {
                      absl::FormatDuration(absl::Trunc(e.duration, absl::Microseconds(10)))));
   };
   builder.SetHooks(std::move(hooks));
+  if (emf) builder.AddExporter(aequor::PluginSpec("aequor.exporter.emf"));
 
   absl::StatusOr<std::unique_ptr<aequor::ConnectionManager>> manager = builder.Build();
   if (!manager.ok()) return Fail("configuration", manager.status());
@@ -114,6 +127,13 @@ int main(int argc, char** argv) {
   Say(absl::StrCat("SELECT 1/0 fails as it should: SQLSTATE ", aequor::SqlState(bad.status()),
                    " (", absl::StatusCodeToString(bad.status().code()), ": ",
                    bad.status().message(), ")"));
+
+  if (emf) {
+    // What a Lambda handler does before returning: the line below goes to
+    // stdout, which Lambda sends to CloudWatch Logs, which makes metrics of it.
+    Say("Flushing the exporters (one EMF line follows):");
+    if (absl::Status s = db.Flush(absl::Seconds(1)); !s.ok()) return Fail("flush", s);
+  }
 
   db.Close();
   Say("Closed. Done.");

@@ -2,15 +2,30 @@
 
 #include <exception>
 #include <functional>
+#include <string>
+
+#include "absl/strings/str_cat.h"
 
 namespace aequor {
 namespace {
 
+// Thrown out of Export() (and caught by the manager's event bus, which
+// counts it) when a callback threw.
+struct CallbackFailed {};
+
+struct CallbackConfig final : ParsedConfig {
+  bool synchronous = true;
+};
+
 class CallbackExporter final : public HookExporter {
  public:
-  explicit CallbackExporter(CallbackHooks hooks) : hooks_(std::move(hooks)) {}
+  CallbackExporter(CallbackHooks hooks, bool synchronous)
+      : hooks_(std::move(hooks)), synchronous_(synchronous) {}
+
+  bool synchronous() const override { return synchronous_; }
 
   void Export(absl::Span<const Event> batch) override {
+    failed_ = false;
     for (const Event& event : batch) {
       switch (event.kind) {
         case EventKind::kConnect:
@@ -31,20 +46,25 @@ class CallbackExporter final : public HookExporter {
       }
       Call(hooks_.on_event, event);
     }
+    if (failed_) throw CallbackFailed();
   }
 
  private:
-  static void Call(const std::function<void(const Event&)>& fn, const Event& event) {
+  void Call(const std::function<void(const Event&)>& fn, const Event& event) {
     if (!fn) return;
     try {
       fn(event);
     } catch (...) {
-      // A user callback must never break the query it reports on. The manager
-      // counts exporter failures; here one bad callback must not stop the rest.
+      // A user callback must never break the query it reports on, and one
+      // bad callback must not stop the rest: catch here, and rethrow once
+      // at the end of the batch so that the manager counts the failure.
+      failed_ = true;
     }
   }
 
   CallbackHooks hooks_;
+  const bool synchronous_;
+  bool failed_ = false;
 };
 
 class Factory final : public HookExporterFactory {
@@ -56,24 +76,31 @@ class Factory final : public HookExporterFactory {
   absl::StatusOr<std::unique_ptr<ParsedConfig>> ParseConfig(const PluginSpec& spec,
                                                              const Registry&) const override {
     ParamReader r(spec);
+    const std::string delivery = r.String("delivery", "sync");
+    if (delivery != "sync" && delivery != "queued") {
+      r.Fail(absl::StrCat("option 'delivery' must be 'sync' or 'queued', got '", delivery, "'"));
+    }
     if (absl::Status s = r.Finish(); !s.ok()) return s;
-    return std::make_unique<ParsedConfig>();
+    auto config = std::make_unique<CallbackConfig>();
+    config->synchronous = delivery == "sync";
+    return config;
   }
   absl::StatusOr<std::unique_ptr<HookExporter>> Create(
-      const ParsedConfig&, const ExporterContext& context) const override {
+      const ParsedConfig& config, const ExporterContext& context) const override {
     if (context.hooks == nullptr) {
       return absl::FailedPreconditionError(
           "aequor.exporter.callback: no hooks were given; call "
           "ConnectionManagerBuilder::SetHooks()");
     }
-    return MakeCallbackExporter(*context.hooks);
+    return MakeCallbackExporter(*context.hooks,
+                                static_cast<const CallbackConfig&>(config).synchronous);
   }
 };
 
 }  // namespace
 
-std::unique_ptr<HookExporter> MakeCallbackExporter(CallbackHooks hooks) {
-  return std::make_unique<CallbackExporter>(std::move(hooks));
+std::unique_ptr<HookExporter> MakeCallbackExporter(CallbackHooks hooks, bool synchronous) {
+  return std::make_unique<CallbackExporter>(std::move(hooks), synchronous);
 }
 
 std::unique_ptr<HookExporterFactory> NewCallbackExporterFactory() {

@@ -1,0 +1,83 @@
+// core/metrics.h (internal): computes the manager's metrics (api/metrics.h)
+// from its events, in one place.
+//
+//   Metrics metrics;
+//   metrics.Record(event);          // under the manager's lock, per event
+//   MetricsSnapshot m = metrics.Snapshot();  // any thread
+//
+// Thread-safety: Record() calls must be serialised (the manager calls it
+// under its lock); Snapshot(), AddDropped() and AddExporterFailures() may be
+// called from any thread at any time. The hot counters are atomics written
+// by the single recording thread with plain loads and stores (no locked
+// instruction per query); a snapshot taken while events are being recorded
+// may see one counter updated before another, never a torn value.
+#ifndef AEQUOR_CORE_METRICS_H_
+#define AEQUOR_CORE_METRICS_H_
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "api/events.h"
+#include "api/metrics.h"
+
+namespace aequor {
+
+// The retry reason label for a retry caused by `sqlstate` (api/metrics.h).
+absl::string_view RetryReason(absl::string_view sqlstate);
+
+class Metrics {
+ public:
+  Metrics() = default;
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
+  void Record(const Event& event);
+  // What Record() does with a kQueryEnd (failed = false) or kQueryError
+  // event of duration `took`; for a caller that has no event to build.
+  void RecordQuery(absl::Duration took, bool failed);
+  void AddDropped(int64_t n) { events_dropped_.fetch_add(n, std::memory_order_relaxed); }
+  void AddExporterFailures(int64_t n) {
+    exporter_failures_.fetch_add(n, std::memory_order_relaxed);
+  }
+
+  MetricsSnapshot Snapshot() const;
+
+ private:
+  // Written by the recording thread only.
+  class Counter {
+   public:
+    void Add(int64_t n) { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+    int64_t Get() const { return v_.load(std::memory_order_relaxed); }
+
+   private:
+    std::atomic<int64_t> v_{0};
+  };
+
+  void AddLabelled(std::map<std::string, int64_t>& family, absl::string_view label, int64_t n);
+
+  // The per-query counters first, together (one or two cache lines).
+  Counter queries_, query_errors_, latency_sum_ns_;
+  Counter latency_counts_[LatencyHistogram::kBuckets];
+  Counter connects_, reconnects_, connect_errors_;
+  Counter lease_renewals_, lease_renewal_failures_;
+  Counter zombies_killed_;
+  std::atomic<int64_t> events_dropped_{0};
+  std::atomic<int64_t> exporter_failures_{0};
+
+  // The labelled families change rarely (retries, reaper passes, dead
+  // clients): a small lock keeps them simple.
+  mutable std::mutex labels_mu_;
+  std::map<std::string, int64_t> retries_;
+  std::map<std::string, int64_t> reaper_passes_;
+  std::map<std::string, int64_t> reaper_rows_skipped_;
+  std::map<std::string, int64_t> dead_clients_;
+};
+
+}  // namespace aequor
+
+#endif  // AEQUOR_CORE_METRICS_H_

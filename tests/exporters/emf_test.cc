@@ -1,0 +1,431 @@
+// The EMF exporter (exporters/emf): the line format, checked by parsing the
+// JSON against the CloudWatch Embedded Metric Format specification, deltas
+// between flushes, and how lines are written.
+#include "exporters/emf/emf.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "api/registry.h"
+#include "gtest/gtest.h"
+#include "testing/fake_clock.h"
+#include "tests/exporters/json.h"
+
+namespace aequor {
+namespace {
+
+using testing::Json;
+using testing::ParseJson;
+
+constexpr int64_t kTimestampMs = 1767225600123;
+
+// What a test manager would have done: 1 connect, 4 queries (1 failed),
+// 2 retries for a full server.
+MetricsSnapshot Sample() {
+  MetricsSnapshot m;
+  m.connects = 1;
+  m.queries = 4;
+  m.query_errors = 1;
+  m.retries = {{"too_many_connections", 2}};
+  m.query_latency.counts[0] = 3;  // <= 0.25 ms
+  m.query_latency.counts[7] = 1;  // (25, 50] ms
+  m.query_latency.count = 4;
+  m.query_latency.sum_ms = 30.5;
+  return m;
+}
+
+EmfOptions Options() {
+  EmfOptions o;
+  o.service = "orders-api";
+  o.instance = "AbCdEfGh";
+  return o;
+}
+
+// Checks the document against the specification's rules and returns its
+// metric definitions as name -> unit.
+std::map<std::string, std::string> CheckEmf(const Json& doc, absl::string_view ns,
+                                            const std::vector<std::string>& dimensions) {
+  std::map<std::string, std::string> units;
+  EXPECT_TRUE(doc.is_object());
+  const Json& aws = doc["_aws"];
+  EXPECT_TRUE(aws.is_object());
+  EXPECT_TRUE(aws["Timestamp"].is_number());
+  EXPECT_EQ(aws["Timestamp"].number_text.find_first_not_of("0123456789"), std::string::npos)
+      << "Timestamp: integer milliseconds";
+  const Json& directives = aws["CloudWatchMetrics"];
+  EXPECT_TRUE(directives.is_array());
+  EXPECT_GE(directives.size(), 1u);
+  for (const Json& d : directives.array) {
+    EXPECT_EQ(d["Namespace"].string, ns);
+    const Json& sets = d["Dimensions"];
+    EXPECT_TRUE(sets.is_array());
+    EXPECT_EQ(sets.size(), 1u);
+    std::vector<std::string> keys;
+    for (const Json& key : sets[0].array) {
+      keys.push_back(key.string);
+      // A dimension's target member is a string on the root node.
+      EXPECT_TRUE(doc[key.string].is_string()) << key.string;
+    }
+    EXPECT_EQ(keys, dimensions);
+    const Json& metrics = d["Metrics"];
+    EXPECT_TRUE(metrics.is_array());
+    EXPECT_LE(metrics.size(), 100u) << "at most 100 MetricDefinitions per directive";
+    for (const Json& def : metrics.array) {
+      const std::string& name = def["Name"].string;
+      EXPECT_FALSE(name.empty());
+      EXPECT_TRUE(def["Unit"].is_string());
+      EXPECT_TRUE(units.emplace(name, def["Unit"].string).second) << "duplicate " << name;
+      // A metric's target member is a number on the root node.
+      EXPECT_TRUE(doc[name].is_number()) << name;
+    }
+  }
+  // No member twice on the root.
+  std::set<std::string> root;
+  for (const auto& [key, value] : doc.object) EXPECT_TRUE(root.insert(key).second) << key;
+  return units;
+}
+
+TEST(EmfFormat, ALineIsAnEmbeddedMetricFormatDocument) {
+  const std::string line =
+      FormatEmfLine(Options(), Sample(), absl::FromUnixMillis(kTimestampMs));
+  EXPECT_EQ(line.find('\n'), std::string::npos);
+  EXPECT_LT(line.size(), 4096u) << "one pipe write (PIPE_BUF) keeps it whole";
+  absl::StatusOr<Json> doc = ParseJson(line);
+  ASSERT_TRUE(doc.ok()) << doc.status() << "\n" << line;
+  std::map<std::string, std::string> units = CheckEmf(*doc, "aequor", {"Service"});
+
+  EXPECT_EQ((*doc)["_aws"]["Timestamp"].number_text, absl::StrCat(kTimestampMs));
+  EXPECT_EQ((*doc)["Service"].string, "orders-api");
+  EXPECT_EQ((*doc)["Instance"].string, "AbCdEfGh");
+  EXPECT_FALSE(doc->has("Function"));
+
+  // Every counter is there, 0 included, with its unit.
+  for (const char* name :
+       {"Connects", "Reconnects", "ConnectErrors", "Retries", "Queries", "QueryErrors",
+        "LeaseRenewals", "LeaseRenewalFailures", "ReaperPasses", "ZombiesKilled",
+        "ReaperRowsSkipped", "DeadClients", "EventsDropped", "ExporterFailures"}) {
+    EXPECT_EQ(units[name], "Count") << name;
+  }
+  EXPECT_EQ(units["QueryLatencySum"], "Milliseconds");
+  const Json& d = *doc;
+  EXPECT_EQ(d["Connects"].number, 1);
+  EXPECT_EQ(d["Reconnects"].number, 0);
+  EXPECT_EQ(d["Queries"].number, 4);
+  EXPECT_EQ(d["QueryErrors"].number, 1);
+  EXPECT_EQ(d["Retries"].number, 2);
+  EXPECT_EQ(d["Retries.too_many_connections"].number, 2);
+  EXPECT_EQ(units["Retries.too_many_connections"], "Count");
+  EXPECT_DOUBLE_EQ(d["QueryLatencySum"].number, 30.5);
+  // The histogram: only the buckets that counted something.
+  EXPECT_EQ(d["QueryLatency.le_0.25ms"].number, 3);
+  EXPECT_EQ(d["QueryLatency.le_50ms"].number, 1);
+  EXPECT_FALSE(d.has("QueryLatency.le_1ms"));
+  EXPECT_EQ(units["QueryLatency.le_50ms"], "Count");
+  int64_t bucket_total = 0;
+  for (const auto& [name, value] : d.object) {
+    if (absl::StartsWith(name, "QueryLatency.")) bucket_total += static_cast<int64_t>(value.number);
+  }
+  EXPECT_EQ(bucket_total, 4) << "the buckets add up to the queries";
+}
+
+TEST(EmfFormat, AFunctionAddsADimension) {
+  EmfOptions o = Options();
+  o.function = "orders-handler";
+  o.metric_namespace = "acme/orders";
+  absl::StatusOr<Json> doc = ParseJson(FormatEmfLine(o, Sample(), absl::FromUnixMillis(1)));
+  ASSERT_TRUE(doc.ok()) << doc.status();
+  CheckEmf(*doc, "acme/orders", {"Service", "Function"});
+  EXPECT_EQ((*doc)["Function"].string, "orders-handler");
+}
+
+TEST(EmfFormat, WithoutLatencyBucketsOnlyTheSumIsWritten) {
+  EmfOptions o = Options();
+  o.latency_buckets = false;
+  absl::StatusOr<Json> doc = ParseJson(FormatEmfLine(o, Sample(), absl::FromUnixMillis(1)));
+  ASSERT_TRUE(doc.ok()) << doc.status();
+  for (const auto& [name, value] : doc->object) {
+    EXPECT_FALSE(absl::StartsWith(name, "QueryLatency.")) << name;
+  }
+  EXPECT_TRUE(doc->has("QueryLatencySum"));
+}
+
+TEST(EmfFormat, StringsAreEscaped) {
+  EmfOptions o = Options();
+  o.function = "a\"b\\c\x01";
+  absl::StatusOr<Json> doc = ParseJson(FormatEmfLine(o, Sample(), absl::FromUnixMillis(1)));
+  ASSERT_TRUE(doc.ok()) << doc.status();
+  EXPECT_EQ((*doc)["Function"].string, "a\"b\\c\x01");
+}
+
+TEST(EmfFormat, MoreThanAHundredMetricsAreSplitAcrossDirectives) {
+  MetricsSnapshot m = Sample();
+  for (int i = 0; i < 150; ++i) m.dead_clients[absl::StrCat("source", i)] = 1;
+  absl::StatusOr<Json> doc = ParseJson(FormatEmfLine(Options(), m, absl::FromUnixMillis(1)));
+  ASSERT_TRUE(doc.ok()) << doc.status();
+  std::map<std::string, std::string> units = CheckEmf(*doc, "aequor", {"Service"});
+  EXPECT_GE((*doc)["_aws"]["CloudWatchMetrics"].size(), 2u);
+  EXPECT_EQ(units.count("DeadClients.source149"), 1u);
+  EXPECT_EQ((*doc)["DeadClients"].number, 150);
+}
+
+// ---- The exporter: deltas, and writing. ----------------------------------
+
+class Pipe {
+ public:
+  Pipe() { EXPECT_EQ(pipe2(fds_, O_CLOEXEC), 0); }
+  ~Pipe() {
+    CloseRead();
+    CloseWrite();
+  }
+  int read_fd() const { return fds_[0]; }
+  int write_fd() const { return fds_[1]; }
+  void CloseRead() {
+    if (fds_[0] >= 0) close(fds_[0]);
+    fds_[0] = -1;
+  }
+  void CloseWrite() {
+    if (fds_[1] >= 0) close(fds_[1]);
+    fds_[1] = -1;
+  }
+  // Everything written so far (the write end stays open).
+  std::string Drain() {
+    std::string out;
+    const int flags = fcntl(fds_[0], F_GETFL);
+    fcntl(fds_[0], F_SETFL, flags | O_NONBLOCK);
+    char buf[65536];
+    for (;;) {
+      ssize_t n = read(fds_[0], buf, sizeof buf);
+      if (n <= 0) break;
+      out.append(buf, static_cast<size_t>(n));
+    }
+    fcntl(fds_[0], F_SETFL, flags);
+    return out;
+  }
+
+ private:
+  int fds_[2] = {-1, -1};
+};
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines = absl::StrSplit(text, '\n');
+  EXPECT_TRUE(lines.empty() || lines.back().empty()) << "every line ends with a newline";
+  if (!lines.empty()) lines.pop_back();
+  return lines;
+}
+
+TEST(EmfExporter, EachFlushWritesTheDeltaSinceTheLastLineAndNothingWhenNothingHappened) {
+  Pipe pipe;
+  testing::FakeClock clock(absl::FromUnixMillis(kTimestampMs));
+  EmfOptions o = Options();
+  o.fd = pipe.write_fd();
+  o.clock = &clock;
+  std::unique_ptr<HookExporter> emf = MakeEmfExporter(o);
+  EXPECT_FALSE(emf->wants_events());
+  EXPECT_FALSE(emf->synchronous());
+
+  MetricsSnapshot first = Sample();
+  emf->ExportMetrics(first);
+  ASSERT_TRUE(emf->Flush(absl::Seconds(1)).ok());
+  MetricsSnapshot second = first;
+  second.queries += 10;
+  second.query_latency.counts[0] += 10;
+  second.query_latency.count += 10;
+  second.retries["too_many_connections"] += 1;
+  clock.Advance(absl::Seconds(1));
+  emf->ExportMetrics(second);
+  ASSERT_TRUE(emf->Flush(absl::Seconds(1)).ok());
+  emf->ExportMetrics(second);
+  ASSERT_TRUE(emf->Flush(absl::Seconds(1)).ok());  // nothing new: no line
+
+  std::vector<std::string> lines = Lines(pipe.Drain());
+  ASSERT_EQ(lines.size(), 2u);
+  absl::StatusOr<Json> a = ParseJson(lines[0]);
+  absl::StatusOr<Json> b = ParseJson(lines[1]);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ((*a)["Queries"].number, 4);
+  EXPECT_EQ((*a)["Connects"].number, 1);
+  EXPECT_EQ((*b)["Queries"].number, 10);
+  EXPECT_EQ((*b)["Connects"].number, 0);
+  EXPECT_EQ((*b)["QueryErrors"].number, 0);
+  EXPECT_EQ((*b)["Retries.too_many_connections"].number, 1);
+  EXPECT_EQ((*b)["QueryLatency.le_0.25ms"].number, 10);
+  EXPECT_FALSE(b->has("QueryLatency.le_50ms"));
+  EXPECT_EQ((*b)["_aws"]["Timestamp"].number, kTimestampMs + 1000);
+}
+
+TEST(EmfExporter, ALineThatCouldNotBeWrittenIsCarriedIntoTheNext) {
+  Pipe pipe;
+  // Fill the pipe so that the next write would block.
+  fcntl(pipe.write_fd(), F_SETFL, fcntl(pipe.write_fd(), F_GETFL) | O_NONBLOCK);
+  const std::string filler(4096, 'x');
+  while (write(pipe.write_fd(), filler.data(), filler.size()) > 0) {
+  }
+  EmfOptions o = Options();
+  o.fd = pipe.write_fd();
+  std::unique_ptr<HookExporter> emf = MakeEmfExporter(o);
+  emf->ExportMetrics(Sample());
+  absl::Status s = emf->Flush(absl::Milliseconds(50));
+  EXPECT_EQ(s.code(), absl::StatusCode::kDeadlineExceeded) << s;
+
+  pipe.Drain();
+  MetricsSnapshot later = Sample();
+  later.queries += 1;
+  emf->ExportMetrics(later);
+  ASSERT_TRUE(emf->Flush(absl::Seconds(1)).ok());
+  std::vector<std::string> lines = Lines(pipe.Drain());
+  ASSERT_EQ(lines.size(), 1u);
+  absl::StatusOr<Json> doc = ParseJson(lines[0]);
+  ASSERT_TRUE(doc.ok()) << doc.status();
+  EXPECT_EQ((*doc)["Queries"].number, 5) << "4 unwritten + 1 new";
+}
+
+TEST(EmfExporter, AClosedStreamIsAnErrorNotASigpipe) {
+  signal(SIGPIPE, SIG_DFL);  // the default action would kill this process
+  Pipe pipe;
+  pipe.CloseRead();
+  EmfOptions o = Options();
+  o.fd = pipe.write_fd();
+  std::unique_ptr<HookExporter> emf = MakeEmfExporter(o);
+  emf->ExportMetrics(Sample());
+  absl::Status s = emf->Flush(absl::Seconds(1));
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
+  sigset_t pending;
+  sigpending(&pending);
+  EXPECT_EQ(sigismember(&pending, SIGPIPE), 0) << "no SIGPIPE left pending";
+}
+
+TEST(EmfExporter, LinesNeverInterleaveWithOtherWritersOutput) {
+  Pipe pipe;
+  EmfOptions o = Options();
+  o.fd = pipe.write_fd();
+  std::unique_ptr<HookExporter> emf = MakeEmfExporter(o);
+  std::string collected;
+  std::thread reader([&] {
+    char buf[65536];
+    for (;;) {
+      ssize_t n = read(pipe.read_fd(), buf, sizeof buf);
+      if (n <= 0) break;  // end of file: every writer is done
+      collected.append(buf, static_cast<size_t>(n));
+    }
+  });
+  std::thread other([&] {
+    const std::string line = absl::StrCat("other output ", std::string(300, '-'), "\n");
+    for (int i = 0; i < 500; ++i) {
+      ASSERT_EQ(write(pipe.write_fd(), line.data(), line.size()),
+                static_cast<ssize_t>(line.size()));
+    }
+  });
+  MetricsSnapshot m = Sample();
+  for (int i = 0; i < 100; ++i) {
+    m.queries += 1;
+    emf->ExportMetrics(m);
+    ASSERT_TRUE(emf->Flush(absl::Seconds(5)).ok());
+  }
+  other.join();
+  pipe.CloseWrite();
+  reader.join();
+  int emf_lines = 0;
+  int other_lines = 0;
+  for (const std::string& line : Lines(collected)) {
+    if (absl::StartsWith(line, "other output ")) {
+      EXPECT_EQ(line.size(), 13u + 300u);
+      ++other_lines;
+      continue;
+    }
+    absl::StatusOr<Json> doc = ParseJson(line);
+    EXPECT_TRUE(doc.ok()) << doc.status() << ": " << line.substr(0, 80);
+    ++emf_lines;
+  }
+  EXPECT_EQ(emf_lines, 100);
+  EXPECT_EQ(other_lines, 500);
+}
+
+// ---- The factory: options. ------------------------------------------------
+
+absl::StatusOr<std::unique_ptr<ParsedConfig>> Parse(PluginSpec spec) {
+  absl::StatusOr<const HookExporterFactory*> f = Registry::Default()->FindExporter(kEmfExporterName);
+  EXPECT_TRUE(f.ok()) << f.status();
+  return (*f)->ParseConfig(spec, *Registry::Default());
+}
+
+TEST(EmfFactory, IsRegisteredWithTheBuiltins) {
+  std::vector<std::string> names = Registry::Default()->ExporterNames();
+  EXPECT_NE(std::find(names.begin(), names.end(), "aequor.exporter.emf"), names.end());
+}
+
+TEST(EmfFactory, BadOptionsAreRejectedNamingTheOption) {
+  absl::StatusOr<std::unique_ptr<ParsedConfig>> r =
+      Parse(PluginSpec("aequor.exporter.emf", {{"namespace", "has space"}}));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(r.status().message(), "'namespace'")) << r.status();
+  r = Parse(PluginSpec("aequor.exporter.emf", {{"stream", "stdlog"}}));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(r.status().message(), "'stream'")) << r.status();
+  r = Parse(PluginSpec("aequor.exporter.emf", {{"namespce", "x"}}));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(r.status().message(), "unknown option 'namespce'")) << r.status();
+  r = Parse(PluginSpec("aequor.exporter.emf", {{"latency_buckets", "maybe"}}));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  r = Parse(PluginSpec("aequor.exporter.emf", {{"function", "tab\there"}}));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  r = Parse(PluginSpec("aequor.exporter.emf",
+                       {{"namespace", "acme/orders"}, {"stream", "stderr"}, {"function", ""}}));
+  EXPECT_TRUE(r.ok()) << r.status();
+}
+
+// Runs `fn` with fd 1 sent to a pipe, and returns what was written there.
+template <typename Fn>
+std::string CaptureStdout(Fn fn) {
+  Pipe pipe;
+  fflush(stdout);
+  const int saved = dup(STDOUT_FILENO);
+  dup2(pipe.write_fd(), STDOUT_FILENO);
+  fn();
+  fflush(stdout);
+  dup2(saved, STDOUT_FILENO);
+  close(saved);
+  return pipe.Drain();
+}
+
+TEST(EmfFactory, WritesToStdoutWithTheLambdaFunctionAsDefaultDimension) {
+  setenv("AWS_LAMBDA_FUNCTION_NAME", "orders-fn", 1);
+  absl::StatusOr<std::unique_ptr<ParsedConfig>> config = Parse(PluginSpec("aequor.exporter.emf"));
+  unsetenv("AWS_LAMBDA_FUNCTION_NAME");
+  ASSERT_TRUE(config.ok()) << config.status();
+  testing::FakeClock clock(absl::FromUnixMillis(kTimestampMs));
+  ExporterContext context;
+  context.service = "orders-api";
+  context.instance = "AbCdEfGh";
+  context.clock = &clock;
+  absl::StatusOr<std::unique_ptr<HookExporter>> emf =
+      (*Registry::Default()->FindExporter(kEmfExporterName))->Create(**config, context);
+  ASSERT_TRUE(emf.ok()) << emf.status();
+  std::string out = CaptureStdout([&] {
+    std::printf("printed before, still buffered\n");
+    (*emf)->ExportMetrics(Sample());
+    EXPECT_TRUE((*emf)->Flush(absl::Seconds(1)).ok());
+  });
+  std::vector<std::string> lines = Lines(out);
+  ASSERT_EQ(lines.size(), 2u) << out;
+  EXPECT_EQ(lines[0], "printed before, still buffered") << "the program's output comes first";
+  absl::StatusOr<Json> doc = ParseJson(lines[1]);
+  ASSERT_TRUE(doc.ok()) << doc.status();
+  CheckEmf(*doc, "aequor", {"Service", "Function"});
+  EXPECT_EQ((*doc)["Function"].string, "orders-fn");
+  EXPECT_EQ((*doc)["_aws"]["Timestamp"].number, kTimestampMs);
+}
+
+}  // namespace
+}  // namespace aequor

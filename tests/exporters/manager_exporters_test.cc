@@ -1,0 +1,362 @@
+// Exporters and metrics through a real ConnectionManager against a real
+// PostgreSQL 15 (testing/postgres_environment.h).
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "api/connection_manager.h"
+#include "gtest/gtest.h"
+#include "testing/fake_clock.h"
+#include "testing/postgres_environment.h"
+#include "tests/exporters/json.h"
+#include "tests/exporters/test_exporter.h"
+
+namespace aequor {
+namespace {
+
+using testing::ExporterProbe;
+using testing::Json;
+using testing::MakeProbeExporter;
+using testing::ParseJson;
+
+constexpr char kSecret[] = "exporters-secret-0123456789";
+constexpr int64_t kStartMs = 1767225600000;
+
+class ManagerExportersTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<testing::ThrowawayPostgres*> pg = testing::SharedPostgres();
+    ASSERT_TRUE(pg.ok()) << pg.status();
+    server_ = *pg;
+  }
+
+  ConnectionManagerBuilder Builder() {
+    ConnectionManagerBuilder b;
+    b.SetConninfo(server_->ConninfoFor(testing::ThrowawayPostgres::kAppRole))
+        .SetService("orders-api")
+        .SetCoordinationSecret(kSecret)
+        .SetClock(&clock_)
+        .UseReaperScheduler(PluginSpec("aequor.reaper.probability", {{"p", "0"}}));
+    return b;
+  }
+
+  std::unique_ptr<ConnectionManager> Make(ConnectionManagerBuilder b) {
+    absl::StatusOr<std::unique_ptr<ConnectionManager>> m = b.Build();
+    EXPECT_TRUE(m.ok()) << m.status();
+    return m.ok() ? *std::move(m) : nullptr;
+  }
+
+  // 1 connect, 3 queries that succeed, 1 that fails (22012).
+  static void KnownSequence(ConnectionManager& m) {
+    ASSERT_TRUE(m.Connect().ok());
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(m.Query("SELECT 1").ok());
+    EXPECT_EQ(SqlState(m.Query("SELECT 1/0").status()), "22012");
+  }
+
+  testing::ThrowawayPostgres* server_ = nullptr;
+  testing::FakeClock clock_{absl::FromUnixMillis(kStartMs)};
+};
+
+// Runs `fn` with fd 1 sent to a pipe; returns what was written there.
+template <typename Fn>
+std::string CaptureStdout(Fn fn) {
+  int fds[2];
+  EXPECT_EQ(pipe(fds), 0);
+  fflush(stdout);
+  const int saved = dup(STDOUT_FILENO);
+  dup2(fds[1], STDOUT_FILENO);
+  close(fds[1]);
+  fn();
+  fflush(stdout);
+  dup2(saved, STDOUT_FILENO);  // closes the last write end: the reader sees EOF
+  close(saved);
+  std::string out;
+  char buf[65536];
+  for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
+  close(fds[0]);
+  return out;
+}
+
+TEST_F(ManagerExportersTest, MetricsOfAKnownSequence) {
+  auto probe = std::make_shared<ExporterProbe>();
+  probe->wants_events = false;
+  ConnectionManagerBuilder b = Builder();
+  b.AddExporter(MakeProbeExporter(probe));
+  std::unique_ptr<ConnectionManager> m = Make(std::move(b));
+  KnownSequence(*m);
+
+  MetricsSnapshot s = m->metrics();
+  EXPECT_EQ(s.connects, 1);
+  EXPECT_EQ(s.reconnects, 0);
+  EXPECT_EQ(s.connect_errors, 0);
+  EXPECT_EQ(s.queries, 4);
+  EXPECT_EQ(s.query_errors, 1);
+  EXPECT_EQ(s.query_latency.count, 4);
+  EXPECT_EQ(s.query_latency.counts[0], 4) << "the fake clock never moves: 0 ms each";
+  EXPECT_TRUE(s.retries.empty());
+  EXPECT_EQ(s.events_dropped, 0);
+  EXPECT_EQ(s.exporter_failures, 0);
+
+  // A Flush hands the exporter the same numbers, then flushes it.
+  ASSERT_TRUE(m->Flush(absl::Seconds(5)).ok());
+  std::lock_guard<std::mutex> lock(probe->mu);
+  ASSERT_FALSE(probe->metrics.empty());
+  EXPECT_EQ(probe->metrics.back().queries, 4);
+  EXPECT_EQ(probe->metrics.back().connects, 1);
+  EXPECT_EQ(probe->calls.back(), "flush");
+  EXPECT_EQ(probe->export_calls, 0) << "a metrics-only exporter is sent no events";
+}
+
+TEST_F(ManagerExportersTest, ReconnectsAfterAKilledConnectionAndDeadClientsAreCounted) {
+  auto probe = std::make_shared<ExporterProbe>();
+  ConnectionManagerBuilder b = Builder();
+  b.AddExporter(MakeProbeExporter(probe));
+  std::unique_ptr<ConnectionManager> m = Make(std::move(b));
+  absl::StatusOr<QueryResult> pid = m->Query("SELECT pg_backend_pid()");
+  ASSERT_TRUE(pid.ok()) << pid.status();
+  ASSERT_TRUE(server_->AdminQuery(absl::StrCat("SELECT pg_terminate_backend(", pid->Get(0, 0), ")")).ok());
+  for (int i = 0; i < 500; ++i) {
+    absl::StatusOr<std::string> n = server_->AdminQuery(
+        absl::StrCat("SELECT count(*) FROM pg_stat_activity WHERE pid = ", pid->Get(0, 0)));
+    if (n.ok() && *n == "0") break;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  clock_.Advance(absl::Seconds(10));  // a warm invocation: the thaw check runs
+  ASSERT_TRUE(m->Query("SELECT 1").ok());
+  MetricsSnapshot s = m->metrics();
+  EXPECT_EQ(s.connects, 2);
+  EXPECT_EQ(s.reconnects, 1);
+  EXPECT_EQ(s.dead_clients, (std::map<std::string, int64_t>{{"thaw_check", 1}}));
+  EXPECT_EQ(s.queries, 2);
+}
+
+TEST_F(ManagerExportersTest, ConnectErrorsAndRetriesByReason) {
+  auto probe = std::make_shared<ExporterProbe>();
+  probe->wants_events = false;
+  ConnectionManagerBuilder b = Builder();
+  b.SetConninfo("host=127.0.0.1 port=1 dbname=x user=x")
+      .UseRetryPolicy(PluginSpec("aequor.retry.decorrelated_jitter", {{"retries", "2"}}))
+      .AddExporter(MakeProbeExporter(probe));
+  std::unique_ptr<ConnectionManager> m = Make(std::move(b));
+  EXPECT_EQ(m->Connect().code(), absl::StatusCode::kUnavailable);
+  MetricsSnapshot s = m->metrics();
+  EXPECT_EQ(s.connect_errors, 3);
+  EXPECT_EQ(s.connects, 0);
+  EXPECT_EQ(s.retries, (std::map<std::string, int64_t>{{"connection", 2}}));
+}
+
+TEST_F(ManagerExportersTest, TheLatencyHistogramWithTheRealClock) {
+  auto probe = std::make_shared<ExporterProbe>();
+  probe->wants_events = false;
+  ConnectionManagerBuilder b = Builder();
+  b.SetClock(Clock::Real()).AddExporter(MakeProbeExporter(probe));
+  std::unique_ptr<ConnectionManager> m = Make(std::move(b));
+  ASSERT_TRUE(m->Connect().ok());
+  ASSERT_TRUE(m->Query("SELECT pg_sleep(0.03)").ok());
+  MetricsSnapshot s = m->metrics();
+  EXPECT_EQ(s.query_latency.count, 1);
+  EXPECT_GE(s.query_latency.sum_ms, 30);
+  int64_t slow = 0;
+  for (size_t i = 0; i < LatencyHistogram::kBuckets; ++i) {
+    if (i >= 7) slow += s.query_latency.counts[i];  // above 25 ms
+  }
+  EXPECT_EQ(slow, 1);
+}
+
+TEST_F(ManagerExportersTest, TheEmfExporterWritesOneLinePerFlushWithTheDeltas) {
+  ConnectionManagerBuilder b = Builder();
+  b.AddExporter(PluginSpec("aequor.exporter.emf",
+                           {{"namespace", "aequor-test"}, {"function", "orders-fn"}}));
+  std::unique_ptr<ConnectionManager> m = Make(std::move(b));
+  KnownSequence(*m);
+  std::string first = CaptureStdout([&] { EXPECT_TRUE(m->Flush(absl::Seconds(5)).ok()); });
+  clock_.Advance(absl::Milliseconds(250));
+  ASSERT_TRUE(m->Query("SELECT 2").ok());
+  std::string second = CaptureStdout([&] { EXPECT_TRUE(m->Flush(absl::Seconds(5)).ok()); });
+  std::string third = CaptureStdout([&] { EXPECT_TRUE(m->Flush(absl::Seconds(5)).ok()); });
+
+  ASSERT_TRUE(absl::EndsWith(first, "\n")) << first;
+  ASSERT_EQ(std::count(first.begin(), first.end(), '\n'), 1) << first;
+  absl::StatusOr<Json> doc = ParseJson(first);
+  ASSERT_TRUE(doc.ok()) << doc.status() << "\n" << first;
+  const Json& aws = (*doc)["_aws"];
+  EXPECT_EQ(aws["Timestamp"].number, kStartMs);
+  ASSERT_EQ(aws["CloudWatchMetrics"].size(), 1u);
+  const Json& directive = aws["CloudWatchMetrics"][0];
+  EXPECT_EQ(directive["Namespace"].string, "aequor-test");
+  ASSERT_EQ(directive["Dimensions"].size(), 1u);
+  ASSERT_EQ(directive["Dimensions"][0].size(), 2u);
+  EXPECT_EQ(directive["Dimensions"][0][0].string, "Service");
+  EXPECT_EQ(directive["Dimensions"][0][1].string, "Function");
+  EXPECT_EQ((*doc)["Service"].string, "orders-api");
+  EXPECT_EQ((*doc)["Function"].string, "orders-fn");
+  EXPECT_EQ((*doc)["Instance"].string, m->instance());
+  std::map<std::string, std::string> units;
+  for (const Json& def : directive["Metrics"].array) units[def["Name"].string] = def["Unit"].string;
+  EXPECT_EQ(units["Connects"], "Count");
+  EXPECT_EQ(units["Queries"], "Count");
+  EXPECT_EQ(units["QueryLatencySum"], "Milliseconds");
+  EXPECT_EQ(units["QueryLatency.le_0.25ms"], "Count");
+  EXPECT_EQ((*doc)["Connects"].number, 1);
+  EXPECT_EQ((*doc)["Reconnects"].number, 0);
+  EXPECT_EQ((*doc)["ConnectErrors"].number, 0);
+  EXPECT_EQ((*doc)["Queries"].number, 4);
+  EXPECT_EQ((*doc)["QueryErrors"].number, 1);
+  EXPECT_EQ((*doc)["QueryLatency.le_0.25ms"].number, 4);
+  EXPECT_EQ((*doc)["EventsDropped"].number, 0);
+
+  absl::StatusOr<Json> next = ParseJson(second);
+  ASSERT_TRUE(next.ok()) << next.status() << "\n" << second;
+  EXPECT_EQ((*next)["_aws"]["Timestamp"].number, kStartMs + 250);
+  EXPECT_EQ((*next)["Queries"].number, 1) << "a delta since the previous line";
+  EXPECT_EQ((*next)["Connects"].number, 0);
+  EXPECT_EQ((*next)["QueryErrors"].number, 0);
+  EXPECT_EQ(third, "") << "nothing happened since: no line";
+
+  // Nothing secret in what was written.
+  for (const std::string& out : {first, second}) {
+    EXPECT_FALSE(absl::StrContains(out, kSecret));
+    EXPECT_FALSE(absl::StrContains(out, "password"));
+    EXPECT_FALSE(absl::StrContains(out, "SELECT"));
+  }
+}
+
+TEST_F(ManagerExportersTest, ABlockedExporterNeverStallsQueriesAndOverflowIsCounted) {
+  auto probe = std::make_shared<ExporterProbe>();
+  probe->block_export = true;
+  ConnectionManagerBuilder b = Builder();
+  b.mutable_options().exporter_queue_capacity = 16;
+  b.AddExporter(MakeProbeExporter(probe));
+  std::unique_ptr<ConnectionManager> m = Make(std::move(b));
+  ASSERT_TRUE(m->Query("SELECT 1").ok());
+  // The dispatcher takes those events and blocks in Export().
+  EXPECT_EQ(m->Flush(absl::Milliseconds(50)).code(), absl::StatusCode::kDeadlineExceeded);
+  ASSERT_TRUE(probe->WaitForExports(1, absl::Seconds(5)));
+
+  const absl::Time start = absl::Now();
+  for (int i = 0; i < 200; ++i) {
+    absl::StatusOr<QueryResult> r = m->Query("SELECT $1::int", {i});
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->Get(0, 0), absl::StrCat(i));
+  }
+  EXPECT_LT(absl::Now() - start, absl::Seconds(20));
+  MetricsSnapshot s = m->metrics();
+  EXPECT_EQ(s.queries, 201);
+  EXPECT_EQ(s.events_dropped, 400 - 16) << "2 events per query; 16 fit in the queue";
+
+  // A Flush gives up on time and does not hang...
+  const absl::Time flush_start = absl::Now();
+  absl::Status flushed = m->Flush(absl::Milliseconds(100));
+  EXPECT_EQ(flushed.code(), absl::StatusCode::kDeadlineExceeded) << flushed;
+  EXPECT_TRUE(absl::StrContains(flushed.message(), "exporter #0 is still busy")) << flushed;
+  EXPECT_LT(absl::Now() - flush_start, absl::Seconds(2));
+
+  // ...and while one waits, other threads' queries go on.
+  std::atomic<bool> flush_done{false};
+  std::thread flusher([&] {
+    (void)m->Flush(absl::Seconds(3));
+    flush_done = true;
+  });
+  absl::SleepFor(absl::Milliseconds(50));
+  ASSERT_TRUE(m->Query("SELECT 1").ok());
+  EXPECT_FALSE(flush_done.load()) << "the query did not wait for the flush";
+  probe->Release();
+  flusher.join();
+  EXPECT_TRUE(m->Flush(absl::Seconds(5)).ok());
+  // The first events, then what fitted in the queue.
+  std::vector<std::string> kinds = probe->Kinds();
+  ASSERT_EQ(kinds.size(), 3u + 16u) << "the query during the flush found the queue full";
+  EXPECT_EQ(kinds[0], "connect:");
+  EXPECT_EQ(kinds[1], "query_start:SELECT 1");
+  EXPECT_EQ(kinds[2], "query_end:SELECT 1");
+  EXPECT_EQ(kinds[3], "query_start:SELECT $1::int");
+  EXPECT_EQ(kinds[18], "query_end:SELECT $1::int") << "then the 16 that fitted";
+  EXPECT_EQ(m->metrics().events_dropped, 400 - 16 + 2);
+}
+
+TEST_F(ManagerExportersTest, DestroyingAManagerWhoseExporterIsBlockedReturns) {
+  auto probe = std::make_shared<ExporterProbe>();
+  probe->block_export = true;
+  const absl::Time start = absl::Now();
+  {
+    ConnectionManagerBuilder b = Builder();
+    b.AddExporter(MakeProbeExporter(probe));
+    std::unique_ptr<ConnectionManager> m = Make(std::move(b));
+    ASSERT_TRUE(m->Query("SELECT 1").ok());
+    (void)m->Flush(absl::Milliseconds(1));
+    ASSERT_TRUE(probe->WaitForExports(1, absl::Seconds(5)));
+  }
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5)) << "shutdown waits 1 s, then gives up";
+  probe->Release();
+}
+
+TEST_F(ManagerExportersTest, CallbacksSelectedQueuedRunOnTheDispatcherAndFlushWaitsForThem) {
+  std::vector<std::string> seen;  // written by the dispatcher, read after Flush
+  std::atomic<bool> on_caller_thread{false};
+  const std::thread::id caller = std::this_thread::get_id();
+  CallbackHooks hooks;
+  hooks.on_event = [&](const Event& e) {
+    seen.push_back(absl::StrCat(EventKindName(e.kind), ":", e.sql));
+    if (std::this_thread::get_id() == caller) on_caller_thread = true;
+  };
+  ConnectionManagerBuilder b = Builder();
+  b.AddExporter(PluginSpec("aequor.exporter.callback", {{"delivery", "queued"}}))
+      .SetHooks(std::move(hooks));
+  std::unique_ptr<ConnectionManager> m = Make(std::move(b));
+  ASSERT_TRUE(m->Query("SELECT 1").ok());
+  ASSERT_TRUE(m->Flush(absl::Seconds(5)).ok());
+  EXPECT_EQ(seen, (std::vector<std::string>{"connect:", "query_start:SELECT 1",
+                                            "query_end:SELECT 1"}));
+  EXPECT_FALSE(on_caller_thread.load());
+}
+
+TEST_F(ManagerExportersTest, ThrowingCallbacksAreCountedAsExporterFailures) {
+  CallbackHooks hooks;
+  hooks.on_query_end = [](const Event&) { throw std::runtime_error("boom"); };
+  ConnectionManagerBuilder b = Builder();
+  b.SetHooks(std::move(hooks));
+  std::unique_ptr<ConnectionManager> m = Make(std::move(b));
+  ASSERT_TRUE(m->Query("SELECT 1").ok());
+  ASSERT_TRUE(m->Query("SELECT 1").ok());
+  EXPECT_EQ(m->metrics().exporter_failures, 2);
+  EXPECT_EQ(m->metrics().queries, 2);
+}
+
+TEST_F(ManagerExportersTest, WithoutExportersNoMetricsAreKept) {
+  std::unique_ptr<ConnectionManager> m = Make(Builder());
+  ASSERT_TRUE(m->Query("SELECT 1").ok());
+  EXPECT_EQ(m->metrics().queries, 0);
+  EXPECT_TRUE(m->Flush(absl::Seconds(1)).ok());
+}
+
+TEST_F(ManagerExportersTest, BadExporterOptionsFailTheBuildNamingTheOption) {
+  ConnectionManagerBuilder b = Builder();
+  b.mutable_options().exporter_queue_capacity = 0;
+  absl::StatusOr<std::unique_ptr<ConnectionManager>> m = b.Build();
+  EXPECT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(m.status().message(), "exporter_queue_capacity")) << m.status();
+
+  ConnectionManagerBuilder c = Builder();
+  c.mutable_options().exporter_interval = absl::Milliseconds(1);
+  m = c.Build();
+  EXPECT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(m.status().message(), "exporter_interval")) << m.status();
+
+  ConnectionManagerBuilder d = Builder();
+  d.AddExporter(PluginSpec("aequor.exporter.emf", {{"stream", "file"}}));
+  m = d.Build();
+  EXPECT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(m.status().message(), "exporters[0]: aequor.exporter.emf"))
+      << m.status();
+}
+
+}  // namespace
+}  // namespace aequor

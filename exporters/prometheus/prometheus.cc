@@ -1,0 +1,396 @@
+#include "exporters/prometheus/prometheus.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <exception>
+#include <chrono>
+#include <condition_variable>
+#include <limits>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "prometheus/client_metric.h"
+#include "prometheus/collectable.h"
+#include "prometheus/exposer.h"
+#include "prometheus/metric_family.h"
+#include "prometheus/metric_type.h"
+#include "prometheus/text_serializer.h"
+
+namespace aequor {
+namespace {
+
+constexpr char kDefaultBind[] = "127.0.0.1:9464";
+constexpr char kPath[] = "/metrics";
+// civetweb worker threads, i.e. scrapes served at once.
+constexpr size_t kServerThreads = 2;
+
+// The counters of api/metrics.h (CounterPoint names), in Counters() order,
+// each exposed as aequor_<name>_total.
+struct CounterHelp {
+  absl::string_view name;
+  absl::string_view help;
+};
+constexpr CounterHelp kCounterHelp[] = {
+    {"connects", "PostgreSQL connections opened, reconnects included."},
+    {"reconnects", "Connections opened to replace a lost one."},
+    {"connect_errors", "Failed connect attempts."},
+    {"retries", "Retries, by reason."},
+    {"queries", "Statements finished, failed ones included."},
+    {"query_errors", "Statements that failed."},
+    {"lease_renewals", "Lease renewals."},
+    {"lease_renewal_failures", "Failed lease renewals."},
+    {"reaper_passes", "Reaper passes, by outcome."},
+    {"zombies_killed", "Sessions terminated by reaper passes."},
+    {"reaper_rows_skipped", "Sessions a reaper pass looked at and spared, by reason."},
+    {"dead_clients", "Connections found dead, by source."},
+    {"events_dropped", "Events not delivered because the exporter queue was full."},
+    {"exporter_failures", "Exporter calls that threw or returned an error."},
+};
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+std::vector<MetricFamily> Families(const MetricsSnapshot& m, const std::string& service,
+                                   const std::string& instance) {
+  const std::vector<CounterPoint> points = Counters(m);
+  auto base_labels = [&] {
+    return std::vector<ClientMetric::Label>{{"service", service}, {"instance", instance}};
+  };
+  std::vector<MetricFamily> out;
+  auto counter_family = [&](absl::string_view name, absl::string_view help) {
+    MetricFamily f;
+    f.name = absl::StrCat("aequor_", name, "_total");
+    f.help = std::string(help);
+    f.type = MetricType::Counter;
+    for (const CounterPoint& p : points) {
+      if (p.name != name) continue;
+      ClientMetric c;
+      c.label = base_labels();
+      if (!p.label_key.empty()) {
+        c.label.push_back({std::string(p.label_key), p.label_value});
+      }
+      c.counter.value = static_cast<double>(p.value);
+      f.metric.push_back(std::move(c));
+    }
+    out.push_back(std::move(f));
+  };
+  std::set<absl::string_view> known;
+  for (const CounterHelp& c : kCounterHelp) {
+    counter_family(c.name, c.help);
+    known.insert(c.name);
+  }
+  // Counters added to api/metrics.h after this table was written.
+  for (const CounterPoint& p : points) {
+    if (known.insert(p.name).second) {
+      counter_family(p.name, absl::StrCat("aequor counter ", p.name, "."));
+    }
+  }
+
+  MetricFamily h;
+  h.name = "aequor_query_duration_seconds";
+  h.help = "Duration of statements (the whole call: retries and reconnects included).";
+  h.type = MetricType::Histogram;
+  ClientMetric c;
+  c.label = base_labels();
+  const LatencyHistogram& lat = m.query_latency;
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < LatencyHistogram::kBuckets; ++i) {
+    cumulative += static_cast<uint64_t>(lat.counts[i]);
+    ClientMetric::Bucket b;
+    b.cumulative_count = cumulative;
+    b.upper_bound = i < LatencyHistogram::kBoundsMs.size()
+                        ? LatencyHistogram::kBoundsMs[i] / 1000.0
+                        : std::numeric_limits<double>::infinity();
+    c.histogram.bucket.push_back(b);
+  }
+  // The +Inf bucket and _count agree even if a snapshot's count were to
+  // disagree with its buckets.
+  c.histogram.sample_count = cumulative;
+  c.histogram.sample_sum = lat.sum_ms / 1000.0;
+  h.metric.push_back(std::move(c));
+  out.push_back(std::move(h));
+  return out;
+}
+
+// The latest snapshot, rendered at each scrape (on civetweb's threads).
+class SnapshotCollectable final : public prometheus::Collectable {
+ public:
+  SnapshotCollectable(std::string service, std::string instance)
+      : service_(std::move(service)), instance_(std::move(instance)) {}
+
+  void Set(const MetricsSnapshot& m) {
+    std::lock_guard<std::mutex> lock(mu_);
+    latest_ = m;
+  }
+
+  std::vector<MetricFamily> Collect() const override {
+    MetricsSnapshot m;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      m = latest_;
+    }
+    return Families(m, service_, instance_);
+  }
+
+ private:
+  const std::string service_;
+  const std::string instance_;
+  // std::mutex rather than absl::Mutex: Debian's Abseil is not built for
+  // ThreadSanitizer, which then cannot see absl::Mutex order accesses.
+  mutable std::mutex mu_;
+  MetricsSnapshot latest_;  // guarded by mu_
+};
+
+// Where to connect to wake civetweb's listener thread: the bound address,
+// or loopback for 0.0.0.0.
+using WakeAddress = std::optional<struct sockaddr_in>;
+
+// Opens and drops one connection to `addr` (a wake-up for civetweb's
+// listener thread), waiting at most 50 ms for it to be accepted.
+void Poke(const struct sockaddr_in& addr) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;
+  if (connect(fd, reinterpret_cast<const struct sockaddr*>(&addr), sizeof addr) != 0 &&
+      errno == EINPROGRESS) {
+    struct pollfd p = {fd, POLLOUT, 0};
+    (void)poll(&p, 1, 50);
+  }
+  close(fd);
+}
+
+class PrometheusExporter final : public HookExporter {
+ public:
+  PrometheusExporter(std::shared_ptr<SnapshotCollectable> collectable,
+                     std::unique_ptr<prometheus::Exposer> exposer, WakeAddress wake)
+      : collectable_(std::move(collectable)), exposer_(std::move(exposer)), wake_(wake) {}
+  ~PrometheusExporter() override { StopServer(); }
+
+  void Export(absl::Span<const Event>) override {}
+  bool wants_events() const override { return false; }
+  void ExportMetrics(const MetricsSnapshot& metrics) override { collectable_->Set(metrics); }
+  // Nothing is buffered: Prometheus pulls.
+  absl::Status Flush(absl::Duration) override { return absl::OkStatus(); }
+  absl::Status Shutdown(absl::Duration) override {
+    StopServer();
+    return absl::OkStatus();
+  }
+
+ private:
+  // Stops civetweb and closes the port. civetweb's listener thread polls
+  // its sockets in 2 s quanta and sees the stop request only between them,
+  // so the Exposer's destructor alone takes up to 2 s, longer than the
+  // manager waits at shutdown (1 s). A connection wakes the listener: while
+  // the destructor runs, one is made every 10 ms; stopping takes ~20-40 ms.
+  void StopServer() {
+    if (exposer_ == nullptr) return;
+    std::mutex mu;
+    std::condition_variable cv;
+    bool stopped = false;  // guarded by mu
+    std::thread waker;
+    if (wake_.has_value()) {
+      try {
+        waker = std::thread([&, addr = *wake_] {
+          std::unique_lock<std::mutex> lock(mu);
+          while (!cv.wait_for(lock, std::chrono::milliseconds(10), [&] { return stopped; })) {
+            lock.unlock();
+            Poke(addr);
+            lock.lock();
+          }
+        });
+      } catch (const std::exception&) {
+        // No thread: the destructor takes its 2 s.
+      }
+    }
+    exposer_.reset();  // waits for scrapes in flight
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      stopped = true;
+    }
+    cv.notify_one();
+    if (waker.joinable()) waker.join();
+  }
+
+  std::shared_ptr<SnapshotCollectable> collectable_;
+  std::unique_ptr<prometheus::Exposer> exposer_;  // destroyed first
+  const WakeAddress wake_;
+};
+
+struct PrometheusConfig final : ParsedConfig {
+  std::string bind;  // host:port, as given
+  std::string host;
+  int port = 0;
+};
+
+// Splits "host:port"; false unless host is an IPv4 address or host name
+// ([A-Za-z0-9.-]) and port a decimal in [0, 65535].
+bool ParseBind(absl::string_view bind, std::string& host, int& port) {
+  const size_t colon = bind.rfind(':');
+  if (colon == absl::string_view::npos || colon == 0) return false;
+  const absl::string_view h = bind.substr(0, colon);
+  const absl::string_view p = bind.substr(colon + 1);
+  for (char c : h) {
+    if (!(absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-')) {
+      return false;
+    }
+  }
+  if (p.empty() || p.size() > 5) return false;
+  for (char c : p) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return false;
+  }
+  int n = 0;
+  if (!absl::SimpleAtoi(p, &n) || n > 65535) return false;
+  host = std::string(h);
+  port = n;
+  return true;
+}
+
+// The IPv4 address of `host` (as civetweb resolves it), or nullopt.
+WakeAddress Resolve(const std::string& host, int port) {
+  struct addrinfo hints = {};
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_STREAM;
+  struct addrinfo* found = nullptr;
+  if (getaddrinfo(host.c_str(), nullptr, &hints, &found) != 0) return std::nullopt;
+  struct sockaddr_in addr = *reinterpret_cast<const struct sockaddr_in*>(found->ai_addr);
+  freeaddrinfo(found);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  return addr;
+}
+
+WakeAddress WakeAddressFor(const std::string& host, int port) {
+  WakeAddress addr = Resolve(host, port);
+  if (addr.has_value() && addr->sin_addr.s_addr == htonl(INADDR_ANY)) {
+    addr->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  }
+  return addr;
+}
+
+// Why host:port cannot be opened, found by trying it the way civetweb does
+// (civetweb only says "possible problem binding to port"). Empty if the
+// attempt works now.
+std::string WhyNotListening(const std::string& host, int port) {
+  struct addrinfo hints = {};
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_STREAM;
+  struct addrinfo* found = nullptr;
+  if (int rc = getaddrinfo(host.c_str(), nullptr, &hints, &found); rc != 0) {
+    return absl::StrCat("cannot resolve '", host, "': ", gai_strerror(rc));
+  }
+  struct sockaddr_in addr = *reinterpret_cast<const struct sockaddr_in*>(found->ai_addr);
+  freeaddrinfo(found);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return "";
+  const int one = 1;
+  (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  std::string why;
+  if (bind(fd, reinterpret_cast<const struct sockaddr*>(&addr), sizeof addr) != 0 ||
+      listen(fd, 1) != 0) {
+    char buf[256];
+    why = strerror_r(errno, buf, sizeof buf);  // GNU strerror_r
+  }
+  close(fd);
+  return why;
+}
+
+class Factory final : public HookExporterFactory {
+ public:
+  explicit Factory(PrometheusRegistration registration)
+      : registration_(std::move(registration)) {}
+
+  absl::string_view name() const override { return kPrometheusExporterName; }
+  absl::string_view description() const override {
+    return "metrics on an HTTP endpoint for Prometheus to scrape (bind=127.0.0.1:9464, "
+           "path /metrics)";
+  }
+
+  absl::StatusOr<std::unique_ptr<ParsedConfig>> ParseConfig(const PluginSpec& spec,
+                                                             const Registry&) const override {
+    ParamReader r(spec);
+    auto config = std::make_unique<PrometheusConfig>();
+    config->bind = r.String("bind", kDefaultBind);
+    if (!ParseBind(config->bind, config->host, config->port)) {
+      r.Fail(absl::StrCat(
+          "option 'bind' must be host:port with an IPv4 address or host name (no IPv6) "
+          "and a port in [0, 65535], got '",
+          config->bind, "'"));
+    }
+    if (absl::Status s = r.Finish(); !s.ok()) return s;
+    return config;
+  }
+
+  absl::StatusOr<std::unique_ptr<HookExporter>> Create(
+      const ParsedConfig& parsed, const ExporterContext& context) const override {
+    const auto& config = static_cast<const PrometheusConfig&>(parsed);
+    auto collectable = std::make_shared<SnapshotCollectable>(context.service, context.instance);
+    std::unique_ptr<prometheus::Exposer> exposer;
+    std::vector<int> ports;
+    try {
+      exposer = std::make_unique<prometheus::Exposer>(config.bind, kServerThreads);
+    } catch (const std::exception& e) {
+      std::string why = WhyNotListening(config.host, config.port);
+      if (why.empty()) why = e.what();
+      return absl::UnavailableError(
+          absl::StrCat(kPrometheusExporterName, ": cannot listen on ", config.bind, ": ", why));
+    }
+    try {
+      exposer->RegisterCollectable(collectable, kPath);
+      ports = exposer->GetListeningPorts();
+    } catch (const std::exception& e) {
+      return absl::InternalError(absl::StrCat(kPrometheusExporterName, ": serving ", kPath,
+                                              " on ", config.bind, ": ", e.what()));
+    }
+    if (ports.empty()) {
+      return absl::InternalError(absl::StrCat(kPrometheusExporterName, ": listening on ",
+                                              config.bind, " but civetweb reports no port"));
+    }
+    if (registration_.on_listening) {
+      PrometheusEndpoint endpoint;
+      endpoint.service = context.service;
+      endpoint.instance = context.instance;
+      endpoint.port = ports.front();
+      endpoint.address = absl::StrCat(config.host, ":", endpoint.port);
+      registration_.on_listening(endpoint);
+    }
+    return std::unique_ptr<HookExporter>(new PrometheusExporter(
+        std::move(collectable), std::move(exposer), WakeAddressFor(config.host, ports.front())));
+  }
+
+ private:
+  const PrometheusRegistration registration_;
+};
+
+}  // namespace
+
+std::unique_ptr<HookExporterFactory> NewPrometheusExporterFactory(
+    PrometheusRegistration registration) {
+  return std::make_unique<Factory>(std::move(registration));
+}
+
+absl::Status RegisterPrometheusExporter(RegistryBuilder& builder,
+                                        PrometheusRegistration registration) {
+  return builder.Register(NewPrometheusExporterFactory(std::move(registration)));
+}
+
+std::string FormatPrometheusText(const MetricsSnapshot& metrics, absl::string_view service,
+                                 absl::string_view instance) {
+  return prometheus::TextSerializer().Serialize(
+      Families(metrics, std::string(service), std::string(instance)));
+}
+
+}  // namespace aequor

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "api/errors.h"
@@ -267,6 +268,11 @@ absl::Status Manager::ConnectOnceLocked(int attempt) {
     return status;
   }
   conn_ = std::move(conn);
+  // libpq's default notice processor prints to the host's stderr; keep the
+  // server's last word instead (e.g. the FATAL sent before it closed an idle
+  // connection) for the client_dead event.
+  last_notice_.clear();
+  PQsetNoticeProcessor(conn_.get(), &Manager::OnNotice, this);
   SetLeaseLocked(*std::move(lease), start);
   last_used_ = start + took;
   ++connects_;
@@ -285,6 +291,7 @@ std::optional<ReapReport> Manager::EmergencyReapLocked() {
   const char* values[] = {parts_.options.reaper_conninfo.c_str(),
                           connect_timeout_seconds_.c_str(), name.c_str(), nullptr};
   pg::Conn conn(PQconnectdbParams(keywords, values, 1));
+  if (conn != nullptr) PQsetNoticeProcessor(conn.get(), &Manager::IgnoreNotice, nullptr);
   if (conn == nullptr || PQstatus(conn.get()) != CONNECTION_OK) {
     if (events_.observed()) {
       Event event = MakeEvent(EventKind::kReap);
@@ -443,13 +450,15 @@ absl::Status Manager::CheckNotInBody() const {
 absl::Status Manager::PrepareLocked(absl::Time deadline, bool first_attempt, absl::Time now,
                                     bool* renew_in_pipeline) {
   *renew_in_pipeline = false;
-  if (first_attempt && conn_ != nullptr && now - last_used_ >= parts_.options.invocation_gap) {
-    // A warm invocation: was the connection closed while we were frozen?
-    if (ConnectionLooksDeadLocked()) {
-      ReportDeadLocked("thaw_check", "", pg::ErrorMessage(conn_.get()));
+  if (first_attempt && conn_ != nullptr) {
+    const absl::Duration idle = now - last_used_;
+    // Was the connection closed while we were idle (or frozen)?
+    if (idle >= parts_.options.thaw_check_after && ConnectionLooksDeadLocked()) {
+      ReportDeadLocked("thaw_check", "",
+                       last_notice_.empty() ? pg::ErrorMessage(conn_.get()) : last_notice_);
       DropConnectionLocked();
-    } else {
-      MaybeReapLocked(ReapTrigger::kInvocation);
+    } else if (idle >= parts_.options.invocation_gap) {
+      MaybeReapLocked(ReapTrigger::kInvocation);  // a warm invocation
     }
   }
   if (conn_ == nullptr || PQstatus(conn_.get()) != CONNECTION_OK) {
@@ -826,6 +835,14 @@ void Manager::ReportDeadLocked(absl::string_view source, absl::string_view sqlst
   event.message = std::string(message);
   events_.Emit(event);
 }
+
+void Manager::OnNotice(void* self, const char* message) {
+  // Called by libpq inside a call this manager is making, under mu_.
+  static_cast<Manager*>(self)->last_notice_ =
+      std::string(absl::StripTrailingAsciiWhitespace(message != nullptr ? message : ""));
+}
+
+void Manager::IgnoreNotice(void*, const char*) {}
 
 void Manager::DropConnectionLocked() {
   if (conn_ == nullptr) return;

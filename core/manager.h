@@ -121,6 +121,9 @@ class Manager final : public ConnectionManager {
   bool BackoffLocked(int retry, absl::Time deadline, absl::Duration& previous,
                      absl::string_view reason, absl::string_view sqlstate);
   void DropConnectionLocked();
+  // libpq notice processors (see ConnectOnceLocked).
+  static void OnNotice(void* self, const char* message);
+  static void IgnoreNotice(void* unused, const char* message);
   void ReportDeadLocked(absl::string_view source, absl::string_view sqlstate,
                         absl::string_view message);
   Event MakeEvent(EventKind kind) const;
@@ -134,6 +137,7 @@ class Manager final : public ConnectionManager {
   mutable std::mutex mu_;
   pg::Conn conn_;
   std::string application_name_;
+  std::string last_notice_;  // the server's last notice on conn_
   // Monotonic times at which the lease is renewed with the next statement,
   // and alone before it (from lease_renew_before / lease_block_before).
   absl::Time lease_renew_at_ = absl::InfiniteFuture();

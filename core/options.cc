@@ -64,6 +64,7 @@ absl::Status ValidateOptions(const ManagerOptions& o) {
   for (const auto& [name, value] :
        {std::pair<absl::string_view, absl::Duration>{"reap_clock_skew", o.reap_clock_skew},
         {"invocation_gap", o.invocation_gap},
+        {"thaw_check_after", o.thaw_check_after},
         {"idle_in_transaction_timeout", o.idle_in_transaction_timeout},
         {"idle_session_timeout", o.idle_session_timeout}}) {
     if (value < absl::ZeroDuration()) {

@@ -249,6 +249,19 @@ TEST_F(ManagerTest, AThawedInstanceWhoseConnectionWasKilledReconnectsSilently) {
                                              "query_start", "query_end"}));
 }
 
+// Found by the storm: a warm container thawed 500 ms after its connection
+// was killed failed, because the thaw check only ran after invocation_gap (1 s).
+TEST_F(ManagerTest, AShortThawAfterTheConnectionWasKilledStillReconnectsSilently) {
+  std::unique_ptr<ConnectionManager> m = Make(Builder());
+  absl::StatusOr<QueryResult> pid = m->Query("SELECT pg_backend_pid()");
+  ASSERT_TRUE(pid.ok());
+  EXPECT_EQ(Admin(absl::StrCat("SELECT pg_terminate_backend(", pid->Get(0, 0), ")")), "t");
+  WaitUntilGone(*server_, pid->Get(0, 0));
+  clock_.Advance(absl::Milliseconds(200));  // far below invocation_gap
+  absl::StatusOr<QueryResult> after = m->Query("SELECT 1");
+  ASSERT_TRUE(after.ok()) << after.status();
+}
+
 TEST_F(ManagerTest, AConnectionLostDuringANonIdempotentStatementIsOutcomeUnknown) {
   std::unique_ptr<ConnectionManager> m = Make(Builder());
   absl::StatusOr<QueryResult> pid = m->Query("SELECT pg_backend_pid()");

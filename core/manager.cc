@@ -107,17 +107,7 @@ Event Manager::MakeEvent(EventKind kind) const {
 }
 
 ReaperSettings Manager::ReaperSettingsFor(bool dry_run) const {
-  const ManagerOptions& o = parts_.options;
-  ReaperSettings s;
-  s.service = parts_.service;
-  s.min_idle = o.reap_min_idle;
-  s.idle_in_transaction_min_idle = o.reap_idle_in_transaction_after;
-  s.clock_skew = o.reap_clock_skew;
-  s.max_kills = o.reap_max_kills;
-  s.statement_timeout = o.reap_statement_timeout;
-  s.lock_idle_timeout = o.reap_lock_timeout;
-  s.dry_run = dry_run;
-  return s;
+  return ReaperSettingsFromOptions(parts_.options, parts_.service, dry_run);
 }
 
 bool Manager::connected() const {

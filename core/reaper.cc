@@ -13,6 +13,20 @@
 
 namespace aequor {
 
+ReaperSettings ReaperSettingsFromOptions(const ManagerOptions& o, std::string normalized_service,
+                                         bool dry_run) {
+  ReaperSettings s;
+  s.service = std::move(normalized_service);
+  s.min_idle = o.reap_min_idle;
+  s.idle_in_transaction_min_idle = o.reap_idle_in_transaction_after;
+  s.clock_skew = o.reap_clock_skew;
+  s.max_kills = o.reap_max_kills;
+  s.statement_timeout = o.reap_statement_timeout;
+  s.lock_idle_timeout = o.reap_lock_timeout;
+  s.dry_run = dry_run;
+  return s;
+}
+
 const char kSessionColumnsSql[] = R"sql(
   a.pid,
   a.application_name,

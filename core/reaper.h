@@ -39,6 +39,7 @@
 #include "api/clock.h"
 #include "api/events.h"
 #include "api/lease_signer.h"
+#include "api/options.h"
 
 namespace aequor {
 
@@ -65,6 +66,11 @@ struct ReaperSettings {
   // session change in that window.
   std::function<void()> before_terminate_for_testing;
 };
+
+// The settings a manager with options `o` uses for its passes (also what
+// aequorctl uses, so the tool judges sessions exactly as the library does).
+ReaperSettings ReaperSettingsFromOptions(const ManagerOptions& o, std::string normalized_service,
+                                         bool dry_run);
 
 // Skip reasons used in ReapReport::skipped.
 namespace skip_reason {

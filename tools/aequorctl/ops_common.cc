@@ -164,22 +164,13 @@ absl::StatusOr<ServiceChoice> ServiceFromFlags(const Flags& flags) {
 }
 
 ReaperSettings SettingsFor(const ServiceChoice& service, const ReaperFlags& reaper, bool dry_run) {
-  // The same mapping as Manager::ReaperSettingsFor (core/manager.cc).
+  // The manager's own mapping, from options with these four values.
   ManagerOptions o;
   o.reap_min_idle = reaper.min_idle;
   o.reap_idle_in_transaction_after = reaper.idle_in_transaction_after;
   o.reap_clock_skew = reaper.clock_skew;
   o.reap_max_kills = reaper.max_kills;
-  ReaperSettings s;
-  s.service = service.normalized;
-  s.min_idle = o.reap_min_idle;
-  s.idle_in_transaction_min_idle = o.reap_idle_in_transaction_after;
-  s.clock_skew = o.reap_clock_skew;
-  s.max_kills = o.reap_max_kills;
-  s.statement_timeout = o.reap_statement_timeout;
-  s.lock_idle_timeout = o.reap_lock_timeout;
-  s.dry_run = dry_run;
-  return s;
+  return ReaperSettingsFromOptions(o, service.normalized, dry_run);
 }
 
 SecretState SignerFromEnvironment() {

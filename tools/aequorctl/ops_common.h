@@ -93,7 +93,7 @@ struct ServiceChoice {
 absl::StatusOr<ServiceChoice> ServiceFromFlags(const Flags& flags);
 
 // The ReaperSettings a ConnectionManager with these options runs its passes
-// with (core/manager.cc ReaperSettingsFor: ManagerOptions defaults for the
+// with (core ReaperSettingsFromOptions; ManagerOptions defaults for the
 // statement and lock timeouts).
 ReaperSettings SettingsFor(const ServiceChoice& service, const ReaperFlags& reaper, bool dry_run);
 

@@ -279,12 +279,6 @@ TEST(CliFlagsTest, ErrorsNeverRepeatValues) {
   EXPECT_THAT(positional.status().message(), Not(HasSubstr("abcdef-value")));
 }
 
-TEST(CliJsonTest, EscapesQuotesBackslashesControlsAndNonAscii) {
-  EXPECT_EQ(cli::JsonString("plain"), "\"plain\"");
-  EXPECT_EQ(cli::JsonString("a\"b\\c"), "\"a\\\"b\\\\c\"");
-  EXPECT_EQ(cli::JsonString("\n\t\x01"), "\"\\n\\t\\u0001\"");
-  EXPECT_EQ(cli::JsonString("\xC3\xA9"), "\"\\ufffd\\ufffd\"");
-}
 
 }  // namespace
 }  // namespace aequor

@@ -1,5 +1,7 @@
 #include "bench/storm/harness.h"
 
+#include "core/json_text.h"
+
 #include <fcntl.h>
 #include <libpq-fe.h>
 #include <poll.h>
@@ -505,40 +507,10 @@ std::optional<double> Percentile(std::vector<double> samples, double p) {
 
 namespace {
 
-std::string JsonString(absl::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          out += absl::StrFormat("\\u%04x", c);
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out += "\"";
-  return out;
-}
 
 std::string JsonCounts(const std::map<std::string, int>& m) {
   std::vector<std::string> parts;
-  for (const auto& [k, v] : m) parts.push_back(absl::StrCat(JsonString(k), ":", v));
+  for (const auto& [k, v] : m) parts.push_back(absl::StrCat(JsonQuote(k), ":", v));
   return absl::StrCat("{", absl::StrJoin(parts, ","), "}");
 }
 
@@ -551,7 +523,7 @@ std::string JsonMs(const std::optional<double>& v) {
 
 std::string StormSummaryToJson(const StormSummary& s) {
   std::string out = absl::StrCat(
-      "{\"client\":", JsonString(s.client), ",\"invocations\":", s.invocations, ",\"ok\":", s.ok,
+      "{\"client\":", JsonQuote(s.client), ",\"invocations\":", s.invocations, ",\"ok\":", s.ok,
       ",\"failed\":", s.failed, ",\"failures\":", JsonCounts(s.failures),
       ",\"peak_connections\":", s.peak_connections, ",\"zombies_reaped\":", s.zombies_reaped,
       ",\"false_kills\":", s.false_kills, ",\"p50_ms\":", JsonMs(s.p50_ms),
@@ -567,11 +539,11 @@ std::string StormSummaryToJson(const StormSummary& s) {
                   ",\"fleet_slots\":", s.fleet_slots,
                   ",\"server_max_connections\":", s.server_max_connections,
                   ",\"superuser_reserved_connections\":", s.superuser_reserved_connections,
-                  ",\"server\":", JsonString(s.server),
-                  ",\"kill_evidence\":", JsonString(s.kill_evidence), ",\"seed\":", s.seed,
+                  ",\"server\":", JsonQuote(s.server),
+                  ",\"kill_evidence\":", JsonQuote(s.kill_evidence), ",\"seed\":", s.seed,
                   ",\"duration_ms\":", s.duration_ms);
-  absl::StrAppend(&out, ",\"workload\":", JsonString(s.workload),
-                  ",\"faults\":", JsonString(s.faults),
+  absl::StrAppend(&out, ",\"workload\":", JsonQuote(s.workload),
+                  ",\"faults\":", JsonQuote(s.faults),
                   ",\"fault_kills_by\":", JsonCounts(s.fault_kills_by),
                   ",\"restarts\":", s.restarts, ",\"restart_ms\":", JsonMs(s.restart_ms),
                   ",\"failed_with_row\":", s.failed_with_row,
@@ -579,8 +551,8 @@ std::string StormSummaryToJson(const StormSummary& s) {
                   ",\"instances\":", s.instances, ",\"warm_invocations\":", s.warm_invocations,
                   ",\"invocations_per_instance\":", s.invocations_per_instance,
                   ",\"thaw_after_ms\":", s.thaw_after_ms);
-  if (!s.client_cmd.empty()) absl::StrAppend(&out, ",\"client_cmd\":", JsonString(s.client_cmd));
-  if (!s.series_out.empty()) absl::StrAppend(&out, ",\"series_out\":", JsonString(s.series_out));
+  if (!s.client_cmd.empty()) absl::StrAppend(&out, ",\"client_cmd\":", JsonQuote(s.client_cmd));
+  if (!s.series_out.empty()) absl::StrAppend(&out, ",\"series_out\":", JsonQuote(s.series_out));
   absl::StrAppend(&out, ",\"interrupted\":", s.interrupted ? "true" : "false", "}");
   return out;
 }

@@ -1,5 +1,7 @@
 #include "exporters/emf/emf.h"
 
+#include "core/json_text.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -25,26 +27,6 @@ namespace {
 // CloudWatch accepts at most 100 metric definitions per MetricDirective.
 constexpr size_t kMaxMetricsPerDirective = 100;
 
-void AppendJsonString(std::string& out, absl::string_view s) {
-  out += '"';
-  for (char c : s) {
-    const unsigned char u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (u < 0x20) {
-          absl::StrAppendFormat(&out, "\\u%04x", u);
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-}
 
 // "connect_errors" -> "ConnectErrors".
 std::string Camel(absl::string_view snake) {
@@ -287,7 +269,7 @@ std::string FormatEmfLine(const EmfOptions& options, const MetricsSnapshot& delt
   for (size_t start = 0; start < metrics.size() || start == 0; start += kMaxMetricsPerDirective) {
     if (start > 0) out += ',';
     out += "{\"Namespace\":";
-    AppendJsonString(out, options.metric_namespace);
+    out += JsonQuote(options.metric_namespace);
     out += options.function.empty() ? ",\"Dimensions\":[[\"Service\"]]"
                                     : ",\"Dimensions\":[[\"Service\",\"Function\"]]";
     out += ",\"Metrics\":[";
@@ -295,27 +277,27 @@ std::string FormatEmfLine(const EmfOptions& options, const MetricsSnapshot& delt
     for (size_t i = start; i < end; ++i) {
       if (i > start) out += ',';
       out += "{\"Name\":";
-      AppendJsonString(out, metrics[i].name);
+      out += JsonQuote(metrics[i].name);
       out += ",\"Unit\":";
-      AppendJsonString(out, metrics[i].unit);
+      out += JsonQuote(metrics[i].unit);
       out += '}';
     }
     out += "]}";
     if (metrics.empty()) break;
   }
   out += "]},\"Service\":";
-  AppendJsonString(out, options.service);
+  out += JsonQuote(options.service);
   if (!options.function.empty()) {
     out += ",\"Function\":";
-    AppendJsonString(out, options.function);
+    out += JsonQuote(options.function);
   }
   if (!options.instance.empty()) {
     out += ",\"Instance\":";
-    AppendJsonString(out, options.instance);
+    out += JsonQuote(options.instance);
   }
   for (const Metric& m : metrics) {
     out += ',';
-    AppendJsonString(out, m.name);
+    out += JsonQuote(m.name);
     out += ':';
     out += m.value;
   }

@@ -94,39 +94,6 @@ absl::StatusOr<Flags> ParseFlags(const std::vector<std::string>& args, const Fla
   return flags;
 }
 
-std::string JsonString(absl::string_view text) {
-  std::string out = "\"";
-  for (char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7F) {
-          out += absl::StrFormat("\\u%04x", c);
-        } else if (c >= 0x80) {
-          out += "\\ufffd";  // keep the output valid JSON whatever the bytes
-        } else {
-          out.push_back(ch);
-        }
-    }
-  }
-  out += "\"";
-  return out;
-}
 
 }  // namespace cli
 }  // namespace aequor

@@ -23,6 +23,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/json_text.h"
 #include "api/clock.h"
 #include "api/random.h"
 
@@ -75,10 +76,6 @@ struct Flags {
 // `--secret` (with an explanation of where the secret comes from instead).
 absl::StatusOr<Flags> ParseFlags(const std::vector<std::string>& args, const FlagSpec& spec);
 
-// `text` as a JSON string literal, quotes included: escapes '"', '\\' and
-// control characters; a non-ASCII byte becomes \ufffd (every text aequorctl
-// prints is ASCII, so this only keeps the output valid JSON).
-std::string JsonString(absl::string_view text);
 
 }  // namespace cli
 }  // namespace aequor

@@ -722,14 +722,14 @@ int RunDoctorCommand(const std::vector<std::string>& args, CliEnv& env) {
     std::vector<std::string> items;
     for (const Finding& f : findings) {
       items.push_back(
-          absl::StrCat("{\"check\":", JsonString(f.check), ",\"severity\":", JsonString(f.severity),
-                       ",\"message\":", JsonString(f.message),
-                       ",\"fix\":", f.fix.empty() ? std::string("null") : JsonString(f.fix), "}"));
+          absl::StrCat("{\"check\":", JsonQuote(f.check), ",\"severity\":", JsonQuote(f.severity),
+                       ",\"message\":", JsonQuote(f.message),
+                       ",\"fix\":", f.fix.empty() ? std::string("null") : JsonQuote(f.fix), "}"));
     }
-    *env.out << "{\"service\":" << JsonString(service->normalized)
-             << ",\"role\":" << JsonString(facts.role)
-             << ",\"database\":" << JsonString(facts.database)
-             << ",\"status\":" << JsonString(status) << ",\"findings\":["
+    *env.out << "{\"service\":" << JsonQuote(service->normalized)
+             << ",\"role\":" << JsonQuote(facts.role)
+             << ",\"database\":" << JsonQuote(facts.database)
+             << ",\"status\":" << JsonQuote(status) << ",\"findings\":["
              << absl::StrJoin(items, ",") << "]}\n";
   } else {
     *env.out << "aequorctl doctor: service " << service->normalized << " (" << service->source

@@ -165,17 +165,17 @@ int RunLeaseVerify(const std::vector<std::string>& args, CliEnv& env) {
 
   absl::StatusOr<ParsedLease> lease = ParseLease(*application_name);
   if (!lease.ok()) {
-    *env.out << "{\"valid\":false,\"reason\":" << JsonString(lease.status().message()) << "}\n";
+    *env.out << "{\"valid\":false,\"reason\":" << JsonQuote(lease.status().message()) << "}\n";
     return kExitInvalid;
   }
   const bool valid = VerifyLeaseTag(*signer, *lease);
   std::string json = absl::StrCat(
-      "{\"valid\":", valid ? "true" : "false", ",\"service\":", JsonString(lease->service),
-      ",\"instance\":", JsonString(lease->instance), ",\"expires_ms\":", lease->expires_ms,
+      "{\"valid\":", valid ? "true" : "false", ",\"service\":", JsonQuote(lease->service),
+      ",\"instance\":", JsonQuote(lease->instance), ",\"expires_ms\":", lease->expires_ms,
       ",\"expired\":", *now_ms > lease->expires_ms ? "true" : "false");
   if (!valid) {
     absl::StrAppend(&json,
-                    ",\"reason\":", JsonString("tag does not verify with the coordination secret"));
+                    ",\"reason\":", JsonQuote("tag does not verify with the coordination secret"));
   }
   *env.out << json << "}\n";
   return valid ? kExitOk : kExitInvalid;

@@ -57,20 +57,20 @@ std::string JsonOrNull(bool present, const std::string& json) { return present ?
 
 std::string JsonLine(const SessionView& s) {
   const bool expired = s.is_lease && s.row.now_ms > s.lease.expires_ms;
-  std::string out = absl::StrCat("{\"pid\":", s.row.pid, ",\"role\":", JsonString(s.role),
-                                 ",\"application_name\":", JsonString(s.row.application_name));
-  absl::StrAppend(&out, ",\"service\":", JsonOrNull(s.is_lease, JsonString(s.lease.service)),
-                  ",\"instance\":", JsonOrNull(s.is_lease, JsonString(s.lease.instance)),
-                  ",\"lease\":", JsonString(s.lease_state),
+  std::string out = absl::StrCat("{\"pid\":", s.row.pid, ",\"role\":", JsonQuote(s.role),
+                                 ",\"application_name\":", JsonQuote(s.row.application_name));
+  absl::StrAppend(&out, ",\"service\":", JsonOrNull(s.is_lease, JsonQuote(s.lease.service)),
+                  ",\"instance\":", JsonOrNull(s.is_lease, JsonQuote(s.lease.instance)),
+                  ",\"lease\":", JsonQuote(s.lease_state),
                   ",\"expires_ms\":", JsonOrNull(s.is_lease, absl::StrCat(s.lease.expires_ms)));
   absl::StrAppend(
       &out, ",\"expires_in_ms\":",
       JsonOrNull(s.is_lease && !expired, absl::StrCat(s.lease.expires_ms - s.row.now_ms)),
       ",\"expired_for_ms\":", JsonOrNull(expired, absl::StrCat(s.row.now_ms - s.lease.expires_ms)));
-  absl::StrAppend(&out, ",\"state\":", JsonOrNull(s.visible, JsonString(s.row.state)),
+  absl::StrAppend(&out, ",\"state\":", JsonOrNull(s.visible, JsonQuote(s.row.state)),
                   ",\"idle_s\":", JsonOrNull(s.visible, JsonNumber(s.row.idle_s, 3)),
                   ",\"would_kill\":", s.would_kill ? "true" : "false",
-                  ",\"reason\":", JsonOrNull(!s.would_kill, JsonString(s.reason)), "}");
+                  ",\"reason\":", JsonOrNull(!s.would_kill, JsonQuote(s.reason)), "}");
   return out;
 }
 

@@ -59,17 +59,17 @@ std::string Json(const ReapReport& report, const ReaperSettings& settings,
                  const std::string& message) {
   std::vector<std::string> skipped;
   for (const auto& [reason, count] : report.skipped) {
-    skipped.push_back(absl::StrCat(JsonString(reason), ":", count));
+    skipped.push_back(absl::StrCat(JsonQuote(reason), ":", count));
   }
   return absl::StrCat(
-      "{\"outcome\":", JsonString(ReapOutcomeName(report.outcome)),
-      ",\"service\":", JsonString(settings.service),
+      "{\"outcome\":", JsonQuote(ReapOutcomeName(report.outcome)),
+      ",\"service\":", JsonQuote(settings.service),
       ",\"dry_run\":", settings.dry_run ? "true" : "false", ",\"scanned\":", report.scanned,
       ",\"candidates\":", report.candidates, ",\"killed\":", report.killed, ",\"skipped\":{",
       absl::StrJoin(skipped, ","),
       "},\"frozen_leader_killed\":", report.frozen_leader_killed ? "true" : "false",
       ",\"duration_ms\":", JsonNumber(absl::ToDoubleMilliseconds(report.duration), 1),
-      ",\"message\":", message.empty() ? std::string("null") : JsonString(message), "}");
+      ",\"message\":", message.empty() ? std::string("null") : JsonQuote(message), "}");
 }
 
 std::string Human(const ReapReport& report, const ReaperSettings& settings,

@@ -59,7 +59,8 @@ need_lib crypto libssl-dev
 
 need_file /usr/include/absl/status/status.h libabsl-dev
 
-# Optional exporters (exporters/otlp_grpc, exporters/prometheus).
+# Optional exporters (exporters/otlp_grpc, exporters/prometheus); skipped with --core.
+if [[ "${1:-}" != --core ]]; then
 need_file /usr/include/grpcpp/grpcpp.h libgrpc++-dev
 need_lib grpc++ libgrpc++-dev
 need_file /usr/include/google/protobuf/message.h libprotobuf-dev
@@ -67,6 +68,7 @@ need_bin protoc protobuf-compiler
 need_bin grpc_cpp_plugin protobuf-compiler-grpc
 need_file /usr/include/prometheus/exposer.h prometheus-cpp-dev
 need_lib prometheus-cpp-pull prometheus-cpp-dev
+fi
 need_file /usr/include/absl/status/statusor.h libabsl-dev
 need_lib absl_status libabsl-dev
 need_lib absl_statusor libabsl-dev

@@ -2,7 +2,19 @@
 # Installs the Debian 12 packages the offline Bazel build needs, then verifies
 # them with tools/check_deps.sh. Idempotent: when everything is installed it
 # does not touch apt at all. Runs apt as root, or through sudo otherwise.
+#
+#   tools/setup.sh          # everything `bazel test //...` needs
+#   tools/setup.sh --core   # without the optional exporters' gRPC and
+#                           # Prometheus packages (tools/demo uses this)
 set -euo pipefail
+
+core_only=0
+for arg in "$@"; do
+  case "$arg" in
+    --core) core_only=1 ;;
+    *) echo "setup: unknown argument '$arg' (only --core)" >&2; exit 2 ;;
+  esac
+done
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
@@ -22,12 +34,17 @@ packages=(
   util-linux        # runuser (tests run PostgreSQL as the postgres user)
   zip               # Bazel zips tests' undeclared outputs (TEST_UNDECLARED_OUTPUTS_DIR)
   python3           # tools/test.sh sums gtest cases from test.xml
-  # Optional exporters only (the core never links them):
+)
+# Optional exporters only (the core never links them).
+optional_packages=(
   libgrpc++-dev     # exporters/otlp_grpc: gRPC 1.51
   libprotobuf-dev   # protobuf 3.21
   protobuf-compiler-grpc  # protoc + grpc_cpp_plugin
   prometheus-cpp-dev      # exporters/prometheus
 )
+if (( ! core_only )); then
+  packages+=("${optional_packages[@]}")
+fi
 
 # Prefix package managers with sudo when not root.
 sudo_cmd=()
@@ -63,4 +80,8 @@ else
   echo "setup: all ${#packages[@]} Debian packages already installed"
 fi
 
-"$here/check_deps.sh"
+if (( core_only )); then
+  "$here/check_deps.sh" --core
+else
+  "$here/check_deps.sh"
+fi

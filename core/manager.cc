@@ -9,6 +9,7 @@
 #include <cstdlib>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "api/errors.h"
@@ -363,16 +364,22 @@ bool Manager::ConnectionLooksDeadLocked() {
   if (conn_ == nullptr || PQstatus(conn_.get()) != CONNECTION_OK) return true;
   const int fd = PQsocket(conn_.get());
   if (fd < 0) return true;
-  // A server that closed an idle connection has written its FATAL message and
-  // closed: the socket is readable. One PQconsumeInput reads the message and
-  // may still leave CONNECTION_OK; the next sees end of stream. Drain a few
-  // times until libpq says which (see docs/POSTGRES_FACTS.md).
+  // A server that closes an idle connection first writes a FATAL message,
+  // then closes the socket, and the close can come a few milliseconds later
+  // (see docs/POSTGRES_FACTS.md). PQconsumeInput hands that message, read
+  // while no query is running, to the notice processor (OnNotice) and may
+  // still leave CONNECTION_OK; a later call sees the end of the stream. So a
+  // FATAL notice is as good as the close itself: nothing may be sent then.
+  last_notice_.clear();
   for (int i = 0; i < 4; ++i) {
     struct pollfd p = {fd, POLLIN, 0};
     int ready = poll(&p, 1, 0);
     if (ready < 0 && errno == EINTR) continue;
     if (ready <= 0) return false;
     if (!PQconsumeInput(conn_.get()) || PQstatus(conn_.get()) != CONNECTION_OK) return true;
+    if (absl::StartsWith(last_notice_, "FATAL") || absl::StartsWith(last_notice_, "PANIC")) {
+      return true;
+    }
     while (PGnotify* n = PQnotifies(conn_.get())) PQfreemem(n);
   }
   return PQstatus(conn_.get()) != CONNECTION_OK;

@@ -136,12 +136,11 @@ absl::Status Manager::Connect() {
   return EnsureConnectedLocked(parts_.clock->MonotonicNow() + parts_.options.connect_budget);
 }
 
-absl::StatusOr<std::string> Manager::NewLeaseLocked(int64_t* expires_ms) {
-  *expires_ms = 0;
+absl::StatusOr<std::string> Manager::NewLeaseLocked() {
   if (parts_.signer == nullptr) return std::string();
-  *expires_ms = absl::ToUnixMillis(parts_.clock->Now() + parts_.options.lease_ttl);
+  const int64_t expires_ms = absl::ToUnixMillis(parts_.clock->Now() + parts_.options.lease_ttl);
   absl::StatusOr<std::string> lease =
-      SignLease(*parts_.signer, parts_.service, parts_.instance, *expires_ms);
+      SignLease(*parts_.signer, parts_.service, parts_.instance, expires_ms);
   if (!lease.ok()) {
     return absl::Status(lease.status().code(),
                         absl::StrCat("signing the lease: ", lease.status().message()));
@@ -213,8 +212,7 @@ absl::Status Manager::EnsureConnectedLocked(absl::Time deadline) {
 }
 
 absl::Status Manager::ConnectOnceLocked(int attempt) {
-  int64_t expires_ms = 0;
-  absl::StatusOr<std::string> lease = NewLeaseLocked(&expires_ms);
+  absl::StatusOr<std::string> lease = NewLeaseLocked();
   if (!lease.ok()) return lease.status();
 
   // The user's conninfo comes first and is expanded (expand_dbname = 1); the
@@ -386,8 +384,7 @@ bool Manager::ConnectionLooksDeadLocked() {
 }
 
 absl::Status Manager::RenewLeaseBlockingLocked() {
-  int64_t expires_ms = 0;
-  absl::StatusOr<std::string> lease = NewLeaseLocked(&expires_ms);
+  absl::StatusOr<std::string> lease = NewLeaseLocked();
   if (!lease.ok()) return lease.status();
   const char* values[] = {lease->c_str()};
   PGconn* conn = conn_.get();
@@ -513,8 +510,7 @@ absl::StatusOr<QueryResult> Manager::Query(absl::string_view sql, absl::Span<con
     pg::Result result;
     bool nothing_ran = false;  // provably: the pipeline aborted before the query
     if (renew_in_pipeline) {
-      int64_t expires_ms = 0;
-      absl::StatusOr<std::string> lease = NewLeaseLocked(&expires_ms);
+      absl::StatusOr<std::string> lease = NewLeaseLocked();
       if (!lease.ok()) return lease.status();
       const char* lease_value[] = {lease->c_str()};
       bool sent = PQenterPipelineMode(conn) &&

@@ -109,7 +109,7 @@ class Manager final : public ConnectionManager {
   ReapReport RunPassLocked(PGconn* conn, bool dry_run, absl::string_view source);
   void RefreshUsageLocked();
   // A fresh signed lease; "" with leases off.
-  absl::StatusOr<std::string> NewLeaseLocked(int64_t* expires_ms);
+  absl::StatusOr<std::string> NewLeaseLocked();
   // Records a lease the server now holds, signed when NewLeaseLocked ran.
   void SetLeaseLocked(std::string lease, absl::Time signed_at);
   // Renews the lease alone, giving up (and dropping the connection) after

@@ -29,6 +29,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "testing/libpq_helpers.h"
 #include "testing/postgres_environment.h"
 #include "testing/throwaway_postgres.h"
 
@@ -36,26 +37,8 @@ namespace aequor {
 namespace testing {
 namespace {
 
-struct ConnDeleter {
-  void operator()(PGconn* conn) const { PQfinish(conn); }
-};
-struct ResultDeleter {
-  void operator()(PGresult* result) const { PQclear(result); }
-};
-using Conn = std::unique_ptr<PGconn, ConnDeleter>;
-using Result = std::unique_ptr<PGresult, ResultDeleter>;
-
-Conn Connect(const std::string& conninfo) { return Conn(PQconnectdb(conninfo.c_str())); }
-
-// The first value of `sql`'s first row, or "ERROR: <message>".
-std::string QueryValue(PGconn* conn, const char* sql) {
-  Result r(PQexec(conn, sql));
-  if (PQresultStatus(r.get()) != PGRES_TUPLES_OK) {
-    return absl::StrCat("ERROR: ", PQresultErrorMessage(r.get()), PQerrorMessage(conn));
-  }
-  if (PQntuples(r.get()) < 1) return "";
-  return PQgetvalue(r.get(), 0, 0);
-}
+using Conn = pg::Conn;
+using Result = pg::Result;
 
 // Polls `cond` every 5 ms until it holds or `timeout` passes.
 template <typename F>

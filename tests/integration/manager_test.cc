@@ -1,10 +1,13 @@
 // The connection manager against a real PostgreSQL 15 that the test starts.
 #include <signal.h>
 
+#include <cerrno>
+
 #include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -193,12 +196,17 @@ TEST_F(ManagerTest, HooksSeeConnectAndQueriesAndAThrowingHookBreaksNothing) {
                                             "query_error:SELECT 1/0:22012"}));
 }
 
-// Waits (bounded) until the server has removed backend `pid`.
+// Waits (bounded) until backend `pid` has left pg_stat_activity and its
+// process has exited. Leaving pg_stat_activity comes first; the process (and
+// with it the socket, and possibly the last of its FATAL message) goes a
+// moment later, and a client checking its socket in between sees nothing yet.
 void WaitUntilGone(testing::ThrowawayPostgres& server, absl::string_view pid) {
+  int n_pid = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(pid, &n_pid));
   for (int i = 0; i < 500; ++i) {
     absl::StatusOr<std::string> n = server.AdminQuery(
         absl::StrCat("SELECT count(*) FROM pg_stat_activity WHERE pid = ", pid));
-    if (n.ok() && *n == "0") return;
+    if (n.ok() && *n == "0" && kill(n_pid, 0) != 0 && errno == ESRCH) return;
     absl::SleepFor(absl::Milliseconds(10));
   }
   ADD_FAILURE() << "backend " << pid << " still there after 5 s";

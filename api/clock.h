@@ -11,6 +11,8 @@
 #ifndef AEQUOR_API_CLOCK_H_
 #define AEQUOR_API_CLOCK_H_
 
+#include <cstdint>
+
 #include "absl/time/time.h"
 
 namespace aequor {
@@ -26,6 +28,12 @@ class Clock {
   // A clock that never goes backwards, for deadlines and durations. Only
   // differences between two readings are meaningful.
   virtual absl::Time MonotonicNow() = 0;
+
+  // MonotonicNow() as nanoseconds since the clock's own epoch: what the
+  // query path reads (an integer, no absl::Time arithmetic per query). The
+  // default derives it from MonotonicNow(), so a test clock need not
+  // override it; an override must agree with MonotonicNow().
+  virtual int64_t MonotonicNanos() { return absl::ToUnixNanos(MonotonicNow()); }
 
   // Blocks the calling thread for `d` (no-op when d <= 0).
   virtual void SleepFor(absl::Duration d) = 0;

@@ -19,6 +19,11 @@ class RealClock final : public Clock {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return absl::TimeFromTimespec(ts);
   }
+  int64_t MonotonicNanos() override {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+  }
   void SleepFor(absl::Duration d) override {
     if (d > absl::ZeroDuration()) absl::SleepFor(d);
   }

@@ -7,7 +7,9 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 
+#include "absl/base/optimization.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -88,6 +90,8 @@ std::string BuildStartupOptions(const ManagerOptions& o) {
 Manager::Manager(ManagerParts parts)
     : parts_(std::move(parts)),
       connect_timeout_seconds_(absl::StrCat(WholeSeconds(parts_.options.connect_timeout))),
+      quiet_idle_ns_(absl::ToInt64Nanoseconds(
+          std::min(parts_.options.thaw_check_after, parts_.options.invocation_gap))),
       events_(std::move(parts_.exporters),
               EventBusOptions{static_cast<size_t>(parts_.options.exporter_queue_capacity),
                               parts_.options.exporter_interval}) {}
@@ -150,15 +154,17 @@ absl::StatusOr<std::string> Manager::NewLeaseLocked() {
 
 // Renewal is timed on the monotonic clock from when the lease was signed, so
 // a wall-clock step cannot make the manager skip or repeat renewals.
-void Manager::SetLeaseLocked(std::string lease, absl::Time signed_at) {
+void Manager::SetLeaseLocked(std::string lease, int64_t signed_at_ns) {
   application_name_ = std::move(lease);
   if (parts_.signer == nullptr) {
-    lease_renew_at_ = lease_block_at_ = absl::InfiniteFuture();
+    lease_renew_at_ns_ = lease_block_at_ns_ = kNever;
     return;
   }
   const ManagerOptions& o = parts_.options;
-  lease_renew_at_ = signed_at + (o.lease_ttl - o.lease_renew_before);
-  lease_block_at_ = signed_at + (o.lease_ttl - o.lease_block_before);
+  // The options are validated (renew/block before < ttl <= a day), so these
+  // sums cannot overflow.
+  lease_renew_at_ns_ = signed_at_ns + absl::ToInt64Nanoseconds(o.lease_ttl - o.lease_renew_before);
+  lease_block_at_ns_ = signed_at_ns + absl::ToInt64Nanoseconds(o.lease_ttl - o.lease_block_before);
 }
 
 bool Manager::BackoffLocked(int retry, absl::Time deadline, absl::Duration& previous,
@@ -238,9 +244,10 @@ absl::Status Manager::ConnectOnceLocked(int attempt) {
   keywords[n] = nullptr;
   values[n] = nullptr;
 
-  const absl::Time start = parts_.clock->MonotonicNow();
+  const int64_t start_ns = parts_.clock->MonotonicNanos();
   pg::Conn conn(PQconnectdbParams(keywords, values, /*expand_dbname=*/1));
-  const absl::Duration took = parts_.clock->MonotonicNow() - start;
+  const int64_t end_ns = parts_.clock->MonotonicNanos();
+  const absl::Duration took = absl::Nanoseconds(end_ns - start_ns);
   if (conn == nullptr) {
     return absl::ResourceExhaustedError("connect failed: libpq could not allocate a connection");
   }
@@ -262,8 +269,8 @@ absl::Status Manager::ConnectOnceLocked(int attempt) {
   // connection) for the client_dead event.
   last_notice_.clear();
   PQsetNoticeProcessor(conn_.get(), &Manager::OnNotice, this);
-  SetLeaseLocked(*std::move(lease), start);
-  last_used_ = start + took;
+  SetLeaseLocked(*std::move(lease), start_ns);
+  last_used_ns_ = end_ns;
   ++connects_;
   if (events_.observed()) {
     Event event = MakeEvent(connects_ == 1 ? EventKind::kConnect : EventKind::kReconnect);
@@ -388,6 +395,7 @@ absl::Status Manager::RenewLeaseBlockingLocked() {
   if (!lease.ok()) return lease.status();
   const char* values[] = {lease->c_str()};
   PGconn* conn = conn_.get();
+  const int64_t signed_at_ns = parts_.clock->MonotonicNanos();
   const absl::Time deadline = parts_.clock->MonotonicNow() + parts_.options.lease_renew_timeout;
   absl::Status failure;
   if (!PQsendQueryParams(conn, kRenewSql, 1, nullptr, values, nullptr, nullptr, 0)) {
@@ -413,7 +421,7 @@ absl::Status Manager::RenewLeaseBlockingLocked() {
     while (PGresult* rest = PQgetResult(conn)) PQclear(rest);
   }
   if (failure.ok() && PQstatus(conn) == CONNECTION_OK) {
-    SetLeaseLocked(*std::move(lease), deadline - parts_.options.lease_renew_timeout);
+    SetLeaseLocked(*std::move(lease), signed_at_ns);
     if (events_.observed()) {
       Event event = MakeEvent(EventKind::kLeaseRenewed);
       event.source = "blocking";
@@ -441,11 +449,11 @@ absl::Status Manager::CheckNotInBody() const {
   return absl::OkStatus();
 }
 
-absl::Status Manager::PrepareLocked(absl::Time deadline, bool first_attempt, absl::Time now,
+absl::Status Manager::PrepareLocked(absl::Time deadline, bool first_attempt, int64_t now_ns,
                                     bool* renew_in_pipeline) {
   *renew_in_pipeline = false;
   if (first_attempt && conn_ != nullptr) {
-    const absl::Duration idle = now - last_used_;
+    const absl::Duration idle = absl::Nanoseconds(now_ns - last_used_ns_);
     // Was the connection closed while we were idle (or frozen)?
     if (idle >= parts_.options.thaw_check_after && ConnectionLooksDeadLocked()) {
       ReportDeadLocked("thaw_check", "",
@@ -457,12 +465,12 @@ absl::Status Manager::PrepareLocked(absl::Time deadline, bool first_attempt, abs
   }
   if (conn_ == nullptr || PQstatus(conn_.get()) != CONNECTION_OK) {
     if (absl::Status s = EnsureConnectedLocked(deadline); !s.ok()) return s;
-    now = parts_.clock->MonotonicNow();
+    now_ns = parts_.clock->MonotonicNanos();
   }
   // The lease: renewed alone when about to run out, else with the statement.
-  if (now >= lease_block_at_) {
+  if (now_ns >= lease_block_at_ns_) {
     if (!RenewLeaseBlockingLocked().ok()) return EnsureConnectedLocked(deadline);
-  } else if (now >= lease_renew_at_) {
+  } else if (now_ns >= lease_renew_at_ns_) {
     *renew_in_pipeline = true;
   }
   return absl::OkStatus();
@@ -472,14 +480,29 @@ absl::StatusOr<QueryResult> Manager::Query(absl::string_view sql, absl::Span<con
                                            const QueryOptions& options) {
   if (absl::Status s = CheckNotInBody(); !s.ok()) return s;
   std::lock_guard<std::mutex> lock(mu_);
-  const absl::Time start = parts_.clock->MonotonicNow();
-  const absl::Time deadline = start + parts_.options.query_budget;
+  // A warm query reads the clock twice and otherwise only integers; the
+  // deadline and absl::Time are for the slow paths (docs/BENCHMARKS.md).
+  const int64_t start_ns = parts_.clock->MonotonicNanos();
+  auto deadline = [&] {
+    return absl::FromUnixNanos(start_ns) + parts_.options.query_budget;
+  };
   const bool observed = events_.observed();
   const bool streaming = events_.streaming();  // else only the metrics listen
   bool started = false;
 
-  // libpq needs NUL-terminated text.
-  const std::string statement(sql);
+  // libpq needs NUL-terminated text: a short statement is copied on the
+  // stack.
+  char inline_sql[256];
+  std::string heap_sql;
+  const char* statement;
+  if (sql.size() < sizeof(inline_sql)) {
+    std::memcpy(inline_sql, sql.data(), sql.size());
+    inline_sql[sql.size()] = '\0';
+    statement = inline_sql;
+  } else {
+    heap_sql.assign(sql.data(), sql.size());
+    statement = heap_sql.c_str();
+  }
   constexpr size_t kInlineParams = 16;
   const char* inline_values[kInlineParams];
   std::vector<const char*> heap_values;
@@ -494,14 +517,18 @@ absl::StatusOr<QueryResult> Manager::Query(absl::string_view sql, absl::Span<con
   absl::Duration previous_delay;
   for (int attempt = 1;; ++attempt) {
     bool renew_in_pipeline = false;
-    const absl::Time now = attempt == 1 ? start : parts_.clock->MonotonicNow();
-    if (absl::Status s = PrepareLocked(deadline, attempt == 1, now, &renew_in_pipeline); !s.ok()) {
-      return s;
+    int64_t now_ns = start_ns;
+    if (attempt > 1 || ABSL_PREDICT_FALSE(!ReadyLocked(start_ns))) {
+      if (attempt > 1) now_ns = parts_.clock->MonotonicNanos();
+      if (absl::Status s = PrepareLocked(deadline(), attempt == 1, now_ns, &renew_in_pipeline);
+          !s.ok()) {
+        return s;
+      }
     }
     if (streaming && !started) {
       started = true;
       Event event = MakeEvent(EventKind::kQueryStart);
-      event.sql = statement;
+      event.sql = std::string(sql);
       events_.Emit(event);
     }
 
@@ -515,8 +542,8 @@ absl::StatusOr<QueryResult> Manager::Query(absl::string_view sql, absl::Span<con
       const char* lease_value[] = {lease->c_str()};
       bool sent = PQenterPipelineMode(conn) &&
                   PQsendQueryParams(conn, kRenewSql, 1, nullptr, lease_value, nullptr, nullptr, 0) &&
-                  PQsendQueryParams(conn, statement.c_str(), n_params, nullptr, values, nullptr,
-                                    nullptr, 0) &&
+                  PQsendQueryParams(conn, statement, n_params, nullptr, values, nullptr, nullptr,
+                                    0) &&
                   PQpipelineSync(conn);
       pg::Result renewal;
       if (sent) {
@@ -528,7 +555,7 @@ absl::StatusOr<QueryResult> Manager::Query(absl::string_view sql, absl::Span<con
       }
       if (PQpipelineStatus(conn) != PQ_PIPELINE_OFF) PQexitPipelineMode(conn);
       if (Succeeded(renewal.get())) {
-        SetLeaseLocked(*std::move(lease), now);
+        SetLeaseLocked(*std::move(lease), now_ns);
         if (observed) {
           Event event = MakeEvent(EventKind::kLeaseRenewed);
           event.source = "pipeline";
@@ -545,30 +572,29 @@ absl::StatusOr<QueryResult> Manager::Query(absl::string_view sql, absl::Span<con
           nothing_ran = true;
           result.reset();
           if (PQstatus(conn) == CONNECTION_OK) {
-            result.reset(PQexecParams(conn, statement.c_str(), n_params, nullptr, values,
-                                      nullptr, nullptr, 0));
+            result.reset(
+                PQexecParams(conn, statement, n_params, nullptr, values, nullptr, nullptr, 0));
             nothing_ran = false;
           }
         }
       }
     } else {
-      result.reset(PQexecParams(conn, statement.c_str(), n_params, nullptr, values, nullptr,
-                                nullptr, 0));
+      result.reset(PQexecParams(conn, statement, n_params, nullptr, values, nullptr, nullptr, 0));
     }
 
-    if (Succeeded(result.get())) {
-      last_used_ = parts_.clock->MonotonicNow();
+    if (ABSL_PREDICT_TRUE(Succeeded(result.get()))) {
+      last_used_ns_ = parts_.clock->MonotonicNanos();
       QueryResult rows(result.release());
       if (streaming) {
         Event event = MakeEvent(EventKind::kQueryEnd);
-        event.sql = statement;
-        event.duration = last_used_ - start;
+        event.sql = std::string(sql);
+        event.duration = absl::Nanoseconds(last_used_ns_ - start_ns);
         event.attempt = attempt;
         event.rows = rows.affected_rows();
         events_.Emit(event);
       } else if (observed) {
         // Only the metrics listen: what this kQueryEnd would tell them.
-        events_.RecordQuery(last_used_ - start, /*failed=*/false);
+        events_.RecordQuery(last_used_ns_ - start_ns, /*failed=*/false);
       }
       return rows;
     }
@@ -580,7 +606,7 @@ absl::StatusOr<QueryResult> Manager::Query(absl::string_view sql, absl::Span<con
     facts.nothing_sent = nothing_ran;
     facts.idempotent = options.idempotent;
     facts.in_transaction = before == PQTRANS_INTRANS || before == PQTRANS_INERROR;
-    facts.is_commit = LooksLikeCommit(statement);
+    facts.is_commit = LooksLikeCommit(sql);
     facts.status = StatusFromSqlState(
         f.sqlstate, facts.connection_lost ? absl::StrCat("connection lost: ", f.message) : f.message,
         facts.connection_lost ? absl::StatusCode::kUnavailable : absl::StatusCode::kInternal);
@@ -589,10 +615,10 @@ absl::StatusOr<QueryResult> Manager::Query(absl::string_view sql, absl::Span<con
       ReportDeadLocked("query", f.sqlstate, f.message);
       DropConnectionLocked();
     } else {
-      last_used_ = parts_.clock->MonotonicNow();
+      last_used_ns_ = parts_.clock->MonotonicNanos();
     }
     if (verdict == Verdict::kRetry &&
-        BackoffLocked(attempt, deadline, previous_delay, f.message, f.sqlstate)) {
+        BackoffLocked(attempt, deadline(), previous_delay, f.message, f.sqlstate)) {
       continue;
     }
     absl::Status error = facts.status;
@@ -606,8 +632,8 @@ absl::StatusOr<QueryResult> Manager::Query(absl::string_view sql, absl::Span<con
     }
     if (observed) {
       Event event = MakeEvent(EventKind::kQueryError);
-      event.sql = statement;
-      event.duration = parts_.clock->MonotonicNow() - start;
+      event.sql = std::string(sql);
+      event.duration = absl::Nanoseconds(parts_.clock->MonotonicNanos() - start_ns);
       event.attempt = attempt;
       event.sqlstate = f.sqlstate;
       event.message = f.message;
@@ -729,7 +755,7 @@ absl::Status Manager::RunTransaction(const TransactionBody& body,
   absl::Duration previous_delay;
   for (int attempt = 1;; ++attempt) {
     bool renew_in_pipeline = false;
-    if (absl::Status s = PrepareLocked(deadline, attempt == 1, parts_.clock->MonotonicNow(),
+    if (absl::Status s = PrepareLocked(deadline, attempt == 1, parts_.clock->MonotonicNanos(),
                                        &renew_in_pipeline);
         !s.ok()) {
       return s;
@@ -772,14 +798,14 @@ absl::Status Manager::RunTransaction(const TransactionBody& body,
         facts.status = tx.first_error().ok() ? body_status : tx.first_error();
         if (!facts.connection_lost) PQclear(PQexec(conn, "ROLLBACK"));
         if (tx.first_error().ok()) {
-          last_used_ = parts_.clock->MonotonicNow();
+          last_used_ns_ = parts_.clock->MonotonicNanos();
           return body_status;
         }
       } else {
         facts.phase = Phase::kCommit;
         pg::Result commit(PQexec(conn, "COMMIT"));
         if (Succeeded(commit.get())) {
-          last_used_ = parts_.clock->MonotonicNow();
+          last_used_ns_ = parts_.clock->MonotonicNanos();
           if (std::string(PQcmdStatus(commit.get())) == "COMMIT") return absl::OkStatus();
           return absl::AbortedError("the transaction was rolled back by the server at COMMIT");
         }
@@ -794,7 +820,7 @@ absl::Status Manager::RunTransaction(const TransactionBody& body,
                        SqlState(facts.status), facts.status.message());
       DropConnectionLocked();
     } else {
-      last_used_ = parts_.clock->MonotonicNow();
+      last_used_ns_ = parts_.clock->MonotonicNanos();
     }
     Verdict verdict = Classify(facts);
     if (verdict == Verdict::kOutcomeUnknown && !xid.empty()) {
@@ -841,7 +867,7 @@ void Manager::DropConnectionLocked() {
   if (conn_ == nullptr) return;
   conn_.reset();
   application_name_.clear();
-  lease_renew_at_ = lease_block_at_ = absl::InfiniteFuture();
+  lease_renew_at_ns_ = lease_block_at_ns_ = kNever;
 }
 
 void Manager::Close() {

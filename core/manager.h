@@ -24,11 +24,12 @@
 
 #include <atomic>
 #include <cstdint>
-#include <thread>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "api/connection_manager.h"
@@ -80,12 +81,21 @@ class Manager final : public ConnectionManager {
   MetricsSnapshot metrics() const override { return events_.metrics(); }
 
  private:
+  static constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
+
+  // True when a first attempt at monotonic time `now_ns` may go straight to
+  // the server: connected, not idle long enough for a thaw check or the
+  // scheduler, lease not yet due. Else PrepareLocked() does the work.
+  bool ReadyLocked(int64_t now_ns) const {
+    return conn_ != nullptr && now_ns - last_used_ns_ < quiet_idle_ns_ &&
+           now_ns < lease_renew_at_ns_ && PQstatus(conn_.get()) == CONNECTION_OK;
+  }
   // Readies the connection for the caller's next round trip: on a warm
   // invocation (first attempt only) the thaw check and the scheduler; then
   // connect if needed; then the blocking lease renewal when the lease is
   // about to run out. Sets *renew_in_pipeline when the lease should instead
-  // travel with the statement.
-  absl::Status PrepareLocked(absl::Time deadline, bool first_attempt, absl::Time now,
+  // travel with the statement. `now_ns` is monotonic.
+  absl::Status PrepareLocked(absl::Time deadline, bool first_attempt, int64_t now_ns,
                              bool* renew_in_pipeline);
   // Looks up a transaction id's fate on a (new) connection: "committed",
   // "aborted", or "" when it cannot be known before `deadline`.
@@ -111,7 +121,7 @@ class Manager final : public ConnectionManager {
   // A fresh signed lease; "" with leases off.
   absl::StatusOr<std::string> NewLeaseLocked();
   // Records a lease the server now holds, signed when NewLeaseLocked ran.
-  void SetLeaseLocked(std::string lease, absl::Time signed_at);
+  void SetLeaseLocked(std::string lease, int64_t signed_at_ns);
   // Renews the lease alone, giving up (and dropping the connection) after
   // lease_renew_timeout.
   absl::Status RenewLeaseBlockingLocked();
@@ -135,15 +145,21 @@ class Manager final : public ConnectionManager {
   // Everything below is guarded by mu_ (a std::mutex: uncontended it costs a
   // fraction of absl::Mutex here, and ThreadSanitizer understands it).
   mutable std::mutex mu_;
+  // What a warm query reads, together: the connection and times in
+  // monotonic nanoseconds (Clock::MonotonicNanos), integers so that the
+  // query path does no absl::Time arithmetic.
   pg::Conn conn_;
+  int64_t last_used_ns_ = 0;  // the end of the connection's last use
+  // When the lease is renewed with the next statement, and alone before it
+  // (from lease_renew_before / lease_block_before); kNever without a lease.
+  int64_t lease_renew_at_ns_ = kNever;
+  int64_t lease_block_at_ns_ = kNever;
+  // min(thaw_check_after, invocation_gap): a first attempt after less idle
+  // time than this needs neither a thaw check nor a scheduler call.
+  const int64_t quiet_idle_ns_;
   std::string application_name_;
   std::string last_notice_;  // the server's last notice on conn_
-  // Monotonic times at which the lease is renewed with the next statement,
-  // and alone before it (from lease_renew_before / lease_block_before).
-  absl::Time lease_renew_at_ = absl::InfiniteFuture();
-  absl::Time lease_block_at_ = absl::InfiniteFuture();
   int64_t connects_ = 0;
-  absl::Time last_used_;  // monotonic
   std::optional<double> usage_;
   absl::Time usage_at_ = absl::InfinitePast();
   // Emit/StartFlush/Shutdown under mu_; its metrics() and FinishFlush() are

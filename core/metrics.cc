@@ -6,26 +6,6 @@
 #include "absl/time/time.h"
 
 namespace aequor {
-namespace {
-
-// The bucket bounds in nanoseconds, for an integer comparison per query.
-struct BoundsNs {
-  int64_t ns[LatencyHistogram::kBoundsMs.size()];
-  constexpr BoundsNs() : ns() {
-    for (size_t i = 0; i < LatencyHistogram::kBoundsMs.size(); ++i) {
-      ns[i] = static_cast<int64_t>(LatencyHistogram::kBoundsMs[i] * 1e6);
-    }
-  }
-};
-constexpr BoundsNs kBoundsNs;
-
-size_t BucketOf(int64_t ns) {
-  size_t i = 0;
-  while (i < LatencyHistogram::kBoundsMs.size() && ns > kBoundsNs.ns[i]) ++i;
-  return i;
-}
-
-}  // namespace
 
 absl::string_view RetryReason(absl::string_view sqlstate) {
   if (sqlstate == "53300") return "too_many_connections";
@@ -43,22 +23,13 @@ void Metrics::AddLabelled(std::map<std::string, int64_t>& family, absl::string_v
   family[key] += n;
 }
 
-void Metrics::RecordQuery(absl::Duration took, bool failed) {
-  queries_.Add(1);
-  if (failed) query_errors_.Add(1);
-  int64_t ns = absl::ToInt64Nanoseconds(took);
-  if (ns < 0) ns = 0;
-  latency_counts_[BucketOf(ns)].Add(1);
-  latency_sum_ns_.Add(ns);
-}
-
 void Metrics::Record(const Event& event) {
   switch (event.kind) {
     case EventKind::kQueryEnd:
-      RecordQuery(event.duration, /*failed=*/false);
+      RecordQuery(absl::ToInt64Nanoseconds(event.duration), /*failed=*/false);
       return;
     case EventKind::kQueryError:
-      RecordQuery(event.duration, /*failed=*/true);
+      RecordQuery(absl::ToInt64Nanoseconds(event.duration), /*failed=*/true);
       return;
     case EventKind::kQueryStart:
     case EventKind::kDisconnect:

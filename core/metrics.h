@@ -14,6 +14,7 @@
 #ifndef AEQUOR_CORE_METRICS_H_
 #define AEQUOR_CORE_METRICS_H_
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <map>
@@ -30,6 +31,19 @@ namespace aequor {
 // The retry reason label for a retry caused by `sqlstate` (api/metrics.h).
 absl::string_view RetryReason(absl::string_view sqlstate);
 
+namespace metrics_internal {
+// LatencyHistogram::kBoundsMs in nanoseconds: one integer comparison per
+// bucket.
+constexpr std::array<int64_t, LatencyHistogram::kBoundsMs.size()> BoundsNs() {
+  std::array<int64_t, LatencyHistogram::kBoundsMs.size()> ns{};
+  for (size_t i = 0; i < ns.size(); ++i) {
+    ns[i] = static_cast<int64_t>(LatencyHistogram::kBoundsMs[i] * 1e6);
+  }
+  return ns;
+}
+inline constexpr std::array<int64_t, LatencyHistogram::kBoundsMs.size()> kBoundsNs = BoundsNs();
+}  // namespace metrics_internal
+
 class Metrics {
  public:
   Metrics() = default;
@@ -38,8 +52,15 @@ class Metrics {
 
   void Record(const Event& event);
   // What Record() does with a kQueryEnd (failed = false) or kQueryError
-  // event of duration `took`; for a caller that has no event to build.
-  void RecordQuery(absl::Duration took, bool failed);
+  // event that took `took_ns` nanoseconds; for a caller that has no event to
+  // build. Inline: the query path calls it for every query.
+  void RecordQuery(int64_t took_ns, bool failed) {
+    queries_.Add(1);
+    if (failed) query_errors_.Add(1);
+    if (took_ns < 0) took_ns = 0;
+    latency_counts_[BucketOf(took_ns)].Add(1);
+    latency_sum_ns_.Add(took_ns);
+  }
   void AddDropped(int64_t n) { events_dropped_.fetch_add(n, std::memory_order_relaxed); }
   void AddExporterFailures(int64_t n) {
     exporter_failures_.fetch_add(n, std::memory_order_relaxed);
@@ -57,6 +78,13 @@ class Metrics {
    private:
     std::atomic<int64_t> v_{0};
   };
+
+  // The histogram bucket (LatencyHistogram) of a latency of `ns` >= 0.
+  static size_t BucketOf(int64_t ns) {
+    size_t i = 0;
+    while (i < metrics_internal::kBoundsNs.size() && ns > metrics_internal::kBoundsNs[i]) ++i;
+    return i;
+  }
 
   void AddLabelled(std::map<std::string, int64_t>& family, absl::string_view label, int64_t n);
 

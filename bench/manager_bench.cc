@@ -13,6 +13,8 @@
 //   select1/paired_emf  select1/paired with the "aequor.exporter.emf" exporter
 //                     on (writing to /dev/null) and Flush() once per 1,000
 //                     queries, as a Lambda handler would per invocation
+//   select1_flush/aequor_emf  one Query and one Flush() per iteration, EMF
+//                     on: minus select1/aequor, the cost of a Flush()
 //   connect/baseline  PQconnectdbParams + PQfinish
 //   connect/aequor    ConnectionManager::Connect + Close (lease signed, no reaper pass)
 //
@@ -109,6 +111,24 @@ void Select1AequorEmf(benchmark::State& state) {
     if (++queries % 1000 == 0 && !m->Flush(absl::Seconds(1)).ok()) {
       state.SkipWithError("Flush failed");
     }
+  }
+  m.reset();
+  close(devnull);
+}
+
+// One Query then one Flush() per iteration, EMF on: subtract select1/aequor
+// for what a Flush() at the end of an invocation costs.
+void QueryFlushEmf(benchmark::State& state) {
+  const int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+  std::unique_ptr<ConnectionManager> m = NewManager(devnull);
+  if (absl::Status s = m->Connect(); !s.ok()) {
+    state.SkipWithError(std::string(s.message()).c_str());
+    close(devnull);
+    return;
+  }
+  for (auto _ : state) {
+    absl::StatusOr<QueryResult> r = m->Query("SELECT 1");
+    if (!r.ok() || !m->Flush(absl::Seconds(1)).ok()) state.SkipWithError("failed");
   }
   m.reset();
   close(devnull);
@@ -272,6 +292,7 @@ BENCHMARK(ConnectPaired)->Name("connect/paired")->Iterations(60)->UseRealTime();
 BENCHMARK(Select1Baseline)->Name("select1/baseline")->MinTime(0.5)->UseRealTime();
 BENCHMARK(Select1Aequor)->Name("select1/aequor")->MinTime(0.5)->UseRealTime();
 BENCHMARK(Select1AequorEmf)->Name("select1/aequor_emf")->MinTime(0.5)->UseRealTime();
+BENCHMARK(QueryFlushEmf)->Name("select1_flush/aequor_emf")->MinTime(0.5)->UseRealTime();
 BENCHMARK(ConnectBaseline)->Name("connect/baseline")->MinTime(0.5)->UseRealTime();
 BENCHMARK(ConnectAequor)->Name("connect/aequor")->MinTime(0.5)->UseRealTime();
 

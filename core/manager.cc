@@ -480,22 +480,18 @@ absl::StatusOr<QueryResult> Manager::Query(absl::string_view sql, absl::Span<con
                                            const QueryOptions& options) {
   if (absl::Status s = CheckNotInBody(); !s.ok()) return s;
   std::lock_guard<std::mutex> lock(mu_);
-  // A warm query reads the clock twice and otherwise only integers; the
-  // deadline and absl::Time are for the slow paths (docs/BENCHMARKS.md).
+  // A warm query reads the clock twice and otherwise only integers, and its
+  // code is this loop; whatever is rare (events for streaming exporters,
+  // preparation, the pipelined renewal, failures) is out of line
+  // (docs/BENCHMARKS.md, "The query path").
   const int64_t start_ns = parts_.clock->MonotonicNanos();
-  auto deadline = [&] {
-    return absl::FromUnixNanos(start_ns) + parts_.options.query_budget;
-  };
-  const bool observed = events_.observed();
-  const bool streaming = events_.streaming();  // else only the metrics listen
-  bool started = false;
 
   // libpq needs NUL-terminated text: a short statement is copied on the
   // stack.
   char inline_sql[256];
   std::string heap_sql;
   const char* statement;
-  if (sql.size() < sizeof(inline_sql)) {
+  if (ABSL_PREDICT_TRUE(sql.size() < sizeof(inline_sql))) {
     std::memcpy(inline_sql, sql.data(), sql.size());
     inline_sql[sql.size()] = '\0';
     statement = inline_sql;
@@ -507,7 +503,7 @@ absl::StatusOr<QueryResult> Manager::Query(absl::string_view sql, absl::Span<con
   const char* inline_values[kInlineParams];
   std::vector<const char*> heap_values;
   const char** values = inline_values;
-  if (params.size() > kInlineParams) {
+  if (ABSL_PREDICT_FALSE(params.size() > kInlineParams)) {
     heap_values.resize(params.size());
     values = heap_values.data();
   }
@@ -520,64 +516,22 @@ absl::StatusOr<QueryResult> Manager::Query(absl::string_view sql, absl::Span<con
     int64_t now_ns = start_ns;
     if (attempt > 1 || ABSL_PREDICT_FALSE(!ReadyLocked(start_ns))) {
       if (attempt > 1) now_ns = parts_.clock->MonotonicNanos();
-      if (absl::Status s = PrepareLocked(deadline(), attempt == 1, now_ns, &renew_in_pipeline);
+      if (absl::Status s = PrepareLocked(QueryDeadline(start_ns), attempt == 1, now_ns,
+                                         &renew_in_pipeline);
           !s.ok()) {
         return s;
       }
     }
-    if (streaming && !started) {
-      started = true;
-      Event event = MakeEvent(EventKind::kQueryStart);
-      event.sql = std::string(sql);
-      events_.Emit(event);
-    }
+    if (events_.streaming() && attempt == 1) EmitQueryStartLocked(sql);
 
     PGconn* conn = conn_.get();
     const PGTransactionStatusType before = PQtransactionStatus(conn);
     pg::Result result;
     bool nothing_ran = false;  // provably: the pipeline aborted before the query
-    if (renew_in_pipeline) {
-      absl::StatusOr<std::string> lease = NewLeaseLocked();
-      if (!lease.ok()) return lease.status();
-      const char* lease_value[] = {lease->c_str()};
-      bool sent = PQenterPipelineMode(conn) &&
-                  PQsendQueryParams(conn, kRenewSql, 1, nullptr, lease_value, nullptr, nullptr, 0) &&
-                  PQsendQueryParams(conn, statement, n_params, nullptr, values, nullptr, nullptr,
-                                    0) &&
-                  PQpipelineSync(conn);
-      pg::Result renewal;
-      if (sent) {
-        renewal.reset(PQgetResult(conn));
-        while (PGresult* rest = PQgetResult(conn)) PQclear(rest);  // up to the NULL
-        result.reset(PQgetResult(conn));
-        while (PGresult* rest = PQgetResult(conn)) PQclear(rest);
-        pg::Result sync(PQgetResult(conn));  // PGRES_PIPELINE_SYNC
-      }
-      if (PQpipelineStatus(conn) != PQ_PIPELINE_OFF) PQexitPipelineMode(conn);
-      if (Succeeded(renewal.get())) {
-        SetLeaseLocked(*std::move(lease), now_ns);
-        if (observed) {
-          Event event = MakeEvent(EventKind::kLeaseRenewed);
-          event.source = "pipeline";
-          events_.Emit(event);
-        }
-      } else {
-        if (observed) {
-          Event event = MakeEvent(EventKind::kLeaseRenewFailed);
-          event.message = ReadFailure(renewal.get(), conn).message;
-          events_.Emit(event);
-        }
-        // A failed renewal aborts the rest of the pipeline: the query never ran.
-        if (result == nullptr || PQresultStatus(result.get()) == PGRES_PIPELINE_ABORTED) {
-          nothing_ran = true;
-          result.reset();
-          if (PQstatus(conn) == CONNECTION_OK) {
-            result.reset(
-                PQexecParams(conn, statement, n_params, nullptr, values, nullptr, nullptr, 0));
-            nothing_ran = false;
-          }
-        }
-      }
+    if (ABSL_PREDICT_FALSE(renew_in_pipeline)) {
+      absl::Status signing;
+      result = ExecWithRenewalLocked(statement, n_params, values, now_ns, &nothing_ran, &signing);
+      if (!signing.ok()) return signing;
     } else {
       result.reset(PQexecParams(conn, statement, n_params, nullptr, values, nullptr, nullptr, 0));
     }
@@ -585,62 +539,138 @@ absl::StatusOr<QueryResult> Manager::Query(absl::string_view sql, absl::Span<con
     if (ABSL_PREDICT_TRUE(Succeeded(result.get()))) {
       last_used_ns_ = parts_.clock->MonotonicNanos();
       QueryResult rows(result.release());
-      if (streaming) {
-        Event event = MakeEvent(EventKind::kQueryEnd);
-        event.sql = std::string(sql);
-        event.duration = absl::Nanoseconds(last_used_ns_ - start_ns);
-        event.attempt = attempt;
-        event.rows = rows.affected_rows();
-        events_.Emit(event);
-      } else if (observed) {
+      if (events_.streaming()) {
+        EmitQueryEndLocked(sql, last_used_ns_ - start_ns, attempt, rows.affected_rows());
+      } else if (events_.observed()) {
         // Only the metrics listen: what this kQueryEnd would tell them.
         events_.RecordQuery(last_used_ns_ - start_ns, /*failed=*/false);
       }
       return rows;
     }
+    absl::Status error;
+    if (!RetryAfterFailureLocked(sql, options, conn, result.get(), before, nothing_ran, attempt,
+                                 start_ns, previous_delay, &error)) {
+      return error;
+    }
+  }
+}
 
-    Failure f = ReadFailure(result.get(), conn);
-    FailureFacts facts;
-    facts.phase = Phase::kStatement;
-    facts.connection_lost = PQstatus(conn) != CONNECTION_OK;
-    facts.nothing_sent = nothing_ran;
-    facts.idempotent = options.idempotent;
-    facts.in_transaction = before == PQTRANS_INTRANS || before == PQTRANS_INERROR;
-    facts.is_commit = LooksLikeCommit(sql);
-    facts.status = StatusFromSqlState(
-        f.sqlstate, facts.connection_lost ? absl::StrCat("connection lost: ", f.message) : f.message,
-        facts.connection_lost ? absl::StatusCode::kUnavailable : absl::StatusCode::kInternal);
-    const Verdict verdict = Classify(facts);
-    if (facts.connection_lost) {
-      ReportDeadLocked("query", f.sqlstate, f.message);
-      DropConnectionLocked();
-    } else {
-      last_used_ns_ = parts_.clock->MonotonicNanos();
-    }
-    if (verdict == Verdict::kRetry &&
-        BackoffLocked(attempt, deadline(), previous_delay, f.message, f.sqlstate)) {
-      continue;
-    }
-    absl::Status error = facts.status;
-    if (verdict == Verdict::kOutcomeUnknown) {
-      error = absl::UnknownError(absl::StrCat(
-          "connection lost while the statement was in flight; it may or may not have "
-          "taken effect (outcome unknown): ",
-          f.message));
-      error.SetPayload(kOutcomeUnknownPayload, absl::Cord("1"));
-      if (!f.sqlstate.empty()) error.SetPayload(kSqlStatePayload, absl::Cord(f.sqlstate));
-    }
-    if (observed) {
-      Event event = MakeEvent(EventKind::kQueryError);
-      event.sql = std::string(sql);
-      event.duration = absl::Nanoseconds(parts_.clock->MonotonicNanos() - start_ns);
-      event.attempt = attempt;
-      event.sqlstate = f.sqlstate;
-      event.message = f.message;
+absl::Time Manager::QueryDeadline(int64_t start_ns) const {
+  return absl::FromUnixNanos(start_ns) + parts_.options.query_budget;
+}
+
+void Manager::EmitQueryStartLocked(absl::string_view sql) {
+  Event event = MakeEvent(EventKind::kQueryStart);
+  event.sql = std::string(sql);
+  events_.Emit(event);
+}
+
+void Manager::EmitQueryEndLocked(absl::string_view sql, int64_t took_ns, int attempt,
+                                 int64_t rows) {
+  Event event = MakeEvent(EventKind::kQueryEnd);
+  event.sql = std::string(sql);
+  event.duration = absl::Nanoseconds(took_ns);
+  event.attempt = attempt;
+  event.rows = rows;
+  events_.Emit(event);
+}
+
+pg::Result Manager::ExecWithRenewalLocked(const char* statement, int n_params,
+                                          const char* const* values, int64_t now_ns,
+                                          bool* nothing_ran, absl::Status* signing) {
+  PGconn* conn = conn_.get();
+  absl::StatusOr<std::string> lease = NewLeaseLocked();
+  if (!lease.ok()) {
+    *signing = lease.status();
+    return pg::Result();
+  }
+  const char* lease_value[] = {lease->c_str()};
+  bool sent = PQenterPipelineMode(conn) &&
+              PQsendQueryParams(conn, kRenewSql, 1, nullptr, lease_value, nullptr, nullptr, 0) &&
+              PQsendQueryParams(conn, statement, n_params, nullptr, values, nullptr, nullptr, 0) &&
+              PQpipelineSync(conn);
+  pg::Result renewal;
+  pg::Result result;
+  if (sent) {
+    renewal.reset(PQgetResult(conn));
+    while (PGresult* rest = PQgetResult(conn)) PQclear(rest);  // up to the NULL
+    result.reset(PQgetResult(conn));
+    while (PGresult* rest = PQgetResult(conn)) PQclear(rest);
+    pg::Result sync(PQgetResult(conn));  // PGRES_PIPELINE_SYNC
+  }
+  if (PQpipelineStatus(conn) != PQ_PIPELINE_OFF) PQexitPipelineMode(conn);
+  if (Succeeded(renewal.get())) {
+    SetLeaseLocked(*std::move(lease), now_ns);
+    if (events_.observed()) {
+      Event event = MakeEvent(EventKind::kLeaseRenewed);
+      event.source = "pipeline";
       events_.Emit(event);
     }
-    return error;
+    return result;
   }
+  if (events_.observed()) {
+    Event event = MakeEvent(EventKind::kLeaseRenewFailed);
+    event.message = ReadFailure(renewal.get(), conn).message;
+    events_.Emit(event);
+  }
+  // A failed renewal aborts the rest of the pipeline: the query never ran.
+  if (result == nullptr || PQresultStatus(result.get()) == PGRES_PIPELINE_ABORTED) {
+    *nothing_ran = true;
+    result.reset();
+    if (PQstatus(conn) == CONNECTION_OK) {
+      result.reset(PQexecParams(conn, statement, n_params, nullptr, values, nullptr, nullptr, 0));
+      *nothing_ran = false;
+    }
+  }
+  return result;
+}
+
+bool Manager::RetryAfterFailureLocked(absl::string_view sql, const QueryOptions& options,
+                                      PGconn* conn, const PGresult* result,
+                                      PGTransactionStatusType before, bool nothing_ran,
+                                      int attempt, int64_t start_ns,
+                                      absl::Duration& previous_delay, absl::Status* error) {
+  Failure f = ReadFailure(result, conn);
+  FailureFacts facts;
+  facts.phase = Phase::kStatement;
+  facts.connection_lost = PQstatus(conn) != CONNECTION_OK;
+  facts.nothing_sent = nothing_ran;
+  facts.idempotent = options.idempotent;
+  facts.in_transaction = before == PQTRANS_INTRANS || before == PQTRANS_INERROR;
+  facts.is_commit = LooksLikeCommit(sql);
+  facts.status = StatusFromSqlState(
+      f.sqlstate, facts.connection_lost ? absl::StrCat("connection lost: ", f.message) : f.message,
+      facts.connection_lost ? absl::StatusCode::kUnavailable : absl::StatusCode::kInternal);
+  const Verdict verdict = Classify(facts);
+  if (facts.connection_lost) {
+    ReportDeadLocked("query", f.sqlstate, f.message);
+    DropConnectionLocked();  // `conn` is gone from here on
+  } else {
+    last_used_ns_ = parts_.clock->MonotonicNanos();
+  }
+  if (verdict == Verdict::kRetry &&
+      BackoffLocked(attempt, QueryDeadline(start_ns), previous_delay, f.message, f.sqlstate)) {
+    return true;
+  }
+  *error = facts.status;
+  if (verdict == Verdict::kOutcomeUnknown) {
+    *error = absl::UnknownError(absl::StrCat(
+        "connection lost while the statement was in flight; it may or may not have "
+        "taken effect (outcome unknown): ",
+        f.message));
+    error->SetPayload(kOutcomeUnknownPayload, absl::Cord("1"));
+    if (!f.sqlstate.empty()) error->SetPayload(kSqlStatePayload, absl::Cord(f.sqlstate));
+  }
+  if (events_.observed()) {
+    Event event = MakeEvent(EventKind::kQueryError);
+    event.sql = std::string(sql);
+    event.duration = absl::Nanoseconds(parts_.clock->MonotonicNanos() - start_ns);
+    event.attempt = attempt;
+    event.sqlstate = f.sqlstate;
+    event.message = f.message;
+    events_.Emit(event);
+  }
+  return false;
 }
 
 // The Transaction handed to a RunTransaction body. Runs on the body's thread,

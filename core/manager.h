@@ -32,6 +32,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/base/attributes.h"
 #include "api/connection_manager.h"
 #include "core/event_bus.h"
 #include "core/pg.h"
@@ -97,6 +98,24 @@ class Manager final : public ConnectionManager {
   // travel with the statement. `now_ns` is monotonic.
   absl::Status PrepareLocked(absl::Time deadline, bool first_attempt, int64_t now_ns,
                              bool* renew_in_pipeline);
+  // Query()'s budget ends here, for a query that started at `start_ns`.
+  absl::Time QueryDeadline(int64_t start_ns) const;
+  // Query()'s rare paths, out of line so that a warm query's code stays
+  // small: its events for streaming exporters; the statement run with the
+  // lease renewal pipelined before it (*nothing_ran when provably it never
+  // ran; *signing when no lease could be signed); and after a failed attempt,
+  // true to retry, else false with the caller's *error.
+  ABSL_ATTRIBUTE_NOINLINE void EmitQueryStartLocked(absl::string_view sql);
+  ABSL_ATTRIBUTE_NOINLINE void EmitQueryEndLocked(absl::string_view sql, int64_t took_ns,
+                                                  int attempt, int64_t rows);
+  ABSL_ATTRIBUTE_NOINLINE pg::Result ExecWithRenewalLocked(const char* statement, int n_params,
+                                                           const char* const* values,
+                                                           int64_t now_ns, bool* nothing_ran,
+                                                           absl::Status* signing);
+  ABSL_ATTRIBUTE_NOINLINE bool RetryAfterFailureLocked(
+      absl::string_view sql, const QueryOptions& options, PGconn* conn, const PGresult* result,
+      PGTransactionStatusType before, bool nothing_ran, int attempt, int64_t start_ns,
+      absl::Duration& previous_delay, absl::Status* error);
   // Looks up a transaction id's fate on a (new) connection: "committed",
   // "aborted", or "" when it cannot be known before `deadline`.
   std::string ResolveXidLocked(const std::string& xid, absl::Time deadline);

@@ -361,6 +361,37 @@ TEST_F(ReaperTest, TheSchedulerRunsPassesOnConnectAndOnWarmInvocations) {
   EXPECT_TRUE(GoneWithin(second->backend_pid(), absl::Seconds(5)));
 }
 
+// A warm query skips its preparation only below both thresholds: with the
+// thaw check set far off, the scheduler still hears of a warm invocation
+// after invocation_gap.
+TEST_F(ReaperTest, AWarmInvocationReachesTheSchedulerWhenTheThawCheckIsFarOff) {
+  testing::FakeClock clock{absl::Now()};
+  std::vector<Event> reaps;
+  CallbackHooks hooks;
+  hooks.on_event = [&](const Event& e) {
+    if (e.kind == EventKind::kReap) reaps.push_back(e);
+  };
+  ConnectionManagerBuilder b;
+  b.SetConninfo(server_->ConninfoFor(ThrowawayPostgres::kAppRole))
+      .SetService("svc_gap")
+      .SetCoordinationSecret(kSecret)
+      .SetClock(&clock)
+      .SetHooks(std::move(hooks))
+      .UseReaperScheduler(PluginSpec("aequor.reaper.probability", {{"p", "0"}, {"warm_p", "1"}}));
+  b.mutable_options().thaw_check_after = absl::Hours(1);
+  b.mutable_options().invocation_gap = absl::Seconds(1);
+  auto m = b.Build();
+  ASSERT_TRUE(m.ok()) << m.status();
+  ASSERT_TRUE((*m)->Query("SELECT 1").ok());
+  clock.Advance(absl::Milliseconds(900));
+  ASSERT_TRUE((*m)->Query("SELECT 1").ok());
+  EXPECT_TRUE(reaps.empty()) << "a pass within invocation_gap";
+  clock.Advance(absl::Seconds(2));
+  ASSERT_TRUE((*m)->Query("SELECT 1").ok());
+  ASSERT_EQ(reaps.size(), 1u);
+  EXPECT_EQ(reaps[0].source, "invocation");
+}
+
 TEST_F(ReaperTest, BackstopsTravelInTheStartupPacketAndTheUsersOptionsWin) {
   ConnectionManagerBuilder b;
   b.SetConninfo(server_->ConninfoFor(ThrowawayPostgres::kAppRole) +

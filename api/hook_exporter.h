@@ -16,11 +16,19 @@
 //    api/hooks.h do): Export() runs on the thread that made the event,
 //    inside the manager's call and under its lock, before the call returns.
 //    What it throws is caught and counted; what it blocks, it blocks.
+//  - Synchronous and metrics only (synchronous() true, wants_events()
+//    false, as aequor.exporter.emf): never called on the query path. Its
+//    ExportMetrics() and Flush() run on the thread that calls
+//    ConnectionManager::Flush(), outside the manager's lock (other threads'
+//    queries go on), one call at a time; Shutdown() when the manager is
+//    destroyed. No dispatcher thread is started for it. It must keep to the
+//    timeout it is given: nothing else bounds its Flush().
 //
 // The dispatcher hands queued events over when half the queue is full, every
 // exporter_interval (default 1 s), and on ConnectionManager::Flush(), which
 // delivers every event made before it, then calls each exporter's
-// ExportMetrics() and Flush(), and waits for all of that up to its timeout.
+// ExportMetrics() and Flush() (a synchronous one's on the caller's thread),
+// and waits for all of that up to its timeout.
 // In a serverless runtime, where the process (and the dispatcher) freezes
 // between invocations, call Flush() before the handler returns. The
 // manager's destructor does the same with Shutdown() (waiting up to 1 s).
@@ -40,7 +48,8 @@
 // Built-ins (exporters/):
 //   aequor.exporter.callback   the user's functions (api/hooks.h); synchronous
 //   aequor.exporter.emf        CloudWatch Embedded Metric Format lines on
-//                              stdout/stderr, one per Flush() (metrics only)
+//                              stdout/stderr, one per Flush() (metrics only;
+//                              synchronous: written by the Flush() caller)
 //
 // A hook exporter must not throw; the manager nevertheless catches anything
 // that escapes and counts it (MetricsSnapshot::exporter_failures).
@@ -48,7 +57,8 @@
 // Thread-safety: the manager never calls one exporter from two threads at
 // once. A queued exporter is called on the dispatcher thread only (Export,
 // ExportMetrics, Flush, Shutdown); a synchronous one only under the
-// manager's lock. An exporter that starts threads of its own synchronises
+// manager's lock, except a synchronous metrics-only one, whose calls are
+// serialised by a lock of their own (see above). An exporter that starts threads of its own synchronises
 // them itself.
 #ifndef AEQUOR_API_HOOK_EXPORTER_H_
 #define AEQUOR_API_HOOK_EXPORTER_H_
@@ -94,8 +104,9 @@ class HookExporter {
   virtual absl::Status Shutdown(absl::Duration timeout) { return Flush(timeout); }
 
   // True: Export() is called on the thread that made the event, under the
-  // manager's lock, before the manager's call returns (see above). Default
-  // false: queued.
+  // manager's lock, before the manager's call returns; with wants_events()
+  // false, the exporter is only called by Flush() and at shutdown, on the
+  // caller's thread (see above). Default false: queued.
   virtual bool synchronous() const { return false; }
 
   // False for exporters that only want metrics (ExportMetrics): no events

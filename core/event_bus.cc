@@ -107,7 +107,9 @@ EventBus::EventBus(std::vector<std::unique_ptr<HookExporter>> exporters, EventBu
     } catch (...) {
       state_->metrics.AddExporterFailures(1);
     }
-    if (synchronous) {
+    if (synchronous && !wants_events) {
+      flushed_here_.push_back(std::move(e));
+    } else if (synchronous) {
       sync_.push_back(std::move(e));
     } else {
       state_->queued.push_back(std::move(e));
@@ -122,8 +124,12 @@ EventBus::EventBus(std::vector<std::unique_ptr<HookExporter>> exporters, EventBu
     dispatcher_ = std::thread(&EventBus::Run, state_);
   } catch (const std::system_error&) {
     // No thread to be had: deliver on the caller's thread rather than never.
-    for (std::unique_ptr<HookExporter>& e : state_->queued) sync_.push_back(std::move(e));
+    for (size_t i = 0; i < state_->queued.size(); ++i) {
+      (state_->wants_events[i] ? sync_ : flushed_here_).push_back(std::move(state_->queued[i]));
+    }
     state_->queued.clear();
+    state_->wants_events.clear();
+    state_->index.clear();
     queue_events_ = false;
     streaming_ = !sync_.empty();
   }
@@ -230,12 +236,16 @@ EventBus::FlushTicket EventBus::StartFlush(absl::Duration timeout) {
   ticket.timeout = timeout;
   ticket.deadline = DeadlineAfter(timeout);
   if (shut_down_) return ticket;
-  const MetricsSnapshot snapshot = state_->metrics.Snapshot();
+  MetricsSnapshot snapshot = state_->metrics.Snapshot();
   for (const std::unique_ptr<HookExporter>& exporter : sync_) {
     absl::Status s = FlushOne(state_->metrics, *exporter, snapshot, timeout, /*shutdown=*/false);
     if (ticket.sync_status.ok()) ticket.sync_status = s;
   }
-  if (!dispatcher_.joinable()) return ticket;
+  ticket.flush_here = !flushed_here_.empty();
+  if (!dispatcher_.joinable()) {
+    if (ticket.flush_here) ticket.metrics = std::move(snapshot);
+    return ticket;
+  }
   State& s = *state_;
   {
     std::lock_guard<std::mutex> lock(s.mu);
@@ -244,11 +254,23 @@ EventBus::FlushTicket EventBus::StartFlush(absl::Duration timeout) {
     s.flush_deadline = ticket.deadline;
   }
   s.wake.notify_one();
+  if (ticket.flush_here) ticket.metrics = std::move(snapshot);
   return ticket;
 }
 
 absl::Status EventBus::FinishFlush(const FlushTicket& ticket) {
-  if (ticket.generation == 0) return ticket.sync_status;
+  absl::Status here;
+  if (ticket.flush_here) {
+    std::lock_guard<std::mutex> lock(flush_mu_);
+    for (size_t i = 0; i < flushed_here_.size() && !flushed_here_shut_down_; ++i) {
+      const std::unique_ptr<HookExporter>& exporter = flushed_here_[i];
+      absl::Status one = FlushOne(state_->metrics, *exporter, ticket.metrics,
+                                  Remaining(ticket.deadline), /*shutdown=*/false);
+      if (here.ok()) here = one;
+    }
+  }
+  absl::Status status = ticket.sync_status.ok() ? here : ticket.sync_status;
+  if (ticket.generation == 0) return status;
   State& s = *state_;
   std::unique_lock<std::mutex> lock(s.mu);
   const bool finished = s.done.wait_until(lock, ticket.deadline, [&] {
@@ -261,7 +283,7 @@ absl::Status EventBus::FinishFlush(const FlushTicket& ticket) {
         busy >= 0 ? absl::StrCat(" (exporter #", busy, " is still busy)") : std::string(),
         "; queries are unaffected"));
   }
-  return ticket.sync_status.ok() ? s.flush_status : ticket.sync_status;
+  return status.ok() ? s.flush_status : status;
 }
 
 void EventBus::Shutdown(absl::Duration timeout) {
@@ -271,6 +293,13 @@ void EventBus::Shutdown(absl::Duration timeout) {
   const MetricsSnapshot snapshot = state_->metrics.Snapshot();
   for (const std::unique_ptr<HookExporter>& exporter : sync_) {
     (void)FlushOne(state_->metrics, *exporter, snapshot, timeout, /*shutdown=*/true);
+  }
+  {
+    std::lock_guard<std::mutex> lock(flush_mu_);
+    flushed_here_shut_down_ = true;
+    for (const std::unique_ptr<HookExporter>& exporter : flushed_here_) {
+      (void)FlushOne(state_->metrics, *exporter, snapshot, Remaining(deadline), /*shutdown=*/true);
+    }
   }
   if (!dispatcher_.joinable()) return;
   State& s = *state_;

@@ -2,12 +2,15 @@
 // the metrics computed from them.
 //
 // Emit() is the manager's only per-event work: it records the event in the
-// metrics (core/metrics.h), calls the synchronous exporters (the user
-// callbacks) on the caller's thread, and appends the event to a bounded
-// queue for the others, waking the dispatcher only when the queue is half
-// full. One dispatcher thread drains the queue and calls the queued
-// exporters with batches; it also wakes every `interval`. When the queue is
-// full the event is dropped and counted. Nothing an exporter does can break
+// metrics (core/metrics.h), calls the synchronous exporters that want events
+// (the user callbacks) on the caller's thread, and appends the event to a
+// bounded queue for the queued exporters, waking the dispatcher only when
+// the queue is half full. One dispatcher thread drains the queue and calls
+// the queued exporters with batches; it also wakes every `interval`. When
+// the queue is full the event is dropped and counted. A synchronous exporter
+// that wants no events (emf) is only called by FinishFlush() and Shutdown(),
+// on the caller's thread; with no queued exporter there is no dispatcher
+// thread at all. Nothing an exporter does can break
 // the caller: every call is wrapped in a catch-all and failures are counted.
 // Events are only built when at least one exporter listens (observed()), so
 // a manager without exporters pays nothing per query.
@@ -20,13 +23,15 @@
 // Thread-safety: Emit(), StartFlush() and Shutdown() must be serialised (the
 // manager calls them under its lock, which also guarantees that a
 // synchronous exporter is never called concurrently). FinishFlush(),
-// metrics() and the counters may be called from any thread.
+// metrics() and the counters may be called from any thread; FinishFlush()
+// calls the flushed-here exporters one call at a time (flush_mu_).
 #ifndef AEQUOR_CORE_EVENT_BUS_H_
 #define AEQUOR_CORE_EVENT_BUS_H_
 
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -76,16 +81,19 @@ class EventBus {
 
   // A flush in two steps, so that the manager's lock is not held while
   // waiting for the exporters. StartFlush() flushes the synchronous
-  // exporters, takes the metrics and asks the dispatcher to deliver every
-  // event queued so far, then call ExportMetrics() and Flush() on each
-  // queued exporter. FinishFlush() waits for that until the deadline:
-  // DeadlineExceeded (naming the exporter still busy) if it did not finish,
-  // else the first error an exporter returned.
+  // exporters that take events, takes the metrics and asks the dispatcher to
+  // deliver every event queued so far, then call ExportMetrics() and Flush()
+  // on each queued exporter. FinishFlush() calls ExportMetrics() and Flush()
+  // on the flushed-here exporters, then waits for the dispatcher until the
+  // deadline: DeadlineExceeded (naming the exporter still busy) if it did
+  // not finish, else the first error an exporter returned.
   struct FlushTicket {
     uint64_t generation = 0;  // 0: nothing queued to wait for
     std::chrono::steady_clock::time_point deadline;
     absl::Duration timeout;
     absl::Status sync_status;
+    bool flush_here = false;  // FinishFlush() flushes the flushed-here exporters
+    MetricsSnapshot metrics;  // as of StartFlush(), for them
   };
   FlushTicket StartFlush(absl::Duration timeout);
   absl::Status FinishFlush(const FlushTicket& ticket);
@@ -109,7 +117,12 @@ class EventBus {
   static void Run(std::shared_ptr<State> state);
   void Enqueue(const Event& event);
 
-  std::vector<std::unique_ptr<HookExporter>> sync_;  // called on the caller's thread
+  // Synchronous exporters: those that take events (Emit() calls them), and
+  // those that only take metrics, flushed by FinishFlush() and Shutdown().
+  std::vector<std::unique_ptr<HookExporter>> sync_;
+  std::vector<std::unique_ptr<HookExporter>> flushed_here_;
+  std::mutex flush_mu_;  // held while a flushed_here_ exporter is called
+  bool flushed_here_shut_down_ = false;  // guarded by flush_mu_
   std::shared_ptr<State> state_;  // shared with the dispatcher thread
   Metrics* metrics_;              // state_->metrics
   std::thread dispatcher_;        // not joinable without queued exporters

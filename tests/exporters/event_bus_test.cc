@@ -175,6 +175,77 @@ TEST(EventBus, AMetricsOnlyExporterIsSentNoEventsButTheMetricsOfEachFlush) {
   EXPECT_EQ(probe->metrics.back().query_latency.counts.back(), 1);
 }
 
+// emf's kind: synchronous, metrics only. Never called on the query path, no
+// dispatcher thread, flushed on the thread that flushes.
+TEST(EventBus, ASynchronousMetricsOnlyExporterIsCalledOnlyByFlushOnTheCallersThread) {
+  auto probe = std::make_shared<ExporterProbe>();
+  probe->synchronous = true;
+  probe->wants_events = false;
+  EventBusOptions options;
+  options.interval = absl::Milliseconds(1);  // a dispatcher would wake at once
+  EventBus bus(One(probe), options);
+  EXPECT_TRUE(bus.observed());
+  EXPECT_FALSE(bus.streaming());
+  bus.Emit(QueryEnd("a"));
+  bus.Emit(QueryEnd("b"));
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_TRUE(probe->Kinds().empty());
+  {
+    std::lock_guard<std::mutex> lock(probe->mu);
+    EXPECT_TRUE(probe->calls.empty()) << "called before any Flush: " << probe->calls[0];
+  }
+  ASSERT_TRUE(bus.Flush(absl::Seconds(5)).ok());
+  std::lock_guard<std::mutex> lock(probe->mu);
+  EXPECT_EQ(probe->calls, (std::vector<std::string>{"metrics", "flush"}));
+  ASSERT_EQ(probe->metrics.size(), 1u);
+  EXPECT_EQ(probe->metrics[0].queries, 2);
+  for (std::thread::id t : probe->flush_threads) EXPECT_EQ(t, std::this_thread::get_id());
+}
+
+TEST(EventBus, FlushesOfASynchronousMetricsOnlyExporterFromSeveralThreadsNeverOverlap) {
+  auto probe = std::make_shared<ExporterProbe>();
+  probe->synchronous = true;
+  probe->wants_events = false;
+  EventBus bus(One(probe));
+  std::mutex caller_lock;  // what the manager's lock does for Emit/StartFlush
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 50; ++i) {
+        EventBus::FlushTicket ticket;
+        {
+          std::lock_guard<std::mutex> lock(caller_lock);
+          bus.Emit(QueryEnd("q"));
+          ticket = bus.StartFlush(absl::Seconds(10));
+        }
+        ok += bus.FinishFlush(ticket).ok();  // outside the caller's lock
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 200);
+  bus.Shutdown(absl::Seconds(1));
+  std::lock_guard<std::mutex> lock(probe->mu);
+  EXPECT_EQ(probe->most_in_call, 1);
+  EXPECT_EQ(std::count(probe->calls.begin(), probe->calls.end(), "flush"), 200);
+  EXPECT_EQ(probe->calls.back(), "shutdown");
+  EXPECT_EQ(probe->metrics.back().queries, 200);
+}
+
+TEST(EventBus, AFlushAfterShutdownCallsNothing) {
+  auto probe = std::make_shared<ExporterProbe>();
+  probe->synchronous = true;
+  probe->wants_events = false;
+  EventBus bus(One(probe));
+  EventBus::FlushTicket before = bus.StartFlush(absl::Seconds(1));
+  bus.Shutdown(absl::Seconds(1));
+  EXPECT_TRUE(bus.FinishFlush(before).ok());
+  EXPECT_TRUE(bus.Flush(absl::Seconds(1)).ok());
+  std::lock_guard<std::mutex> lock(probe->mu);
+  EXPECT_EQ(probe->calls, (std::vector<std::string>{"metrics", "shutdown"}));
+}
+
 TEST(EventBus, QueuedEventsAndMetricsAreDeliveredEveryIntervalWithoutAFlush) {
   auto probe = std::make_shared<ExporterProbe>();
   EventBusOptions options;

@@ -2,8 +2,12 @@
 // PostgreSQL 15 (testing/postgres_environment.h).
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -280,6 +284,55 @@ TEST_F(ManagerExportersTest, ABlockedExporterNeverStallsQueriesAndOverflowIsCoun
   EXPECT_EQ(kinds[3], "query_start:SELECT $1::int");
   EXPECT_EQ(kinds[18], "query_end:SELECT $1::int") << "then the 16 that fitted";
   EXPECT_EQ(m->metrics().events_dropped, 400 - 16 + 2);
+}
+
+// A synchronous metrics-only exporter (emf) is flushed on the thread that
+// calls Flush(), but outside the manager's lock: a flush stuck in it never
+// stalls another thread's query.
+TEST_F(ManagerExportersTest, AFlushBlockedInASynchronousMetricsOnlyExporterNeverStallsQueries) {
+  auto probe = std::make_shared<ExporterProbe>();
+  probe->synchronous = true;
+  probe->wants_events = false;
+  probe->block_flush = true;
+  ConnectionManagerBuilder b = Builder();
+  b.AddExporter(MakeProbeExporter(probe));
+  std::unique_ptr<ConnectionManager> m = Make(std::move(b));
+  ASSERT_TRUE(m->Query("SELECT 1").ok());
+  std::atomic<bool> flush_done{false};
+  std::thread flusher([&] {
+    EXPECT_TRUE(m->Flush(absl::Seconds(30)).ok());
+    flush_done = true;
+  });
+  ASSERT_TRUE(probe->WaitFor(
+      [&] { return std::count(probe->calls.begin(), probe->calls.end(), "flush") == 1; },
+      absl::Seconds(10)));
+  // On another thread, so that a query stuck behind the flush fails the
+  // test instead of hanging it.
+  std::mutex mu;
+  std::condition_variable cv;
+  int ok_queries = 0;
+  std::thread querier([&] {
+    for (int i = 0; i < 20; ++i) {
+      const bool ok = m->Query("SELECT 1").ok();
+      std::lock_guard<std::mutex> lock(mu);
+      ok_queries += ok;
+      cv.notify_all();
+    }
+  });
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    EXPECT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return ok_queries == 20; }))
+        << ok_queries << " of 20 queries ran while the flush was blocked";
+  }
+  EXPECT_FALSE(flush_done.load());
+  probe->Release();
+  querier.join();
+  flusher.join();
+  EXPECT_TRUE(flush_done.load());
+  EXPECT_EQ(m->metrics().queries, 21);
+  std::lock_guard<std::mutex> lock(probe->mu);
+  EXPECT_EQ(probe->export_calls, 0);
+  EXPECT_EQ(probe->metrics.back().queries, 1) << "the metrics as of the Flush() call";
 }
 
 TEST_F(ManagerExportersTest, DestroyingAManagerWhoseExporterIsBlockedReturns) {

@@ -3,6 +3,7 @@
 //
 //   auto probe = std::make_shared<testing::ExporterProbe>();
 //   probe->block_export = true;                      // before the first call
+//   probe->block_flush = true;                       // Flush() waits too
 //   bus_or_builder.AddExporter(testing::MakeProbeExporter(probe));
 //   ...
 //   probe->Release();                                // unblock
@@ -36,6 +37,7 @@ struct ExporterProbe {
   bool synchronous = false;
   bool wants_events = true;
   bool block_export = false;  // the first Export() waits for Release()
+  bool block_flush = false;   // Flush() waits for Release()
   bool throw_in_export = false;
   absl::Status flush_status;  // what Flush() returns
 
@@ -69,14 +71,34 @@ struct ExporterProbe {
   std::vector<std::thread::id> export_threads;
   std::vector<MetricsSnapshot> metrics;  // each ExportMetrics()
   std::vector<std::string> calls;        // "export", "metrics", "flush", "shutdown"
+  std::vector<std::thread::id> flush_threads;  // of each ExportMetrics/Flush/Shutdown
+  int in_call = 0;       // exporter calls under way now
+  int most_in_call = 0;  // the most ever under way at once (1: never concurrent)
 };
 
 class ProbeExporter final : public HookExporter {
  public:
+  // Counts the calls under way for ExporterProbe::most_in_call.
+  class InCall {
+   public:
+    explicit InCall(ExporterProbe& p) : p_(p) {
+      std::lock_guard<std::mutex> lock(p_.mu);
+      if (++p_.in_call > p_.most_in_call) p_.most_in_call = p_.in_call;
+    }
+    ~InCall() {
+      std::lock_guard<std::mutex> lock(p_.mu);
+      --p_.in_call;
+    }
+
+   private:
+    ExporterProbe& p_;
+  };
+
   explicit ProbeExporter(std::shared_ptr<ExporterProbe> probe) : probe_(std::move(probe)) {}
 
   void Export(absl::Span<const Event> batch) override {
     ExporterProbe& p = *probe_;
+    InCall in_call(p);
     {
       std::unique_lock<std::mutex> lock(p.mu);
       ++p.export_calls;
@@ -90,20 +112,28 @@ class ProbeExporter final : public HookExporter {
     if (p.throw_in_export) throw std::runtime_error("probe exporter throws");
   }
   void ExportMetrics(const MetricsSnapshot& m) override {
+    InCall in_call(*probe_);
     std::lock_guard<std::mutex> lock(probe_->mu);
     probe_->metrics.push_back(m);
     probe_->calls.push_back("metrics");
+    probe_->flush_threads.push_back(std::this_thread::get_id());
     probe_->changed.notify_all();
   }
   absl::Status Flush(absl::Duration) override {
-    std::lock_guard<std::mutex> lock(probe_->mu);
-    probe_->calls.push_back("flush");
-    probe_->changed.notify_all();
-    return probe_->flush_status;
+    ExporterProbe& p = *probe_;
+    InCall in_call(p);
+    std::unique_lock<std::mutex> lock(p.mu);
+    p.calls.push_back("flush");
+    p.flush_threads.push_back(std::this_thread::get_id());
+    p.changed.notify_all();
+    if (p.block_flush) p.changed.wait(lock, [&p] { return p.released; });
+    return p.flush_status;
   }
   absl::Status Shutdown(absl::Duration) override {
+    InCall in_call(*probe_);
     std::lock_guard<std::mutex> lock(probe_->mu);
     probe_->calls.push_back("shutdown");
+    probe_->flush_threads.push_back(std::this_thread::get_id());
     probe_->changed.notify_all();
     return absl::OkStatus();
   }

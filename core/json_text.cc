@@ -28,39 +28,48 @@ size_t Utf8Length(absl::string_view text, size_t i) {
 
 }  // namespace
 
-std::string JsonQuote(absl::string_view text) {
-  std::string out;
-  out.reserve(text.size() + 2);
-  out += '"';
-  for (size_t i = 0; i < text.size();) {
+void JsonQuoteTo(absl::string_view text, std::string* out) {
+  *out += '"';
+  size_t i = 0;
+  while (i < text.size()) {
+    // A run of bytes that need no escaping is appended in one go.
+    size_t plain = i;
+    while (plain < text.size()) {
+      const auto c = static_cast<unsigned char>(text[plain]);
+      if (c < 0x20 || c >= 0x7F || c == '"' || c == '\\') break;
+      ++plain;
+    }
+    out->append(text.data() + i, plain - i);
+    i = plain;
+    if (i == text.size()) break;
     const auto c = static_cast<unsigned char>(text[i]);
     if (c >= 0x80) {
       const size_t n = Utf8Length(text, i);
       if (n == 0) {
-        out += "\\ufffd";
+        *out += "\\ufffd";
         ++i;
       } else {
-        out.append(text.data() + i, n);
+        out->append(text.data() + i, n);
         i += n;
       }
       continue;
     }
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20 || c == 0x7F) {
-          absl::StrAppendFormat(&out, "\\u%04x", c);
-        } else {
-          out += static_cast<char>(c);
-        }
+      case '"': *out += "\\\""; break;
+      case '\\': *out += "\\\\"; break;
+      case '\n': *out += "\\n"; break;
+      case '\r': *out += "\\r"; break;
+      case '\t': *out += "\\t"; break;
+      default: absl::StrAppendFormat(out, "\\u%04x", c);  // other controls, DEL
     }
     ++i;
   }
-  out += '"';
+  *out += '"';
+}
+
+std::string JsonQuote(absl::string_view text) {
+  std::string out;
+  JsonQuoteTo(text, &out);
   return out;
 }
 

@@ -20,6 +20,8 @@ namespace aequor {
 
 // `text` as a JSON string literal, quotes included.
 std::string JsonQuote(absl::string_view text);
+// The same, appended to *out (no temporary string).
+void JsonQuoteTo(absl::string_view text, std::string* out);
 
 }  // namespace aequor
 

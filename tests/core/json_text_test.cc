@@ -1,5 +1,6 @@
 #include "core/json_text.h"
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
 namespace aequor {
@@ -23,6 +24,15 @@ TEST(JsonQuote, KeepsValidUtf8AndReplacesEveryInvalidByte) {
   EXPECT_EQ(JsonQuote("\xED\xA0\x80"), "\"\\ufffd\\ufffd\\ufffd\"");   // a surrogate
   EXPECT_EQ(JsonQuote("\xF4\x90\x80\x80"), "\"\\ufffd\\ufffd\\ufffd\\ufffd\"");  // > U+10FFFF
   EXPECT_EQ(JsonQuote("a\x80z"), "\"a\\ufffdz\"");
+}
+
+TEST(JsonQuoteTo, AppendsWhatJsonQuoteReturns) {
+  std::string out = "{\"k\":";
+  JsonQuoteTo("x\"y\xC3\xA9\x01\xFFz", &out);
+  out += ',';
+  JsonQuoteTo("", &out);
+  EXPECT_EQ(out, absl::StrCat("{\"k\":", JsonQuote("x\"y\xC3\xA9\x01\xFFz"), ",\"\""));
+  EXPECT_EQ(JsonQuote("x\"y\xC3\xA9\x01\xFFz"), "\"x\\\"y\xC3\xA9\\u0001\\ufffdz\"");
 }
 
 }  // namespace

@@ -163,7 +163,11 @@ class EmfExporter final : public HookExporter {
   }
 
   void Export(absl::Span<const Event>) override {}
+  // Metrics only, and written on the thread that calls Flush(): no
+  // dispatcher thread, no hand-over at the end of an invocation (the
+  // manager calls it outside its lock; WriteAll keeps to the timeout).
   bool wants_events() const override { return false; }
+  bool synchronous() const override { return true; }
 
   void ExportMetrics(const MetricsSnapshot& metrics) override { latest_ = metrics; }
 
@@ -269,7 +273,7 @@ std::string FormatEmfLine(const EmfOptions& options, const MetricsSnapshot& delt
   for (size_t start = 0; start < metrics.size() || start == 0; start += kMaxMetricsPerDirective) {
     if (start > 0) out += ',';
     out += "{\"Namespace\":";
-    out += JsonQuote(options.metric_namespace);
+    JsonQuoteTo(options.metric_namespace, &out);
     out += options.function.empty() ? ",\"Dimensions\":[[\"Service\"]]"
                                     : ",\"Dimensions\":[[\"Service\",\"Function\"]]";
     out += ",\"Metrics\":[";
@@ -277,27 +281,27 @@ std::string FormatEmfLine(const EmfOptions& options, const MetricsSnapshot& delt
     for (size_t i = start; i < end; ++i) {
       if (i > start) out += ',';
       out += "{\"Name\":";
-      out += JsonQuote(metrics[i].name);
+      JsonQuoteTo(metrics[i].name, &out);
       out += ",\"Unit\":";
-      out += JsonQuote(metrics[i].unit);
+      JsonQuoteTo(metrics[i].unit, &out);
       out += '}';
     }
     out += "]}";
     if (metrics.empty()) break;
   }
   out += "]},\"Service\":";
-  out += JsonQuote(options.service);
+  JsonQuoteTo(options.service, &out);
   if (!options.function.empty()) {
     out += ",\"Function\":";
-    out += JsonQuote(options.function);
+    JsonQuoteTo(options.function, &out);
   }
   if (!options.instance.empty()) {
     out += ",\"Instance\":";
-    out += JsonQuote(options.instance);
+    JsonQuoteTo(options.instance, &out);
   }
   for (const Metric& m : metrics) {
     out += ',';
-    out += JsonQuote(m.name);
+    JsonQuoteTo(m.name, &out);
     out += ':';
     out += m.value;
   }

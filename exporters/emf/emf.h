@@ -52,8 +52,11 @@
 // The Service dimension is the manager's normalised service name. Nothing
 // secret is written: no conninfo, no lease, no SQL.
 //
-// Thread-safety: an exporter object is called by the manager's dispatcher
-// thread only (it is queued and wants no events: nearly free per query).
+// Thread-safety: synchronous and metrics-only (api/hook_exporter.h): the
+// manager never calls it on the query path, starts no dispatcher thread for
+// it, and calls it (ExportMetrics, Flush, Shutdown) on the thread that calls
+// Flush() or destroys the manager, outside the manager's lock and one call
+// at a time. A Flush() waits at most its timeout for a full stdout.
 #ifndef AEQUOR_EXPORTERS_EMF_EMF_H_
 #define AEQUOR_EXPORTERS_EMF_EMF_H_
 

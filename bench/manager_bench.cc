@@ -96,9 +96,9 @@ void Select1Aequor(benchmark::State& state) {
   }
 }
 
-// select1/aequor with the EMF exporter on (writing to /dev/null), flushed
-// every 1,000 queries.
-void Select1AequorEmf(benchmark::State& state) {
+// select1/aequor with the EMF exporter on (writing to /dev/null) and
+// Flush() after every `flush_every` queries.
+void Select1AequorEmfFlushingEvery(benchmark::State& state, int flush_every) {
   const int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
   std::unique_ptr<ConnectionManager> m = NewManager(devnull);
   if (absl::Status s = m->Connect(); !s.ok()) {
@@ -110,7 +110,7 @@ void Select1AequorEmf(benchmark::State& state) {
   for (auto _ : state) {
     absl::StatusOr<QueryResult> r = m->Query("SELECT 1");
     if (!r.ok() || r->Get(0, 0) != "1") state.SkipWithError("SELECT 1 failed");
-    if (++queries % 1000 == 0 && !m->Flush(absl::Seconds(1)).ok()) {
+    if (++queries % flush_every == 0 && !m->Flush(absl::Seconds(1)).ok()) {
       state.SkipWithError("Flush failed");
     }
   }
@@ -118,23 +118,11 @@ void Select1AequorEmf(benchmark::State& state) {
   close(devnull);
 }
 
-// One Query then one Flush() per iteration, EMF on: subtract select1/aequor
-// for what a Flush() at the end of an invocation costs.
-void QueryFlushEmf(benchmark::State& state) {
-  const int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
-  std::unique_ptr<ConnectionManager> m = NewManager(devnull);
-  if (absl::Status s = m->Connect(); !s.ok()) {
-    state.SkipWithError(std::string(s.message()).c_str());
-    close(devnull);
-    return;
-  }
-  for (auto _ : state) {
-    absl::StatusOr<QueryResult> r = m->Query("SELECT 1");
-    if (!r.ok() || !m->Flush(absl::Seconds(1)).ok()) state.SkipWithError("failed");
-  }
-  m.reset();
-  close(devnull);
-}
+void Select1AequorEmf(benchmark::State& state) { Select1AequorEmfFlushingEvery(state, 1000); }
+
+// One Query then one Flush() per iteration: minus select1/aequor, what a
+// Flush() at the end of an invocation costs.
+void QueryFlushEmf(benchmark::State& state) { Select1AequorEmfFlushingEvery(state, 1); }
 
 void ConnectBaseline(benchmark::State& state) {
   const char* keywords[] = {"dbname", "application_name", nullptr};

@@ -40,6 +40,30 @@ EventBusOptions Capacity(size_t n) {
   return o;
 }
 
+// `threads` threads each Emit() and flush `rounds` times, Emit/StartFlush
+// under one lock (as the manager's), FinishFlush outside it. Returns how
+// many flushes succeeded.
+int EmitAndFlushFromThreads(EventBus& bus, int threads, int rounds) {
+  std::mutex caller_lock;
+  std::atomic<int> ok{0};
+  std::vector<std::thread> running;
+  for (int t = 0; t < threads; ++t) {
+    running.emplace_back([&] {
+      for (int i = 0; i < rounds; ++i) {
+        EventBus::FlushTicket ticket;
+        {
+          std::lock_guard<std::mutex> lock(caller_lock);
+          bus.Emit(QueryEnd("q"));
+          ticket = bus.StartFlush(absl::Seconds(10));
+        }
+        ok += bus.FinishFlush(ticket).ok();
+      }
+    });
+  }
+  for (std::thread& t : running) t.join();
+  return ok.load();
+}
+
 TEST(EventBus, WithoutExportersNothingIsObserved) {
   EventBus bus({});
   EXPECT_FALSE(bus.observed());
@@ -207,24 +231,7 @@ TEST(EventBus, FlushesOfASynchronousMetricsOnlyExporterFromSeveralThreadsNeverOv
   probe->synchronous = true;
   probe->wants_events = false;
   EventBus bus(One(probe));
-  std::mutex caller_lock;  // what the manager's lock does for Emit/StartFlush
-  std::atomic<int> ok{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 4; ++t) {
-    threads.emplace_back([&] {
-      for (int i = 0; i < 50; ++i) {
-        EventBus::FlushTicket ticket;
-        {
-          std::lock_guard<std::mutex> lock(caller_lock);
-          bus.Emit(QueryEnd("q"));
-          ticket = bus.StartFlush(absl::Seconds(10));
-        }
-        ok += bus.FinishFlush(ticket).ok();  // outside the caller's lock
-      }
-    });
-  }
-  for (std::thread& t : threads) t.join();
-  EXPECT_EQ(ok.load(), 200);
+  EXPECT_EQ(EmitAndFlushFromThreads(bus, 4, 50), 200);
   bus.Shutdown(absl::Seconds(1));
   std::lock_guard<std::mutex> lock(probe->mu);
   EXPECT_EQ(probe->most_in_call, 1);
@@ -305,24 +312,7 @@ TEST(EventBus, ShutdownGivesUpOnABlockedExporterAfterItsTimeout) {
 TEST(EventBus, ConcurrentFlushesFromSeveralThreadsAllReturn) {
   auto probe = std::make_shared<ExporterProbe>();
   EventBus bus(One(probe));
-  std::mutex caller_lock;  // what the manager's lock does for Emit/StartFlush
-  std::atomic<int> ok{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 4; ++t) {
-    threads.emplace_back([&] {
-      for (int i = 0; i < 50; ++i) {
-        EventBus::FlushTicket ticket;
-        {
-          std::lock_guard<std::mutex> lock(caller_lock);
-          bus.Emit(QueryEnd("q"));
-          ticket = bus.StartFlush(absl::Seconds(10));
-        }
-        ok += bus.FinishFlush(ticket).ok();
-      }
-    });
-  }
-  for (std::thread& t : threads) t.join();
-  EXPECT_EQ(ok.load(), 200);
+  EXPECT_EQ(EmitAndFlushFromThreads(bus, 4, 50), 200);
   EXPECT_EQ(probe->Kinds().size(), 200u);
 }
 

@@ -59,6 +59,24 @@ class ReaperTest : public ::testing::Test {
     return z.ok() ? *std::move(z) : nullptr;
   }
 
+  // A builder for a manager of `service` on `clock` whose scheduler is
+  // `scheduler`, and whose reaper passes are appended to *reaps.
+  ConnectionManagerBuilder Scheduled(const std::string& service, Clock* clock,
+                                     std::vector<Event>* reaps, PluginSpec scheduler) {
+    CallbackHooks hooks;
+    hooks.on_event = [reaps](const Event& e) {
+      if (e.kind == EventKind::kReap) reaps->push_back(e);
+    };
+    ConnectionManagerBuilder b;
+    b.SetConninfo(server_->ConninfoFor(ThrowawayPostgres::kAppRole))
+        .SetService(service)
+        .SetCoordinationSecret(kSecret)
+        .SetClock(clock)
+        .SetHooks(std::move(hooks))
+        .UseReaperScheduler(std::move(scheduler));
+    return b;
+  }
+
   // A manager of `service` used as the reaper, with min idle 0.
   std::unique_ptr<ConnectionManager> Reaper(const std::string& service,
                                             const char* role = ThrowawayPostgres::kAppRole,
@@ -329,18 +347,10 @@ TEST_F(ReaperTest, TheSchedulerRunsPassesOnConnectAndOnWarmInvocations) {
   std::unique_ptr<Zombie> first = Freeze(Expired("svc_sched", "first000"));
   testing::FakeClock clock{absl::Now()};
   std::vector<Event> reaps;
-  CallbackHooks hooks;
-  hooks.on_event = [&](const Event& e) {
-    if (e.kind == EventKind::kReap) reaps.push_back(e);
-  };
-  ConnectionManagerBuilder b;
-  b.SetConninfo(server_->ConninfoFor(ThrowawayPostgres::kAppRole))
-      .SetService("svc_sched")
-      .SetCoordinationSecret(kSecret)
-      .SetReapMinIdle(absl::ZeroDuration())
-      .SetClock(&clock)
-      .SetHooks(std::move(hooks))
-      .UseReaperScheduler(PluginSpec("aequor.reaper.probability", {{"p", "1"}, {"warm_p", "1"}}));
+  ConnectionManagerBuilder b = Scheduled(
+      "svc_sched", &clock, &reaps,
+      PluginSpec("aequor.reaper.probability", {{"p", "1"}, {"warm_p", "1"}}));
+  b.SetReapMinIdle(absl::ZeroDuration());
   auto m = b.Build();
   ASSERT_TRUE(m.ok()) << m.status();
   ASSERT_TRUE((*m)->Query("SELECT 1").ok());
@@ -367,17 +377,9 @@ TEST_F(ReaperTest, TheSchedulerRunsPassesOnConnectAndOnWarmInvocations) {
 TEST_F(ReaperTest, AWarmInvocationReachesTheSchedulerWhenTheThawCheckIsFarOff) {
   testing::FakeClock clock{absl::Now()};
   std::vector<Event> reaps;
-  CallbackHooks hooks;
-  hooks.on_event = [&](const Event& e) {
-    if (e.kind == EventKind::kReap) reaps.push_back(e);
-  };
-  ConnectionManagerBuilder b;
-  b.SetConninfo(server_->ConninfoFor(ThrowawayPostgres::kAppRole))
-      .SetService("svc_gap")
-      .SetCoordinationSecret(kSecret)
-      .SetClock(&clock)
-      .SetHooks(std::move(hooks))
-      .UseReaperScheduler(PluginSpec("aequor.reaper.probability", {{"p", "0"}, {"warm_p", "1"}}));
+  ConnectionManagerBuilder b =
+      Scheduled("svc_gap", &clock, &reaps,
+                PluginSpec("aequor.reaper.probability", {{"p", "0"}, {"warm_p", "1"}}));
   b.mutable_options().thaw_check_after = absl::Hours(1);
   b.mutable_options().invocation_gap = absl::Seconds(1);
   auto m = b.Build();

@@ -19,6 +19,7 @@
 #include "api/connection_manager.h"
 #include "gtest/gtest.h"
 #include "testing/fake_clock.h"
+#include "testing/manager_builders.h"
 #include "testing/postgres_environment.h"
 #include "tests/exporters/json.h"
 #include "tests/exporters/test_exporter.h"
@@ -43,19 +44,13 @@ class ManagerExportersTest : public ::testing::Test {
   }
 
   ConnectionManagerBuilder Builder() {
-    ConnectionManagerBuilder b;
-    b.SetConninfo(server_->ConninfoFor(testing::ThrowawayPostgres::kAppRole))
-        .SetService("orders-api")
-        .SetCoordinationSecret(kSecret)
-        .SetClock(&clock_)
-        .UseReaperScheduler(PluginSpec("aequor.reaper.probability", {{"p", "0"}}));
+    ConnectionManagerBuilder b = testing::QuietBuilder(*server_, "orders-api", kSecret);
+    b.SetClock(&clock_);
     return b;
   }
 
   std::unique_ptr<ConnectionManager> Make(ConnectionManagerBuilder b) {
-    absl::StatusOr<std::unique_ptr<ConnectionManager>> m = b.Build();
-    EXPECT_TRUE(m.ok()) << m.status();
-    return m.ok() ? *std::move(m) : nullptr;
+    return testing::MakeManager(std::move(b));
   }
 
   // 1 connect, 3 queries that succeed, 1 that fails (22012).

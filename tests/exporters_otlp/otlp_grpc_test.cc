@@ -39,6 +39,7 @@
 #include "opentelemetry/proto/common/v1/common.pb.h"
 #include "opentelemetry/proto/metrics/v1/metrics.pb.h"
 #include "opentelemetry/proto/resource/v1/resource.pb.h"
+#include "testing/manager_builders.h"
 #include "testing/postgres_environment.h"
 
 namespace aequor {
@@ -661,13 +662,8 @@ class OtlpExportTest : public ::testing::Test {
   }
 
   ConnectionManagerBuilder Builder() {
-    ConnectionManagerBuilder b;
-    b.SetConninfo(server_->ConninfoFor(testing::ThrowawayPostgres::kAppRole))
-        .SetService(kService)
-        .SetInstanceId(kInstance)
-        .SetCoordinationSecret(kSecret)
-        .SetRegistry(registry_)
-        .UseReaperScheduler(PluginSpec("aequor.reaper.probability", {{"p", "0"}}));
+    ConnectionManagerBuilder b = testing::QuietBuilder(*server_, kService, kSecret);
+    b.SetInstanceId(kInstance).SetRegistry(registry_);
     return b;
   }
 
@@ -682,9 +678,7 @@ class OtlpExportTest : public ::testing::Test {
   }
 
   std::unique_ptr<ConnectionManager> Make(ConnectionManagerBuilder b) {
-    absl::StatusOr<std::unique_ptr<ConnectionManager>> m = b.Build();
-    EXPECT_TRUE(m.ok()) << m.status();
-    return m.ok() ? *std::move(m) : nullptr;
+    return testing::MakeManager(std::move(b));
   }
 
   std::vector<OtlpExportResult> results() {

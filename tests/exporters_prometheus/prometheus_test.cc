@@ -30,6 +30,7 @@
 #include "api/errors.h"
 #include "api/registry.h"
 #include "gtest/gtest.h"
+#include "testing/manager_builders.h"
 #include "testing/postgres_environment.h"
 
 namespace aequor {
@@ -270,21 +271,15 @@ class PrometheusScrapeTest : public ::testing::Test {
   }
 
   ConnectionManagerBuilder Builder(const std::string& bind = "127.0.0.1:0") {
-    ConnectionManagerBuilder b;
-    b.SetConninfo(server_->ConninfoFor(testing::ThrowawayPostgres::kAppRole))
-        .SetService(kService)
-        .SetInstanceId(kInstance)
-        .SetCoordinationSecret(kSecret)
+    ConnectionManagerBuilder b = testing::QuietBuilder(*server_, kService, kSecret);
+    b.SetInstanceId(kInstance)
         .SetRegistry(registry_)
-        .UseReaperScheduler(PluginSpec("aequor.reaper.probability", {{"p", "0"}}))
         .AddExporter(PluginSpec(std::string(kPrometheusExporterName), {{"bind", bind}}));
     return b;
   }
 
   std::unique_ptr<ConnectionManager> Make(ConnectionManagerBuilder b) {
-    absl::StatusOr<std::unique_ptr<ConnectionManager>> m = b.Build();
-    EXPECT_TRUE(m.ok()) << m.status();
-    return m.ok() ? *std::move(m) : nullptr;
+    return testing::MakeManager(std::move(b));
   }
 
   int LastPort() {

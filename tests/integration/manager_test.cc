@@ -16,6 +16,7 @@
 #include "gtest/gtest.h"
 #include "signers/hmac_sha256_botan.h"
 #include "testing/fake_clock.h"
+#include "testing/manager_builders.h"
 #include "testing/postgres_environment.h"
 #include "testing/throwaway_postgres.h"
 
@@ -33,22 +34,15 @@ class ManagerTest : public ::testing::Test {
     server_ = *s;
   }
 
+  // No reaper passes here (tests/integration/reaper_test.cc has them).
   ConnectionManagerBuilder Builder(absl::string_view role = "aequor_app") {
-    ConnectionManagerBuilder b;
-    b.SetConninfo(server_->ConninfoFor(role))
-        .SetService("orders-api")
-        .SetCoordinationSecret(kSecret)
-        .SetClock(&clock_)
-        .SetRandom(std::make_unique<SeededRandom>(1))
-        // No reaper passes here (tests/integration/reaper_test.cc has them).
-        .UseReaperScheduler(PluginSpec("aequor.reaper.probability", {{"p", "0"}}));
+    ConnectionManagerBuilder b = testing::QuietBuilder(*server_, "orders-api", kSecret, role);
+    b.SetClock(&clock_).SetRandom(std::make_unique<SeededRandom>(1));
     return b;
   }
 
   std::unique_ptr<ConnectionManager> Make(ConnectionManagerBuilder b) {
-    absl::StatusOr<std::unique_ptr<ConnectionManager>> m = b.Build();
-    EXPECT_TRUE(m.ok()) << m.status();
-    return m.ok() ? *std::move(m) : nullptr;
+    return testing::MakeManager(std::move(b));
   }
 
   std::string Admin(absl::string_view sql) {

@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "signers/hmac_sha256_botan.h"
 #include "testing/fake_clock.h"
+#include "testing/manager_builders.h"
 #include "testing/postgres_environment.h"
 #include "testing/throwaway_postgres.h"
 #include "tests/integration/zombies.h"
@@ -81,16 +82,10 @@ class ReaperTest : public ::testing::Test {
   std::unique_ptr<ConnectionManager> Reaper(const std::string& service,
                                             const char* role = ThrowawayPostgres::kAppRole,
                                             int max_kills = 10) {
-    ConnectionManagerBuilder b;
-    b.SetConninfo(server_->ConninfoFor(role))
-        .SetService(service)
-        .SetCoordinationSecret(kSecret)
-        .SetReapMinIdle(absl::ZeroDuration())
-        .UseReaperScheduler(PluginSpec("aequor.reaper.probability", {{"p", "0"}}));
+    ConnectionManagerBuilder b = testing::QuietBuilder(*server_, service, kSecret, role);
+    b.SetReapMinIdle(absl::ZeroDuration());
     b.mutable_options().reap_max_kills = max_kills;
-    auto m = b.Build();
-    EXPECT_TRUE(m.ok()) << m.status();
-    return m.ok() ? *std::move(m) : nullptr;
+    return testing::MakeManager(std::move(b));
   }
 
   bool Alive(int backend_pid) {

@@ -29,10 +29,10 @@ class Clock {
   // differences between two readings are meaningful.
   virtual absl::Time MonotonicNow() = 0;
 
-  // MonotonicNow() as nanoseconds since the clock's own epoch: what the
-  // query path reads (an integer, no absl::Time arithmetic per query). The
-  // default derives it from MonotonicNow(), so a test clock need not
-  // override it; an override must agree with MonotonicNow().
+  // MonotonicNow() as an integer, absl::ToUnixNanos(MonotonicNow()): what
+  // the query path reads (no absl::Time arithmetic per query). The default
+  // derives it from MonotonicNow(), so a test clock need not override it; an
+  // override must return exactly that value (the manager mixes the two).
   virtual int64_t MonotonicNanos() { return absl::ToUnixNanos(MonotonicNow()); }
 
   // Blocks the calling thread for `d` (no-op when d <= 0).

@@ -21,15 +21,16 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
@@ -44,6 +45,7 @@
 #include "tests/aequorctl_runner.h"
 #include "tests/integration/zombies.h"
 #include "signers/hmac_sha256_botan.h"
+#include "testing/json.h"
 #include "testing/throwaway_postgres.h"
 #include "tools/aequorctl/ops_common.h"
 
@@ -60,171 +62,20 @@ constexpr char kWrongPassword[] = "wrong-password-7f3a9c";
 
 using testing::Aequorctl;
 using testing::Describe;
+using testing::Json;
 using testing::RunResult;
 
-// ---- A small JSON reader (the output is checked by parsing it) -------------
+// ---- The JSON output, read with testing/json.h ----------------------------
 
-struct Json {
-  enum Type { kNull, kBool, kNumber, kString, kArray, kObject } type = kNull;
-  bool b = false;
-  double n = 0;
-  std::string s;
-  std::vector<Json> a;
-  std::map<std::string, Json> o;
-
-  bool Has(const std::string& key) const { return type == kObject && o.count(key) > 0; }
-  const Json& operator[](const std::string& key) const {
-    static const Json* const kNullJson = new Json();
-    auto it = o.find(key);
-    return it == o.end() ? *kNullJson : it->second;
-  }
-  bool is_null() const { return type == kNull; }
-};
-
-class JsonParser {
- public:
-  explicit JsonParser(absl::string_view text) : text_(text) {}
-
-  // The whole text as one value; false on any syntax error or trailing data.
-  bool Parse(Json& out) {
-    if (!Value(out)) return false;
-    Space();
-    return pos_ == text_.size();
-  }
-
- private:
-  void Space() {
-    while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\n' ||
-                                   text_[pos_] == '\t' || text_[pos_] == '\r')) {
-      ++pos_;
-    }
-  }
-  bool Literal(absl::string_view word) {
-    if (text_.substr(pos_, word.size()) != word) return false;
-    pos_ += word.size();
-    return true;
-  }
-  bool String(std::string& out) {
-    if (pos_ >= text_.size() || text_[pos_] != '"') return false;
-    ++pos_;
-    while (pos_ < text_.size() && text_[pos_] != '"') {
-      char c = text_[pos_++];
-      if (static_cast<unsigned char>(c) < 0x20) return false;
-      if (c != '\\') {
-        out.push_back(c);
-        continue;
-      }
-      if (pos_ >= text_.size()) return false;
-      char e = text_[pos_++];
-      switch (e) {
-        case '"':
-          out.push_back('"');
-          break;
-        case '\\':
-          out.push_back('\\');
-          break;
-        case '/':
-          out.push_back('/');
-          break;
-        case 'n':
-          out.push_back('\n');
-          break;
-        case 't':
-          out.push_back('\t');
-          break;
-        case 'r':
-          out.push_back('\r');
-          break;
-        case 'b':
-          out.push_back('\b');
-          break;
-        case 'f':
-          out.push_back('\f');
-          break;
-        case 'u':
-          if (pos_ + 4 > text_.size()) return false;
-          out.push_back('?');
-          pos_ += 4;
-          break;
-        default:
-          return false;
-      }
-    }
-    if (pos_ >= text_.size()) return false;
-    ++pos_;
-    return true;
-  }
-  bool Value(Json& out) {
-    Space();
-    if (pos_ >= text_.size()) return false;
-    const char c = text_[pos_];
-    if (c == 'n') return Literal("null");
-    if (c == 't') {
-      out.type = Json::kBool;
-      out.b = true;
-      return Literal("true");
-    }
-    if (c == 'f') {
-      out.type = Json::kBool;
-      return Literal("false");
-    }
-    if (c == '"') {
-      out.type = Json::kString;
-      return String(out.s);
-    }
-    if (c == '[') {
-      out.type = Json::kArray;
-      ++pos_;
-      Space();
-      if (pos_ < text_.size() && text_[pos_] == ']') return ++pos_, true;
-      while (true) {
-        out.a.emplace_back();
-        if (!Value(out.a.back())) return false;
-        Space();
-        if (pos_ < text_.size() && text_[pos_] == ',') {
-          ++pos_;
-          continue;
-        }
-        return pos_ < text_.size() && text_[pos_++] == ']';
-      }
-    }
-    if (c == '{') {
-      out.type = Json::kObject;
-      ++pos_;
-      Space();
-      if (pos_ < text_.size() && text_[pos_] == '}') return ++pos_, true;
-      while (true) {
-        Space();
-        std::string key;
-        if (!String(key)) return false;
-        Space();
-        if (pos_ >= text_.size() || text_[pos_++] != ':') return false;
-        if (out.o.count(key) > 0) return false;  // duplicate key
-        if (!Value(out.o[key])) return false;
-        Space();
-        if (pos_ < text_.size() && text_[pos_] == ',') {
-          ++pos_;
-          continue;
-        }
-        return pos_ < text_.size() && text_[pos_++] == '}';
-      }
-    }
-    size_t end = pos_;
-    while (end < text_.size() && std::strchr("+-0123456789.eE", text_[end]) != nullptr) ++end;
-    out.type = Json::kNumber;
-    if (end == pos_ || !absl::SimpleAtod(text_.substr(pos_, end - pos_), &out.n)) return false;
-    pos_ = end;
-    return true;
-  }
-
-  absl::string_view text_;
-  size_t pos_ = 0;
-};
-
+// `text` as one JSON value that names no member twice: aequorctl never writes
+// a repeated member, so one is a bug.
 Json ParseJsonOrFail(absl::string_view text) {
-  Json value;
-  EXPECT_TRUE(JsonParser(text).Parse(value)) << "not JSON: " << text;
-  return value;
+  absl::StatusOr<Json> value = testing::ParseJson(text);
+  EXPECT_TRUE(value.ok()) << value.status() << "\nnot JSON: " << text;
+  if (!value.ok()) return Json();
+  const absl::Status unique = testing::CheckUniqueKeys(*value);
+  EXPECT_TRUE(unique.ok()) << unique << "\n" << text;
+  return *std::move(value);
 }
 
 // One JSON object per non-empty line.
@@ -232,7 +83,7 @@ std::vector<Json> ParseJsonLines(const std::string& text) {
   std::vector<Json> lines;
   for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
     lines.push_back(ParseJsonOrFail(line));
-    EXPECT_EQ(lines.back().type, Json::kObject) << line;
+    EXPECT_TRUE(lines.back().is_object()) << line;
   }
   return lines;
 }
@@ -331,7 +182,7 @@ class AequorctlOpsTest : public ::testing::Test {
   // The `leases --json` line of `pid`.
   static Json LineOf(const std::vector<Json>& lines, int pid) {
     for (const Json& line : lines) {
-      if (line["pid"].type == Json::kNumber && static_cast<int>(line["pid"].n) == pid) return line;
+      if (line["pid"].is_number() && static_cast<int>(line["pid"].number) == pid) return line;
     }
     ADD_FAILURE() << "no line for pid " << pid;
     return Json();
@@ -340,8 +191,8 @@ class AequorctlOpsTest : public ::testing::Test {
   // The findings of `doctor --json` named `check`.
   static std::vector<Json> Findings(const Json& report, const std::string& check) {
     std::vector<Json> found;
-    for (const Json& f : report["findings"].a) {
-      if (f["check"].s == check) found.push_back(f);
+    for (const Json& f : report["findings"].array) {
+      if (f["check"].string == check) found.push_back(f);
     }
     return found;
   }
@@ -371,44 +222,44 @@ TEST_F(AequorctlOpsTest, LeasesShowsLiveExpiredForeignAndPlainSessions) {
   const std::vector<Json> lines = ParseJsonLines(run.out);
   ASSERT_GE(lines.size(), 4u) << run.out;
   for (const Json& line : lines) {
-    EXPECT_EQ(line.o.size(), kLeaseKeys.size()) << run.out;
-    for (const std::string& key : kLeaseKeys) EXPECT_TRUE(line.Has(key)) << key;
-    EXPECT_NE(line["application_name"].s, "aequorctl") << "its own session is not listed";
+    EXPECT_EQ(line.object.size(), kLeaseKeys.size()) << run.out;
+    for (const std::string& key : kLeaseKeys) EXPECT_TRUE(line.has(key)) << key;
+    EXPECT_NE(line["application_name"].string, "aequorctl") << "its own session is not listed";
   }
 
   const Json l = LineOf(lines, live->backend_pid());
-  EXPECT_EQ(l["lease"].s, "valid");
-  EXPECT_EQ(l["service"].s, "svc_l");
-  EXPECT_EQ(l["instance"].s, "liveliv1");
-  EXPECT_EQ(l["role"].s, "aequor_app");
-  EXPECT_EQ(l["state"].s, "idle");
-  EXPECT_FALSE(l["would_kill"].b);
-  EXPECT_EQ(l["reason"].s, "not_expired");
-  EXPECT_GT(l["expires_in_ms"].n, 500000);
+  EXPECT_EQ(l["lease"].string, "valid");
+  EXPECT_EQ(l["service"].string, "svc_l");
+  EXPECT_EQ(l["instance"].string, "liveliv1");
+  EXPECT_EQ(l["role"].string, "aequor_app");
+  EXPECT_EQ(l["state"].string, "idle");
+  EXPECT_FALSE(l["would_kill"].boolean);
+  EXPECT_EQ(l["reason"].string, "not_expired");
+  EXPECT_GT(l["expires_in_ms"].number, 500000);
   EXPECT_TRUE(l["expired_for_ms"].is_null());
 
   const Json e = LineOf(lines, expired->backend_pid());
-  EXPECT_EQ(e["lease"].s, "expired");
-  EXPECT_EQ(e["state"].s, "idle");
-  EXPECT_EQ(e["idle_s"].type, Json::kNumber);
-  EXPECT_GE(e["expired_for_ms"].n, 60000);
+  EXPECT_EQ(e["lease"].string, "expired");
+  EXPECT_EQ(e["state"].string, "idle");
+  EXPECT_TRUE(e["idle_s"].is_number());
+  EXPECT_GE(e["expired_for_ms"].number, 60000);
   EXPECT_TRUE(e["expires_in_ms"].is_null());
-  EXPECT_TRUE(e["would_kill"].b);
+  EXPECT_TRUE(e["would_kill"].boolean);
   EXPECT_TRUE(e["reason"].is_null());
 
   const Json f = LineOf(lines, foreign->backend_pid());
-  EXPECT_EQ(f["lease"].s, "bad_tag");
-  EXPECT_EQ(f["service"].s, "svc_l");
-  EXPECT_FALSE(f["would_kill"].b);
-  EXPECT_EQ(f["reason"].s, "bad_tag");
+  EXPECT_EQ(f["lease"].string, "bad_tag");
+  EXPECT_EQ(f["service"].string, "svc_l");
+  EXPECT_FALSE(f["would_kill"].boolean);
+  EXPECT_EQ(f["reason"].string, "bad_tag");
 
   const Json p = LineOf(lines, plain->backend_pid());
-  EXPECT_EQ(p["lease"].s, "not_a_lease");
-  EXPECT_EQ(p["application_name"].s, "psql-ops-test");
+  EXPECT_EQ(p["lease"].string, "not_a_lease");
+  EXPECT_EQ(p["application_name"].string, "psql-ops-test");
   EXPECT_TRUE(p["service"].is_null());
   EXPECT_TRUE(p["expires_ms"].is_null());
-  EXPECT_FALSE(p["would_kill"].b);
-  EXPECT_EQ(p["reason"].s, "bad_lease");
+  EXPECT_FALSE(p["would_kill"].boolean);
+  EXPECT_EQ(p["reason"].string, "bad_lease");
 
   // The same verdicts in the human table.
   RunResult table =
@@ -425,8 +276,8 @@ TEST_F(AequorctlOpsTest, LeasesShowsLiveExpiredForeignAndPlainSessions) {
       Run("leases", {"--json", "--service", "svc_l"}, ThrowawayPostgres::kReaperRole);
   ASSERT_EQ(patient.exit_code, 0) << Describe(patient);
   const Json e180 = LineOf(ParseJsonLines(patient.out), expired->backend_pid());
-  EXPECT_FALSE(e180["would_kill"].b);
-  EXPECT_EQ(e180["reason"].s, "idle_too_short");
+  EXPECT_FALSE(e180["would_kill"].boolean);
+  EXPECT_EQ(e180["reason"].string, "idle_too_short");
 }
 
 TEST_F(AequorctlOpsTest, LeasesWithoutSecretAreUnverifiedAndNeverWouldKill) {
@@ -436,10 +287,10 @@ TEST_F(AequorctlOpsTest, LeasesWithoutSecretAreUnverifiedAndNeverWouldKill) {
                       ThrowawayPostgres::kReaperRole, /*with_secret=*/false);
   ASSERT_EQ(run.exit_code, 0) << Describe(run);
   const Json e = LineOf(ParseJsonLines(run.out), expired->backend_pid());
-  EXPECT_EQ(e["lease"].s, "unverified");
-  EXPECT_GE(e["expired_for_ms"].n, 60000);
-  EXPECT_FALSE(e["would_kill"].b);
-  EXPECT_EQ(e["reason"].s, "no_secret");
+  EXPECT_EQ(e["lease"].string, "unverified");
+  EXPECT_GE(e["expired_for_ms"].number, 60000);
+  EXPECT_FALSE(e["would_kill"].boolean);
+  EXPECT_EQ(e["reason"].string, "no_secret");
   EXPECT_THAT(run.err, HasSubstr("no coordination secret"));
   EXPECT_THAT(run.err, HasSubstr("unverified"));
 }
@@ -451,12 +302,12 @@ TEST_F(AequorctlOpsTest, LeasesShowsOtherRolesAsNotVisibleWithoutTheGrant) {
                       ThrowawayPostgres::kAppRole);
   ASSERT_EQ(run.exit_code, 0) << Describe(run);
   const Json o = LineOf(ParseJsonLines(run.out), other->backend_pid());
-  EXPECT_EQ(o["role"].s, "aequor_app2");
-  EXPECT_EQ(o["lease"].s, "expired") << "application_name is visible to every role";
+  EXPECT_EQ(o["role"].string, "aequor_app2");
+  EXPECT_EQ(o["lease"].string, "expired") << "application_name is visible to every role";
   EXPECT_TRUE(o["state"].is_null());
   EXPECT_TRUE(o["idle_s"].is_null());
-  EXPECT_FALSE(o["would_kill"].b);
-  EXPECT_EQ(o["reason"].s, "not_visible");
+  EXPECT_FALSE(o["would_kill"].boolean);
+  EXPECT_EQ(o["reason"].string, "not_visible");
   EXPECT_THAT(run.err, HasSubstr("GRANT pg_read_all_stats TO aequor_app;"));
 }
 
@@ -474,15 +325,16 @@ TEST_F(AequorctlOpsTest, ServiceComesFromAequorServiceNormalisedAndPgVariablesCo
   ExpectNothingSecret(run);
   ASSERT_EQ(run.exit_code, 0) << Describe(run);
   const Json e = LineOf(ParseJsonLines(run.out), expired->backend_pid());
-  EXPECT_EQ(e["service"].s, normalized);
-  EXPECT_TRUE(e["would_kill"].b) << "judged for the normalised $AEQUOR_SERVICE";
+  EXPECT_EQ(e["service"].string, normalized);
+  EXPECT_TRUE(e["would_kill"].boolean) << "judged for the normalised $AEQUOR_SERVICE";
   // --service wins over $AEQUOR_SERVICE.
   RunResult other =
       Aequorctl({"leases", "--json", "--min-idle-s", "0", "--service", "another", "--dsn",
                  Dsn(ThrowawayPostgres::kReaperRole)},
                 {absl::StrCat("AEQUOR_COORDINATION_SECRET=", kSecret), "AEQUOR_SERVICE=svc.env"});
   ASSERT_EQ(other.exit_code, 0) << Describe(other);
-  EXPECT_EQ(LineOf(ParseJsonLines(other.out), expired->backend_pid())["reason"].s, "other_service");
+  EXPECT_EQ(LineOf(ParseJsonLines(other.out), expired->backend_pid())["reason"].string,
+            "other_service");
 }
 
 // ---- reap -----------------------------------------------------------------
@@ -498,17 +350,17 @@ TEST_F(AequorctlOpsTest, ReapDryRunKillsNothingThenReapKillsTheZombie) {
   const Json d = ParseJsonOrFail(absl::StripTrailingAsciiWhitespace(dry.out));
   for (const char* key : {"outcome", "service", "dry_run", "scanned", "candidates", "killed",
                           "skipped", "frozen_leader_killed", "duration_ms", "message"}) {
-    EXPECT_TRUE(d.Has(key)) << key;
+    EXPECT_TRUE(d.has(key)) << key;
   }
-  EXPECT_EQ(d["outcome"].s, "completed");
-  EXPECT_EQ(d["service"].s, "svc_r");
-  EXPECT_TRUE(d["dry_run"].b);
-  EXPECT_EQ(d["scanned"].n, 2);
-  EXPECT_EQ(d["candidates"].n, 1);
-  EXPECT_EQ(d["killed"].n, 0);
-  EXPECT_EQ(d["skipped"]["dry_run"].n, 1);
-  EXPECT_EQ(d["skipped"]["not_expired"].n, 1);
-  EXPECT_FALSE(d["frozen_leader_killed"].b);
+  EXPECT_EQ(d["outcome"].string, "completed");
+  EXPECT_EQ(d["service"].string, "svc_r");
+  EXPECT_TRUE(d["dry_run"].boolean);
+  EXPECT_EQ(d["scanned"].number, 2);
+  EXPECT_EQ(d["candidates"].number, 1);
+  EXPECT_EQ(d["killed"].number, 0);
+  EXPECT_EQ(d["skipped"]["dry_run"].number, 1);
+  EXPECT_EQ(d["skipped"]["not_expired"].number, 1);
+  EXPECT_FALSE(d["frozen_leader_killed"].boolean);
   EXPECT_TRUE(d["message"].is_null());
   absl::SleepFor(absl::Milliseconds(200));
   EXPECT_TRUE(Alive(zombie->backend_pid())) << "a dry run kills nothing";
@@ -524,10 +376,10 @@ TEST_F(AequorctlOpsTest, ReapDryRunKillsNothingThenReapKillsTheZombie) {
                        ThrowawayPostgres::kReaperRole);
   ASSERT_EQ(reap.exit_code, 0) << Describe(reap);
   const Json r = ParseJsonOrFail(absl::StripTrailingAsciiWhitespace(reap.out));
-  EXPECT_EQ(r["outcome"].s, "completed");
-  EXPECT_FALSE(r["dry_run"].b);
-  EXPECT_EQ(r["candidates"].n, 1);
-  EXPECT_EQ(r["killed"].n, 1);
+  EXPECT_EQ(r["outcome"].string, "completed");
+  EXPECT_FALSE(r["dry_run"].boolean);
+  EXPECT_EQ(r["candidates"].number, 1);
+  EXPECT_EQ(r["killed"].number, 1);
   EXPECT_TRUE(GoneWithin(zombie->backend_pid(), absl::Seconds(5)));
   EXPECT_EQ(zombie->Thaw(), "dead");
   EXPECT_TRUE(Alive(live->backend_pid())) << "a live lease is never killed";
@@ -547,9 +399,9 @@ TEST_F(AequorctlOpsTest, ReapIsBusyWhileALiveLeaderHoldsTheLockAndSaysSo) {
                        ThrowawayPostgres::kReaperRole);
   EXPECT_EQ(json.exit_code, 0) << Describe(json);
   const Json j = ParseJsonOrFail(absl::StripTrailingAsciiWhitespace(json.out));
-  EXPECT_EQ(j["outcome"].s, "busy");
-  EXPECT_EQ(j["killed"].n, 0);
-  EXPECT_THAT(j["message"].s, HasSubstr("reaper lock"));
+  EXPECT_EQ(j["outcome"].string, "busy");
+  EXPECT_EQ(j["killed"].number, 0);
+  EXPECT_THAT(j["message"].string, HasSubstr("reaper lock"));
   EXPECT_TRUE(Alive(zombie->backend_pid()));
   EXPECT_TRUE(Alive(leader->backend_pid()));
 }
@@ -591,21 +443,21 @@ TEST_F(AequorctlOpsTest, DoctorAsTheAppRoleAsksForBothGrantsAndExitsOne) {
   RunResult json = Run("doctor", {"--json", "--service", "svc_d"}, ThrowawayPostgres::kAppRole);
   EXPECT_EQ(json.exit_code, 1) << Describe(json);
   const Json report = ParseJsonOrFail(absl::StripTrailingAsciiWhitespace(json.out));
-  EXPECT_EQ(report["status"].s, "fix");
-  EXPECT_EQ(report["role"].s, "aequor_app");
-  EXPECT_EQ(report["service"].s, "svc_d");
-  for (const Json& f : report["findings"].a) {
-    for (const char* key : {"check", "severity", "message", "fix"}) EXPECT_TRUE(f.Has(key));
-    EXPECT_THAT(f["severity"].s, ::testing::AnyOf("ok", "warn", "fix"));
+  EXPECT_EQ(report["status"].string, "fix");
+  EXPECT_EQ(report["role"].string, "aequor_app");
+  EXPECT_EQ(report["service"].string, "svc_d");
+  for (const Json& f : report["findings"].array) {
+    for (const char* key : {"check", "severity", "message", "fix"}) EXPECT_TRUE(f.has(key));
+    EXPECT_THAT(f["severity"].string, ::testing::AnyOf("ok", "warn", "fix"));
   }
   const std::vector<Json> stats = Findings(report, "pg_read_all_stats");
   ASSERT_EQ(stats.size(), 1u);
-  EXPECT_EQ(stats[0]["severity"].s, "fix");
-  EXPECT_EQ(stats[0]["fix"].s, "GRANT pg_read_all_stats TO aequor_app;");
+  EXPECT_EQ(stats[0]["severity"].string, "fix");
+  EXPECT_EQ(stats[0]["fix"].string, "GRANT pg_read_all_stats TO aequor_app;");
   const std::vector<Json> signal = Findings(report, "pg_signal_backend");
   ASSERT_EQ(signal.size(), 1u);
-  EXPECT_EQ(signal[0]["severity"].s, "fix");
-  EXPECT_EQ(signal[0]["fix"].s, "GRANT pg_signal_backend TO aequor_app;");
+  EXPECT_EQ(signal[0]["severity"].string, "fix");
+  EXPECT_EQ(signal[0]["fix"].string, "GRANT pg_signal_backend TO aequor_app;");
 }
 
 TEST_F(AequorctlOpsTest, DoctorAsTheReaperRoleFindsTheGrantsHeadroomAndZombies) {
@@ -616,34 +468,35 @@ TEST_F(AequorctlOpsTest, DoctorAsTheReaperRoleFindsTheGrantsHeadroomAndZombies) 
                        ThrowawayPostgres::kReaperRole);
   EXPECT_EQ(json.exit_code, 0) << Describe(json);
   const Json report = ParseJsonOrFail(absl::StripTrailingAsciiWhitespace(json.out));
-  EXPECT_NE(report["status"].s, "fix") << json.out;
+  EXPECT_NE(report["status"].string, "fix") << json.out;
   for (const char* grant : {"pg_read_all_stats", "pg_signal_backend"}) {
     const std::vector<Json> found = Findings(report, grant);
     ASSERT_EQ(found.size(), 1u) << grant;
-    EXPECT_EQ(found[0]["severity"].s, "ok") << grant;
+    EXPECT_EQ(found[0]["severity"].string, "ok") << grant;
     EXPECT_TRUE(found[0]["fix"].is_null()) << grant;
   }
   const std::vector<Json> headroom = Findings(report, "headroom");
   ASSERT_EQ(headroom.size(), 1u);
-  EXPECT_EQ(headroom[0]["severity"].s, "ok");
-  EXPECT_THAT(headroom[0]["message"].s, HasSubstr("max_connections 100"));
-  EXPECT_THAT(headroom[0]["message"].s, HasSubstr("superuser_reserved_connections 3"));
-  EXPECT_THAT(headroom[0]["message"].s, HasSubstr("in use"));
-  EXPECT_THAT(headroom[0]["message"].s, HasSubstr("leased zombies of service svc_d now: 1"));
+  EXPECT_EQ(headroom[0]["severity"].string, "ok");
+  EXPECT_THAT(headroom[0]["message"].string, HasSubstr("max_connections 100"));
+  EXPECT_THAT(headroom[0]["message"].string, HasSubstr("superuser_reserved_connections 3"));
+  EXPECT_THAT(headroom[0]["message"].string, HasSubstr("in use"));
+  EXPECT_THAT(headroom[0]["message"].string, HasSubstr("leased zombies of service svc_d now: 1"));
   const std::vector<Json> zombies = Findings(report, "leased_zombies");
   ASSERT_EQ(zombies.size(), 1u);
-  EXPECT_EQ(zombies[0]["severity"].s, "warn");
-  EXPECT_THAT(zombies[0]["fix"].s, HasSubstr("aequorctl reap --service svc_d"));
-  EXPECT_EQ(Findings(report, "visibility").at(0)["severity"].s, "ok");
-  EXPECT_EQ(Findings(report, "server_version").at(0)["severity"].s, "ok");
-  EXPECT_EQ(Findings(report, "pooler").at(0)["severity"].s, "ok");
-  EXPECT_EQ(Findings(report, "secret").at(0)["severity"].s, "ok");
+  EXPECT_EQ(zombies[0]["severity"].string, "warn");
+  EXPECT_THAT(zombies[0]["fix"].string, HasSubstr("aequorctl reap --service svc_d"));
+  EXPECT_EQ(Findings(report, "visibility").at(0)["severity"].string, "ok");
+  EXPECT_EQ(Findings(report, "server_version").at(0)["severity"].string, "ok");
+  EXPECT_EQ(Findings(report, "pooler").at(0)["severity"].string, "ok");
+  EXPECT_EQ(Findings(report, "secret").at(0)["severity"].string, "ok");
   // The app roles own leased sessions and have no connection limit.
   bool app_limit_warned = false;
   for (const Json& f : Findings(report, "role_connection_limit")) {
-    if (absl::StrContains(f["message"].s, "app role aequor_app:")) {
-      app_limit_warned = f["severity"].s == "warn" &&
-                         absl::StrContains(f["fix"].s, "ALTER ROLE aequor_app CONNECTION LIMIT");
+    if (absl::StrContains(f["message"].string, "app role aequor_app:")) {
+      app_limit_warned =
+          f["severity"].string == "warn" &&
+          absl::StrContains(f["fix"].string, "ALTER ROLE aequor_app CONNECTION LIMIT");
     }
   }
   EXPECT_TRUE(app_limit_warned) << json.out;
@@ -662,9 +515,9 @@ TEST_F(AequorctlOpsTest, DoctorWithoutTheSecretWarnsWhatIsLimited) {
                        /*with_secret=*/false);
   EXPECT_EQ(json.exit_code, 0) << Describe(json);
   const Json report = ParseJsonOrFail(absl::StripTrailingAsciiWhitespace(json.out));
-  EXPECT_EQ(Findings(report, "secret").at(0)["severity"].s, "warn");
-  EXPECT_EQ(Findings(report, "leased_zombies").at(0)["severity"].s, "warn");
-  EXPECT_THAT(Findings(report, "headroom").at(0)["message"].s,
+  EXPECT_EQ(Findings(report, "secret").at(0)["severity"].string, "warn");
+  EXPECT_EQ(Findings(report, "leased_zombies").at(0)["severity"].string, "warn");
+  EXPECT_THAT(Findings(report, "headroom").at(0)["message"].string,
               HasSubstr("unknown without the coordination secret"));
 }
 
@@ -676,7 +529,7 @@ TEST_F(AequorctlOpsTest, DoctorReportsContradictingOptions) {
   EXPECT_EQ(refused.exit_code, 1) << Describe(refused);
   const Json r = ParseJsonOrFail(absl::StripTrailingAsciiWhitespace(refused.out));
   ASSERT_EQ(Findings(r, "options").size(), 1u);
-  EXPECT_EQ(Findings(r, "options")[0]["severity"].s, "fix");
+  EXPECT_EQ(Findings(r, "options")[0]["severity"].string, "fix");
 
   RunResult ttl =
       Run("doctor", {"--json", "--service", "svc_d", "--min-idle-s", "30", "--lease-ttl-s", "90"},
@@ -685,8 +538,8 @@ TEST_F(AequorctlOpsTest, DoctorReportsContradictingOptions) {
   const Json t = ParseJsonOrFail(absl::StripTrailingAsciiWhitespace(ttl.out));
   const std::vector<Json> options = Findings(t, "options");
   ASSERT_EQ(options.size(), 1u);
-  EXPECT_EQ(options[0]["severity"].s, "warn");
-  EXPECT_THAT(options[0]["message"].s, HasSubstr("below the lease TTL"));
+  EXPECT_EQ(options[0]["severity"].string, "warn");
+  EXPECT_THAT(options[0]["message"].string, HasSubstr("below the lease TTL"));
 
   RunResult bad_ttl = Run("doctor", {"--lease-ttl-s", "0"}, ThrowawayPostgres::kReaperRole);
   EXPECT_EQ(bad_ttl.exit_code, 2) << Describe(bad_ttl);

@@ -13,12 +13,16 @@
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
-#include <map>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "api/lease.h"
 #include "api/lease_signer.h"
@@ -29,207 +33,12 @@
 #include "signers/hmac_sha256_botan.h"
 #include "signers/hmac_sha256_openssl.h"
 #include "signers/key_ring.h"
+#include "testing/json.h"
 
 namespace aequor {
 namespace {
 
-// ---- A small JSON reader: an array of flat objects whose values are strings
-// or integers (all lease_vectors.json holds). Fails the test on anything else.
-
-struct JsonValue {
-  bool is_string = false;
-  std::string text;
-  int64_t number = 0;
-};
-using JsonObject = std::map<std::string, JsonValue>;
-
-class JsonReader {
- public:
-  explicit JsonReader(std::string text) : text_(std::move(text)) {}
-
-  // Parses the whole text; returns false and sets error() on failure.
-  bool ParseArrayOfObjects(std::vector<JsonObject>* out) {
-    SkipSpace();
-    if (!Consume('[')) return Fail("expected '['");
-    SkipSpace();
-    if (Consume(']')) return AtEnd();
-    while (true) {
-      JsonObject object;
-      if (!ParseObject(&object)) return false;
-      out->push_back(std::move(object));
-      SkipSpace();
-      if (Consume(']')) return AtEnd();
-      if (!Consume(',')) return Fail("expected ',' or ']'");
-    }
-  }
-
-  const std::string& error() const { return error_; }
-
- private:
-  bool ParseObject(JsonObject* object) {
-    SkipSpace();
-    if (!Consume('{')) return Fail("expected '{'");
-    SkipSpace();
-    if (Consume('}')) return true;
-    while (true) {
-      SkipSpace();
-      std::string key;
-      if (!ParseString(&key)) return false;
-      SkipSpace();
-      if (!Consume(':')) return Fail("expected ':'");
-      SkipSpace();
-      JsonValue value;
-      if (Peek() == '"') {
-        value.is_string = true;
-        if (!ParseString(&value.text)) return false;
-      } else if (!ParseInteger(&value.number)) {
-        return false;
-      }
-      if (!object->emplace(key, std::move(value)).second) return Fail("duplicate key " + key);
-      SkipSpace();
-      if (Consume('}')) return true;
-      if (!Consume(',')) return Fail("expected ',' or '}'");
-    }
-  }
-
-  bool ParseString(std::string* out) {
-    if (!Consume('"')) return Fail("expected '\"'");
-    while (pos_ < text_.size() && text_[pos_] != '"') {
-      char c = text_[pos_++];
-      if (static_cast<unsigned char>(c) < 0x20) return Fail("control character in string");
-      if (c != '\\') {
-        out->push_back(c);
-        continue;
-      }
-      if (pos_ >= text_.size()) return Fail("unterminated escape");
-      char e = text_[pos_++];
-      switch (e) {
-        case '"':
-          out->push_back('"');
-          break;
-        case '\\':
-          out->push_back('\\');
-          break;
-        case '/':
-          out->push_back('/');
-          break;
-        case 'b':
-          out->push_back('\b');
-          break;
-        case 'f':
-          out->push_back('\f');
-          break;
-        case 'n':
-          out->push_back('\n');
-          break;
-        case 'r':
-          out->push_back('\r');
-          break;
-        case 't':
-          out->push_back('\t');
-          break;
-        case 'u': {
-          uint32_t cp;
-          if (!Hex4(&cp)) return false;
-          if (cp >= 0xD800 && cp <= 0xDBFF) {  // a surrogate pair
-            uint32_t low;
-            if (!Consume('\\') || !Consume('u') || !Hex4(&low) || low < 0xDC00 || low > 0xDFFF) {
-              return Fail("unpaired surrogate");
-            }
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-          } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-            return Fail("unpaired surrogate");
-          }
-          AppendUtf8(cp, out);
-          break;
-        }
-        default:
-          return Fail("bad escape");
-      }
-    }
-    if (!Consume('"')) return Fail("unterminated string");
-    return true;
-  }
-
-  bool ParseInteger(int64_t* out) {
-    bool negative = Consume('-');
-    size_t start = pos_;
-    int64_t value = 0;
-    while (pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9') {
-      int digit = text_[pos_++] - '0';
-      if (value > (INT64_MAX - digit) / 10) return Fail("integer overflow");
-      value = value * 10 + digit;
-    }
-    if (pos_ == start) return Fail("expected a string or an integer");
-    if (pos_ < text_.size() && (text_[pos_] == '.' || text_[pos_] == 'e' || text_[pos_] == 'E')) {
-      return Fail("only integers are supported");
-    }
-    *out = negative ? -value : value;
-    return true;
-  }
-
-  bool Hex4(uint32_t* out) {
-    if (pos_ + 4 > text_.size()) return Fail("short \\u escape");
-    uint32_t v = 0;
-    for (int k = 0; k < 4; ++k) {
-      char c = text_[pos_++];
-      v <<= 4;
-      if (c >= '0' && c <= '9')
-        v |= c - '0';
-      else if (c >= 'a' && c <= 'f')
-        v |= c - 'a' + 10;
-      else if (c >= 'A' && c <= 'F')
-        v |= c - 'A' + 10;
-      else
-        return Fail("bad hex digit");
-    }
-    *out = v;
-    return true;
-  }
-
-  static void AppendUtf8(uint32_t cp, std::string* out) {
-    if (cp < 0x80) {
-      out->push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-      out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-      out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else {
-      out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    }
-  }
-
-  char Peek() const { return pos_ < text_.size() ? text_[pos_] : '\0'; }
-  bool Consume(char c) {
-    if (Peek() != c || pos_ >= text_.size()) return false;
-    ++pos_;
-    return true;
-  }
-  void SkipSpace() {
-    while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\n' ||
-                                   text_[pos_] == '\r' || text_[pos_] == '\t')) {
-      ++pos_;
-    }
-  }
-  bool AtEnd() {
-    SkipSpace();
-    return pos_ == text_.size() || Fail("trailing text");
-  }
-  bool Fail(const std::string& what) {
-    error_ = absl::StrCat(what, " at offset ", pos_);
-    return false;
-  }
-
-  std::string text_;
-  size_t pos_ = 0;
-  std::string error_;
-};
+using testing::Json;
 
 // ---- Test data.
 
@@ -259,15 +68,24 @@ struct Vector {
   std::string application_name;
 };
 
-std::string Field(const JsonObject& object, const std::string& key) {
-  auto it = object.find(key);
-  if (it == object.end() || !it->second.is_string) {
+std::string Field(const Json& object, const std::string& key) {
+  if (!object[key].is_string()) {
     ADD_FAILURE() << "vector lacks string field '" << key << "'";
     return "";
   }
-  return it->second.text;
+  return object[key].string;
 }
 
+// `value` as an int64 when it is a number written as an integer in range
+// (no fraction, no exponent).
+std::optional<int64_t> Integer(const Json& value) {
+  int64_t n;
+  if (!value.is_number() || !absl::SimpleAtoi(value.number_text, &n)) return std::nullopt;
+  return n;
+}
+
+// lease_vectors.json: an array of flat objects whose members are strings or
+// integers, no member named twice. Anything else fails the test, with no vectors.
 std::vector<Vector> LoadVectors() {
   bool ok = false;
   std::string text = ReadFile(VectorsPath(), &ok);
@@ -275,25 +93,43 @@ std::vector<Vector> LoadVectors() {
     ADD_FAILURE() << "cannot read " << VectorsPath();
     return {};
   }
-  std::vector<JsonObject> objects;
-  JsonReader reader(text);
-  if (!reader.ParseArrayOfObjects(&objects)) {
-    ADD_FAILURE() << "lease_vectors.json: " << reader.error();
+  absl::StatusOr<Json> doc = testing::ParseJson(text);
+  if (!doc.ok()) {
+    ADD_FAILURE() << "lease_vectors.json: " << doc.status();
     return {};
   }
+  if (absl::Status unique = testing::CheckUniqueKeys(*doc); !unique.ok()) {
+    ADD_FAILURE() << "lease_vectors.json: " << unique;
+    return {};
+  }
+  if (!doc->is_array()) {
+    ADD_FAILURE() << "lease_vectors.json: not an array";
+    return {};
+  }
+  for (const Json& object : doc->array) {
+    if (!object.is_object()) {
+      ADD_FAILURE() << "lease_vectors.json: a vector that is not an object";
+      return {};
+    }
+    for (const auto& [key, value] : object.object) {
+      if (!value.is_string() && !Integer(value).has_value()) {
+        ADD_FAILURE() << "lease_vectors.json: '" << key << "' is neither a string nor an integer";
+        return {};
+      }
+    }
+  }
   std::vector<Vector> vectors;
-  for (const JsonObject& object : objects) {
+  for (const Json& object : doc->array) {
     Vector v;
     v.service = Field(object, "service");
     v.instance = Field(object, "instance");
     v.secret = Field(object, "secret");
     v.normalized_service = Field(object, "normalized_service");
     v.application_name = Field(object, "application_name");
-    auto it = object.find("expires_ms");
-    if (it == object.end() || it->second.is_string) {
-      ADD_FAILURE() << "vector lacks integer field 'expires_ms'";
+    if (std::optional<int64_t> expires_ms = Integer(object["expires_ms"]); expires_ms.has_value()) {
+      v.expires_ms = *expires_ms;
     } else {
-      v.expires_ms = it->second.number;
+      ADD_FAILURE() << "vector lacks integer field 'expires_ms'";
     }
     vectors.push_back(std::move(v));
   }

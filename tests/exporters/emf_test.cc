@@ -21,7 +21,7 @@
 #include "api/registry.h"
 #include "gtest/gtest.h"
 #include "testing/fake_clock.h"
-#include "tests/exporters/json.h"
+#include "testing/json.h"
 
 namespace aequor {
 namespace {

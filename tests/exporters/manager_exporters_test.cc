@@ -19,9 +19,9 @@
 #include "api/connection_manager.h"
 #include "gtest/gtest.h"
 #include "testing/fake_clock.h"
+#include "testing/json.h"
 #include "testing/manager_builders.h"
 #include "testing/postgres_environment.h"
-#include "tests/exporters/json.h"
 #include "tests/exporters/test_exporter.h"
 
 namespace aequor {

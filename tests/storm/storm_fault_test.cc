@@ -15,6 +15,7 @@ namespace {
 
 using ::aequor::storm::storm_testing::InstanceBinary;
 using ::aequor::storm::storm_testing::Int;
+using ::aequor::storm::storm_testing::Json;
 using ::aequor::storm::storm_testing::Ran;
 using ::aequor::storm::storm_testing::RunOrFail;
 
@@ -48,7 +49,7 @@ TEST(StormFaultTest, WarmAequorInstancesReconnectSilentlyAfterTerminateIdle) {
   EXPECT_EQ(r.summary.fault_kills_by["terminate-idle"], 4) << r.progress;
   EXPECT_EQ(Int(r.json, "zombies_reaped"), 0) << r.progress;
   EXPECT_EQ(Int(r.json, "false_kills"), 0) << r.progress;
-  EXPECT_EQ(r.json.object.at("faults").string, "terminate-idle:1");
+  EXPECT_EQ(r.json["faults"].string, "terminate-idle:1");
 }
 
 // Plain libpq finds the dead connection by failing the thawed invocation,
@@ -76,13 +77,14 @@ void ExpectHonestWrites(const Ran& r) {
   EXPECT_EQ(Int(r.json, "failed_with_row"), 0) << r.progress;
   // aequor with nothing else in the way: every failure is an outcome unknown.
   EXPECT_EQ(failed, unknown) << r.progress;
-  const auto& failures = r.json.object.at("failures").object;
-  EXPECT_EQ(failures.count("unknown_outcome") ? static_cast<int>(failures.at("unknown_outcome").number) : 0,
-            unknown);
+  const Json& failures = r.json["failures"];
+  EXPECT_EQ(
+      failures.has("unknown_outcome") ? static_cast<int>(failures["unknown_outcome"].number) : 0,
+      unknown);
   EXPECT_EQ(Int(r.json, "rows"), ok + Int(r.json, "unknown_with_row")) << r.progress;
   EXPECT_EQ(Int(r.json, "false_kills"), 0) << r.progress;
   EXPECT_EQ(Int(r.json, "zombies_reaped"), 0) << r.progress;
-  EXPECT_EQ(r.json.object.at("workload").string, "write");
+  EXPECT_EQ(r.json["workload"].string, "write");
 }
 
 TEST(StormFaultTest, WritesKilledInFlightAreOutcomeUnknownNeverDuplicatedOrLost) {

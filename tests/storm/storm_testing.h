@@ -1,5 +1,5 @@
-// tests/storm/storm_testing.h: what the storm tests share: a strict little
-// JSON reader for the summary line, running a storm in process (RunOrFail)
+// tests/storm/storm_testing.h: what the storm tests share: reading the
+// summary line strictly (testing/json.h), running a storm in process (RunOrFail)
 // or the storm binary (RunBinary), and the runfiles paths.
 //
 // Thread-safety: the functions are not meant for concurrent use (RunStorm
@@ -22,154 +22,47 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/numbers.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "bench/storm/harness.h"
 #include "gtest/gtest.h"
+#include "testing/json.h"
 
 namespace aequor {
 namespace storm {
 namespace storm_testing {
 
 // ---------------------------------------------------------------------------
-// A small JSON reader, enough to check the summary line strictly.
+// The summary line, read with the strict reader of testing/json.h.
 
-struct Json {
-  enum class Type { kNull, kBool, kNumber, kString, kObject };
-  Type type = Type::kNull;
-  bool boolean = false;
-  double number = 0;
-  std::string string;
-  std::map<std::string, Json> object;
-};
+using Json = ::aequor::testing::Json;
 
-class JsonReader {
- public:
-  explicit JsonReader(absl::string_view text) : s_(text) {}
-
-  // The whole text must be one value.
-  bool Read(Json* out) {
-    if (!Value(out, 0)) return false;
-    Space();
-    return i_ == s_.size();
-  }
-
- private:
-  void Space() {
-    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\n' || s_[i_] == '\t' || s_[i_] == '\r')) ++i_;
-  }
-  bool Literal(absl::string_view word) {
-    if (s_.substr(i_, word.size()) != word) return false;
-    i_ += word.size();
-    return true;
-  }
-  bool String(std::string* out) {
-    if (i_ >= s_.size() || s_[i_] != '"') return false;
-    ++i_;
-    while (i_ < s_.size() && s_[i_] != '"') {
-      char c = s_[i_++];
-      if (static_cast<unsigned char>(c) < 0x20) return false;
-      if (c == '\\') {
-        if (i_ >= s_.size()) return false;
-        char e = s_[i_++];
-        switch (e) {
-          case '"': case '\\': case '/': out->push_back(e); break;
-          case 'n': out->push_back('\n'); break;
-          case 't': out->push_back('\t'); break;
-          case 'r': out->push_back('\r'); break;
-          case 'u':
-            if (i_ + 4 > s_.size()) return false;
-            i_ += 4;
-            out->push_back('?');
-            break;
-          default: return false;
-        }
-      } else {
-        out->push_back(c);
-      }
-    }
-    if (i_ >= s_.size()) return false;
-    ++i_;
-    return true;
-  }
-  bool Value(Json* out, int depth) {
-    if (depth > 8) return false;
-    Space();
-    if (i_ >= s_.size()) return false;
-    char c = s_[i_];
-    if (c == '{') {
-      ++i_;
-      out->type = Json::Type::kObject;
-      Space();
-      if (i_ < s_.size() && s_[i_] == '}') {
-        ++i_;
-        return true;
-      }
-      while (true) {
-        Space();
-        std::string key;
-        if (!String(&key)) return false;
-        Space();
-        if (i_ >= s_.size() || s_[i_++] != ':') return false;
-        Json v;
-        if (!Value(&v, depth + 1)) return false;
-        if (!out->object.emplace(key, v).second) return false;  // duplicate key
-        Space();
-        if (i_ >= s_.size()) return false;
-        if (s_[i_] == ',') {
-          ++i_;
-          continue;
-        }
-        if (s_[i_] == '}') {
-          ++i_;
-          return true;
-        }
-        return false;
-      }
-    }
-    if (c == '"') {
-      out->type = Json::Type::kString;
-      return String(&out->string);
-    }
-    if (Literal("null")) return true;
-    if (Literal("true")) {
-      out->type = Json::Type::kBool;
-      out->boolean = true;
-      return true;
-    }
-    if (Literal("false")) {
-      out->type = Json::Type::kBool;
-      return true;
-    }
-    size_t start = i_;
-    while (i_ < s_.size() && (absl::ascii_isdigit(s_[i_]) || s_[i_] == '-' || s_[i_] == '.' ||
-                              s_[i_] == 'e' || s_[i_] == 'E' || s_[i_] == '+')) {
-      ++i_;
-    }
-    out->type = Json::Type::kNumber;
-    return i_ > start && absl::SimpleAtod(s_.substr(start, i_ - start), &out->number);
-  }
-
-  absl::string_view s_;
-  size_t i_ = 0;
-};
-
-inline Json ParseJsonOrDie(const std::string& text) {
-  Json j;
-  EXPECT_TRUE(JsonReader(text).Read(&j)) << "not JSON: " << text;
-  EXPECT_EQ(j.type, Json::Type::kObject) << text;
+// The summary line as a JSON object that names no member twice (at any
+// depth): StormSummaryToJson never repeats one, so a repeat is a bug.
+inline absl::StatusOr<Json> ParseSummary(absl::string_view text) {
+  absl::StatusOr<Json> j = ::aequor::testing::ParseJson(text);
+  if (!j.ok()) return j.status();
+  if (!j->is_object()) return absl::InvalidArgumentError("JSON: not an object");
+  if (absl::Status unique = ::aequor::testing::CheckUniqueKeys(*j); !unique.ok()) return unique;
   return j;
 }
 
+// ParseSummary(text), failing the test (not fatally) when it fails.
+inline Json ParseJsonOrDie(const std::string& text) {
+  absl::StatusOr<Json> j = ParseSummary(text);
+  EXPECT_TRUE(j.ok()) << j.status() << "\nnot the summary: " << text;
+  return j.ok() ? *std::move(j) : Json();
+}
+
+// The number `key` of `j` as an int; -1 (and a failure) when it is missing.
 inline int Int(const Json& j, const std::string& key) {
-  auto it = j.object.find(key);
-  EXPECT_NE(it, j.object.end()) << "missing " << key;
-  if (it == j.object.end()) return -1;
-  EXPECT_EQ(it->second.type, Json::Type::kNumber) << key;
-  return static_cast<int>(it->second.number);
+  EXPECT_TRUE(j.has(key)) << "missing " << key;
+  if (!j.has(key)) return -1;
+  EXPECT_TRUE(j[key].is_number()) << key;
+  return static_cast<int>(j[key].number);
 }
 
 inline void ExpectContractFields(const Json& j) {
@@ -177,12 +70,12 @@ inline void ExpectContractFields(const Json& j) {
                           "zombies_reaped", "false_kills", "p50_ms", "p99_ms", "rows",
                           "duplicated_invocations", "ok_without_row", "unknown_outcome",
                           "fault_kills"}) {
-    EXPECT_EQ(j.object.count(key), 1u) << "missing field " << key;
+    EXPECT_TRUE(j.has(key)) << "missing field " << key;
   }
-  EXPECT_EQ(j.object.at("client").type, Json::Type::kString);
-  EXPECT_EQ(j.object.at("failures").type, Json::Type::kObject);
-  EXPECT_EQ(j.object.at("p50_ms").type, Json::Type::kNumber);
-  EXPECT_EQ(j.object.at("p99_ms").type, Json::Type::kNumber);
+  EXPECT_TRUE(j["client"].is_string());
+  EXPECT_TRUE(j["failures"].is_object());
+  EXPECT_TRUE(j["p50_ms"].is_number());
+  EXPECT_TRUE(j["p99_ms"].is_number());
   EXPECT_EQ(Int(j, "ok") + Int(j, "failed"), Int(j, "invocations"));
 }
 

@@ -1,18 +1,21 @@
-// tests/exporters/json.h: a small, strict JSON reader (RFC 8259) for tests
-// that check what an exporter wrote. Not for production use: it favours
-// clear failure messages over speed.
+// testing/json.h: a small, strict JSON reader (RFC 8259) for tests that check
+// JSON aequor wrote (exporters, aequorctl --json, the storm summary) or read
+// test data. Not for production use: it favours clear failure messages over
+// speed. Objects keep a repeated member name (RFC 8259 only says names SHOULD
+// be unique); tests that must refuse one call CheckUniqueKeys().
 //
 //   absl::StatusOr<testing::Json> doc = testing::ParseJson(line);
 //   ASSERT_TRUE(doc.ok()) << doc.status();
+//   ASSERT_TRUE(testing::CheckUniqueKeys(*doc).ok());
 //   const testing::Json& aws = (*doc)["_aws"];
 //
-// Thread-safety: plain values and a pure function.
-#ifndef AEQUOR_TESTS_EXPORTERS_JSON_H_
-#define AEQUOR_TESTS_EXPORTERS_JSON_H_
+// Thread-safety: plain values and pure functions.
+#ifndef AEQUOR_TESTING_JSON_H_
+#define AEQUOR_TESTING_JSON_H_
 
+#include <cstdint>
 #include <cstdlib>
-#include <map>
-#include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -25,6 +28,7 @@
 namespace aequor {
 namespace testing {
 
+// One JSON value: `type` says which of the fields below holds it.
 struct Json {
   enum class Type { kNull, kBool, kNumber, kString, kArray, kObject };
   Type type = Type::kNull;
@@ -33,9 +37,10 @@ struct Json {
   std::string number_text;  // as written, e.g. "3" or "0.250"
   std::string string;
   std::vector<Json> array;
-  // Members in the order written (duplicates kept, so tests can reject them).
+  // Members in the order written (duplicates kept: see CheckUniqueKeys()).
   std::vector<std::pair<std::string, Json>> object;
 
+  bool is_null() const { return type == Type::kNull; }
   bool is_object() const { return type == Type::kObject; }
   bool is_array() const { return type == Type::kArray; }
   bool is_string() const { return type == Type::kString; }
@@ -176,18 +181,9 @@ class Parser {
         case 'n': out += '\n'; break;
         case 'r': out += '\r'; break;
         case 't': out += '\t'; break;
-        case 'u': {
-          if (pos_ + 4 > text_.size()) break;
-          const unsigned long code =
-              std::strtoul(std::string(text_.substr(pos_, 4)).c_str(), nullptr, 16);
-          pos_ += 4;
-          if (code < 0x80) {
-            out += static_cast<char>(code);
-          } else {
-            out += '?';  // enough for tests
-          }
+        case 'u':
+          if (!Unicode(out)) return false;
           break;
-        }
         default:
           error_ = "bad escape";
           return false;
@@ -195,6 +191,63 @@ class Parser {
     }
     error_ = "unterminated string";
     return false;
+  }
+  // The rest of a \u escape (after the "u"), a surrogate pair whole, as UTF-8.
+  bool Unicode(std::string& out) {
+    uint32_t code;
+    if (!Hex4(code)) return false;
+    if (code >= 0xD800 && code <= 0xDBFF) {
+      uint32_t low;
+      if (text_.substr(pos_, 2) != "\\u") {
+        error_ = "unpaired surrogate";
+        return false;
+      }
+      pos_ += 2;
+      if (!Hex4(low)) return false;
+      if (low < 0xDC00 || low > 0xDFFF) {
+        error_ = "unpaired surrogate";
+        return false;
+      }
+      code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
+    } else if (code >= 0xDC00 && code <= 0xDFFF) {
+      error_ = "unpaired surrogate";
+      return false;
+    }
+    if (code < 0x80) {
+      out += static_cast<char>(code);
+    } else if (code < 0x800) {
+      out += static_cast<char>(0xC0 | (code >> 6));
+      out += static_cast<char>(0x80 | (code & 0x3F));
+    } else if (code < 0x10000) {
+      out += static_cast<char>(0xE0 | (code >> 12));
+      out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (code & 0x3F));
+    } else {
+      out += static_cast<char>(0xF0 | (code >> 18));
+      out += static_cast<char>(0x80 | ((code >> 12) & 0x3F));
+      out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (code & 0x3F));
+    }
+    return true;
+  }
+  // Four hex digits, exactly.
+  bool Hex4(uint32_t& out) {
+    out = 0;
+    for (int k = 0; k < 4; ++k, ++pos_) {
+      const char c = pos_ < text_.size() ? text_[pos_] : '\0';
+      out <<= 4;
+      if (c >= '0' && c <= '9') {
+        out |= c - '0';
+      } else if (c >= 'a' && c <= 'f') {
+        out |= c - 'a' + 10;
+      } else if (c >= 'A' && c <= 'F') {
+        out |= c - 'A' + 10;
+      } else {
+        error_ = "bad \\u escape";
+        return false;
+      }
+    }
+    return true;
   }
   bool Array(Json& out) {
     out.type = Json::Type::kArray;
@@ -267,11 +320,28 @@ class Parser {
 
 }  // namespace json_internal
 
+// `text` as exactly one JSON value (white space around it allowed).
 inline absl::StatusOr<Json> ParseJson(absl::string_view text) {
   return json_internal::Parser(text).ParseDocument();
+}
+
+// OK unless some object in `value` (at any depth) names a member twice; for
+// the tests whose output or data must never repeat one.
+inline absl::Status CheckUniqueKeys(const Json& value) {
+  std::set<absl::string_view> seen;
+  for (const auto& [key, member] : value.object) {
+    if (!seen.insert(key).second) {
+      return absl::InvalidArgumentError(absl::StrCat("JSON: member \"", key, "\" twice"));
+    }
+    if (absl::Status status = CheckUniqueKeys(member); !status.ok()) return status;
+  }
+  for (const Json& element : value.array) {
+    if (absl::Status status = CheckUniqueKeys(element); !status.ok()) return status;
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace testing
 }  // namespace aequor
 
-#endif  // AEQUOR_TESTS_EXPORTERS_JSON_H_
+#endif  // AEQUOR_TESTING_JSON_H_

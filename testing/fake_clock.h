@@ -12,9 +12,10 @@
 #ifndef AEQUOR_TESTING_FAKE_CLOCK_H_
 #define AEQUOR_TESTING_FAKE_CLOCK_H_
 
+#include <mutex>
 #include <vector>
 
-#include "absl/synchronization/mutex.h"
+#include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
 #include "api/clock.h"
 
@@ -27,15 +28,15 @@ class FakeClock final : public Clock {
       : wall_(start), monotonic_(absl::UnixEpoch() + absl::Hours(1)) {}
 
   absl::Time Now() override {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     return wall_;
   }
   absl::Time MonotonicNow() override {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     return monotonic_;
   }
   void SleepFor(absl::Duration d) override {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     sleeps_.push_back(d);
     if (d > absl::ZeroDuration()) {
       wall_ += d;
@@ -45,23 +46,23 @@ class FakeClock final : public Clock {
 
   // Moves both clocks forward by `d`.
   void Advance(absl::Duration d) {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     wall_ += d;
     monotonic_ += d;
   }
   // Sets the wall clock only (a clock step, e.g. NTP); monotonic is unchanged.
   void SetWallTime(absl::Time t) {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     wall_ = t;
   }
   // Every duration passed to SleepFor(), in order.
   std::vector<absl::Duration> sleeps() const {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     return sleeps_;
   }
 
  private:
-  mutable absl::Mutex mu_;
+  mutable std::mutex mu_;
   absl::Time wall_ ABSL_GUARDED_BY(mu_);
   absl::Time monotonic_ ABSL_GUARDED_BY(mu_);
   std::vector<absl::Duration> sleeps_ ABSL_GUARDED_BY(mu_);

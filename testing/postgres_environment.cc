@@ -2,13 +2,13 @@
 #include "testing/postgres_environment.h"
 
 #include <memory>
+#include <mutex>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "gtest/gtest.h"
 #include "testing/throwaway_postgres.h"
 
@@ -17,7 +17,7 @@ namespace testing {
 namespace {
 
 struct SharedState {
-  absl::Mutex mu;
+  std::mutex mu;
   std::unique_ptr<ThrowawayPostgres> server ABSL_GUARDED_BY(mu);
   absl::Status failure ABSL_GUARDED_BY(mu);
   bool environment_registered ABSL_GUARDED_BY(mu) = false;
@@ -35,7 +35,7 @@ class SharedPostgresEnvironment : public ::testing::Environment {
     std::unique_ptr<ThrowawayPostgres> server;
     {
       SharedState& state = State();
-      absl::MutexLock lock(&state.mu);
+      std::lock_guard<std::mutex> lock(state.mu);
       server = std::move(state.server);
       state.failure = absl::OkStatus();
     }
@@ -47,7 +47,7 @@ class SharedPostgresEnvironment : public ::testing::Environment {
 
 absl::StatusOr<ThrowawayPostgres*> SharedPostgres() {
   SharedState& state = State();
-  absl::MutexLock lock(&state.mu);
+  std::lock_guard<std::mutex> lock(state.mu);
   if (state.server != nullptr) return state.server.get();
   if (!state.failure.ok()) return state.failure;
   if (!state.environment_registered) {

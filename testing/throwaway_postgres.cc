@@ -37,7 +37,6 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 
@@ -550,7 +549,7 @@ absl::Status PrepareCluster(const std::string& bindir, const RunAs& run_as,
 // Template clusters, one per value of create_roles (see "Start-up cost" in
 // the header).
 struct Templates {
-  absl::Mutex mu;
+  std::mutex mu;
   // How many clusters were prepared without a template so far.
   int prepared[2] ABSL_GUARDED_BY(mu) = {0, 0};
   std::string dir[2] ABSL_GUARDED_BY(mu);  // ".../aequor-pg-tmpl-XXXXXX" once made.
@@ -564,7 +563,7 @@ Templates& TheTemplates() {
 
 void RemoveTemplatesAtExit() {
   Templates& t = TheTemplates();
-  absl::MutexLock lock(&t.mu);
+  std::lock_guard<std::mutex> lock(t.mu);
   for (std::string& dir : t.dir) {
     RemoveTree(dir);
     dir.clear();
@@ -578,7 +577,7 @@ void RemoveTemplatesAtExit() {
 absl::StatusOr<std::string> TemplateDataDir(const std::string& bindir, const RunAs& run_as,
                                             bool create_roles) {
   Templates& t = TheTemplates();
-  absl::MutexLock lock(&t.mu);
+  std::lock_guard<std::mutex> lock(t.mu);
   const int i = create_roles ? 1 : 0;
   if (!t.dir[i].empty()) return t.bindir[i] == bindir ? t.dir[i] + "/data" : "";
   if (t.prepared[i]++ == 0) return std::string();
@@ -774,7 +773,7 @@ absl::StatusOr<std::unique_ptr<ThrowawayPostgres>> ThrowawayPostgres::Start(
     pg->port_ = *port;
     bool port_in_use = false;
     {
-      absl::MutexLock lock(&pg->mu_);
+      std::lock_guard<std::mutex> lock(pg->mu_);
       started = pg->LaunchLocked(&port_in_use);
     }
     if (started.ok() || !port_in_use) break;
@@ -861,12 +860,12 @@ absl::Status ThrowawayPostgres::StopLocked() {
 }
 
 absl::Status ThrowawayPostgres::Stop() {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return StopLocked();
 }
 
 absl::Status ThrowawayPostgres::Restart() {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   if (absl::Status s = StopLocked(); !s.ok()) return s;
   bool port_in_use = false;
   absl::Status s = LaunchLocked(&port_in_use);
@@ -880,14 +879,14 @@ absl::Status ThrowawayPostgres::Restart() {
 
 ThrowawayPostgres::~ThrowawayPostgres() {
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     (void)StopLocked();
   }
   RemoveTree(base_dir_);
 }
 
 pid_t ThrowawayPostgres::server_pid() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return pid_;
 }
 

@@ -87,6 +87,7 @@
 #include <sys/types.h>
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -95,7 +96,6 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 
 namespace aequor {
 namespace testing {
@@ -219,7 +219,7 @@ class ThrowawayPostgres {
   std::string log_path_;
   int port_ = 0;
 
-  mutable absl::Mutex mu_;
+  mutable std::mutex mu_;
   pid_t pid_ ABSL_GUARDED_BY(mu_) = -1;
 };
 

@@ -3,13 +3,13 @@
 
 #include <cerrno>
 
+#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "api/connection_manager.h"
 #include "api/lease.h"
@@ -158,10 +158,10 @@ TEST_F(ManagerTest, ServerErrorsCarryTheirSqlState) {
 }
 
 TEST_F(ManagerTest, HooksSeeConnectAndQueriesAndAThrowingHookBreaksNothing) {
-  absl::Mutex mu;
+  std::mutex mu;
   std::vector<std::string> seen;
   auto record = [&](const Event& e) {
-    absl::MutexLock lock(&mu);
+    std::lock_guard<std::mutex> lock(mu);
     seen.push_back(absl::StrCat(EventKindName(e.kind), ":", e.sql, ":", e.sqlstate));
   };
   CallbackHooks hooks;
@@ -184,7 +184,7 @@ TEST_F(ManagerTest, HooksSeeConnectAndQueriesAndAThrowingHookBreaksNothing) {
   EXPECT_EQ(ok->Get(0, 0), "7");
   EXPECT_FALSE(m->Query("SELECT 1/0").ok());
 
-  absl::MutexLock lock(&mu);
+  std::lock_guard<std::mutex> lock(mu);
   EXPECT_EQ(seen, (std::vector<std::string>{"connect::", "query_start:SELECT 7:",
                                             "query_end:SELECT 7:", "query_start:SELECT 1/0:",
                                             "query_error:SELECT 1/0:22012"}));

@@ -164,39 +164,9 @@ fi
 
 # 5. Individual test cases, from the test.xml (all shards/runs) of each target that
 #    ran (or was cached); FAILED TO BUILD / NO STATUS targets have no current one.
+#    tools/count_test_cases.py skips results left by an earlier invocation.
 if [[ -n "$testlogs" && -d "$testlogs" ]] && (( ${#labels[@]} )) && command -v python3 >/dev/null; then
-  python3 - "$testlogs" "${labels[@]}" <<'PY' || true
-import os, sys, xml.etree.ElementTree as ET
-
-testlogs, labels = sys.argv[1], sys.argv[2:]
-run = failed = skipped = disabled = files = 0
-for label in labels:
-    repo, _, rest = label.partition("//")
-    pkg, _, name = rest.partition(":")
-    parts = [testlogs] + (["external", repo.lstrip("@")] if repo else []) + [pkg, name]
-    base = os.path.join(*[p for p in parts if p])
-    for dirpath, _, names in os.walk(base):
-        if "test.xml" not in names:
-            continue
-        try:
-            root = ET.parse(os.path.join(dirpath, "test.xml")).getroot()
-        except (ET.ParseError, OSError):
-            continue
-        files += 1
-        for case in root.iter("testcase"):
-            status = case.get("status", "run")
-            result = case.get("result", "completed")
-            if status == "notrun" or result == "suppressed":
-                disabled += 1
-            elif result == "skipped" or case.find("skipped") is not None:
-                skipped += 1
-            else:
-                run += 1
-                if case.find("failure") is not None or case.find("error") is not None:
-                    failed += 1
-print(f"test cases: {run} run, {failed} failed, {skipped} skipped, "
-      f"{disabled} disabled (from {files} test.xml files)")
-PY
+  python3 tools/count_test_cases.py "$testlogs" "${labels[@]}" || true
 fi
 
 # 6. Result. A non-zero Bazel exit with no failed target still fails the run.

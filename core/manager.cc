@@ -776,7 +776,8 @@ absl::Status Manager::RunTransaction(const TransactionBody& body,
         options.isolation, "\""));
   }
   std::lock_guard<std::mutex> lock(mu_);
-  const absl::Time deadline = parts_.clock->MonotonicNow() + parts_.options.query_budget;
+  const int64_t start_ns = parts_.clock->MonotonicNanos();
+  const absl::Time deadline = QueryDeadline(start_ns);
   std::string begin = "BEGIN";
   if (!options.isolation.empty()) absl::StrAppend(&begin, " ISOLATION LEVEL ", options.isolation);
   if (options.read_only) absl::StrAppend(&begin, " READ ONLY");
@@ -785,8 +786,8 @@ absl::Status Manager::RunTransaction(const TransactionBody& body,
   absl::Duration previous_delay;
   for (int attempt = 1;; ++attempt) {
     bool renew_in_pipeline = false;
-    if (absl::Status s = PrepareLocked(deadline, attempt == 1, parts_.clock->MonotonicNanos(),
-                                       &renew_in_pipeline);
+    const int64_t now_ns = attempt == 1 ? start_ns : parts_.clock->MonotonicNanos();
+    if (absl::Status s = PrepareLocked(deadline, attempt == 1, now_ns, &renew_in_pipeline);
         !s.ok()) {
       return s;
     }

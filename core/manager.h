@@ -98,7 +98,8 @@ class Manager final : public ConnectionManager {
   // travel with the statement. `now_ns` is monotonic.
   absl::Status PrepareLocked(absl::Time deadline, bool first_attempt, int64_t now_ns,
                              bool* renew_in_pipeline);
-  // Query()'s budget ends here, for a query that started at `start_ns`.
+  // The end of query_budget for a Query() or RunTransaction() call that
+  // started at monotonic `start_ns`.
   absl::Time QueryDeadline(int64_t start_ns) const;
   // Query()'s rare paths, out of line so that a warm query's code stays
   // small: its events for streaming exporters; the statement run with the

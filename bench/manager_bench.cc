@@ -181,6 +181,13 @@ void Paired(benchmark::State& state, int batch, Base base, Variant variant) {
   }
 }
 
+// The raw side of the paired SELECT 1 benchmarks.
+void RawSelect1(PGconn* conn) {
+  PGresult* r = PQexecParams(conn, "SELECT 1", 0, nullptr, nullptr, nullptr, nullptr, 0);
+  benchmark::DoNotOptimize(PQgetvalue(r, 0, 0)[0]);
+  PQclear(r);
+}
+
 void Select1Paired(benchmark::State& state) {
   const char* keywords[] = {"dbname", nullptr};
   const char* values[] = {g_dsn.c_str(), nullptr};
@@ -193,11 +200,7 @@ void Select1Paired(benchmark::State& state) {
   }
   Paired(
       state, 200,
-      [&] {
-        PGresult* r = PQexecParams(conn, "SELECT 1", 0, nullptr, nullptr, nullptr, nullptr, 0);
-        benchmark::DoNotOptimize(PQgetvalue(r, 0, 0)[0]);
-        PQclear(r);
-      },
+      [&] { RawSelect1(conn); },
       [&] {
         absl::StatusOr<QueryResult> r = m->Query("SELECT 1");
         benchmark::DoNotOptimize(r->Get(0, 0).data());
@@ -223,11 +226,7 @@ void Select1PairedEmf(benchmark::State& state) {
   int flush_errors = 0;
   Paired(
       state, 200,
-      [&] {
-        PGresult* r = PQexecParams(conn, "SELECT 1", 0, nullptr, nullptr, nullptr, nullptr, 0);
-        benchmark::DoNotOptimize(PQgetvalue(r, 0, 0)[0]);
-        PQclear(r);
-      },
+      [&] { RawSelect1(conn); },
       [&] {
         absl::StatusOr<QueryResult> r = m->Query("SELECT 1");
         benchmark::DoNotOptimize(r->Get(0, 0).data());
@@ -251,12 +250,7 @@ void Select1PairedControl(benchmark::State& state) {
   const char* values_b[] = {g_dsn.c_str(), "-c idle_in_transaction_session_timeout=60000",
                             "s=bench;i=AbCdEfGh;e=1795758993526;g=B_9fJ8NP_OE", nullptr};
   PGconn* b = PQconnectdbParams(keywords_b, values_b, 1);
-  auto select = [](PGconn* c) {
-    PGresult* r = PQexecParams(c, "SELECT 1", 0, nullptr, nullptr, nullptr, nullptr, 0);
-    benchmark::DoNotOptimize(PQgetvalue(r, 0, 0)[0]);
-    PQclear(r);
-  };
-  Paired(state, 200, [&] { select(a); }, [&] { select(b); });
+  Paired(state, 200, [&] { RawSelect1(a); }, [&] { RawSelect1(b); });
   PQfinish(a);
   PQfinish(b);
 }

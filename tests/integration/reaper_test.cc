@@ -68,13 +68,8 @@ class ReaperTest : public ::testing::Test {
     hooks.on_event = [reaps](const Event& e) {
       if (e.kind == EventKind::kReap) reaps->push_back(e);
     };
-    ConnectionManagerBuilder b;
-    b.SetConninfo(server_->ConninfoFor(ThrowawayPostgres::kAppRole))
-        .SetService(service)
-        .SetCoordinationSecret(kSecret)
-        .SetClock(clock)
-        .SetHooks(std::move(hooks))
-        .UseReaperScheduler(std::move(scheduler));
+    ConnectionManagerBuilder b = testing::QuietBuilder(*server_, service, kSecret);
+    b.SetClock(clock).SetHooks(std::move(hooks)).UseReaperScheduler(std::move(scheduler));
     return b;
   }
 

@@ -9,6 +9,7 @@
 #include "absl/time/clock.h"
 #include "api/connection_manager.h"
 #include "gtest/gtest.h"
+#include "testing/manager_builders.h"
 #include "testing/postgres_environment.h"
 #include "testing/throwaway_postgres.h"
 
@@ -32,11 +33,7 @@ class TransactionTest : public ::testing::Test {
     std::vector<Event>* events = &events_;
     CallbackHooks hooks;
     hooks.on_event = [events](const Event& e) { events->push_back(e); };
-    auto m = ConnectionManagerBuilder()
-                 .SetConninfo(server_->ConninfoFor(ThrowawayPostgres::kAppRole))
-                 .SetService("tx-test")
-                 .SetCoordinationSecret("transaction-test-secret-0123")
-                 .UseReaperScheduler(PluginSpec("aequor.reaper.probability", {{"p", "0"}}))
+    auto m = testing::QuietBuilder(*server_, "tx-test", "transaction-test-secret-0123")
                  .SetHooks(std::move(hooks))
                  .Build();
     ASSERT_TRUE(m.ok()) << m.status();

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "absl/strings/string_view.h"
@@ -32,6 +33,9 @@ enum class EventKind {
   kLeaseRenewFailed,
   kReap,             // a reaper pass ran; see `reap`
   kClientDead,       // the connection was found dead; `source` says how
+  kClockOffset,      // this host's clock was measured against the server's;
+                     // see `clock_offset`. `message` is set (a warning) when
+                     // the offset is larger than reap_clock_skew
 };
 
 // "connect", "query_start", ... (stable names, used by exporters).
@@ -45,6 +49,14 @@ enum class ReapOutcome {
 };
 absl::string_view ReapOutcomeName(ReapOutcome outcome);
 
+// This host's wall clock against the server's, from one statement that
+// returned the server's clock_timestamp(): the true offset lies within
+// offset +/- uncertainty.
+struct ClockOffset {
+  absl::Duration offset;       // server minus this host, at the round trip's midpoint
+  absl::Duration uncertainty;  // half the round trip
+};
+
 struct ReapReport {
   ReapOutcome outcome = ReapOutcome::kError;
   int scanned = 0;      // sessions of this service seen in pg_stat_activity
@@ -54,6 +66,16 @@ struct ReapReport {
   // which this pass terminated before taking the lock.
   bool frozen_leader_killed = false;
   std::map<std::string, int> skipped;  // reason -> count (core/reaper.h lists them)
+  // Connection slots in use / slots this role may use (the larger of the
+  // database's and the role's own CONNECTION LIMIT), read by the pass's first
+  // statement; nullopt if the pass failed before it.
+  std::optional<double> connection_usage;
+  // The pass ran under pressure (connection_usage >= reap_pressure_threshold,
+  // or the database was full): it killed every eligible zombie, without the
+  // reap_max_kills limit.
+  bool under_pressure = false;
+  // This host's clock offset, measured by the pass's first statement.
+  std::optional<ClockOffset> clock_offset;
   absl::Duration duration;
   std::string message;  // for kError
 };
@@ -69,11 +91,12 @@ struct Event {
   std::string sql;         // kQuery*: the statement text (never parameters)
   std::string sqlstate;    // kQueryError/kConnectError/kClientDead/kRetry, if known
   std::string message;     // a short human reason (server message, etc.)
-  std::string source;      // kClientDead: "thaw_check", "query", "reaper";
+  std::string source;      // kClientDead: "thaw_check", "query", "reaper", "probe";
                            // kReap: "connect", "invocation", "emergency", "manual";
                            // kLeaseRenewed: "pipeline" (with a query) or "blocking"
   int64_t rows = 0;        // kQueryEnd: rows returned or affected
   ReapReport reap;         // kReap
+  ClockOffset clock_offset;  // kClockOffset
 };
 
 }  // namespace aequor

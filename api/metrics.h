@@ -25,6 +25,7 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -78,6 +79,15 @@ struct MetricsSnapshot {
   // Exporter calls that threw or returned an error (Export, ExportMetrics,
   // Flush, Shutdown; a callback that throws counts once).
   int64_t exporter_failures = 0;
+  // Clock offsets larger than reap_clock_skew (kClockOffset with a warning).
+  int64_t clock_offset_warnings = 0;
+
+  // Gauges: the last value seen, nullopt until one is.
+  // This host's clock offset to the server's (server minus host), in ms.
+  std::optional<double> clock_offset_ms;
+  // Connection slots in use / slots this role may use, as last measured
+  // (api/events.h ReapReport::connection_usage).
+  std::optional<double> connection_usage;
 };
 
 // `now` minus `before`, counter by counter (labels missing from `before`
@@ -99,8 +109,19 @@ struct CounterPoint {
 // reconnects, connect_errors, retries{reason}, queries, query_errors,
 // lease_renewals, lease_renewal_failures, reaper_passes{outcome},
 // zombies_killed, reaper_rows_skipped{reason}, dead_clients{source},
-// events_dropped, exporter_failures.
+// events_dropped, exporter_failures, clock_offset_warnings.
 std::vector<CounterPoint> Counters(const MetricsSnapshot& m);
+
+// One gauge of a snapshot (a value, not a count: exporters report it as it
+// is, never as a delta).
+struct GaugePoint {
+  absl::string_view name;  // "clock_offset_ms", "connection_usage"
+  double value = 0;
+};
+
+// The gauges of `m` that have a value, in a fixed order: clock_offset_ms,
+// connection_usage.
+std::vector<GaugePoint> Gauges(const MetricsSnapshot& m);
 
 }  // namespace aequor
 

@@ -73,7 +73,8 @@ struct ManagerOptions {
   // Default 180 s. REQUIRES: >= 0.
   absl::Duration reap_min_idle = absl::Seconds(180);
 
-  // At most this many kills per reaper pass. Default 10. REQUIRES: 1..1000.
+  // At most this many kills per reaper pass while the database is not under
+  // pressure (see reap_pressure_threshold). Default 10. REQUIRES: 1..1000.
   int reap_max_kills = 10;
 
   // Sessions idle *in transaction* are reaped only when this is set, once
@@ -82,9 +83,23 @@ struct ManagerOptions {
   absl::Duration reap_idle_in_transaction_after = absl::ZeroDuration();
 
   // A lease counts as expired only once the server's clock is this far past
-  // its expiry (the writer's clock may be behind the server's). Default 2 s.
-  // REQUIRES: >= 0.
-  absl::Duration reap_clock_skew = absl::Seconds(2);
+  // its expiry. Each manager measures its own clock against the server's
+  // (from statements it sends anyway) and signs later leases compensated, so
+  // this margin only has to cover a process's first lease and a clock that
+  // moves between measurements: what NTP-synchronised clocks need. Offsets
+  // above it are reported (EventKind::kClockOffset with a warning). Default
+  // 100 ms (docs/RELIABILITY.md, "The clock margin", says why). REQUIRES: >= 0.
+  absl::Duration reap_clock_skew = absl::Milliseconds(100);
+
+  // The database is under pressure when this role's connection usage (slots
+  // in use / slots it may use: the larger of the database's, less the
+  // superuser reserve, and the role's own CONNECTION LIMIT) is at least this,
+  // or when a connect was refused because it was full. Under pressure a
+  // reaper pass kills every eligible zombie (reap_max_kills does not apply),
+  // and the default scheduler (aequor.reaper.adaptive) runs a pass at every
+  // connect and warm invocation that may find one. Default 0.25.
+  // REQUIRES: 0 < value <= 1.
+  double reap_pressure_threshold = 0.25;
 
   // statement_timeout for each statement of a reaper pass. Default 2 s.
   absl::Duration reap_statement_timeout = absl::Seconds(2);

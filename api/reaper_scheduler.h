@@ -7,6 +7,9 @@
 // no and is told the outcome of the passes it allowed.
 //
 // Built-ins (strategies/reaper/):
+//   aequor.reaper.adaptive     the default: rare passes while the database has
+//                              room, a pass at every trigger that may find a
+//                              zombie once it is under pressure
 //   aequor.reaper.probability  run with probability p (p=0: never, p=1: always)
 //   aequor.reaper.cooldown     at most one pass per jittered cooldown, backing
 //                              off while another instance holds the lock
@@ -14,6 +17,13 @@
 //                              of max_connections
 //   aequor.reaper.periodic     every interval, for long-running services
 //   aequor.reaper.all_of / any_of   compositions of the above
+//
+// What the manager knows when it asks (ScheduleInput) costs no round trip on
+// the query path: schedulers that want it (WantsConnectionUsage()) get the
+// connection usage and the count of reapable sessions from one small probe
+// statement right after a new connection opens, and otherwise from values
+// that come back with statements the manager sends anyway (a reaper pass's
+// first statement, a lease renewal). Values older than 5 s are not passed.
 //
 // Thread-safety: not required; the manager calls its scheduler under its lock.
 #ifndef AEQUOR_API_REAPER_SCHEDULER_H_
@@ -38,8 +48,22 @@ enum class ReapTrigger {
 struct ScheduleInput {
   ReapTrigger trigger = ReapTrigger::kConnect;
   absl::Time now;  // monotonic clock
-  // Connections in use / max_connections, when the manager knows it.
+  // Connection slots in use / slots this role may use (the larger of the
+  // database's, less the superuser reserve, and the role's own CONNECTION
+  // LIMIT), measured at most 5 s ago; nullopt when not known that recently.
   std::optional<double> connection_usage;
+  // Sessions of this service that a pass would probably kill, measured with
+  // connection_usage: idle for at least reap_min_idle, their lease's expiry
+  // older than the server's clock minus reap_clock_skew. The tag is not
+  // verified here (the pass does that), so forged leases count too.
+  std::optional<int> reapable;
+  // This trigger's connect was refused at least once because the database
+  // or the role was full (SQLSTATE 53300) before it got in.
+  bool database_full = false;
+  // The manager's judgement: database_full, or connection_usage >=
+  // ManagerOptions::reap_pressure_threshold. A pass run now kills every
+  // eligible zombie.
+  bool under_pressure = false;
 };
 
 class ReaperScheduler {
@@ -49,9 +73,11 @@ class ReaperScheduler {
   // Whether to run a pass now.
   virtual bool ShouldRun(const ScheduleInput& input) = 0;
 
-  // Whether ShouldRun() needs ScheduleInput::connection_usage. When true the
-  // manager measures it before asking (one small query, at most every 5 s);
-  // otherwise it passes whatever it last learned, possibly nullopt.
+  // Whether ShouldRun() needs ScheduleInput::connection_usage and reapable.
+  // When true, a new connection runs one small probe statement before the
+  // scheduler is asked (unless a value at most 5 s old is known); warm
+  // invocations never probe. Otherwise the manager passes whatever it learned
+  // from statements it sent anyway, possibly nullopt.
   virtual bool WantsConnectionUsage() const { return false; }
 
   // The outcome of a pass this scheduler allowed, at monotonic time `now`.
@@ -69,16 +95,30 @@ struct SchedulerContext {
 
 using ReaperSchedulerFactory = PluginFactory<ReaperScheduler, SchedulerContext>;
 
-// The default (pg-aequor's defaults): a pass on 10% of connects, at most one
-// per 30 s (jittered, backing off x1.5 up to 10 min while another instance
-// holds the lock). Ask the probability first so the cooldown is only armed
-// when the coin says yes.
-inline constexpr absl::string_view kDefaultReaperScheduler =
-    "aequor.reaper.all_of(aequor.reaper.probability(p=0.1), "
-    "aequor.reaper.cooldown(base_ms=30000, busy_factor=1.5, max_ms=600000))";
+// The default: aequor.reaper.adaptive (strategies/reaper/adaptive.h). While
+// the database has room, pg-aequor's documented default (a pass on 10% of
+// connects, at most one per 30 s); under pressure, a pass at every trigger
+// whose probe does not show that nothing is reapable.
+inline constexpr absl::string_view kDefaultReaperScheduler = "aequor.reaper.adaptive";
 
 // kDefaultReaperScheduler as a PluginSpec.
 inline PluginSpec DefaultReaperSchedulerSpec() {
+  return PluginSpec(std::string(kDefaultReaperScheduler));
+}
+
+// pg-aequor's documented default (the default here until issue 10): a pass on
+// 10% of connects, at most one per 30 s (jittered, backing off x1.5 up to
+// 10 min while another instance holds the lock), whatever the database's
+// state. The probability is asked first so that the cooldown is only armed
+// when the coin says yes. (pg-aequor itself never reads its probability
+// option and so runs a pass on every connect: that is
+// "aequor.reaper.probability(p=1)".)
+inline constexpr absl::string_view kPgAequorReaperScheduler =
+    "aequor.reaper.all_of(aequor.reaper.probability(p=0.1), "
+    "aequor.reaper.cooldown(base_ms=30000, busy_factor=1.5, max_ms=600000))";
+
+// kPgAequorReaperScheduler as a PluginSpec.
+inline PluginSpec PgAequorReaperSchedulerSpec() {
   return PluginSpec("aequor.reaper.all_of", {},
                     {PluginSpec("aequor.reaper.probability", {{"p", "0.1"}}),
                      PluginSpec("aequor.reaper.cooldown", {{"base_ms", "30000"},

@@ -16,6 +16,7 @@ absl::string_view EventKindName(EventKind kind) {
     case EventKind::kLeaseRenewFailed: return "lease_renew_failed";
     case EventKind::kReap: return "reap";
     case EventKind::kClientDead: return "client_dead";
+    case EventKind::kClockOffset: return "clock_offset";
   }
   return "unknown";
 }

@@ -18,11 +18,13 @@
 #include "api/lease.h"
 #include "core/classify.h"
 #include "core/connect_error.h"
+#include "core/server_probe.h"
 
 namespace aequor {
 namespace {
 
-constexpr char kRenewSql[] = "SELECT set_config('application_name', $1, false)";
+// What the server told in passing (usage, reapable sessions) is used for
+// this long.
 constexpr absl::Duration kUsageMaxAge = absl::Seconds(5);
 
 int64_t WholeSeconds(absl::Duration d) {
@@ -94,7 +96,11 @@ Manager::Manager(ManagerParts parts)
           std::min(parts_.options.thaw_check_after, parts_.options.invocation_gap))),
       events_(std::move(parts_.exporters),
               EventBusOptions{static_cast<size_t>(parts_.options.exporter_queue_capacity),
-                              parts_.options.exporter_interval}) {}
+                              parts_.options.exporter_interval}) {
+  const std::string probe = ProbeColumnsSql(ProbeSettingsOf(ReaperSettingsFor(false)));
+  probe_sql_ = absl::StrCat("SELECT ", probe);
+  renew_sql_ = absl::StrCat("SELECT set_config('application_name', $1, false), ", probe);
+}
 
 Manager::~Manager() {
   std::lock_guard<std::mutex> lock(mu_);
@@ -142,7 +148,10 @@ absl::Status Manager::Connect() {
 
 absl::StatusOr<std::string> Manager::NewLeaseLocked() {
   if (parts_.signer == nullptr) return std::string();
-  const int64_t expires_ms = absl::ToUnixMillis(parts_.clock->Now() + parts_.options.lease_ttl);
+  // Compensated by this host's measured offset to the server's clock, so that
+  // the server never sees the lease expire early (absl::Time saturates).
+  const int64_t expires_ms = absl::ToUnixMillis(parts_.clock->Now() + parts_.options.lease_ttl +
+                                                lease_compensation_);
   absl::StatusOr<std::string> lease =
       SignLease(*parts_.signer, parts_.service, parts_.instance, expires_ms);
   if (!lease.ok()) {
@@ -193,13 +202,31 @@ absl::Status Manager::EnsureConnectedLocked(absl::Time deadline) {
   DropConnectionLocked();
   absl::Duration previous;
   bool emergency_tried = false;
+  bool refused_full = false;   // some attempt met a full database (53300)
+  bool housekeeping_done = false;
   for (int attempt = 1;; ++attempt) {
     absl::Status s = ConnectOnceLocked(attempt);
-    if (s.ok()) break;
+    if (s.ok()) {
+      // The connect-time probe and pass, once per call. They may lose the
+      // connection they just opened (a restart, a kill, a pass cut off by
+      // its timeouts): then connect again, so that the caller always gets a
+      // live connection or an error, never a missing one.
+      if (housekeeping_done) return absl::OkStatus();
+      housekeeping_done = true;
+      MaybeReapLocked(ReapTrigger::kConnect, refused_full);
+      if (conn_ != nullptr) return absl::OkStatus();
+      if (parts_.clock->MonotonicNow() >= deadline) {
+        return absl::UnavailableError(
+            "connect: the connection was lost right after it opened (during the connect-time "
+            "reaper pass or probe), and the connect budget is spent");
+      }
+      continue;
+    }
     FailureFacts facts;
     facts.phase = Phase::kConnect;
     facts.status = s;
     if (Classify(facts) != Verdict::kRetry) return s;
+    if (SqlState(s) == "53300") refused_full = true;
     // A full database: free it with the emergency pass, then try at once.
     if (SqlState(s) == "53300" && !emergency_tried && !parts_.options.reaper_conninfo.empty() &&
         parts_.signer != nullptr) {
@@ -213,8 +240,6 @@ absl::Status Manager::EnsureConnectedLocked(absl::Time deadline) {
     if (!BackoffLocked(attempt, deadline, previous, s.message(), SqlState(s))) return s;
     if (SqlState(s) == "53300") emergency_tried = false;  // zombies may have expired since
   }
-  MaybeReapLocked(ReapTrigger::kConnect);
-  return absl::OkStatus();
 }
 
 absl::Status Manager::ConnectOnceLocked(int attempt) {
@@ -300,12 +325,14 @@ std::optional<ReapReport> Manager::EmergencyReapLocked() {
     }
     return std::nullopt;
   }
-  return RunPassLocked(conn.get(), /*dry_run=*/false, "emergency");
+  return RunPassLocked(conn.get(), /*dry_run=*/false, /*under_pressure=*/true, "emergency");
 }
 
-ReapReport Manager::RunPassLocked(PGconn* conn, bool dry_run, absl::string_view source) {
-  ReapReport report = ::aequor::RunReaperPass(conn, ReaperSettingsFor(dry_run), *parts_.signer,
-                                              *parts_.clock);
+ReapReport Manager::RunPassLocked(PGconn* conn, bool dry_run, bool under_pressure,
+                                  absl::string_view source) {
+  ReaperSettings settings = ReaperSettingsFor(dry_run);
+  settings.under_pressure = under_pressure;
+  ReapReport report = ::aequor::RunReaperPass(conn, settings, *parts_.signer, *parts_.clock);
   if (events_.observed()) {
     Event event = MakeEvent(EventKind::kReap);
     event.source = std::string(source);
@@ -314,33 +341,100 @@ ReapReport Manager::RunPassLocked(PGconn* conn, bool dry_run, absl::string_view 
     event.reap = report;
     events_.Emit(event);
   }
+  // What the pass saw is fresh knowledge (for the emergency pass, of the
+  // same database through another role: its usage is not this role's).
+  if (conn == conn_.get()) {
+    if (report.connection_usage.has_value()) {
+      usage_ = report.connection_usage;
+      usage_at_ = parts_.clock->MonotonicNow();
+      // A completed pass killed what it could; what is left over the limit
+      // (or changed under it) is still there. Busy or failed: unknown.
+      reapable_ = report.outcome == ReapOutcome::kCompleted
+                      ? std::optional<int>(std::max(0, report.candidates - report.killed))
+                      : std::nullopt;
+    }
+    if (report.clock_offset.has_value()) ObserveClockLocked(*report.clock_offset);
+  }
   return report;
 }
 
-void Manager::RefreshUsageLocked() {
-  const absl::Time now = parts_.clock->MonotonicNow();
-  if (usage_.has_value() && now - usage_at_ < kUsageMaxAge) return;
-  pg::Result r(PQexec(conn_.get(),
-                      "SELECT count(*) FILTER (WHERE backend_type = 'client backend'), "
-                      "current_setting('max_connections')::int FROM pg_stat_activity"));
-  if (PQresultStatus(r.get()) != PGRES_TUPLES_OK || PQntuples(r.get()) != 1) return;
-  double in_use = std::atof(PQgetvalue(r.get(), 0, 0));
-  double max = std::atof(PQgetvalue(r.get(), 0, 1));
-  if (max <= 0) return;
-  usage_ = in_use / max;
-  usage_at_ = now;
+void Manager::ObserveProbeLocked(const ProbeReading& reading, absl::Time sent,
+                                 absl::Time received) {
+  if (reading.usage.has_value()) {
+    usage_ = reading.usage;
+    reapable_ = reading.reapable;
+    usage_at_ = parts_.clock->MonotonicNow();
+  }
+  if (reading.server_us.has_value()) {
+    ObserveClockLocked(OffsetFromSample(*reading.server_us, sent, received));
+  }
 }
 
-void Manager::MaybeReapLocked(ReapTrigger trigger) {
+void Manager::ObserveClockLocked(const ClockOffset& offset) {
+  lease_compensation_ = LeaseCompensation(offset);
+  const absl::Duration margin = parts_.options.reap_clock_skew;
+  const bool over = absl::AbsDuration(offset.offset) > margin;
+  // Reported when first measured, when it moved by more than a tenth of the
+  // margin (at least 1 ms) since the last report, and whenever it is over.
+  const bool moved =
+      !reported_offset_.has_value() ||
+      absl::AbsDuration(offset.offset - *reported_offset_) >
+          std::max(absl::Milliseconds(1), margin / 10);
+  if (!over && !moved) return;
+  reported_offset_ = offset.offset;
+  if (!events_.observed()) return;
+  Event event = MakeEvent(EventKind::kClockOffset);
+  event.clock_offset = offset;
+  event.duration = offset.uncertainty * 2;  // the sample's round trip
+  if (over) {
+    event.message = absl::StrCat(
+        "this host's clock is ", absl::FormatDuration(absl::AbsDuration(offset.offset)),
+        offset.offset > absl::ZeroDuration() ? " behind" : " ahead of",
+        " the server's, more than reap_clock_skew (", absl::FormatDuration(margin),
+        "); later leases are compensated, but synchronise this host's clock (NTP, chrony)");
+  }
+  events_.Emit(event);
+}
+
+void Manager::ProbeLocked() {
+  const absl::Time sent = parts_.clock->Now();
+  pg::Result r(PQexec(conn_.get(), probe_sql_.c_str()));
+  const absl::Time received = parts_.clock->Now();
+  if (PQresultStatus(r.get()) != PGRES_TUPLES_OK || PQntuples(r.get()) != 1) return;
+  ObserveProbeLocked(ReadProbe(r.get(), 0, 0), sent, received);
+}
+
+void Manager::MaybeReapLocked(ReapTrigger trigger, bool database_full) {
   if (parts_.signer == nullptr || conn_ == nullptr ||
       PQtransactionStatus(conn_.get()) != PQTRANS_IDLE) {
     return;
   }
-  if (parts_.scheduler->WantsConnectionUsage()) RefreshUsageLocked();
-  ScheduleInput input{trigger, parts_.clock->MonotonicNow(), usage_};
+  const absl::Time now = parts_.clock->MonotonicNow();
+  const bool fresh = usage_.has_value() && now - usage_at_ < kUsageMaxAge;
+  // Only a new connection probes; warm invocations use what is known.
+  if (trigger == ReapTrigger::kConnect && !fresh && parts_.scheduler->WantsConnectionUsage()) {
+    ProbeLocked();
+    if (PQstatus(conn_.get()) != CONNECTION_OK) {
+      ReportDeadLocked("probe", "", pg::ErrorMessage(conn_.get()));
+      DropConnectionLocked();
+      return;
+    }
+  }
+  ScheduleInput input;
+  input.trigger = trigger;
+  input.now = parts_.clock->MonotonicNow();
+  input.database_full = database_full;
+  if (usage_.has_value() && input.now - usage_at_ < kUsageMaxAge) {
+    input.connection_usage = usage_;
+    input.reapable = reapable_;
+  }
+  input.under_pressure =
+      database_full || (input.connection_usage.has_value() &&
+                        *input.connection_usage >= parts_.options.reap_pressure_threshold);
   if (!parts_.scheduler->ShouldRun(input)) return;
-  ReapReport report = RunPassLocked(conn_.get(), /*dry_run=*/false,
-                                    trigger == ReapTrigger::kConnect ? "connect" : "invocation");
+  ReapReport report =
+      RunPassLocked(conn_.get(), /*dry_run=*/false, input.under_pressure,
+                    trigger == ReapTrigger::kConnect ? "connect" : "invocation");
   parts_.scheduler->OnPassFinished(report.outcome, parts_.clock->MonotonicNow());
   if (PQstatus(conn_.get()) != CONNECTION_OK) {
     ReportDeadLocked("reaper", "", report.message);
@@ -360,7 +454,7 @@ absl::StatusOr<ReapReport> Manager::RunReaperPass(bool dry_run) {
       !s.ok()) {
     return s;
   }
-  ReapReport report = RunPassLocked(conn_.get(), dry_run, "manual");
+  ReapReport report = RunPassLocked(conn_.get(), dry_run, /*under_pressure=*/false, "manual");
   if (PQstatus(conn_.get()) != CONNECTION_OK) DropConnectionLocked();
   return report;
 }
@@ -397,8 +491,11 @@ absl::Status Manager::RenewLeaseBlockingLocked() {
   PGconn* conn = conn_.get();
   const int64_t signed_at_ns = parts_.clock->MonotonicNanos();
   const absl::Time deadline = parts_.clock->MonotonicNow() + parts_.options.lease_renew_timeout;
+  const absl::Time sent = parts_.clock->Now();
+  absl::Time received_at = sent;
+  ProbeReading reading;
   absl::Status failure;
-  if (!PQsendQueryParams(conn, kRenewSql, 1, nullptr, values, nullptr, nullptr, 0)) {
+  if (!PQsendQueryParams(conn, renew_sql_.c_str(), 1, nullptr, values, nullptr, nullptr, 0)) {
     failure = absl::UnavailableError(pg::ErrorMessage(conn));
   }
   while (failure.ok() && PQisBusy(conn)) {
@@ -414,9 +511,13 @@ absl::Status Manager::RenewLeaseBlockingLocked() {
   }
   if (failure.ok()) {
     pg::Result r(PQgetResult(conn));
+    const absl::Time received = parts_.clock->Now();
     if (!Succeeded(r.get())) {
       Failure f = ReadFailure(r.get(), conn);
       failure = StatusFromSqlState(f.sqlstate, f.message);
+    } else {
+      reading = ReadProbe(r.get(), 0, 1);
+      received_at = received;
     }
     while (PGresult* rest = PQgetResult(conn)) PQclear(rest);
   }
@@ -427,6 +528,7 @@ absl::Status Manager::RenewLeaseBlockingLocked() {
       event.source = "blocking";
       events_.Emit(event);
     }
+    ObserveProbeLocked(reading, sent, received_at);
     return absl::OkStatus();
   }
   if (failure.ok()) failure = absl::UnavailableError(pg::ErrorMessage(conn));
@@ -460,7 +562,7 @@ absl::Status Manager::PrepareLocked(absl::Time deadline, bool first_attempt, int
                        last_notice_.empty() ? pg::ErrorMessage(conn_.get()) : last_notice_);
       DropConnectionLocked();
     } else if (idle >= parts_.options.invocation_gap) {
-      MaybeReapLocked(ReapTrigger::kInvocation);  // a warm invocation
+      MaybeReapLocked(ReapTrigger::kInvocation, /*database_full=*/false);  // a warm invocation
     }
   }
   if (conn_ == nullptr || PQstatus(conn_.get()) != CONNECTION_OK) {
@@ -585,14 +687,18 @@ pg::Result Manager::ExecWithRenewalLocked(const char* statement, int n_params,
     return pg::Result();
   }
   const char* lease_value[] = {lease->c_str()};
+  const absl::Time sent_at = parts_.clock->Now();
   bool sent = PQenterPipelineMode(conn) &&
-              PQsendQueryParams(conn, kRenewSql, 1, nullptr, lease_value, nullptr, nullptr, 0) &&
+              PQsendQueryParams(conn, renew_sql_.c_str(), 1, nullptr, lease_value, nullptr,
+                                nullptr, 0) &&
               PQsendQueryParams(conn, statement, n_params, nullptr, values, nullptr, nullptr, 0) &&
               PQpipelineSync(conn);
   pg::Result renewal;
   pg::Result result;
+  absl::Time received_at = sent_at;
   if (sent) {
     renewal.reset(PQgetResult(conn));
+    received_at = parts_.clock->Now();
     while (PGresult* rest = PQgetResult(conn)) PQclear(rest);  // up to the NULL
     result.reset(PQgetResult(conn));
     while (PGresult* rest = PQgetResult(conn)) PQclear(rest);
@@ -606,6 +712,7 @@ pg::Result Manager::ExecWithRenewalLocked(const char* statement, int n_params,
       event.source = "pipeline";
       events_.Emit(event);
     }
+    ObserveProbeLocked(ReadProbe(renewal.get(), 0, 1), sent_at, received_at);
     return result;
   }
   if (events_.observed()) {

@@ -37,6 +37,7 @@
 #include "core/event_bus.h"
 #include "core/pg.h"
 #include "core/reaper.h"
+#include "core/server_probe.h"
 
 namespace aequor {
 
@@ -135,9 +136,20 @@ class Manager final : public ConnectionManager {
   std::optional<ReapReport> EmergencyReapLocked();
   // Thaw detection: true if the server already closed the idle connection.
   bool ConnectionLooksDeadLocked();
-  void MaybeReapLocked(ReapTrigger trigger);
-  ReapReport RunPassLocked(PGconn* conn, bool dry_run, absl::string_view source);
-  void RefreshUsageLocked();
+  // Asks the scheduler (after the connect-time probe, for a new connection
+  // and schedulers that want usage) and runs a pass if it says so. May drop
+  // the connection if the probe or the pass lost it. `database_full`: the
+  // connect was refused with 53300 before it got in.
+  void MaybeReapLocked(ReapTrigger trigger, bool database_full);
+  ReapReport RunPassLocked(PGconn* conn, bool dry_run, bool under_pressure,
+                           absl::string_view source);
+  // One probe statement (core/server_probe.h) on conn_.
+  void ProbeLocked();
+  // Takes in what a statement brought back in passing: usage, reapable
+  // sessions, and the server's clock between `sent` and `received` (wall).
+  void ObserveProbeLocked(const ProbeReading& reading, absl::Time sent, absl::Time received);
+  // A new clock offset: compensates later leases, reports kClockOffset.
+  void ObserveClockLocked(const ClockOffset& offset);
   // A fresh signed lease; "" with leases off.
   absl::StatusOr<std::string> NewLeaseLocked();
   // Records a lease the server now holds, signed when NewLeaseLocked ran.
@@ -180,8 +192,18 @@ class Manager final : public ConnectionManager {
   std::string application_name_;
   std::string last_notice_;  // the server's last notice on conn_
   int64_t connects_ = 0;
+  // What the server last told in passing (core/server_probe.h), and when
+  // (monotonic).
   std::optional<double> usage_;
+  std::optional<int> reapable_;
   absl::Time usage_at_ = absl::InfinitePast();
+  // Added to this host's clock when a lease is signed (LeaseCompensation()).
+  absl::Duration lease_compensation_;
+  // The offset last reported in a kClockOffset event.
+  std::optional<absl::Duration> reported_offset_;
+  // SELECT <probe columns>; and the lease renewal with them.
+  std::string probe_sql_;
+  std::string renew_sql_;
   // Emit/StartFlush/Shutdown under mu_; its metrics() and FinishFlush() are
   // thread-safe (core/event_bus.h).
   EventBus events_;

@@ -54,6 +54,10 @@ void Metrics::Record(const Event& event) {
       lease_renewal_failures_.Add(1);
       return;
     case EventKind::kReap:
+      if (event.reap.connection_usage.has_value()) {
+        std::lock_guard<std::mutex> lock(labels_mu_);
+        connection_usage_ = event.reap.connection_usage;
+      }
       AddLabelled(reaper_passes_, ReapOutcomeName(event.reap.outcome), 1);
       zombies_killed_.Add(event.reap.killed);
       for (const auto& [reason, n] : event.reap.skipped) {
@@ -63,6 +67,12 @@ void Metrics::Record(const Event& event) {
     case EventKind::kClientDead:
       AddLabelled(dead_clients_, event.source, 1);
       return;
+    case EventKind::kClockOffset: {
+      if (!event.message.empty()) clock_offset_warnings_.Add(1);
+      std::lock_guard<std::mutex> lock(labels_mu_);
+      clock_offset_ms_ = absl::ToDoubleMilliseconds(event.clock_offset.offset);
+      return;
+    }
   }
 }
 
@@ -83,7 +93,10 @@ MetricsSnapshot Metrics::Snapshot() const {
   m.zombies_killed = zombies_killed_.Get();
   m.events_dropped = events_dropped_.load(std::memory_order_relaxed);
   m.exporter_failures = exporter_failures_.load(std::memory_order_relaxed);
+  m.clock_offset_warnings = clock_offset_warnings_.Get();
   std::lock_guard<std::mutex> lock(labels_mu_);
+  m.clock_offset_ms = clock_offset_ms_;
+  m.connection_usage = connection_usage_;
   m.retries = retries_;
   m.reaper_passes = reaper_passes_;
   m.reaper_rows_skipped = reaper_rows_skipped_;
@@ -128,6 +141,10 @@ MetricsSnapshot MetricsDelta(const MetricsSnapshot& now, const MetricsSnapshot& 
   d.dead_clients = Minus(now.dead_clients, before.dead_clients);
   d.events_dropped = now.events_dropped - before.events_dropped;
   d.exporter_failures = now.exporter_failures - before.exporter_failures;
+  d.clock_offset_warnings = now.clock_offset_warnings - before.clock_offset_warnings;
+  // Gauges are values, not counts: the delta carries the current value.
+  d.clock_offset_ms = now.clock_offset_ms;
+  d.connection_usage = now.connection_usage;
   return d;
 }
 
@@ -154,6 +171,16 @@ std::vector<CounterPoint> Counters(const MetricsSnapshot& m) {
   family("dead_clients", "source", m.dead_clients);
   add("events_dropped", m.events_dropped);
   add("exporter_failures", m.exporter_failures);
+  add("clock_offset_warnings", m.clock_offset_warnings);
+  return out;
+}
+
+std::vector<GaugePoint> Gauges(const MetricsSnapshot& m) {
+  std::vector<GaugePoint> out;
+  if (m.clock_offset_ms.has_value()) out.push_back(GaugePoint{"clock_offset_ms", *m.clock_offset_ms});
+  if (m.connection_usage.has_value()) {
+    out.push_back(GaugePoint{"connection_usage", *m.connection_usage});
+  }
   return out;
 }
 

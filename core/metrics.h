@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "absl/strings/string_view.h"
@@ -93,7 +94,7 @@ class Metrics {
   Counter latency_counts_[LatencyHistogram::kBuckets];
   Counter connects_, reconnects_, connect_errors_;
   Counter lease_renewals_, lease_renewal_failures_;
-  Counter zombies_killed_;
+  Counter zombies_killed_, clock_offset_warnings_;
   std::atomic<int64_t> events_dropped_{0};
   std::atomic<int64_t> exporter_failures_{0};
 
@@ -104,6 +105,8 @@ class Metrics {
   std::map<std::string, int64_t> reaper_passes_;
   std::map<std::string, int64_t> reaper_rows_skipped_;
   std::map<std::string, int64_t> dead_clients_;
+  std::optional<double> clock_offset_ms_;
+  std::optional<double> connection_usage_;
 };
 
 }  // namespace aequor

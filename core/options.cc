@@ -54,6 +54,10 @@ absl::Status ValidateOptions(const ManagerOptions& o) {
   if (o.reap_max_kills < 1 || o.reap_max_kills > 1000) {
     return Invalid("reap_max_kills", absl::StrCat("must be in [1, 1000], got ", o.reap_max_kills));
   }
+  if (!(o.reap_pressure_threshold > 0 && o.reap_pressure_threshold <= 1)) {
+    return Invalid("reap_pressure_threshold",
+                   absl::StrCat("must be in (0, 1], got ", o.reap_pressure_threshold));
+  }
   if (o.reap_idle_in_transaction_after != absl::ZeroDuration() &&
       o.reap_idle_in_transaction_after < o.reap_min_idle) {
     return Invalid("reap_idle_in_transaction_after",

@@ -21,10 +21,15 @@ ReaperSettings ReaperSettingsFromOptions(const ManagerOptions& o, std::string no
   s.idle_in_transaction_min_idle = o.reap_idle_in_transaction_after;
   s.clock_skew = o.reap_clock_skew;
   s.max_kills = o.reap_max_kills;
+  s.pressure_threshold = o.reap_pressure_threshold;
   s.statement_timeout = o.reap_statement_timeout;
   s.lock_idle_timeout = o.reap_lock_timeout;
   s.dry_run = dry_run;
   return s;
+}
+
+ProbeSettings ProbeSettingsOf(const ReaperSettings& s) {
+  return ProbeSettings{s.service, s.min_idle, s.idle_in_transaction_min_idle, s.clock_skew};
 }
 
 const char kSessionColumnsSql[] = R"sql(
@@ -96,8 +101,8 @@ struct Row : SessionRow {
 
 class Pass {
  public:
-  Pass(PGconn* conn, const ReaperSettings& settings, const LeaseSigner& signer)
-      : conn_(conn), settings_(settings), signer_(signer) {}
+  Pass(PGconn* conn, const ReaperSettings& settings, const LeaseSigner& signer, Clock& clock)
+      : conn_(conn), settings_(settings), signer_(signer), clock_(clock) {}
 
   // Runs steps 1-6; on error returns false with report_.message set.
   bool Run() {
@@ -163,20 +168,31 @@ class Pass {
   }
 
   bool Begin() {
-    // One round trip: the transaction, its time limits, and the lock.
+    // One round trip: the transaction, its time limits, the lock, and what
+    // the server tells in passing (usage and its clock).
     lock_sql_ = absl::StrCat("SELECT pg_try_advisory_xact_lock(", kReaperLockNamespace,
-                             ", hashtext(", Literal(settings_.service),
-                             ")), (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)");
+                             ", hashtext(", Literal(settings_.service), "))");
     std::string sql = absl::StrCat(
         "BEGIN; SET LOCAL statement_timeout = ",
         absl::ToInt64Milliseconds(settings_.statement_timeout),
         "; SET LOCAL idle_in_transaction_session_timeout = ",
-        absl::ToInt64Milliseconds(settings_.lock_idle_timeout), "; ", lock_sql_);
+        absl::ToInt64Milliseconds(settings_.lock_idle_timeout), "; ", lock_sql_,
+        ", (SELECT rolsuper FROM pg_roles WHERE rolname = current_user), ",
+        ProbeColumnsSql(ProbeSettingsOf(settings_)));
+    const absl::Time sent = clock_.Now();
     pg::Result r = Exec(sql, "begin and lock");
+    const absl::Time received = clock_.Now();
     if (!r) return false;
-    first_lock_result_ = PQntuples(r.get()) == 1 && std::string(PQgetvalue(r.get(), 0, 0)) == "t";
-    current_user_superuser_ =
-        PQntuples(r.get()) == 1 && std::string(PQgetvalue(r.get(), 0, 1)) == "t";
+    const bool one_row = PQntuples(r.get()) == 1;
+    first_lock_result_ = one_row && std::string(PQgetvalue(r.get(), 0, 0)) == "t";
+    current_user_superuser_ = one_row && std::string(PQgetvalue(r.get(), 0, 1)) == "t";
+    const ProbeReading probe = ReadProbe(r.get(), 0, 2);
+    report_.connection_usage = probe.usage;
+    if (probe.server_us.has_value()) {
+      report_.clock_offset = OffsetFromSample(*probe.server_us, sent, received);
+    }
+    report_.under_pressure = settings_.under_pressure ||
+                             (probe.usage.has_value() && *probe.usage >= settings_.pressure_threshold);
     return true;
   }
 
@@ -252,7 +268,9 @@ class Pass {
       if (a.expires_ms != b.expires_ms) return a.expires_ms < b.expires_ms;
       return a.idle_s > b.idle_s;
     });
-    const size_t keep = static_cast<size_t>(std::max(0, settings_.max_kills - report_.killed));
+    const size_t keep = report_.under_pressure
+                            ? candidates.size()
+                            : static_cast<size_t>(std::max(0, settings_.max_kills - report_.killed));
     if (candidates.size() > keep) {
       report_.skipped[skip_reason::kOverLimit] += static_cast<int>(candidates.size() - keep);
       candidates.resize(keep);
@@ -323,6 +341,7 @@ WHERE a.application_name = t.app
   PGconn* conn_;
   const ReaperSettings& settings_;
   const LeaseSigner& signer_;
+  Clock& clock_;
   ReapReport report_;
   std::string lock_sql_;
   bool first_lock_result_ = false;
@@ -340,7 +359,7 @@ ReapReport RunReaperPass(PGconn* conn, const ReaperSettings& settings, const Lea
   } else if (PQtransactionStatus(conn) != PQTRANS_IDLE) {
     report.message = "reaper pass: the connection is inside a transaction; pass not run";
   } else {
-    Pass pass(conn, settings, signer);
+    Pass pass(conn, settings, signer, clock);
     bool ok = pass.Run();
     report = std::move(pass.report());
     if (!ok) {

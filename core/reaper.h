@@ -6,7 +6,9 @@
 //  1. BEGIN; SET LOCAL statement_timeout and idle_in_transaction_session_timeout;
 //     pg_try_advisory_xact_lock(1346847057, hashtext(service)): pg-aequor's key,
 //     so mixed fleets elect one leader, but transaction-scoped, so a leader
-//     frozen mid-pass is cut off by the server and the lock freed.
+//     frozen mid-pass is cut off by the server and the lock freed. The same
+//     statement reads the connection usage and the server's clock
+//     (core/server_probe.h): the report carries both.
 //  2. Not locked: if the holder is itself an idle, signed, expired lease of
 //     this service (a frozen leader, e.g. a pg-aequor instance holding a
 //     session lock), it is a zombie: terminate it (same guards as below) and
@@ -17,7 +19,8 @@
 //  4. In the client: parse, verify the tag, check the service, expiry older
 //     than the server's clock_timestamp() minus the skew margin, idle (or idle
 //     in transaction, when enabled) for at least the minimum; sort by expiry
-//     then idle time; keep at most max_kills.
+//     then idle time; keep at most max_kills, unless under pressure (the
+//     manager says so, or usage >= pressure_threshold): then keep all.
 //  5. pg_stat_clear_snapshot(); one statement terminates only the rows whose
 //     pid, application_name, backend_start, state and state_change are still
 //     what the scan saw, and only those this role may signal, so one
@@ -40,6 +43,7 @@
 #include "api/events.h"
 #include "api/lease_signer.h"
 #include "api/options.h"
+#include "core/server_probe.h"
 
 namespace aequor {
 
@@ -53,8 +57,15 @@ struct ReaperSettings {
   // reaped once idle in transaction this long (REQUIRES >= min_idle).
   absl::Duration idle_in_transaction_min_idle = absl::ZeroDuration();
   // A lease counts as expired once the server's clock passes expiry + skew.
-  absl::Duration clock_skew = absl::Seconds(2);
+  absl::Duration clock_skew = absl::Milliseconds(100);
+  // Most kills per pass, unless under pressure.
   int max_kills = 10;
+  // Usage (core/server_probe.h) from which a pass counts as under pressure
+  // and kills every eligible zombie.
+  double pressure_threshold = 0.25;
+  // The caller knows the database is under pressure (e.g. a connect was
+  // refused with 53300): kill every eligible zombie whatever the usage.
+  bool under_pressure = false;
   // statement_timeout for each statement of the pass.
   absl::Duration statement_timeout = absl::Seconds(2);
   // idle_in_transaction_session_timeout of the pass: how soon the server cuts
@@ -71,6 +82,10 @@ struct ReaperSettings {
 // aequorctl uses, so the tool judges sessions exactly as the library does).
 ReaperSettings ReaperSettingsFromOptions(const ManagerOptions& o, std::string normalized_service,
                                          bool dry_run);
+
+// The probe columns' settings (core/server_probe.h) matching `settings`, so
+// that a probe counts as reapable what a pass would kill.
+ProbeSettings ProbeSettingsOf(const ReaperSettings& settings);
 
 // Skip reasons used in ReapReport::skipped.
 namespace skip_reason {
@@ -116,6 +131,7 @@ const char* ReapDecision(const SessionRow& row, const ReaperSettings& settings,
                          int64_t* expires_ms = nullptr);
 
 // Runs one pass on `conn`, which must be idle (not in a transaction).
+// `clock` times the pass (monotonic) and the clock sample (wall).
 // Never throws; a failure is reported as ReapOutcome::kError with `message`,
 // and the transaction is rolled back. The connection stays usable unless
 // the server closed it.

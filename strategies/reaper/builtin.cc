@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "strategies/reaper/adaptive.h"
 #include "strategies/reaper/compose.h"
 #include "strategies/reaper/cooldown.h"
 #include "strategies/reaper/periodic.h"
@@ -11,7 +12,7 @@
 namespace aequor {
 
 absl::Status RegisterBuiltinReaperSchedulers(RegistryBuilder& builder) {
-  for (auto* make : {&NewProbabilitySchedulerFactory, &NewCooldownSchedulerFactory,
+  for (auto* make : {&NewAdaptiveSchedulerFactory, &NewProbabilitySchedulerFactory, &NewCooldownSchedulerFactory,
                      &NewPressureSchedulerFactory, &NewPeriodicSchedulerFactory,
                      &NewAllOfSchedulerFactory, &NewAnyOfSchedulerFactory}) {
     if (absl::Status s = builder.Register(make()); !s.ok()) return s;

@@ -43,6 +43,23 @@ constexpr absl::Duration kMinMillis = absl::Milliseconds(1);
 constexpr absl::Duration kMaxMillis = absl::Milliseconds(86400000);
 constexpr absl::Duration kDefaultMax = absl::Milliseconds(600000);
 
+}  // namespace
+
+void ReadCooldownParams(ParamReader& r, CooldownConfig& config) {
+  config.base = r.Millis("base_ms", config.base, kMinMillis, kMaxMillis);
+  config.jitter = r.Double("jitter", config.jitter, 0.0, 1.0);
+  config.busy_factor = r.Double("busy_factor", config.busy_factor, 1.0, 10.0);
+  bool max_given = r.Has("max_ms");
+  config.max = r.Millis("max_ms", std::max(kDefaultMax, config.base), kMinMillis, kMaxMillis);
+  if (max_given && config.max < config.base) {
+    r.Fail(absl::StrCat("option 'max_ms' must be >= base_ms (",
+                        absl::ToInt64Milliseconds(config.base), "), got '",
+                        absl::ToInt64Milliseconds(config.max), "'"));
+  }
+}
+
+namespace {
+
 class Factory final : public ReaperSchedulerFactory {
  public:
   absl::string_view name() const override { return kCooldownSchedulerName; }
@@ -54,16 +71,7 @@ class Factory final : public ReaperSchedulerFactory {
                                                              const Registry&) const override {
     auto config = std::make_unique<CooldownConfig>();
     ParamReader r(spec);
-    config->base = r.Millis("base_ms", config->base, kMinMillis, kMaxMillis);
-    config->jitter = r.Double("jitter", config->jitter, 0.0, 1.0);
-    config->busy_factor = r.Double("busy_factor", config->busy_factor, 1.0, 10.0);
-    bool max_given = r.Has("max_ms");
-    config->max = r.Millis("max_ms", std::max(kDefaultMax, config->base), kMinMillis, kMaxMillis);
-    if (max_given && config->max < config->base) {
-      r.Fail(absl::StrCat("option 'max_ms' must be >= base_ms (",
-                          absl::ToInt64Milliseconds(config->base), "), got '",
-                          absl::ToInt64Milliseconds(config->max), "'"));
-    }
+    ReadCooldownParams(r, *config);
     if (absl::Status s = r.Finish(); !s.ok()) return s;
     return config;
   }

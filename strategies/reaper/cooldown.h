@@ -91,6 +91,10 @@ class CooldownScheduler final : public ReaperScheduler {
   std::optional<double> armed_factor_;
 };
 
+// Reads base_ms, jitter, busy_factor and max_ms from `r` into `config`
+// (also used by aequor.reaper.adaptive, which takes the same options).
+void ReadCooldownParams(ParamReader& r, CooldownConfig& config);
+
 inline constexpr absl::string_view kCooldownSchedulerName = "aequor.reaper.cooldown";
 std::unique_ptr<ReaperSchedulerFactory> NewCooldownSchedulerFactory();
 

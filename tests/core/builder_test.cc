@@ -235,6 +235,25 @@ TEST_F(BuilderTest, TheDefaultSchedulerBuildsFromTheRegistry) {
   b.UseReaperScheduler(*ParsePluginSpec(kDefaultReaperScheduler));
   EXPECT_TRUE(b.Build().ok());
   EXPECT_TRUE(ManagerOptions().reaper_scheduler == DefaultReaperSchedulerSpec());
+  // pg-aequor's default stays available by name.
+  ConnectionManagerBuilder pg = Good();
+  pg.UseReaperScheduler(*ParsePluginSpec(kPgAequorReaperScheduler));
+  EXPECT_TRUE(pg.Build().ok());
+}
+
+TEST_F(BuilderTest, AReapPressureThresholdOutsideZeroToOneIsRefusedByName) {
+  for (double bad : {0.0, -0.5, 1.5}) {
+    ConnectionManagerBuilder b = Good();
+    b.mutable_options().reap_pressure_threshold = bad;
+    absl::StatusOr<std::unique_ptr<ConnectionManager>> m = b.Build();
+    ASSERT_FALSE(m.ok()) << bad;
+    EXPECT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(m.status().message().find("reap_pressure_threshold"), absl::string_view::npos)
+        << m.status();
+  }
+  ConnectionManagerBuilder one = Good();
+  one.mutable_options().reap_pressure_threshold = 1.0;
+  EXPECT_TRUE(one.Build().ok());
 }
 
 TEST_F(BuilderTest, InstanceIdsAreRandomPerManagerAndSeedable) {

@@ -36,6 +36,12 @@ TEST(ParsePluginSpec, DefaultSchedulerTextAndSpecAgree) {
   EXPECT_TRUE(*spec == DefaultReaperSchedulerSpec()) << FormatPluginSpec(*spec);
 }
 
+TEST(ParsePluginSpec, PgAequorSchedulerTextAndSpecAgree) {
+  absl::StatusOr<PluginSpec> spec = ParsePluginSpec(kPgAequorReaperScheduler);
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_TRUE(*spec == PgAequorReaperSchedulerSpec()) << FormatPluginSpec(*spec);
+}
+
 TEST(ParsePluginSpec, FormatRoundTrips) {
   PluginSpec spec("acme.x", {{"a", "1"}, {"b", "with, comma"}, {"c", " padded "}, {"d", ""}},
                   {PluginSpec("acme.child", {{"q", "\"quoted\\"}})});

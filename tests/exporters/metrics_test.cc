@@ -169,7 +169,39 @@ TEST(Metrics, CountersListsEveryCounterInAFixedOrder) {
                       "retries{reason=deadlock}=2", "queries=0", "query_errors=0",
                       "lease_renewals=0", "lease_renewal_failures=0", "zombies_killed=0",
                       "dead_clients{source=query}=3", "events_dropped=0",
-                      "exporter_failures=0"}));
+                      "exporter_failures=0", "clock_offset_warnings=0"}));
+}
+
+TEST(Metrics, GaugesListOnlyTheGaugesThatHaveAValue) {
+  MetricsSnapshot s;
+  EXPECT_TRUE(Gauges(s).empty());
+  s.connection_usage = 0.5;
+  std::vector<GaugePoint> g = Gauges(s);
+  ASSERT_EQ(g.size(), 1u);
+  EXPECT_EQ(g[0].name, "connection_usage");
+  EXPECT_EQ(g[0].value, 0.5);
+  s.clock_offset_ms = -3.5;
+  g = Gauges(s);
+  ASSERT_EQ(g.size(), 2u);
+  EXPECT_EQ(g[0].name, "clock_offset_ms");
+  EXPECT_EQ(g[0].value, -3.5);
+}
+
+TEST(Metrics, AClockOffsetEventSetsTheGaugeAndAWarningCountsOnce) {
+  Metrics m;
+  Event e;
+  e.kind = EventKind::kClockOffset;
+  e.clock_offset = ClockOffset{absl::Milliseconds(12), absl::Microseconds(50)};
+  m.Record(e);
+  EXPECT_EQ(m.Snapshot().clock_offset_ms, 12.0);
+  EXPECT_EQ(m.Snapshot().clock_offset_warnings, 0);
+  e.clock_offset.offset = absl::Milliseconds(-250);
+  e.message = "this host's clock is 250ms ahead of the server's";
+  m.Record(e);
+  EXPECT_EQ(m.Snapshot().clock_offset_ms, -250.0);
+  EXPECT_EQ(m.Snapshot().clock_offset_warnings, 1);
+  // A delta carries a gauge's current value.
+  EXPECT_EQ(MetricsDelta(m.Snapshot(), m.Snapshot()).clock_offset_ms, -250.0);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "api/connection_manager.h"
@@ -436,22 +437,34 @@ TEST_F(ReaperTest, TheLeaseIsRenewedWithTheQueryAndAloneWhenAboutToExpire) {
   absl::StatusOr<QueryResult> r = (*m)->Query("SELECT $1::int * 3", {14});
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->Get(0, 0), "42");
-  EXPECT_EQ(kinds,
-            (std::vector<std::string>{"query_start", "lease_renewed:pipeline", "query_end"}));
+  // The renewal also read the server's clock: this fake clock is now 61 s
+  // ahead of it, which is reported (a warning: far over the margin).
+  EXPECT_EQ(kinds, (std::vector<std::string>{"query_start", "lease_renewed:pipeline",
+                                             "clock_offset", "query_end"}));
   std::string second = (*m)->application_name();
   EXPECT_NE(second, first);
   EXPECT_EQ(server_lease(), second);
   absl::StatusOr<ParsedLease> parsed = ParseLease(second);
   ASSERT_TRUE(parsed.ok());
+  // Signed before the offset was known: by this host's clock.
   EXPECT_EQ(parsed->expires_ms, absl::ToUnixMillis(clock.Now() + absl::Seconds(90)));
 
   // 87 s later, 3 s are left (< 5 s): renewed first, alone.
   clock.Advance(absl::Seconds(87));
   kinds.clear();
   ASSERT_TRUE((*m)->Query("SELECT 1").ok());
-  EXPECT_EQ(kinds,
-            (std::vector<std::string>{"lease_renewed:blocking", "query_start", "query_end"}));
+  EXPECT_EQ(kinds, (std::vector<std::string>{"lease_renewed:blocking", "clock_offset",
+                                             "query_start", "query_end"}));
   EXPECT_EQ(server_lease(), (*m)->application_name());
+  // Signed with the offset known: compensated by the offset the previous
+  // renewal measured (this fake clock was then 61 s ahead of the server's),
+  // so the lease is 61 s shorter by this host's clock than an uncompensated
+  // one. (Here only the fake clock moved since; real clocks move together.)
+  absl::StatusOr<ParsedLease> third = ParseLease((*m)->application_name());
+  ASSERT_TRUE(third.ok());
+  const int64_t uncompensated = absl::ToUnixMillis(clock.Now() + absl::Seconds(90));
+  EXPECT_LE(third->expires_ms, uncompensated - 61'000 + 1'000);
+  EXPECT_GE(third->expires_ms, uncompensated - 61'000 - 1'000);
 }
 
 // A database full of zombies: the emergency path lets a new instance in.

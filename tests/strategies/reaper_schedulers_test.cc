@@ -97,6 +97,14 @@ std::shared_ptr<const Registry> TestRegistry(std::vector<std::string>* log = nul
 }
 
 // Parses and creates `spec` the way ConnectionManagerBuilder does.
+ScheduleInput Input(ReapTrigger trigger, absl::Time now, std::optional<double> usage) {
+  ScheduleInput input;
+  input.trigger = trigger;
+  input.now = now;
+  input.connection_usage = usage;
+  return input;
+}
+
 class Harness {
  public:
   explicit Harness(uint64_t seed = 7, std::vector<std::string>* log = nullptr)
@@ -121,7 +129,7 @@ class Harness {
   testing::FakeClock& clock() { return clock_; }
   // A trigger at the clock's current monotonic time, as the manager asks.
   ScheduleInput Now(ReapTrigger trigger = ReapTrigger::kConnect) {
-    return ScheduleInput{trigger, clock_.MonotonicNow(), std::nullopt};
+    return Input(trigger, clock_.MonotonicNow(), std::nullopt);
   }
   const Registry& registry() const { return *registry_; }
 
@@ -133,11 +141,11 @@ class Harness {
 
 ScheduleInput At(absl::Time now, ReapTrigger trigger = ReapTrigger::kConnect,
                  std::optional<double> usage = std::nullopt) {
-  return ScheduleInput{trigger, now, usage};
+  return Input(trigger, now, usage);
 }
 
 ScheduleInput Usage(absl::Time now, std::optional<double> usage) {
-  return ScheduleInput{ReapTrigger::kConnect, now, usage};
+  return Input(ReapTrigger::kConnect, now, usage);
 }
 
 absl::Duration Ms(int64_t ms) { return absl::Milliseconds(ms); }
@@ -341,7 +349,7 @@ TEST(PressureScheduler, RunsOnlyAtOrAboveTheThreshold) {
   EXPECT_TRUE((*s)->ShouldRun(Usage(t, 0.8)));
   EXPECT_TRUE((*s)->ShouldRun(Usage(t, 0.95)));
   EXPECT_TRUE((*s)->ShouldRun(Usage(t, 1.0)));
-  EXPECT_TRUE((*s)->ShouldRun(ScheduleInput{ReapTrigger::kInvocation, t, 0.9}));
+  EXPECT_TRUE((*s)->ShouldRun(Input(ReapTrigger::kInvocation, t, 0.9)));
   EXPECT_TRUE((*s)->ShouldRun(Usage(t, 0.9))) << "stateless: no cooldown of its own";
 }
 
@@ -771,10 +779,96 @@ INSTANTIATE_TEST_SUITE_P(
                   "aequor.reaper.any_of: child 1: aequor.reaper.pressure: option 'threshold' "
                   "must be a number in [0, 1], got 'x'"}));
 
+// ---------------------------------------------------------------- adaptive
+
+ScheduleInput Knowing(absl::Time now, ReapTrigger trigger, std::optional<double> usage,
+                      std::optional<int> reapable, bool under_pressure,
+                      bool database_full = false) {
+  ScheduleInput input = Input(trigger, now, usage);
+  input.reapable = reapable;
+  input.under_pressure = under_pressure;
+  input.database_full = database_full;
+  return input;
+}
+
+TEST(AdaptiveScheduler, UnderPressureEveryTriggerThatMayFindAZombieRuns) {
+  Harness h;
+  auto s = h.Make("aequor.reaper.adaptive");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_TRUE((*s)->WantsConnectionUsage());
+  for (int i = 0; i < 50; ++i) {
+    const ReapTrigger trigger = i % 2 ? ReapTrigger::kConnect : ReapTrigger::kInvocation;
+    // No cooldown, no coin: 50 triggers in the same instant all run.
+    EXPECT_TRUE((*s)->ShouldRun(Knowing(h.t0(), trigger, 0.6, 3, true))) << i;
+    (*s)->OnPassFinished(ReapOutcome::kCompleted, h.t0());
+    EXPECT_TRUE((*s)->ShouldRun(Knowing(h.t0(), trigger, 0.6, std::nullopt, true))) << i;
+  }
+}
+
+TEST(AdaptiveScheduler, NothingReapableMeansNoPassEvenUnderPressure) {
+  Harness h;
+  auto s = h.Make("aequor.reaper.adaptive(p=1)");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_FALSE((*s)->ShouldRun(Knowing(h.t0(), ReapTrigger::kConnect, 0.9, 0, true)));
+  EXPECT_FALSE((*s)->ShouldRun(Knowing(h.t0(), ReapTrigger::kConnect, 0.1, 0, false)));
+}
+
+TEST(AdaptiveScheduler, AConnectRefusedBecauseTheDatabaseWasFullAlwaysRuns) {
+  Harness h;
+  auto s = h.Make("aequor.reaper.adaptive(p=0)");
+  ASSERT_TRUE(s.ok()) << s.status();
+  // Even when an earlier probe said nothing was reapable: the database was
+  // full a moment ago, which outranks a stale count.
+  EXPECT_TRUE((*s)->ShouldRun(
+      Knowing(h.t0(), ReapTrigger::kConnect, std::nullopt, 0, true, /*database_full=*/true)));
+}
+
+TEST(AdaptiveScheduler, WithRoomItIsPgAequorsDefaultOnConnectAndNeverOnWarmInvocations) {
+  Harness h(/*seed=*/11);
+  auto s = h.Make("aequor.reaper.adaptive(p=0.5, base_ms=1000, jitter=0)");
+  ASSERT_TRUE(s.ok()) << s.status();
+  int ran = 0;
+  absl::Time t = h.t0();
+  for (int i = 0; i < 400; ++i) {
+    t += Ms(2000);  // past every cooldown: only the coin decides
+    if ((*s)->ShouldRun(Knowing(t, ReapTrigger::kConnect, 0.1, 2, false))) {
+      ++ran;
+      (*s)->OnPassFinished(ReapOutcome::kCompleted, t);
+    }
+    EXPECT_FALSE((*s)->ShouldRun(Knowing(t, ReapTrigger::kInvocation, 0.1, 2, false)));
+  }
+  EXPECT_GT(ran, 150);
+  EXPECT_LT(ran, 250);
+  // And the cooldown: a yes arms it, so the next connect within 1 s is a no.
+  auto always = h.Make("aequor.reaper.adaptive(p=1, base_ms=1000, jitter=0)");
+  ASSERT_TRUE(always.ok());
+  EXPECT_TRUE((*always)->ShouldRun(Knowing(t, ReapTrigger::kConnect, std::nullopt, {}, false)));
+  EXPECT_FALSE((*always)->ShouldRun(
+      Knowing(t + Ms(999), ReapTrigger::kConnect, std::nullopt, {}, false)));
+  EXPECT_TRUE((*always)->ShouldRun(
+      Knowing(t + Ms(1000), ReapTrigger::kConnect, std::nullopt, {}, false)));
+}
+
+TEST(AdaptiveScheduler, BadOptionsAreRefusedByName) {
+  Harness h;
+  auto bad_p = h.Make("aequor.reaper.adaptive(p=2)");
+  ASSERT_FALSE(bad_p.ok());
+  EXPECT_EQ(bad_p.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad_p.status().message().find("'p'"), absl::string_view::npos) << bad_p.status();
+  auto unknown = h.Make("aequor.reaper.adaptive(threshold=0.5)");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("threshold"), absl::string_view::npos)
+      << unknown.status();
+  auto max = h.Make("aequor.reaper.adaptive(base_ms=5000, max_ms=1000)");
+  ASSERT_FALSE(max.ok());
+  EXPECT_NE(max.status().message().find("max_ms"), absl::string_view::npos) << max.status();
+}
+
 TEST(RegisterBuiltinReaperSchedulers, RegistersEveryScheduler) {
   Harness h;
   EXPECT_EQ(h.registry().ReaperSchedulerNames(),
-            (std::vector<std::string>{"aequor.reaper.all_of", "aequor.reaper.any_of",
+            (std::vector<std::string>{"aequor.reaper.adaptive", "aequor.reaper.all_of",
+                                      "aequor.reaper.any_of",
                                       "aequor.reaper.cooldown", "aequor.reaper.periodic",
                                       "aequor.reaper.pressure", "aequor.reaper.probability"}));
   RegistryBuilder twice;

@@ -1,0 +1,73 @@
+// core/server_probe.h (internal): what a statement the manager sends anyway
+// can bring back from the server at no extra round trip.
+//
+// Three columns, appended to the select list of a statement that is sent for
+// another reason (a reaper pass's first statement, a lease renewal), or sent
+// alone as the connect-time probe of schedulers that want them:
+//   usage      connection slots in use / slots this role may use: the larger
+//              of the database's (max_connections, less
+//              superuser_reserved_connections unless the role is a superuser)
+//              and the role's own CONNECTION LIMIT
+//   reapable   sessions of this service a pass would probably kill: idle at
+//              least min_idle (idle in transaction at least its own minimum,
+//              when enabled), their lease's expiry (parsed in SQL, the tag
+//              not verified) older than the server's clock minus the margin
+//   clock      the server's clock_timestamp() in microseconds since the epoch
+//
+//   std::string sql = absl::StrCat("SELECT ", ProbeColumnsSql(settings));
+//   ... PQexec ...
+//   ProbeReading reading = ReadProbe(result, 0, 0);
+//   ClockOffset offset = OffsetFromSample(*reading.server_us, sent, received);
+//
+// Sessions of other roles count towards usage even without pg_read_all_stats
+// (their backend_type is NULL then, and they are counted as client backends).
+//
+// Thread-safety: pure functions.
+#ifndef AEQUOR_CORE_SERVER_PROBE_H_
+#define AEQUOR_CORE_SERVER_PROBE_H_
+
+#include <libpq-fe.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "api/events.h"
+
+namespace aequor {
+
+struct ProbeSettings {
+  std::string service;  // normalised ([A-Za-z0-9:_-] only)
+  absl::Duration min_idle;
+  absl::Duration idle_in_transaction_min_idle;  // 0: never reaped
+  absl::Duration clock_skew;
+};
+
+// The three columns (usage, reapable, clock), for a select list.
+std::string ProbeColumnsSql(const ProbeSettings& settings);
+
+struct ProbeReading {
+  std::optional<double> usage;
+  std::optional<int> reapable;
+  std::optional<int64_t> server_us;
+};
+
+// Reads the three columns of row `row` starting at column `first_column`;
+// a column that is missing or NULL stays nullopt.
+ProbeReading ReadProbe(const PGresult* result, int row, int first_column);
+
+// The offset of this host's wall clock to the server's from one round trip:
+// `sent` and `received` are this host's wall clock around the statement that
+// read the server's clock as `server_us`.
+ClockOffset OffsetFromSample(int64_t server_us, absl::Time sent, absl::Time received);
+
+// What to add to this host's clock when it signs a lease, so that the server
+// never sees the lease expire early: the largest offset the sample allows
+// (offset + uncertainty).
+inline absl::Duration LeaseCompensation(const ClockOffset& o) { return o.offset + o.uncertainty; }
+
+}  // namespace aequor
+
+#endif  // AEQUOR_CORE_SERVER_PROBE_H_

@@ -70,7 +70,10 @@ const char* ReapDecision(const SessionRow& row, const ReaperSettings& settings,
   if (!lease.ok()) return skip_reason::kBadLease;
   if (lease->service != settings.service) return skip_reason::kOtherService;
   if (!VerifyLeaseTag(signer, *lease)) return skip_reason::kBadTag;
-  if (lease->expires_ms + absl::ToInt64Milliseconds(settings.clock_skew) >= row.now_ms) {
+  // Expired once now_ms > expires_ms + skew, written without the sum: a
+  // validly signed expiry near INT64_MAX must not overflow into "expired".
+  const int64_t skew_ms = absl::ToInt64Milliseconds(settings.clock_skew);
+  if (lease->expires_ms >= row.now_ms || row.now_ms - lease->expires_ms <= skew_ms) {
     return skip_reason::kNotExpired;
   }
   if (row.state == "idle") {

@@ -34,6 +34,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "api/plugin.h"
+#include "bench/storm/phases.h"
 #include "bench/storm/procfs.h"
 #include "bench/storm/protocol.h"
 #include "bench/storm/server_log.h"
@@ -70,6 +71,7 @@ constexpr IntFlag kIntFlags[] = {
     {"timeout-ms", &StormOptions::timeout_ms, 1, 3600000},
     {"poll-ms", &StormOptions::poll_ms, 5, 10000},
     {"tail-ms", &StormOptions::tail_ms, 0, 600000},
+    {"reaper-slots", &StormOptions::reaper_slots, 1, 10000},
 };
 
 struct StringFlag {
@@ -223,11 +225,12 @@ absl::StatusOr<StormArgs> ParseStormArgs(const std::vector<std::string>& args) {
     }
     if (!seen.insert(name).second && name != "fault") return Bad(name, "given twice");
 
-    if (name == "json-only") {
+    if (name == "json-only" || name == "reaper-role") {
+      bool& flag = name == "json-only" ? o.json_only : o.reaper_role;
       if (!value.has_value() || *value == "true" || *value == "1") {
-        o.json_only = true;
+        flag = true;
       } else if (*value == "false" || *value == "0") {
-        o.json_only = false;
+        flag = false;
       } else {
         return Bad(name, absl::StrCat("takes no value (or true/false), got '", *value, "'"));
       }
@@ -327,6 +330,19 @@ absl::StatusOr<StormArgs> ParseStormArgs(const std::vector<std::string>& args) {
       return Bad("reaper-scheduler", spec.status().message());
     }
   }
+  if (o.reaper_role && !o.dsn.empty()) {
+    return Bad("reaper-role",
+               "needs the throwaway server: the harness does not alter roles on a --dsn server "
+               "(give the fleet's role a CONNECTION LIMIT and set up a reaper role yourself)");
+  }
+  if (seen.count("reaper-slots") != 0 && !o.reaper_role) {
+    return Bad("reaper-slots", "only with --reaper-role");
+  }
+  if (o.reaper_role && o.reaper_slots >= o.max_connections - 3) {
+    return Bad("reaper-slots",
+               absl::StrCat("must leave the fleet at least one of its ", o.max_connections - 3,
+                            " slots (--max-connections - 3), got ", o.reaper_slots));
+  }
   if (absl::StrContains(o.service, '\n') || absl::StrContains(o.service, '\0')) {
     return Bad("service", "must be one line");
   }
@@ -402,6 +418,15 @@ Fleet:
   --reaper-scheduler=SPEC AEQUOR_REAPER_SCHEDULER, a plugin spec such as
                           'aequor.reaper.probability(p=1)' (default: the library's,
                           or $AEQUOR_REAPER_SCHEDULER)
+  --reaper-role           the way out of a full database (throwaway server only):
+                          ALTER ROLE aequor_app CONNECTION LIMIT <fleet slots -
+                          --reaper-slots>, so that the reaper role aequor_reaper
+                          (pg_read_all_stats, pg_signal_backend) keeps its own
+                          slots; its conninfo goes to every instance as
+                          AEQUOR_REAPER_CONNINFO, aequor's emergency path: a
+                          connect refused with 53300 runs a pass as that role and
+                          retries. The fleet then has fewer slots (fleet_slots)
+  --reaper-slots=N        the reaper role's headroom with --reaper-role (default 2)
   --instance-binary=PATH  storm_instance for the built-in clients (default: found in
                           the runfiles or next to this program)
 Faults (the harness's own kills: counted as fault_kills, never as zombies_reaped
@@ -442,13 +467,15 @@ Measuring:
 Instance contract (--client-cmd; the built-in clients obey it too): the environment
 has PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE (TCP loopback), AEQUOR_COORDINATION_SECRET
 AEQUOR_SERVICE AEQUOR_LEASE_TTL_MS AEQUOR_MIN_IDLE_S [AEQUOR_REAPER_SCHEDULER]
+[AEQUOR_REAPER_CONNINFO]
 AEQUOR_STORM_INVOCATION (id of its first invocation) AEQUOR_STORM_INSTANCE
 AEQUOR_STORM_SEED AEQUOR_STORM_WORKLOAD (read|write) [AEQUOR_STORM_WRITE_DELAY_S].
 The instance prints one line, "ok" or "fail <SQLSTATE or text>" ("fail
 unknown_outcome <text>": the write may or may not have taken effect), and is then
 frozen; lines starting "# " may come before it ("# pid <backend_pid>" names its
-backend), other lines are ignored. It then blocks reading stdin: "invoke <id>" (run
-invocation <id>, answer the same way) or "exit".
+backend, "# reap source=S ... killed=N" reports a reaper pass), other lines are
+ignored. It then blocks reading stdin: "invoke <id>" (run invocation <id>, answer
+the same way) or "exit".
 
 Output: a line per invocation ("#12 ok 41.0 ms conns=17") and per terminated
 backend, then one JSON line: client, invocations, ok, failed, failures (SQLSTATE or
@@ -459,13 +486,52 @@ resuming the instance to its answer; timeouts count as --timeout-ms); rows,
 duplicated_invocations (ids with more than one row), ok_without_row (answered ok,
 no row) and unknown_outcome (answered "fail unknown_outcome"), all 0 unless
 --workload=write; fault_kills (backends the faults terminated, by fault in
-fault_kills_by); and more (instances, warm_invocations, failed_with_row, ...).
+fault_kills_by); false_kills_by (in_flight, answered_not_frozen: the phase at the
+logged kill time); reaper_role, reaper_slots, app_connection_limit; reaper_passes
+and reaper_kills by source (connect, invocation, emergency, ...: from the
+instances' "# reap source=S ... killed=N" lines); refused_connections (refused
+for lack of slots, 53300, from the server log), full_at_ms (the first refusal)
+and full_recovery_ms (from it to the next fleet backend the server accepted;
+null if none); and more (instances, warm_invocations, failed_with_row, ...).
 
 Environment: AEQUOR_COORDINATION_SECRET (default: a throwaway secret derived from
-the seed), AEQUOR_REAPER_SCHEDULER, STORM_INSTANCE_BINARY.
+the seed), AEQUOR_REAPER_SCHEDULER, STORM_INSTANCE_BINARY. Instances get the
+harness's environment minus libpq's own PG* variables (PGHOST ... PGLOCALEDIR;
+other PG-prefixed names such as PG_AEQUOR_DIR pass) and AEQUOR_*, plus the
+contract's variables.
 Exit status: 0 the storm ran (failed invocations are results, not errors), 1 it
 could not run, 2 bad options, 128+N interrupted by signal N (JSON still printed).
 )";
+}
+
+bool IsLibpqEnvironmentVariable(absl::string_view name) {
+  // libpq's documentation, "Environment Variables" (PostgreSQL 15), plus the
+  // deprecated PGREQUIRESSL; every envvar PQconndefaults() names is added
+  // below, so a newer libpq's additions are covered too.
+  static const std::set<std::string, std::less<>>* const kNames = [] {
+    auto* names = new std::set<std::string, std::less<>>{
+        "PGHOST",          "PGHOSTADDR",        "PGPORT",
+        "PGDATABASE",      "PGUSER",            "PGPASSWORD",
+        "PGPASSFILE",      "PGCHANNELBINDING",  "PGSERVICE",
+        "PGSERVICEFILE",   "PGOPTIONS",         "PGAPPNAME",
+        "PGSSLMODE",       "PGREQUIRESSL",      "PGSSLCOMPRESSION",
+        "PGSSLCERT",       "PGSSLKEY",          "PGSSLROOTCERT",
+        "PGSSLCRL",        "PGSSLCRLDIR",       "PGSSLSNI",
+        "PGREQUIREPEER",   "PGSSLMINPROTOCOLVERSION", "PGSSLMAXPROTOCOLVERSION",
+        "PGGSSENCMODE",    "PGKRBSRVNAME",      "PGGSSLIB",
+        "PGCONNECT_TIMEOUT", "PGCLIENTENCODING", "PGTARGETSESSIONATTRS",
+        "PGDATESTYLE",     "PGTZ",              "PGGEQO",
+        "PGSYSCONFDIR",    "PGLOCALEDIR",
+    };
+    if (PQconninfoOption* defaults = PQconndefaults(); defaults != nullptr) {
+      for (PQconninfoOption* d = defaults; d->keyword != nullptr; ++d) {
+        if (d->envvar != nullptr) names->insert(d->envvar);
+      }
+      PQconninfoFree(defaults);
+    }
+    return names;
+  }();
+  return kNames->count(name) != 0;
 }
 
 std::string FindInstanceBinary(absl::string_view argv0) {
@@ -531,6 +597,15 @@ std::string StormSummaryToJson(const StormSummary& s) {
   absl::StrAppend(&out, ",\"rows\":", s.rows, ",\"duplicated_invocations\":", s.duplicated_invocations,
                   ",\"ok_without_row\":", s.ok_without_row,
                   ",\"unknown_outcome\":", s.unknown_outcome, ",\"fault_kills\":", s.fault_kills);
+  absl::StrAppend(&out, ",\"false_kills_by\":", JsonCounts(s.false_kills_by),
+                  ",\"reaper_role\":", s.reaper_role ? "true" : "false",
+                  ",\"reaper_slots\":", s.reaper_slots, ",\"app_connection_limit\":",
+                  s.app_connection_limit ? absl::StrCat(*s.app_connection_limit) : "null",
+                  ",\"reaper_passes\":", JsonCounts(s.reaper_passes),
+                  ",\"reaper_kills\":", JsonCounts(s.reaper_kills),
+                  ",\"refused_connections\":", s.refused_connections,
+                  ",\"full_at_ms\":", JsonMs(s.full_at_ms),
+                  ",\"full_recovery_ms\":", JsonMs(s.full_recovery_ms));
   absl::StrAppend(&out, ",\"reaped_by\":", JsonCounts(s.reaped_by),
                   ",\"zombies_left\":", s.zombies_left,
                   ",\"final_connections\":", s.final_connections,
@@ -636,18 +711,16 @@ class Clock {
   double FromEpochMs(int64_t epoch_ms) const {
     return static_cast<double>(epoch_ms - wall_start_ms_);
   }
+  int64_t ToEpochMs(double run_ms) const {
+    return wall_start_ms_ + static_cast<int64_t>(std::llround(run_ms));
+  }
 
  private:
   std::chrono::steady_clock::time_point start_;
   int64_t wall_start_ms_;
 };
 
-enum class Phase {
-  kRunning,   // an invocation is in flight (started or resumed), no answer yet
-  kAnswered,  // answered, alive, not frozen yet (freeze delay)
-  kFrozen,    // SIGSTOPped
-  kEnded,     // exited by itself or killed by the harness
-};
+using Phase = InstancePhase;
 
 enum class Outcome { kPending, kOk, kFailed, kUnknown };
 
@@ -681,31 +754,22 @@ struct Instance {
   int in_fd = -1;  // "invoke <id>" goes here
   std::string buffer;
   std::string last_other_line;
-  Phase phase = Phase::kRunning;
+  // Every phase change with its time (kRunning from the spawn on): a kill
+  // found later is judged and labelled by the phase at its logged time.
+  PhaseHistory history;
   int invocation = 0;  // the current (or last) invocation's id
   int invocations = 0;  // invocations it ran
   double answered_ms = -1;
-  // Frozen spans [from, to); to = -1 while frozen.
-  std::vector<std::pair<double, double>> frozen;
-  double ended_ms = -1;
   double idle_kill_ms = -1;  // terminate-idle scheduled for this frozen span
   bool waited = false;
 
-  double frozen_ms() const { return frozen.empty() ? -1 : frozen.back().first; }
-  bool FrozenAt(double t) const {
-    for (const auto& [from, to] : frozen) {
-      if (from <= t && (to < 0 || t < to)) return true;
-    }
-    return false;
-  }
+  Phase phase() const { return history.current(); }
+  bool FrozenAt(double t) const { return history.At(t) == Phase::kFrozen; }
   // Frozen without a break from t0 to t1.
   bool FrozenThroughout(double t0, double t1) const {
-    for (const auto& [from, to] : frozen) {
-      if (from <= t0 && (to < 0 || t1 < to)) return true;
-    }
-    return false;
+    return history.Throughout(Phase::kFrozen, t0, t1);
   }
-  bool EndedAt(double t) const { return ended_ms >= 0 && ended_ms <= t; }
+  bool EndedAt(double t) const { return history.At(t) == Phase::kEnded; }
 };
 
 struct Backend {
@@ -715,6 +779,7 @@ struct Backend {
   std::string application_name;
   std::string state;  // pg_stat_activity.state at the last poll
   std::string query;  // its first 200 characters
+  std::string user;   // pg_stat_activity.usename
   int instance = 0;  // 0: not attributed (yet)
   double first_seen_ms = 0;
   double last_seen_ms = 0;
@@ -741,7 +806,8 @@ std::string FormatMs(double ms) { return absl::StrFormat("%.1f ms", ms); }
 
 constexpr char kPollSql[] =
     "SELECT pid, (extract(epoch FROM backend_start) * 1000)::bigint, coalesce(client_port, -1), "
-    "coalesce(application_name, ''), coalesce(state, ''), left(coalesce(query, ''), 200) "
+    "coalesce(application_name, ''), coalesce(state, ''), left(coalesce(query, ''), 200), "
+    "coalesce(usename::text, '') "
     "FROM pg_stat_activity "
     "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()";
 
@@ -793,6 +859,8 @@ class Storm {
   absl::Status UseDsn();
   absl::Status ConnectMonitor();
   absl::Status CreateWritesTable();
+  absl::Status SetUpReaperRole();
+  void SummarizeFullDatabase();
   absl::Status CountWrites();
   std::vector<std::string> FleetEnvironment(int number, int invocation) const;
   absl::Status StartDue(double now);
@@ -849,6 +917,11 @@ class Storm {
   bool monitor_ok_ = false;
   std::vector<std::pair<double, int>> series_;
   std::vector<double> latencies_;
+  // The fleet's role, and the backend_start (epoch ms) of every backend of
+  // it a poll saw: when the fleet got in again after the database was full.
+  std::string fleet_role_;
+  std::set<int64_t> fleet_backend_starts_;
+  double first_53300_answer_ms_ = -1;  // run time of the first answer with 53300
   std::FILE* series_file_ = nullptr;
 };
 
@@ -923,6 +996,7 @@ absl::Status Storm::StartServer() {
       {"PGPASSWORD", ThrowawayPostgres::PasswordFor(ThrowawayPostgres::kAppRole)},
       {"PGDATABASE", ThrowawayPostgres::kDatabase},
   };
+  fleet_role_ = ThrowawayPostgres::kAppRole;
   monitor_conninfo_ = server_->SocketConninfoFor(ThrowawayPostgres::kSuperRole);
   log_ = std::make_unique<ServerLogReader>(server_->log_path());
   summary_.server = "throwaway";
@@ -953,6 +1027,7 @@ absl::Status Storm::UseDsn() {
       return Bad("dsn", absl::StrCat("port '", it->second, "' is not a number"));
     }
   }
+  if (auto it = fleet_env_.find("PGUSER"); it != fleet_env_.end()) fleet_role_ = it->second;
   monitor_conninfo_ = o_.monitor_dsn.empty() ? o_.dsn : o_.monitor_dsn;
   summary_.server = "dsn";
   summary_.kill_evidence = "poll";
@@ -1040,6 +1115,54 @@ absl::Status Storm::CreateWritesTable() {
   return absl::OkStatus();
 }
 
+absl::Status Storm::SetUpReaperRole() {
+  using T = ThrowawayPostgres;
+  const int limit = summary_.fleet_slots - o_.reaper_slots;
+  if (limit < 1) {
+    return Bad("reaper-slots", absl::StrCat("must leave the fleet at least one of its ",
+                                            summary_.fleet_slots, " slots, got ", o_.reaper_slots));
+  }
+  // The role names are the throwaway server's constants (no quoting needed).
+  const std::string sql = absl::StrCat("ALTER ROLE ", T::kAppRole, " CONNECTION LIMIT ", limit,
+                                       "; GRANT pg_read_all_stats, pg_signal_backend TO ",
+                                       T::kReaperRole);
+  Result r(PQexec(monitor_.get(), sql.c_str()));
+  if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
+    return absl::UnavailableError(absl::StrCat("--reaper-role: setting up the roles: ",
+                                               OneLine(PQresultErrorMessage(r.get()))));
+  }
+  // Never printed: it holds the reaper role's password.
+  fleet_env_[kEnvReaperConninfo] = server_->ConninfoFor(T::kReaperRole);
+  summary_.reaper_role = true;
+  summary_.reaper_slots = o_.reaper_slots;
+  summary_.app_connection_limit = limit;
+  summary_.fleet_slots = limit;
+  Say("reaper role: ALTER ROLE ", T::kAppRole, " CONNECTION LIMIT ", limit, "; ", T::kReaperRole,
+      " (pg_read_all_stats, pg_signal_backend) keeps ", o_.reaper_slots,
+      " slots and is passed to the fleet as ", kEnvReaperConninfo, " (the emergency path)");
+  return absl::OkStatus();
+}
+
+// full_at_ms and full_recovery_ms, from the server log's refusals (or the
+// first answer "fail 53300" with --dsn) and the fleet's backend starts.
+void Storm::SummarizeFullDatabase() {
+  std::optional<int64_t> full_epoch_ms;
+  if (log_ != nullptr) {
+    log_->Poll();
+    summary_.refused_connections = static_cast<int>(log_->refusals().size());
+    if (!log_->refusals().empty()) full_epoch_ms = log_->refusals().front().epoch_ms;
+    if (full_epoch_ms.has_value()) summary_.full_at_ms = clock_.FromEpochMs(*full_epoch_ms);
+  } else if (first_53300_answer_ms_ >= 0) {
+    summary_.full_at_ms = first_53300_answer_ms_;
+    full_epoch_ms = clock_.ToEpochMs(first_53300_answer_ms_);
+  }
+  if (!full_epoch_ms.has_value()) return;
+  auto next = fleet_backend_starts_.upper_bound(*full_epoch_ms);
+  if (next != fleet_backend_starts_.end()) {
+    summary_.full_recovery_ms = static_cast<double>(*next - *full_epoch_ms);
+  }
+}
+
 absl::Status Storm::CountWrites() {
   if (monitor_ == nullptr || PQstatus(monitor_.get()) != CONNECTION_OK) {
     if (monitor_ != nullptr) PQreset(monitor_.get());
@@ -1090,8 +1213,9 @@ std::vector<std::string> Storm::FleetEnvironment(int number, int invocation) con
     size_t eq = kv.find('=');
     if (eq == absl::string_view::npos) continue;
     absl::string_view name = kv.substr(0, eq);
-    // The fleet's connection and lease settings come only from the harness.
-    if (absl::StartsWith(name, "PG") || absl::StartsWith(name, "AEQUOR_")) continue;
+    // The fleet's connection and lease settings come only from the harness;
+    // other PG-prefixed names (a PG_AEQUOR_DIR a Node.js instance needs) pass.
+    if (IsLibpqEnvironmentVariable(name) || absl::StartsWith(name, "AEQUOR_")) continue;
     env[std::string(name)] = std::string(kv.substr(eq + 1));
   }
   for (const auto& [k, v] : fleet_env_) env[k] = v;
@@ -1140,7 +1264,7 @@ absl::Status Storm::StartInvocation(size_t slot_index, double now) {
   summary_.invocations = inv.id;
   Invocation& added = invocations_.back();
   Instance* inst = InstanceOf(slot.instance);
-  if (inst != nullptr && inst->phase == Phase::kFrozen && !inst->waited) {
+  if (inst != nullptr && inst->phase() == Phase::kFrozen && !inst->waited) {
     Thaw(*inst, added);
     return absl::OkStatus();
   }
@@ -1158,8 +1282,7 @@ void Storm::Thaw(Instance& inst, Invocation& inv) {
   inst.idle_kill_ms = -1;
   inst.answered_ms = -1;
   inv.started_ms = clock_.Now();
-  if (!inst.frozen.empty() && inst.frozen.back().second < 0) inst.frozen.back().second = inv.started_ms;
-  inst.phase = Phase::kRunning;
+  inst.history.Set(Phase::kRunning, inv.started_ms);
   kill(-inst.pid, SIGCONT);
   const std::string line = absl::StrCat(InvokeCommand(inv.id), "\n");
   ssize_t n = inst.in_fd >= 0 ? write(inst.in_fd, line.data(), line.size()) : -1;
@@ -1240,6 +1363,7 @@ absl::Status Storm::Spawn(int number, size_t slot, Invocation& inv) {
   inst.in_fd = in[1];
   inst.invocation = inv.id;
   inst.invocations = 1;
+  inst.history = PhaseHistory(Phase::kRunning, started);
   instances_.push_back(std::move(inst));
   summary_.instances = number;
   slots_[slot].instance = number;
@@ -1285,6 +1409,14 @@ void Storm::HandleLine(Instance& inst, absl::string_view line) {
   switch (parsed.kind) {
     case InstanceLine::Kind::kComment:
       if (parsed.backend_pid.has_value()) reported_pids_[*parsed.backend_pid] = inst.number;
+      if (parsed.reap.has_value()) {
+        ++summary_.reaper_passes[parsed.reap->source];
+        summary_.reaper_kills[parsed.reap->source] += parsed.reap->killed;
+        if (parsed.reap->source == "emergency") {
+          Say("  emergency pass in instance ", inst.number, ": ", parsed.reap->killed,
+              " sessions terminated");
+        }
+      }
       return;
     case InstanceLine::Kind::kOther:
       inst.last_other_line = OneLine(line.substr(0, 200));
@@ -1293,12 +1425,12 @@ void Storm::HandleLine(Instance& inst, absl::string_view line) {
     case InstanceLine::Kind::kFail:
       break;
   }
-  if (inst.phase != Phase::kRunning || inst.invocation == 0) return;  // one answer per invocation
+  if (inst.phase() != Phase::kRunning || inst.invocation == 0) return;  // one answer per invocation
   Invocation& inv = invocations_[static_cast<size_t>(inst.invocation - 1)];
   if (inv.resolved) return;
   const double now = clock_.Now();
   inst.answered_ms = now;
-  inst.phase = Phase::kAnswered;
+  inst.history.Set(Phase::kAnswered, now);
   Resolve(inv, parsed.kind == InstanceLine::Kind::kOk, parsed.outcome_unknown, parsed.failure_key,
           parsed.detail, now - inv.started_ms);
 }
@@ -1323,6 +1455,7 @@ void Storm::Resolve(Invocation& inv, bool ok, bool unknown, const std::string& k
   } else {
     // Only the write workload reports outcomes (see StormSummary).
     inv.outcome = unknown ? Outcome::kUnknown : Outcome::kFailed;
+    if (key == "53300" && first_53300_answer_ms_ < 0) first_53300_answer_ms_ = clock_.Now();
     if (unknown && o_.workload == Workload::kWrite) ++summary_.unknown_outcome;
     ++summary_.failed;
     ++summary_.failures[key];
@@ -1335,11 +1468,7 @@ void Storm::KillGroup(Instance& inst, double now) {
   if (inst.waited) return;
   kill(-inst.pid, SIGKILL);
   kill(inst.pid, SIGKILL);
-  if (inst.phase != Phase::kEnded) {
-    inst.phase = Phase::kEnded;
-    inst.ended_ms = now;
-    if (!inst.frozen.empty() && inst.frozen.back().second < 0) inst.frozen.back().second = now;
-  }
+  inst.history.Set(Phase::kEnded, now);
 }
 
 // The instance's invocation is over and it is frozen or gone: schedule its
@@ -1348,7 +1477,7 @@ void Storm::InvocationDone(Instance& inst, double now) {
   Slot& slot = slots_[static_cast<size_t>(inst.slot)];
   if (slot.instance != inst.number || slot.started >= slot.size || slot.next_due >= 0) return;
   slot.next_due = now + o_.thaw_after_ms;
-  if (inst.phase != Phase::kFrozen || !o_.faults.terminate_idle) return;
+  if (inst.phase() != Phase::kFrozen || !o_.faults.terminate_idle) return;
   const uint64_t id = static_cast<uint64_t>(inst.invocation);
   if (Draw(seed_, kStreamIdleHit, id) >= *o_.faults.terminate_idle) return;
   // Well before the thaw, so that the backend has exited and its FATAL and
@@ -1371,18 +1500,14 @@ void Storm::ReapExit(Instance& inst, double now) {
                                         : absl::StrCat("killed by signal ", WTERMSIG(status));
     Resolve(*inv, false, false, key, inst.last_other_line, now - inv->started_ms);
   }
-  if (inst.phase != Phase::kEnded) {
-    inst.phase = Phase::kEnded;
-    inst.ended_ms = now;
-    if (!inst.frozen.empty() && inst.frozen.back().second < 0) inst.frozen.back().second = now;
-  }
+  inst.history.Set(Phase::kEnded, now);
   // Whatever else of its group is left (a --client-cmd's children) goes too.
   kill(-inst.pid, SIGKILL);
   InvocationDone(inst, now);
 }
 
 void Storm::Advance(Instance& inst, double now) {
-  if (inst.phase == Phase::kRunning && inst.invocation > 0) {
+  if (inst.phase() == Phase::kRunning && inst.invocation > 0) {
     Invocation& inv = invocations_[static_cast<size_t>(inst.invocation - 1)];
     if (now - inv.started_ms >= o_.timeout_ms) {
       Resolve(inv, false, false, "timeout", "", static_cast<double>(o_.timeout_ms));
@@ -1391,14 +1516,12 @@ void Storm::Advance(Instance& inst, double now) {
       return;
     }
   }
-  if (inst.phase == Phase::kAnswered && now - inst.answered_ms >= o_.freeze_delay_ms) {
+  if (inst.phase() == Phase::kAnswered && now - inst.answered_ms >= o_.freeze_delay_ms) {
     if (inst.waited) {
-      inst.phase = Phase::kEnded;
-      inst.ended_ms = now;
+      inst.history.Set(Phase::kEnded, now);
     } else {
       kill(-inst.pid, SIGSTOP);
-      inst.phase = Phase::kFrozen;
-      inst.frozen.emplace_back(now, -1.0);
+      inst.history.Set(Phase::kFrozen, now);
     }
     InvocationDone(inst, now);
   }
@@ -1491,12 +1614,14 @@ void Storm::Disappeared(const Backend& b, double now) {
     ++summary_.zombies_reaped;
     ++summary_.reaped_by[reason];
     Say("  reaped: backend ", b.pid, " of instance ", inst.number, ", frozen for ",
-        absl::StrFormat("%.1f s", (when - inst.frozen_ms()) / 1000.0), " (", reason, ") conns=",
+        absl::StrFormat("%.1f s", (when - inst.history.SinceAt(when)) / 1000.0), " (", reason, ") conns=",
         connections_);
   } else if (false_kill) {
     ++summary_.false_kills;
+    ++summary_.false_kills_by[inst.history.At(when) == Phase::kRunning ? "in_flight"
+                                                                       : "answered_not_frozen"];
     Say("  FALSE KILL: backend ", b.pid, " of instance ", inst.number, ", instance alive (",
-        inst.phase == Phase::kRunning ? "invocation in flight" : "answered, not frozen yet", "; ",
+        InstancePhaseLabel(inst.history.At(when)), "; ",
         reason, ") conns=", connections_);
   }
 }
@@ -1542,7 +1667,7 @@ void Storm::TerminateIdle(Instance& inst, double now) {
   }
   for (const Backend& b : targets) {
     Say("fault: ", kFaultIdle, ": terminating backend ", b.pid, " of instance ", inst.number,
-        ", frozen for ", absl::StrFormat("%.1f s", (now - inst.frozen_ms()) / 1000.0));
+        ", frozen for ", absl::StrFormat("%.1f s", (now - inst.history.SinceAt(now)) / 1000.0));
     Terminate(b, kFaultIdle);
   }
 }
@@ -1551,7 +1676,7 @@ void Storm::TerminateActive() {
   for (const auto& [key, b] : backends_) {
     if (b.instance == 0 || b.state != "active" || !absl::StrContains(b.query, kWritesTable)) continue;
     Instance& inst = instances_[static_cast<size_t>(b.instance - 1)];
-    if (inst.phase != Phase::kRunning || inst.invocation == 0) continue;
+    if (inst.phase() != Phase::kRunning || inst.invocation == 0) continue;
     Invocation& inv = invocations_[static_cast<size_t>(inst.invocation - 1)];
     if (!inv.kill_active || inv.kill_active_done || inv.resolved) continue;
     inv.kill_active_done = true;
@@ -1615,6 +1740,10 @@ void Storm::Poll(double now) {
     }
     it->second.state = PQgetvalue(r.get(), i, 4);
     it->second.query = PQgetvalue(r.get(), i, 5);
+    if (inserted) {
+      it->second.user = PQgetvalue(r.get(), i, 6);
+      if (it->second.user == fleet_role_) fleet_backend_starts_.insert(b.start_ms);
+    }
   }
   connections_ = static_cast<int>(present.size());
   summary_.peak_connections = std::max(summary_.peak_connections, connections_);
@@ -1634,7 +1763,7 @@ void Storm::Poll(double now) {
 bool Storm::AllSettled() const {
   if (summary_.invocations < o_.invocations || restart_due_ >= 0) return false;
   for (const Instance& inst : instances_) {
-    if (inst.phase == Phase::kRunning || inst.phase == Phase::kAnswered) return false;
+    if (inst.phase() == Phase::kRunning || inst.phase() == Phase::kAnswered) return false;
   }
   return true;
 }
@@ -1698,10 +1827,12 @@ absl::StatusOr<StormSummary> Storm::Run() {
       ", frozen ", o_.freeze_delay_ms, " ms after answering, timeout ", o_.timeout_ms, " ms, seed ",
       seed_);
   Say("lease: service=", o_.service, " ttl=", o_.lease_ttl_ms, " ms min_idle=", o_.min_idle_s,
-      " s reaper_scheduler=", o_.reaper_scheduler.empty() ? "(library default)" : o_.reaper_scheduler);
+      " s reaper_scheduler=", o_.reaper_scheduler.empty() ? "(library default)" : o_.reaper_scheduler,
+      o_.reaper_role ? absl::StrCat(" reaper_role=", o_.reaper_slots, " slots") : "");
   if (o_.faults.any()) Say("faults: ", summary_.faults);
   absl::Status s = o_.dsn.empty() ? StartServer() : UseDsn();
   if (s.ok()) s = ConnectMonitor();
+  if (s.ok() && o_.reaper_role) s = SetUpReaperRole();
   if (s.ok() && o_.workload == Workload::kWrite) s = CreateWritesTable();
   if (!s.ok()) {
     if (series_file_ != nullptr) std::fclose(series_file_);
@@ -1745,7 +1876,7 @@ absl::StatusOr<StormSummary> Storm::Run() {
       now = clock_.Now();
     }
     for (Instance& inst : instances_) {
-      if (inst.phase == Phase::kFrozen && inst.idle_kill_ms >= 0 && now >= inst.idle_kill_ms) {
+      if (inst.phase() == Phase::kFrozen && inst.idle_kill_ms >= 0 && now >= inst.idle_kill_ms) {
         TerminateIdle(inst, now);
       }
     }
@@ -1774,12 +1905,12 @@ absl::StatusOr<StormSummary> Storm::Run() {
     }
     if (restart_due_ >= 0) wake = std::min(wake, restart_due_);
     for (const Instance& inst : instances_) {
-      if (inst.phase == Phase::kRunning && inst.invocation > 0) {
+      if (inst.phase() == Phase::kRunning && inst.invocation > 0) {
         wake = std::min(wake, invocations_[static_cast<size_t>(inst.invocation - 1)].started_ms +
                                   o_.timeout_ms);
       }
-      if (inst.phase == Phase::kAnswered) wake = std::min(wake, inst.answered_ms + o_.freeze_delay_ms);
-      if (inst.phase == Phase::kFrozen && inst.idle_kill_ms >= 0) wake = std::min(wake, inst.idle_kill_ms);
+      if (inst.phase() == Phase::kAnswered) wake = std::min(wake, inst.answered_ms + o_.freeze_delay_ms);
+      if (inst.phase() == Phase::kFrozen && inst.idle_kill_ms >= 0) wake = std::min(wake, inst.idle_kill_ms);
     }
     std::vector<struct pollfd> fds;
     if (signals.read_fd() >= 0) fds.push_back({signals.read_fd(), POLLIN, 0});
@@ -1788,7 +1919,7 @@ absl::StatusOr<StormSummary> Storm::Run() {
     double cap = o_.poll_ms;
     for (const Instance& inst : instances_) {
       if (inst.out_fd >= 0) fds.push_back({inst.out_fd, POLLIN, 0});
-      if (inst.out_fd < 0 && !inst.waited && inst.phase != Phase::kFrozen) cap = std::min(cap, 5.0);
+      if (inst.out_fd < 0 && !inst.waited && inst.phase() != Phase::kFrozen) cap = std::min(cap, 5.0);
     }
     const double wait = std::max(0.0, std::min(wake - clock_.Now(), cap));
     ::poll(fds.data(), fds.size(), static_cast<int>(std::ceil(wait)));
@@ -1815,9 +1946,10 @@ absl::StatusOr<StormSummary> Storm::Run() {
       continue;
     }
     const Instance& inst = instances_[static_cast<size_t>(b.instance - 1)];
-    if (inst.phase == Phase::kFrozen) ++summary_.zombies_left;
+    if (inst.phase() == Phase::kFrozen) ++summary_.zombies_left;
   }
   summary_.final_connections = connections_;
+  SummarizeFullDatabase();
   KillAll();
   WriteSeries();
   if (o_.workload == Workload::kWrite) {
@@ -1837,6 +1969,13 @@ absl::StatusOr<StormSummary> Storm::Run() {
       " left; false kills: ", summary_.false_kills, "; latency p50 ",
       summary_.p50_ms ? FormatMs(*summary_.p50_ms) : "-", ", p99 ",
       summary_.p99_ms ? FormatMs(*summary_.p99_ms) : "-");
+  if (summary_.full_at_ms.has_value()) {
+    Say("database full at ", absl::StrFormat("%.1f s", *summary_.full_at_ms / 1000.0),
+        " (refused connections: ", summary_.refused_connections, "); ",
+        summary_.full_recovery_ms.has_value()
+            ? absl::StrCat("the fleet got in again ", FormatMs(*summary_.full_recovery_ms), " later")
+            : std::string("the fleet never got in again"));
+  }
   if (o_.faults.any()) {
     std::string by;
     for (const auto& [k, v] : summary_.fault_kills_by) {

@@ -38,6 +38,11 @@
 // instance that is gone when its thaw comes (it exited, or was killed after a
 // timeout) is replaced by a new, cold one for the slot's next invocation.
 //
+// --reaper-role: the fleet's role gets a CONNECTION LIMIT that leaves slots
+// to a reaper role, whose conninfo every instance gets for aequor's
+// emergency path; the summary shows when the database filled and how long
+// the fleet was locked out (full_at_ms, full_recovery_ms).
+//
 // Faults (StormFaults) are the harness's own kills: the backends it
 // terminates (pg_terminate_backend from the monitor, or a fast restart of the
 // throwaway server) count as fault_kills, never as zombies_reaped or
@@ -172,6 +177,17 @@ struct StormOptions {
   std::string service = "storm";
   // AEQUOR_REAPER_SCHEDULER (plugin spec text). Default "": the library default.
   std::string reaper_scheduler;
+  // --reaper-role: the throwaway server keeps reaper_slots of the fleet's
+  // slots for a dedicated reaper role. The fleet's role (aequor_app) gets
+  // ALTER ROLE ... CONNECTION LIMIT <fleet slots - reaper_slots>; the reaper
+  // role (aequor_reaper) is granted pg_read_all_stats and pg_signal_backend,
+  // and its conninfo goes to every instance as AEQUOR_REAPER_CONNINFO: the
+  // library's emergency path (a connect refused with 53300 runs a pass as
+  // that role, then retries). Default false. REQUIRES: not with --dsn.
+  bool reaper_role = false;
+  // The reaper role's headroom. Default 2. REQUIRES: 1..10000, fewer than
+  // the fleet's slots (max_connections - 3); only with reaper_role.
+  int reaper_slots = 2;
   // AEQUOR_COORDINATION_SECRET. Default "": derived from the seed (a
   // throwaway secret). REQUIRES: empty or at least 16 bytes.
   std::string coordination_secret;
@@ -201,6 +217,13 @@ absl::StatusOr<StormArgs> ParseStormArgs(const std::vector<std::string>& args);
 // The --help text.
 std::string StormHelpText();
 
+// True for the environment variables libpq itself reads (its documentation's
+// "Environment Variables": PGHOST ... PGLOCALEDIR, and whatever
+// PQconndefaults() names). The harness removes exactly these (and AEQUOR_*)
+// from its own environment before it passes it to an instance; any other
+// name, PG-prefixed or not (PG_AEQUOR_DIR, PGDATA), passes unchanged.
+bool IsLibpqEnvironmentVariable(absl::string_view name);
+
 // The storm_instance binary: $STORM_INSTANCE_BINARY, else in the runfiles of
 // this program ($RUNFILES_DIR, $TEST_SRCDIR, <argv0>.runfiles,
 // /proc/self/exe.runfiles), else next to this program. "" when not found.
@@ -216,6 +239,9 @@ struct StormSummary {
   int peak_connections = 0;             // client backends, the monitor excluded
   int zombies_reaped = 0;  // not counting fault_kills
   int false_kills = 0;     // not counting fault_kills
+  // False kills by the instance's phase at the logged kill time:
+  // "in_flight" (invocation running) or "answered_not_frozen".
+  std::map<std::string, int> false_kills_by;
   std::optional<double> p50_ms;  // over answered and timed-out invocations
   std::optional<double> p99_ms;
 
@@ -239,6 +265,26 @@ struct StormSummary {
   int warm_invocations = 0;     // invocations run on a resumed instance
   int invocations_per_instance = 1;
   int thaw_after_ms = 0;
+
+  // --reaper-role (see StormOptions::reaper_role).
+  bool reaper_role = false;
+  int reaper_slots = 0;                       // 0 without reaper_role
+  std::optional<int> app_connection_limit;    // the fleet role's CONNECTION LIMIT
+  // Reaper passes the instances reported ("# reap source=S ... killed=N"):
+  // passes and sessions terminated, by source ("connect", "invocation",
+  // "emergency", ...).
+  std::map<std::string, int> reaper_passes;
+  std::map<std::string, int> reaper_kills;
+  // The database full: connections refused for lack of slots (53300, from the
+  // server log; 0 with --dsn), the run time of the first one (with --dsn: of
+  // the first answer "fail 53300"), and the time from then to the start of
+  // the next fleet backend the server accepted (backend_start of the
+  // fleet's role, seen by a poll): how long the fleet was locked out. Both
+  // null when the database never filled; full_recovery_ms null when no fleet
+  // connection got in after it.
+  int refused_connections = 0;
+  std::optional<double> full_at_ms;
+  std::optional<double> full_recovery_ms;
 
   // Beyond the contract.
   std::map<std::string, int> reaped_by;  // reason from the server log -> count

@@ -61,6 +61,20 @@ InstanceLine ParseInstanceLine(absl::string_view line) {
     if (absl::ConsumePrefix(&rest, "pid ") &&
         absl::SimpleAtoi(absl::StripAsciiWhitespace(rest), &pid) && pid > 0) {
       out.backend_pid = pid;
+    } else if (absl::ConsumePrefix(&rest, "reap ")) {
+      // "reap source=<s> ... killed=<n> ...": both needed, in any order.
+      ReapComment reap;
+      bool has_source = false;
+      bool has_killed = false;
+      for (absl::string_view token : absl::StrSplit(rest, ' ', absl::SkipEmpty())) {
+        if (absl::ConsumePrefix(&token, "source=") && !token.empty()) {
+          reap.source = std::string(token);
+          has_source = true;
+        } else if (absl::ConsumePrefix(&token, "killed=")) {
+          has_killed = absl::SimpleAtoi(token, &reap.killed) && reap.killed >= 0;
+        }
+      }
+      if (has_source && has_killed) out.reap = std::move(reap);
     }
     return out;
   }

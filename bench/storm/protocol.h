@@ -6,6 +6,11 @@
 //   AEQUOR_COORDINATION_SECRET AEQUOR_SERVICE    lease settings
 //   AEQUOR_LEASE_TTL_MS AEQUOR_MIN_IDLE_S
 //   AEQUOR_REAPER_SCHEDULER                      plugin spec text (only when set)
+//   AEQUOR_REAPER_CONNINFO                       --reaper-role only: the conninfo of a
+//                                                role with its own headroom, for the
+//                                                emergency pass when a connect fails
+//                                                with 53300 (holds a password: never
+//                                                print it)
 //   AEQUOR_STORM_INVOCATION                      1-based id of the instance's first
 //                                                invocation
 //   AEQUOR_STORM_INSTANCE                        1-based number of this instance
@@ -36,6 +41,12 @@
 //                              sent: it may or may not have taken effect (the
 //                              key is "unknown_outcome"; counted as failed)
 //   # pid <backend_pid>        optional, before the answer: the backend serving it
+//   # reap source=<s> ... killed=<n> ...
+//                              optional: a reaper pass ran in this instance
+//                              (<s>: connect, invocation, emergency, ...) and
+//                              terminated <n> sessions; other key=value words
+//                              are ignored. Summed into reaper_passes and
+//                              reaper_kills by source.
 //   # <anything>               optional comment, shown nowhere, ignored
 // Every other line is ignored. The first `ok`/`fail` line ends the invocation;
 // the harness then freezes the process group with SIGSTOP (after
@@ -66,6 +77,7 @@ inline constexpr char kEnvService[] = "AEQUOR_SERVICE";
 inline constexpr char kEnvLeaseTtlMs[] = "AEQUOR_LEASE_TTL_MS";
 inline constexpr char kEnvMinIdleS[] = "AEQUOR_MIN_IDLE_S";
 inline constexpr char kEnvReaperScheduler[] = "AEQUOR_REAPER_SCHEDULER";
+inline constexpr char kEnvReaperConninfo[] = "AEQUOR_REAPER_CONNINFO";
 inline constexpr char kEnvInvocation[] = "AEQUOR_STORM_INVOCATION";
 inline constexpr char kEnvSeed[] = "AEQUOR_STORM_SEED";
 inline constexpr char kEnvInstance[] = "AEQUOR_STORM_INSTANCE";
@@ -79,6 +91,12 @@ inline constexpr char kUnknownOutcome[] = "unknown_outcome";
 
 inline constexpr char kCommandInvoke[] = "invoke";
 inline constexpr char kCommandExit[] = "exit";
+
+// "# reap source=<s> ... killed=<n>": a reaper pass an instance ran.
+struct ReapComment {
+  std::string source;  // "connect", "invocation", "emergency", ...
+  int killed = 0;
+};
 
 // One line an instance printed.
 struct InstanceLine {
@@ -100,6 +118,8 @@ struct InstanceLine {
   std::string detail;
   // kComment "# pid N": N.
   std::optional<int> backend_pid;
+  // kComment "# reap source=S ... killed=N".
+  std::optional<ReapComment> reap;
 };
 
 // Parses one line (without its newline; a trailing '\r' is ignored).

@@ -15,9 +15,24 @@ namespace {
 constexpr absl::string_view kMarker = "terminating connection due to ";
 constexpr uint64_t kMaxReadPerPoll = 16u << 20;
 
-}  // namespace
+// The messages of a connection refused for lack of slots (53300).
+constexpr absl::string_view kRefusals[] = {
+    "too many connections for role",
+    "too many connections for database",
+    "remaining connection slots are reserved",
+    "sorry, too many clients already",
+};
 
-std::optional<Termination> ParseTerminationLine(absl::string_view line) {
+// A "FATAL:" line: its time, pid, what the prefix says before "FATAL:", and
+// the message after it.
+struct FatalLine {
+  int64_t epoch_ms = 0;
+  int pid = 0;
+  absl::string_view prefix;
+  absl::string_view message;
+};
+
+std::optional<FatalLine> ParseFatalLine(absl::string_view line) {
   // "<epoch.ms> [<pid>] <rest>"
   std::pair<absl::string_view, absl::string_view> head = absl::StrSplit(line, absl::MaxSplits(' ', 1));
   double seconds = 0;
@@ -31,13 +46,42 @@ std::optional<Termination> ParseTerminationLine(absl::string_view line) {
   rest = rest.substr(close + 1);
   size_t fatal = rest.find("FATAL:");
   if (fatal == absl::string_view::npos) return std::nullopt;
-  size_t at = rest.find(kMarker, fatal);
+  FatalLine out;
+  out.epoch_ms = static_cast<int64_t>(std::llround(seconds * 1000.0));
+  out.pid = pid;
+  out.prefix = absl::StripAsciiWhitespace(rest.substr(0, fatal));
+  out.message = absl::StripAsciiWhitespace(rest.substr(fatal + 6));
+  return out;
+}
+
+}  // namespace
+
+std::optional<Termination> ParseTerminationLine(absl::string_view line) {
+  std::optional<FatalLine> f = ParseFatalLine(line);
+  if (!f.has_value()) return std::nullopt;
+  size_t at = f->message.find(kMarker);
   if (at == absl::string_view::npos) return std::nullopt;
   Termination t;
-  t.pid = pid;
-  t.epoch_ms = static_cast<int64_t>(std::llround(seconds * 1000.0));
-  t.reason = std::string(absl::StripAsciiWhitespace(rest.substr(at + kMarker.size())));
+  t.pid = f->pid;
+  t.epoch_ms = f->epoch_ms;
+  t.reason = std::string(absl::StripAsciiWhitespace(f->message.substr(at + kMarker.size())));
   return t;
+}
+
+std::optional<Refusal> ParseRefusalLine(absl::string_view line) {
+  std::optional<FatalLine> f = ParseFatalLine(line);
+  if (!f.has_value()) return std::nullopt;
+  bool refused = false;
+  for (absl::string_view m : kRefusals) refused = refused || absl::StartsWith(f->message, m);
+  if (!refused) return std::nullopt;
+  Refusal r;
+  r.pid = f->pid;
+  r.epoch_ms = f->epoch_ms;
+  r.message = std::string(f->message);
+  // The prefix "%q%u@%d app=%a": the user is the first word's part before '@'.
+  absl::string_view first = f->prefix.substr(0, f->prefix.find(' '));
+  if (size_t at = first.find('@'); at != absl::string_view::npos) r.user = std::string(first.substr(0, at));
+  return r;
 }
 
 void ServerLogReader::Poll() {
@@ -56,9 +100,11 @@ void ServerLogReader::Poll() {
   partial_ += chunk;
   size_t start = 0;
   for (size_t nl = partial_.find('\n'); nl != std::string::npos; nl = partial_.find('\n', start)) {
-    if (std::optional<Termination> t =
-            ParseTerminationLine(absl::string_view(partial_).substr(start, nl - start))) {
+    const absl::string_view line = absl::string_view(partial_).substr(start, nl - start);
+    if (std::optional<Termination> t = ParseTerminationLine(line)) {
       by_pid_[t->pid].push_back(*t);
+    } else if (std::optional<Refusal> r = ParseRefusalLine(line)) {
+      refusals_.push_back(*std::move(r));
     }
     start = nl + 1;
   }

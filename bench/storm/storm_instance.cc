@@ -213,6 +213,10 @@ class AequorClient : public Client {
       }
       builder.SetReapMinIdle(absl::Milliseconds(static_cast<int64_t>(seconds * 1000)));
     }
+    // --reaper-role: the emergency path (a role with its own headroom).
+    if (const std::string reaper = Env(kEnvReaperConninfo); !reaper.empty()) {
+      builder.SetReaperConninfo(reaper);
+    }
     const std::string scheduler = Env(kEnvReaperScheduler);
     if (!scheduler.empty()) {
       absl::StatusOr<PluginSpec> spec = ParsePluginSpec(scheduler);

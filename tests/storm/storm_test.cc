@@ -24,6 +24,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "bench/storm/harness.h"
+#include "bench/storm/phases.h"
 #include "bench/storm/procfs.h"
 #include "bench/storm/protocol.h"
 #include "bench/storm/server_log.h"
@@ -119,6 +120,66 @@ TEST(StormTest, ClientCmdGetsTheConnectionAndLeaseEnvironment) {
   }
 }
 
+// Only libpq's own PG* variables are kept from the fleet: a PG-prefixed name
+// libpq does not read (a PG_AEQUOR_DIR a Node.js instance needs, PGDATA)
+// passes through; libpq's (PGAPPNAME, PGTZ, ...) do not, so that the fleet
+// connects as the harness says. (Only variables that leave the harness's own
+// connections working are set: PGHOSTADDR would redirect its monitor.)
+TEST(StormTest, ClientCmdKeepsPgPrefixedVariablesThatLibpqDoesNotRead) {
+  const std::string dir = TmpDir() + "/pgenv";
+  ASSERT_EQ(std::system(absl::StrCat("rm -rf '", dir, "' && mkdir -p '", dir, "'").c_str()), 0);
+  const std::map<std::string, std::string> set = {
+      {"PG_AEQUOR_DIR", "/opt/pg-aequor"}, {"PGDATA", "/nowhere"},
+      {"PGSSLMODE", "disable"},           {"PGAPPNAME", "not-the-lease"},
+      {"PGCONNECT_TIMEOUT", "9"},         {"PGTZ", "Asia/Tokyo"},
+      {"PGDATESTYLE", "German"},
+  };
+  for (const auto& [k, v] : set) ASSERT_EQ(setenv(k.c_str(), v.c_str(), 1), 0);
+  StormOptions o;
+  o.client = ClientKind::kCommand;
+  o.client_cmd = absl::StrCat("env > '", dir, "'/env; echo ok");
+  o.invocations = 1;
+  o.max_connections = 8;
+  Ran r = RunOrFail(o);
+  for (const auto& [k, v] : set) unsetenv(k.c_str());
+  EXPECT_EQ(Int(r.json, "ok"), 1) << r.progress;
+  std::map<std::string, std::string> env = ReadEnvFile(dir + "/env");
+  EXPECT_EQ(env["PG_AEQUOR_DIR"], "/opt/pg-aequor");
+  EXPECT_EQ(env["PGDATA"], "/nowhere");
+  for (const char* dropped : {"PGSSLMODE", "PGAPPNAME", "PGCONNECT_TIMEOUT", "PGTZ", "PGDATESTYLE"}) {
+    EXPECT_EQ(env.count(dropped), 0u) << dropped;
+  }
+  EXPECT_EQ(env["PGHOST"], "127.0.0.1");
+  EXPECT_EQ(env["PGUSER"], "aequor_app");
+}
+
+// A backend killed while its invocation is in flight, found gone only after
+// the instance answered and was frozen, is a false kill "in flight" (the
+// phase at the logged kill time), not "answered, not frozen yet" (the phase
+// when the harness noticed). The pipeline holds the answer back until well
+// after the server's idle_session_timeout has killed the session (2.5 s
+// after the connect; the answer comes at 3.2 s), and polls every 2 s: the
+// backend is seen at 2 s, and found gone at 4 s, after the freeze.
+TEST(StormTest, FalseKillIsLabelledWithThePhaseAtTheKillNotWhenItIsSeen) {
+  StormOptions o;
+  o.client = ClientKind::kCommand;
+  o.client_cmd = absl::StrCat("PGOPTIONS='-c idle_session_timeout=2500' '", InstanceBinary(),
+                              "' --client=libpq | { read pid; read ok; sleep 3.2; "
+                              "echo \"$pid\"; echo \"$ok\"; }");
+  o.invocations = 1;
+  o.max_connections = 8;
+  o.poll_ms = 2000;
+  o.tail_ms = 2500;  // frozen, then polled again
+  Ran r = RunOrFail(o);
+  EXPECT_EQ(Int(r.json, "ok"), 1) << r.progress;
+  EXPECT_EQ(Int(r.json, "false_kills"), 1) << r.progress;
+  EXPECT_EQ(Int(r.json, "zombies_reaped"), 0) << r.progress;
+  EXPECT_EQ(r.summary.false_kills_by["in_flight"], 1) << r.progress;
+  EXPECT_EQ(r.summary.false_kills_by.count("answered_not_frozen"), 0u) << r.progress;
+  EXPECT_TRUE(absl::StrContains(r.progress, "instance alive (invocation in flight; idle-session timeout)"))
+      << r.progress;
+}
+
 // The instance's backend is cut off by the server's idle_session_timeout
 // (set by the instance itself through PGOPTIONS) after it was frozen. The
 // pipeline drops the "# pid" lines, so attribution must go by client port.
@@ -158,8 +219,11 @@ TEST(StormTest, KillBeforeTheFreezeCountsAsFalseKill) {
   Ran r = RunOrFail(o);
   EXPECT_EQ(Int(r.json, "ok"), 2) << r.progress;
   EXPECT_EQ(Int(r.json, "false_kills"), 2) << r.progress;
+  EXPECT_EQ(r.summary.false_kills_by["answered_not_frozen"], 2) << r.progress;
   EXPECT_EQ(Int(r.json, "zombies_reaped"), 0) << r.progress;
   EXPECT_TRUE(absl::StrContains(r.progress, "FALSE KILL")) << r.progress;
+  EXPECT_TRUE(absl::StrContains(r.progress, "instance alive (answered, not frozen yet;"))
+      << r.progress;
 }
 
 TEST(StormTest, InstanceThatNeverAnswersTimesOutAndIsKilled) {
@@ -279,7 +343,9 @@ TEST(StormBinaryTest, HelpListsEveryContractOption) {
         "--seed", "--json-only", "--series-out", "--help", "--instance-binary",
         "--invocations-per-instance", "--thaw-after-ms", "--workload=read|write",
         "--fault=terminate-idle:P", "--fault=terminate-active:P", "--fault=restart-at:S",
-        "unknown_outcome", "duplicated_invocations", "ok_without_row", "fault_kills", "rows"}) {
+        "unknown_outcome", "duplicated_invocations", "ok_without_row", "fault_kills", "rows",
+        "--reaper-role", "--reaper-slots", "AEQUOR_REAPER_CONNINFO", "full_recovery_ms",
+        "reaper_kills", "false_kills_by"}) {
     EXPECT_TRUE(absl::StrContains(e.out, flag)) << flag;
   }
 }
@@ -464,6 +530,29 @@ TEST(StormOptionsTest, EveryBadValueIsRejectedNamingItsOption) {
             "--reaper-scheduler: has no effect with --client=libpq (no reaper)");
 }
 
+TEST(StormOptionsTest, ReaperRoleParsesAndLeavesTheFleetASlot) {
+  absl::StatusOr<StormArgs> a = ParseStormArgs({"--reaper-role"});
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_TRUE(a->options.reaper_role);
+  EXPECT_EQ(a->options.reaper_slots, 2);
+  EXPECT_FALSE(ParseStormArgs({})->options.reaper_role);
+  a = ParseStormArgs({"--reaper-role=true", "--reaper-slots=5", "--max-connections=9"});
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->options.reaper_slots, 5);
+  EXPECT_EQ(ParseError({"--reaper-slots=3"}), "--reaper-slots: only with --reaper-role");
+  EXPECT_EQ(ParseError({"--reaper-role", "--reaper-slots=0"}),
+            "--reaper-slots: must be an integer in [1, 10000], got '0'");
+  EXPECT_EQ(ParseError({"--reaper-role", "--reaper-slots=5", "--max-connections=8"}),
+            "--reaper-slots: must leave the fleet at least one of its 5 slots (--max-connections "
+            "- 3), got 5");
+  EXPECT_EQ(ParseError({"--reaper-role=maybe"}),
+            "--reaper-role: takes no value (or true/false), got 'maybe'");
+  EXPECT_EQ(ParseError({"--reaper-role", "--dsn=host=127.0.0.1"}),
+            "--reaper-role: needs the throwaway server: the harness does not alter roles on a "
+            "--dsn server (give the fleet's role a CONNECTION LIMIT and set up a reaper role "
+            "yourself)");
+}
+
 TEST(StormOptionsTest, DsnMustBeLoopbackAndExcludesMaxConnections) {
   EXPECT_TRUE(ParseStormArgs({"--dsn=host=127.0.0.1 port=5432 user=app"}).ok());
   EXPECT_TRUE(ParseStormArgs({"--dsn=postgresql://app@localhost:5432/db"}).ok());
@@ -530,6 +619,20 @@ TEST(StormProtocolTest, InvokeCommandsAndTheWriteStatement) {
             "INSERT INTO storm_writes (invocation, instance) SELECT 7, 2 FROM pg_sleep(0.2)");
 }
 
+TEST(StormProtocolTest, ReapCommentsNameTheirSourceAndKills) {
+  InstanceLine l = ParseInstanceLine(
+      "# reap source=emergency outcome=ok scanned=5 candidates=3 killed=3 ms=2");
+  EXPECT_EQ(l.kind, InstanceLine::Kind::kComment);
+  ASSERT_TRUE(l.reap.has_value());
+  EXPECT_EQ(l.reap->source, "emergency");
+  EXPECT_EQ(l.reap->killed, 3);
+  EXPECT_EQ(ParseInstanceLine("# reap killed=0 source=connect").reap->source, "connect");
+  EXPECT_FALSE(ParseInstanceLine("# reap source=connect").reap.has_value());
+  EXPECT_FALSE(ParseInstanceLine("# reap killed=2").reap.has_value());
+  EXPECT_FALSE(ParseInstanceLine("# reap source=x killed=-1").reap.has_value());
+  EXPECT_FALSE(ParseInstanceLine("# pid 12").reap.has_value());
+}
+
 TEST(StormObserveTest, TcpTableGivesInodesByLocalPortForTheServerPort) {
   const char kTable[] =
       "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
@@ -551,6 +654,83 @@ TEST(StormObserveTest, TerminationLinesFromTheServerLog) {
   EXPECT_EQ(t->reason, "administrator command");
   EXPECT_FALSE(ParseTerminationLine("1700000000.123 [4242] FATAL:  sorry, too many clients already"));
   EXPECT_FALSE(ParseTerminationLine("2024-01-01 00:00:00 UTC [1] LOG:  terminating connection due to x"));
+}
+
+TEST(StormObserveTest, RefusalLinesFromTheServerLog) {
+  std::optional<Refusal> r = ParseRefusalLine(
+      "1700000000.123 [4243] aequor_app@aequor app=s=storm;i=x FATAL:  too many connections for "
+      "role \"aequor_app\"");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->pid, 4243);
+  EXPECT_EQ(r->epoch_ms, 1700000000123);
+  EXPECT_EQ(r->user, "aequor_app");
+  EXPECT_EQ(r->message, "too many connections for role \"aequor_app\"");
+  EXPECT_TRUE(ParseRefusalLine("1700000000.5 [7] FATAL:  sorry, too many clients already"));
+  EXPECT_EQ(ParseRefusalLine("1700000000.5 [7] FATAL:  sorry, too many clients already")->user, "");
+  EXPECT_TRUE(ParseRefusalLine(
+      "1700000000.5 [7] u@d app= FATAL:  remaining connection slots are reserved for "
+      "non-replication superuser connections"));
+  EXPECT_FALSE(ParseRefusalLine(
+      "1700000000.5 [7] u@d app= FATAL:  terminating connection due to administrator command"));
+  EXPECT_FALSE(ParseRefusalLine("1700000000.5 [7] u@d app= LOG:  too many connections for role"));
+  EXPECT_FALSE(ParseTerminationLine(
+      "1700000000.5 [7] FATAL:  too many connections for role \"aequor_app\""));
+}
+
+// ---------------------------------------------------------------------------
+// Phases.
+
+TEST(StormPhasesTest, ThePhaseAtATimeIsTheLastChangeAtOrBeforeIt) {
+  PhaseHistory h(InstancePhase::kRunning, 10);
+  h.Set(InstancePhase::kAnswered, 40);
+  h.Set(InstancePhase::kFrozen, 50);
+  h.Set(InstancePhase::kRunning, 900);  // thawed
+  EXPECT_EQ(h.current(), InstancePhase::kRunning);
+  EXPECT_EQ(h.At(0), InstancePhase::kRunning);  // before the spawn: the first phase
+  EXPECT_EQ(h.At(39.9), InstancePhase::kRunning);
+  EXPECT_EQ(h.At(40), InstancePhase::kAnswered);
+  EXPECT_EQ(h.At(49), InstancePhase::kAnswered);
+  EXPECT_EQ(h.At(50), InstancePhase::kFrozen);
+  EXPECT_EQ(h.At(899), InstancePhase::kFrozen);
+  EXPECT_EQ(h.At(5000), InstancePhase::kRunning);
+  EXPECT_EQ(h.SinceAt(600), 50);
+  EXPECT_EQ(h.SinceAt(45), 40);
+  EXPECT_EQ(h.since_ms(), 900);
+  EXPECT_TRUE(h.Throughout(InstancePhase::kFrozen, 50, 899));
+  EXPECT_FALSE(h.Throughout(InstancePhase::kFrozen, 49, 100));
+  EXPECT_FALSE(h.Throughout(InstancePhase::kFrozen, 60, 900));
+  EXPECT_EQ(InstancePhaseLabel(h.At(20)), "invocation in flight");
+  EXPECT_EQ(InstancePhaseLabel(h.At(45)), "answered, not frozen yet");
+}
+
+TEST(StormPhasesTest, RepeatedAndOutOfOrderChangesKeepTheHistoryOrdered) {
+  PhaseHistory h(InstancePhase::kRunning, 100);
+  h.Set(InstancePhase::kRunning, 150);  // no change
+  EXPECT_EQ(h.since_ms(), 100);
+  h.Set(InstancePhase::kEnded, 90);  // earlier than the last change: raised to it
+  EXPECT_EQ(h.since_ms(), 100);
+  EXPECT_EQ(h.At(99), InstancePhase::kRunning);
+  EXPECT_EQ(h.At(100), InstancePhase::kEnded);
+}
+
+// ---------------------------------------------------------------------------
+// The environment.
+
+TEST(StormEnvironmentTest, OnlyLibpqsOwnVariablesCountAsLibpqs) {
+  for (const char* name :
+       {"PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD", "PGPASSFILE",
+        "PGCHANNELBINDING", "PGSERVICE", "PGSERVICEFILE", "PGOPTIONS", "PGAPPNAME", "PGSSLMODE",
+        "PGREQUIRESSL", "PGSSLCOMPRESSION", "PGSSLCERT", "PGSSLKEY", "PGSSLROOTCERT", "PGSSLCRL",
+        "PGSSLCRLDIR", "PGSSLSNI", "PGREQUIREPEER", "PGSSLMINPROTOCOLVERSION",
+        "PGSSLMAXPROTOCOLVERSION", "PGGSSENCMODE", "PGKRBSRVNAME", "PGGSSLIB", "PGCONNECT_TIMEOUT",
+        "PGCLIENTENCODING", "PGTARGETSESSIONATTRS", "PGDATESTYLE", "PGTZ", "PGGEQO", "PGSYSCONFDIR",
+        "PGLOCALEDIR"}) {
+    EXPECT_TRUE(IsLibpqEnvironmentVariable(name)) << name;
+  }
+  for (const char* name : {"PG_AEQUOR_DIR", "PGDATA", "PGX", "PG", "PGHOST_", "pghost", "HOME",
+                           "AEQUOR_SERVICE"}) {
+    EXPECT_FALSE(IsLibpqEnvironmentVariable(name)) << name;
+  }
 }
 
 TEST(StormSummaryTest, PercentileIsNearestRank) {
@@ -588,6 +768,29 @@ TEST(StormSummaryTest, JsonEscapesAndPutsTheContractFieldsFirst) {
             "\"unknown_outcome\":0,\"fault_kills\":0,"))
       << json;
   EXPECT_EQ((*j)["failures"]["too \"many\""].number, 1);
+  // --reaper-role's fields: off, and null where nothing was measured.
+  EXPECT_FALSE((*j)["reaper_role"].boolean);
+  EXPECT_EQ((*j)["reaper_slots"].number, 0);
+  EXPECT_TRUE((*j)["app_connection_limit"].is_null());
+  EXPECT_TRUE((*j)["full_at_ms"].is_null());
+  EXPECT_TRUE((*j)["full_recovery_ms"].is_null());
+  EXPECT_EQ((*j)["refused_connections"].number, 0);
+  EXPECT_TRUE((*j)["reaper_passes"].is_object());
+  EXPECT_TRUE((*j)["reaper_kills"].is_object());
+  EXPECT_TRUE((*j)["false_kills_by"].is_object());
+  s.reaper_role = true;
+  s.reaper_slots = 2;
+  s.app_connection_limit = 25;
+  s.full_at_ms = 4012.4;
+  s.full_recovery_ms = 31;
+  s.reaper_kills["emergency"] = 4;
+  j = ParseSummary(StormSummaryToJson(s));
+  ASSERT_TRUE(j.ok()) << j.status();
+  EXPECT_TRUE((*j)["reaper_role"].boolean);
+  EXPECT_EQ((*j)["app_connection_limit"].number, 25);
+  EXPECT_EQ((*j)["full_at_ms"].number, 4012.4);
+  EXPECT_EQ((*j)["full_recovery_ms"].number, 31);
+  EXPECT_EQ((*j)["reaper_kills"]["emergency"].number, 4);
 }
 
 }  // namespace

@@ -5,6 +5,15 @@
 // uses the hooks given there. A callback that throws is caught here, counted,
 // and the other callbacks of the batch still run.
 //
+// What each hook receives (api/hooks.h): on_connect kConnect and kReconnect,
+// on_query_start/end/error their kind; on_event every event, of every kind,
+// after the kind's own hook. Kinds without a hook of their own reach
+// on_event only: kDisconnect, kConnectError, kRetry, kLeaseRenewed,
+// kLeaseRenewFailed, kReap, kClientDead and kClockOffset (`clock_offset`
+// holds the offset and its uncertainty; `message` a warning when the offset
+// is larger than reap_clock_skew). Metrics are not passed to callbacks
+// (ConnectionManager::metrics() has them).
+//
 // Options:
 //   delivery   "sync" (default): the callbacks run on the caller's thread,
 //              before the manager's call returns (api/hooks.h);

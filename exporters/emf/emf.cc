@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <utility>
 #include <vector>
@@ -46,6 +47,18 @@ std::string Camel(absl::string_view snake) {
 // "0.25" / "10000" for a bucket bound.
 std::string Bound(double ms) { return absl::StrFormat("%g", ms); }
 
+// How a gauge of Gauges() (api/metrics.h) is written: its name and unit.
+struct EmfGauge {
+  std::string name;
+  absl::string_view unit;
+};
+
+EmfGauge GaugeShape(absl::string_view snake) {
+  if (snake == "clock_offset_ms") return EmfGauge{"ClockOffset", "Milliseconds"};
+  if (snake == "connection_usage") return EmfGauge{"ConnectionUsage", "None"};
+  return EmfGauge{Camel(snake), "None"};  // a gauge added after this table
+}
+
 struct Metric {
   std::string name;
   absl::string_view unit;
@@ -79,8 +92,18 @@ std::vector<Metric> MetricsOf(const EmfOptions& options, const MetricsSnapshot& 
                        absl::StrFormat("%.3f", d.query_latency.sum_ms)});
   for (absl::string_view snake :
        {"lease_renewals", "lease_renewal_failures", "reaper_passes", "zombies_killed",
-        "reaper_rows_skipped", "dead_clients", "events_dropped", "exporter_failures"}) {
+        "reaper_rows_skipped", "dead_clients", "events_dropped", "exporter_failures",
+        "clock_offset_warnings"}) {
     counter(snake);
+  }
+  // Gauges: the current value (MetricsDelta carries it as is), only once
+  // one has been seen.
+  for (const GaugePoint& g : Gauges(d)) {
+    if (!std::isfinite(g.value)) continue;  // not a JSON number
+    EmfGauge shape = GaugeShape(g.name);
+    std::string value = shape.unit == "Milliseconds" ? absl::StrFormat("%.3f", g.value)
+                                                     : absl::StrFormat("%.6g", g.value);
+    out.push_back(Metric{std::move(shape.name), shape.unit, std::move(value)});
   }
   if (options.latency_buckets) {
     const auto& bounds = LatencyHistogram::kBoundsMs;
@@ -96,9 +119,19 @@ std::vector<Metric> MetricsOf(const EmfOptions& options, const MetricsSnapshot& 
   return out;
 }
 
-bool NothingHappened(const MetricsSnapshot& d) {
+// True when `d` (a delta) counted nothing and no gauge differs from
+// `written` (the snapshot of the last line).
+bool NothingHappened(const MetricsSnapshot& d, const MetricsSnapshot& written) {
   for (const CounterPoint& c : Counters(d)) {
     if (c.value != 0) return false;
+  }
+  const std::vector<GaugePoint> now = Gauges(d);
+  const std::vector<GaugePoint> before = Gauges(written);
+  if (now.size() != before.size()) return false;
+  for (size_t i = 0; i < now.size(); ++i) {
+    const bool same_value = now[i].value == before[i].value ||
+                            (std::isnan(now[i].value) && std::isnan(before[i].value));
+    if (now[i].name != before[i].name || !same_value) return false;
   }
   return d.query_latency.count == 0;
 }
@@ -173,7 +206,7 @@ class EmfExporter final : public HookExporter {
 
   absl::Status Flush(absl::Duration timeout) override {
     const MetricsSnapshot delta = MetricsDelta(latest_, written_);
-    if (NothingHappened(delta)) return absl::OkStatus();
+    if (NothingHappened(delta, written_)) return absl::OkStatus();
     std::string line = FormatEmfLine(options_, delta, options_.clock->Now());
     line += '\n';
     absl::Status s = WriteAll(options_.fd, line, absl::Now() + timeout);

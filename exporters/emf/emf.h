@@ -17,23 +17,31 @@
 // bytes, whole; a line is about 1.5 KB). A flush with nothing to report
 // writes nothing.
 //
-// Values are deltas: what happened since the previous line written (the
+// Counts are deltas: what happened since the previous line written (the
 // first line counts from the manager's start). A line that could not be
-// written is not lost: its counts go into the next one.
+// written is not lost: its counts go into the next one. Gauges are values,
+// never deltas: each line carries the last value seen. A flush writes a line
+// when something was counted or a gauge changed since the last line.
 //
 //   {"_aws":{"Timestamp":1767225600000,"CloudWatchMetrics":[{"Namespace":"aequor",
 //    "Dimensions":[["Service"]],"Metrics":[{"Name":"Connects","Unit":"Count"},...]}]},
-//    "Service":"orders-api","Instance":"AbCdEfGh","Connects":1,...}
+//    "Service":"orders-api","Instance":"AbCdEfGh","Connects":1,...,
+//    "ClockOffset":-3.250,"ConnectionUsage":0.4}
 //
 // Metrics (Unit "Count" unless said), always present:
 //   Connects, Reconnects, ConnectErrors, Retries, Queries, QueryErrors,
 //   QueryLatencySum (Milliseconds: the sum of the query latencies, so that
 //   QueryLatencySum / Queries is the mean), LeaseRenewals,
 //   LeaseRenewalFailures, ReaperPasses, ZombiesKilled, ReaperRowsSkipped,
-//   DeadClients, EventsDropped, ExporterFailures.
+//   DeadClients, EventsDropped, ExporterFailures, ClockOffsetWarnings.
 // Present once a label has been seen (api/metrics.h lists the labels):
 //   Retries.<reason>, ReaperPasses.<outcome>, ReaperRowsSkipped.<reason>,
 //   DeadClients.<source>.
+// Gauges, present once a value has been seen (MetricsSnapshot's gauges):
+//   ClockOffset       Milliseconds: this host's clock offset to the server's
+//                     (server minus host), as last measured;
+//   ConnectionUsage   None: connection slots in use / slots this role may
+//                     use, as the last reaper pass read it.
 // Present when non-zero in this line, with latency_buckets=true: the query
 // latency histogram (api/metrics.h), QueryLatency.le_0.25ms,
 //   QueryLatency.le_0.5ms, ..., QueryLatency.le_10000ms, QueryLatency.gt_10000ms:

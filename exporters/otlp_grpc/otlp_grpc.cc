@@ -68,6 +68,8 @@ absl::string_view Description(absl::string_view counter) {
       {"dead_clients", "Connections found dead, by source"},
       {"events_dropped", "Events not delivered because the exporter queue was full"},
       {"exporter_failures", "Exporter calls that threw or returned an error"},
+      {"clock_offset_warnings",
+       "Clock offsets measured larger than reap_clock_skew (clock_offset events with a warning)"},
   };
   for (const auto& [name, text] : kDescriptions) {
     if (name == counter) return text;
@@ -85,6 +87,28 @@ otlp::Metric* AddCumulativeSum(otlp::ScopeMetrics* scope, absl::string_view name
   sum->set_aggregation_temporality(otlp::AGGREGATION_TEMPORALITY_CUMULATIVE);
   sum->set_is_monotonic(true);
   return metric;
+}
+
+// How a gauge of Gauges() (api/metrics.h) is sent: the unit goes in the
+// unit field, not in the name.
+struct OtlpGauge {
+  std::string name;
+  absl::string_view unit;
+  absl::string_view description;
+};
+
+OtlpGauge GaugeShape(absl::string_view gauge) {
+  if (gauge == "clock_offset_ms") {
+    return OtlpGauge{"aequor.clock_offset", "ms",
+                     "This host's clock offset to the server's (server minus host), as last "
+                     "measured"};
+  }
+  if (gauge == "connection_usage") {
+    return OtlpGauge{"aequor.connection_usage", "1",
+                     "Connection slots in use / slots this role may use, as the last reaper "
+                     "pass read it"};
+  }
+  return OtlpGauge{absl::StrCat("aequor.", gauge), "", ""};  // added after this table
 }
 
 otlp::NumberDataPoint* AddPoint(otlp::Metric* metric, uint64_t start, uint64_t now, int64_t value) {
@@ -130,6 +154,19 @@ collector::ExportMetricsServiceRequest BuildRequest(const OtlpGrpcOptions& optio
   AddPoint(AddCumulativeSum(scope, kFailedExportsMetric,
                             "Exports to the collector that failed (this exporter's own count)"),
            start_ns, now_ns, failed_exports);
+
+  // Gauges: the current value, one point at the snapshot's time (a gauge
+  // has no start time), only those with a value.
+  for (const GaugePoint& g : Gauges(m)) {
+    OtlpGauge shape = GaugeShape(g.name);
+    otlp::Metric* metric = scope->add_metrics();
+    metric->set_name(std::move(shape.name));
+    metric->set_description(std::string(shape.description));
+    metric->set_unit(std::string(shape.unit));
+    otlp::NumberDataPoint* point = metric->mutable_gauge()->add_data_points();
+    point->set_time_unix_nano(now_ns);
+    point->set_as_double(g.value);
+  }
 
   // The latency histogram, OpenTelemetry's explicit-bucket layout as is.
   otlp::Metric* latency = scope->add_metrics();

@@ -40,21 +40,30 @@
 //   aequor.lease_renewals, aequor.lease_renewal_failures,
 //   aequor.reaper_passes{outcome}, aequor.zombies_killed,
 //   aequor.reaper_rows_skipped{reason}, aequor.dead_clients{source},
-//   aequor.events_dropped, aequor.exporter_failures         unit "1"
+//   aequor.events_dropped, aequor.exporter_failures,
+//   aequor.clock_offset_warnings                            unit "1"
 //       monotonic cumulative Sums of integers (as_int), one point each, or
 //       one per attribute value for the labelled ones (a labelled metric is
 //       left out until a value has been seen: api/metrics.h lists them);
 //   aequor.exporter.otlp_grpc.failed_exports                unit "1"
 //       this exporter's own failed exports so far (the one being sent
 //       aside), so that a collector that was down sees what it missed;
+//   aequor.clock_offset                                     unit "ms"
+//       Gauge (as_double): this host's clock offset to the server's (server
+//       minus host), as last measured;
+//   aequor.connection_usage                                 unit "1"
+//       Gauge (as_double): connection slots in use / slots this role may
+//       use, as the last reaper pass read it;
+//       a gauge is left out until the manager has a value for it;
 //   aequor.query_latency                                    unit "ms"
 //       cumulative Histogram with LatencyHistogram::kBoundsMs as
 //       explicit_bounds (15 bounds, 16 bucket_counts), count and sum.
-// Every point has start_time_unix_nano = when the exporter was created
+// Every point has time_unix_nano = when the manager took the snapshot (its
+// last ExportMetrics() call) and, but for the gauges' points (a gauge is a
+// value at that time), start_time_unix_nano = when the exporter was created
 // (inside ConnectionManagerBuilder::Build(), i.e. the manager's start: its
-// counters count from 0 there) and time_unix_nano = when the manager took
-// the snapshot (its last ExportMetrics() call), both from the manager's
-// Clock. Nothing secret is sent: no conninfo, no lease, no SQL.
+// counters count from 0 there), both from the manager's Clock. Nothing
+// secret is sent: no conninfo, no lease, no SQL.
 //
 // Threads and failures. The exporter wants no events (nearly free per
 // query) and keeps one thread of its own that makes every RPC, so neither a

@@ -59,6 +59,25 @@ constexpr CounterHelp kCounterHelp[] = {
     {"dead_clients", "Connections found dead, by source."},
     {"events_dropped", "Events not delivered because the exporter queue was full."},
     {"exporter_failures", "Exporter calls that threw or returned an error."},
+    {"clock_offset_warnings",
+     "Clock offsets measured larger than reap_clock_skew (each a clock_offset event with a "
+     "warning)."},
+};
+
+// The gauges of api/metrics.h (GaugePoint names), each exposed under its
+// own name in base units: a value as is times `scale`.
+struct GaugeHelp {
+  absl::string_view name;
+  absl::string_view family;
+  double scale;
+  absl::string_view help;
+};
+constexpr GaugeHelp kGaugeHelp[] = {
+    {"clock_offset_ms", "aequor_clock_offset_seconds", 1e-3,
+     "This host's clock offset to the PostgreSQL server's (server minus host), as last "
+     "measured."},
+    {"connection_usage", "aequor_connection_usage", 1,
+     "Connection slots in use / slots this role may use, as the last reaper pass read it."},
 };
 
 using prometheus::ClientMetric;
@@ -99,6 +118,26 @@ std::vector<MetricFamily> Families(const MetricsSnapshot& m, const std::string& 
     if (known.insert(p.name).second) {
       counter_family(p.name, absl::StrCat("aequor counter ", p.name, "."));
     }
+  }
+
+  // Gauges: one family each, only once a value has been seen.
+  for (const GaugePoint& g : Gauges(m)) {
+    MetricFamily f;
+    f.name = absl::StrCat("aequor_", g.name);
+    f.help = absl::StrCat("aequor gauge ", g.name, ".");  // a gauge added after kGaugeHelp
+    double scale = 1;
+    for (const GaugeHelp& known : kGaugeHelp) {
+      if (known.name != g.name) continue;
+      f.name = std::string(known.family);
+      f.help = std::string(known.help);
+      scale = known.scale;
+    }
+    f.type = MetricType::Gauge;
+    ClientMetric c;
+    c.label = base_labels();
+    c.gauge.value = g.value * scale;
+    f.metric.push_back(std::move(c));
+    out.push_back(std::move(f));
   }
 
   MetricFamily h;

@@ -36,7 +36,14 @@
 //   aequor_reaper_passes_total{outcome}, aequor_zombies_killed_total,
 //   aequor_reaper_rows_skipped_total{reason},
 //   aequor_dead_clients_total{source}, aequor_events_dropped_total,
-//   aequor_exporter_failures_total                          (counters)
+//   aequor_exporter_failures_total,
+//   aequor_clock_offset_warnings_total                      (counters)
+//   aequor_clock_offset_seconds     gauge: this host's clock offset to the
+//       server's (server minus host), as last measured, in seconds;
+//   aequor_connection_usage         gauge: connection slots in use / slots
+//       this role may use, as the last reaper pass read it (a ratio);
+//       a gauge is absent (no # HELP, # TYPE or series) until the manager
+//       has a value for it;
 //   aequor_query_duration_seconds   histogram of the query latency with
 //       LatencyHistogram::kBoundsMs as `le` bounds in seconds (0.00025 ...
 //       10, +Inf), cumulative as Prometheus wants; _sum in seconds.
@@ -50,6 +57,8 @@
 //   # TYPE aequor_queries_total counter
 //   aequor_queries_total{service="orders-api",instance="AbCdEfGh"} 5
 //   aequor_query_duration_seconds_bucket{service="orders-api",instance="AbCdEfGh",le="0.001"} 4
+//   # TYPE aequor_clock_offset_seconds gauge
+//   aequor_clock_offset_seconds{service="orders-api",instance="AbCdEfGh"} -0.0035
 //
 // Note that Prometheus attaches its own `instance` label (the scrape
 // target); with the default honor_labels: false the manager's one is kept as
@@ -65,10 +74,10 @@
 // A scrape runs on civetweb's threads and takes only the exporter's own
 // mutex (held while copying a snapshot), never the manager's lock: a long
 // query does not delay a scrape, and a slow scrape does not delay a query.
-// Before the first ExportMetrics() every value is 0. The endpoint closes
-// at Shutdown() (the manager's destructor), in some 20-40 ms: civetweb's
-// listener only notices a stop between 2 s poll quanta, so Shutdown() wakes
-// it with a connection to the port.
+// Before the first ExportMetrics() every counter is 0 and no gauge is
+// there. The endpoint closes at Shutdown() (the manager's destructor), in
+// some 20-40 ms: civetweb's listener only notices a stop between 2 s poll
+// quanta, so Shutdown() wakes it with a connection to the port.
 //
 // Process-wide side effect: civetweb sets SIGPIPE to SIG_IGN when the first
 // endpoint starts (so a scraper that hangs up cannot kill the process), and

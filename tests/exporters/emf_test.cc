@@ -115,9 +115,15 @@ TEST(EmfFormat, ALineIsAnEmbeddedMetricFormatDocument) {
   for (const char* name :
        {"Connects", "Reconnects", "ConnectErrors", "Retries", "Queries", "QueryErrors",
         "LeaseRenewals", "LeaseRenewalFailures", "ReaperPasses", "ZombiesKilled",
-        "ReaperRowsSkipped", "DeadClients", "EventsDropped", "ExporterFailures"}) {
+        "ReaperRowsSkipped", "DeadClients", "EventsDropped", "ExporterFailures",
+        "ClockOffsetWarnings"}) {
     EXPECT_EQ(units[name], "Count") << name;
   }
+  // No gauge has a value in Sample(): neither is written.
+  EXPECT_EQ(units.count("ClockOffset"), 0u);
+  EXPECT_EQ(units.count("ConnectionUsage"), 0u);
+  EXPECT_FALSE(doc->has("ClockOffset"));
+  EXPECT_FALSE(doc->has("ConnectionUsage"));
   EXPECT_EQ(units["QueryLatencySum"], "Milliseconds");
   const Json& d = *doc;
   EXPECT_EQ(d["Connects"].number, 1);
@@ -138,6 +144,34 @@ TEST(EmfFormat, ALineIsAnEmbeddedMetricFormatDocument) {
     if (absl::StartsWith(name, "QueryLatency.")) bucket_total += static_cast<int64_t>(value.number);
   }
   EXPECT_EQ(bucket_total, 4) << "the buckets add up to the queries";
+}
+
+TEST(EmfFormat, GaugesAreWrittenWithTheirUnitsOnceTheyHaveAValue) {
+  MetricsSnapshot m = Sample();
+  m.clock_offset_ms = -3.2504;
+  m.connection_usage = 0.4;
+  m.clock_offset_warnings = 1;
+  absl::StatusOr<Json> doc = ParseJson(FormatEmfLine(Options(), m, absl::FromUnixMillis(1)));
+  ASSERT_TRUE(doc.ok()) << doc.status();
+  std::map<std::string, std::string> units = CheckEmf(*doc, "aequor", {"Service"});
+  EXPECT_EQ(units["ClockOffset"], "Milliseconds");
+  EXPECT_EQ(units["ConnectionUsage"], "None");
+  EXPECT_EQ((*doc)["ClockOffset"].number_text, "-3.250") << "milliseconds, 3 decimals";
+  EXPECT_DOUBLE_EQ((*doc)["ConnectionUsage"].number, 0.4);
+  EXPECT_EQ((*doc)["ConnectionUsage"].number_text, "0.4");
+  EXPECT_EQ((*doc)["ClockOffsetWarnings"].number, 1);
+  EXPECT_EQ(units["ClockOffsetWarnings"], "Count");
+  std::printf("---- line ----\n%s\n--------------\n",
+              FormatEmfLine(Options(), m, absl::FromUnixMillis(kTimestampMs)).c_str());
+
+  // One without the other.
+  m.clock_offset_ms.reset();
+  doc = ParseJson(FormatEmfLine(Options(), m, absl::FromUnixMillis(1)));
+  ASSERT_TRUE(doc.ok()) << doc.status();
+  units = CheckEmf(*doc, "aequor", {"Service"});
+  EXPECT_EQ(units.count("ClockOffset"), 0u);
+  EXPECT_FALSE(doc->has("ClockOffset"));
+  EXPECT_DOUBLE_EQ((*doc)["ConnectionUsage"].number, 0.4);
 }
 
 TEST(EmfFormat, AFunctionAddsADimension) {
@@ -263,6 +297,48 @@ TEST(EmfExporter, EachFlushWritesTheDeltaSinceTheLastLineAndNothingWhenNothingHa
   EXPECT_EQ((*b)["QueryLatency.le_0.25ms"].number, 10);
   EXPECT_FALSE(b->has("QueryLatency.le_50ms"));
   EXPECT_EQ((*b)["_aws"]["Timestamp"].number, kTimestampMs + 1000);
+}
+
+TEST(EmfExporter, GaugesAreWrittenAsTheirCurrentValueNeverAsADelta) {
+  Pipe pipe;
+  EmfOptions o = Options();
+  o.fd = pipe.write_fd();
+  std::unique_ptr<HookExporter> emf = MakeEmfExporter(o);
+
+  MetricsSnapshot m = Sample();
+  m.clock_offset_ms = 12.25;
+  m.connection_usage = 0.5;
+  emf->ExportMetrics(m);
+  ASSERT_TRUE(emf->Flush(absl::Seconds(1)).ok());
+  // Counts move, the gauges do not: the line has them as they are.
+  m.queries += 2;
+  emf->ExportMetrics(m);
+  ASSERT_TRUE(emf->Flush(absl::Seconds(1)).ok());
+  // Only a gauge moves: that is news, a line is written.
+  m.connection_usage = 0.75;
+  emf->ExportMetrics(m);
+  ASSERT_TRUE(emf->Flush(absl::Seconds(1)).ok());
+  // Nothing moves: no line.
+  emf->ExportMetrics(m);
+  ASSERT_TRUE(emf->Flush(absl::Seconds(1)).ok());
+
+  std::vector<std::string> lines = Lines(pipe.Drain());
+  ASSERT_EQ(lines.size(), 3u);
+  std::vector<Json> docs;
+  for (const std::string& line : lines) {
+    absl::StatusOr<Json> doc = ParseJson(line);
+    ASSERT_TRUE(doc.ok()) << doc.status() << "\n" << line;
+    CheckEmf(*doc, "aequor", {"Service"});
+    docs.push_back(*std::move(doc));
+  }
+  EXPECT_DOUBLE_EQ(docs[0]["ClockOffset"].number, 12.25);
+  EXPECT_DOUBLE_EQ(docs[0]["ConnectionUsage"].number, 0.5);
+  EXPECT_EQ(docs[1]["Queries"].number, 2);
+  EXPECT_DOUBLE_EQ(docs[1]["ClockOffset"].number, 12.25) << "the value, not 0";
+  EXPECT_DOUBLE_EQ(docs[1]["ConnectionUsage"].number, 0.5) << "the value, not 0";
+  EXPECT_EQ(docs[2]["Queries"].number, 0);
+  EXPECT_DOUBLE_EQ(docs[2]["ClockOffset"].number, 12.25);
+  EXPECT_DOUBLE_EQ(docs[2]["ConnectionUsage"].number, 0.75) << "the value, not +0.25";
 }
 
 TEST(EmfExporter, ALineThatCouldNotBeWrittenIsCarriedIntoTheNext) {

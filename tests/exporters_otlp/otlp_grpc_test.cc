@@ -472,7 +472,8 @@ TEST(EncodeOtlpMetricsRequest, MapsCountersToCumulativeSumsAndLabelsToAttributes
                 "aequor.queries", "aequor.query_errors", "aequor.lease_renewals",
                 "aequor.lease_renewal_failures", "aequor.reaper_passes", "aequor.zombies_killed",
                 "aequor.reaper_rows_skipped", "aequor.events_dropped", "aequor.exporter_failures",
-                "aequor.exporter.otlp_grpc.failed_exports", "aequor.query_latency"}));
+                "aequor.clock_offset_warnings", "aequor.exporter.otlp_grpc.failed_exports",
+                "aequor.query_latency"}));
   for (const otlp::Metric& metric : r.resource_metrics(0).scope_metrics(0).metrics()) {
     EXPECT_FALSE(metric.description().empty()) << metric.name();
     if (metric.name() == "aequor.query_latency") continue;
@@ -519,6 +520,72 @@ TEST(EncodeOtlpMetricsRequest, MapsCountersToCumulativeSumsAndLabelsToAttributes
   EXPECT_EQ(LabelledValues(r2, "aequor.dead_clients", "source"),
             (std::map<std::string, int64_t>{{"thaw_check", 2}}));
   EXPECT_EQ(SumValue(r2, "aequor.exporter.otlp_grpc.failed_exports"), 0);
+}
+
+// The value of a Gauge metric with one point, or nothing (absent, not a
+// Gauge, or not one as_double point).
+std::optional<double> GaugeValue(const collector::ExportMetricsServiceRequest& r,
+                                 absl::string_view name) {
+  const otlp::Metric* m = FindMetric(r, name);
+  if (m == nullptr || !m->has_gauge() || m->gauge().data_points_size() != 1) return std::nullopt;
+  const otlp::NumberDataPoint& p = m->gauge().data_points(0);
+  if (p.value_case() != otlp::NumberDataPoint::kAsDouble) return std::nullopt;
+  return p.as_double();
+}
+
+TEST(EncodeOtlpMetricsRequest, MapsGaugesToGaugesOfDoublesOnlyOnceTheyHaveAValue) {
+  MetricsSnapshot m;
+  m.queries = 1;
+  const absl::Time now = absl::FromUnixSeconds(1767225660) + absl::Nanoseconds(5);
+  collector::ExportMetricsServiceRequest r = Decode(EncodeOtlpMetricsRequest(EncodeOptions(), m, now));
+  EXPECT_EQ(FindMetric(r, "aequor.clock_offset"), nullptr) << "no value yet: not sent";
+  EXPECT_EQ(FindMetric(r, "aequor.connection_usage"), nullptr) << "no value yet: not sent";
+  EXPECT_EQ(SumValue(r, "aequor.clock_offset_warnings"), 0);
+
+  m.clock_offset_ms = -3.5;
+  m.connection_usage = 0.4;
+  m.clock_offset_warnings = 2;
+  r = Decode(EncodeOtlpMetricsRequest(EncodeOptions(), m, now));
+  // Counters, then the gauges, then the histogram.
+  const std::vector<std::string> names = MetricNames(r);
+  ASSERT_GE(names.size(), 3u);
+  EXPECT_EQ(std::vector<std::string>(names.end() - 3, names.end()),
+            (std::vector<std::string>{"aequor.clock_offset", "aequor.connection_usage",
+                                      "aequor.query_latency"}));
+  EXPECT_EQ(SumValue(r, "aequor.clock_offset_warnings"), 2);
+  EXPECT_EQ(FindMetric(r, "aequor.clock_offset_warnings")->description(),
+            "Clock offsets measured larger than reap_clock_skew (clock_offset events with a "
+            "warning)");
+  for (const char* name : {"aequor.clock_offset", "aequor.connection_usage"}) {
+    const otlp::Metric* g = FindMetric(r, name);
+    ASSERT_NE(g, nullptr) << name;
+    EXPECT_TRUE(g->has_gauge()) << name << ": a Gauge, not a Sum";
+    EXPECT_FALSE(g->has_sum()) << name;
+    EXPECT_FALSE(g->description().empty()) << name;
+    ASSERT_EQ(g->gauge().data_points_size(), 1) << name;
+    const otlp::NumberDataPoint& p = g->gauge().data_points(0);
+    EXPECT_EQ(p.attributes_size(), 0) << name;
+    EXPECT_EQ(p.time_unix_nano(), 1767225660000000005u) << name;
+    EXPECT_EQ(p.start_time_unix_nano(), 0u) << name << ": a gauge has no start";
+  }
+  EXPECT_EQ(FindMetric(r, "aequor.clock_offset")->unit(), "ms");
+  EXPECT_EQ(FindMetric(r, "aequor.connection_usage")->unit(), "1");
+  EXPECT_EQ(GaugeValue(r, "aequor.clock_offset"), -3.5);
+  EXPECT_EQ(GaugeValue(r, "aequor.connection_usage"), 0.4);
+
+  // The gauge, byte for byte: Metric.gauge = 5 { data_points = 1 {
+  // time_unix_nano = 3, as_double = 4 } }.
+  const std::string point = Fixed64Field(3, 1767225660000000005u) + DoubleField(4, 0.4);
+  EXPECT_EQ(Hex(Serialize(*FindMetric(r, "aequor.connection_usage"))),
+            Hex(LenField(1, "aequor.connection_usage") +
+                LenField(2, FindMetric(r, "aequor.connection_usage")->description()) +
+                LenField(3, "1") + LenField(5, LenField(1, point))));
+
+  // One without the other.
+  m.clock_offset_ms.reset();
+  r = Decode(EncodeOtlpMetricsRequest(EncodeOptions(), m, now));
+  EXPECT_EQ(FindMetric(r, "aequor.clock_offset"), nullptr);
+  EXPECT_EQ(GaugeValue(r, "aequor.connection_usage"), 0.4);
 }
 
 TEST(EncodeOtlpMetricsRequest, MapsTheLatencyHistogramWithItsExplicitBoundsInMilliseconds) {
@@ -768,6 +835,55 @@ TEST_F(OtlpExportTest, AFlushDeliversTheQueriesTheErrorAndTheHistogramToTheColle
   EXPECT_EQ(rs[0].succeeded, 1);
   EXPECT_EQ(rs[0].failed, 0);
   EXPECT_EQ(rs[0].endpoint, c->endpoint());
+}
+
+TEST_F(OtlpExportTest, TheGaugesAreSentOnceAReaperPassHasMeasuredThem) {
+  std::unique_ptr<Collector> c = StartCollector();
+  ASSERT_NE(c, nullptr);
+  std::unique_ptr<ConnectionManager> m = Make(ByName(c->endpoint()));
+  ASSERT_NE(m, nullptr);
+  ASSERT_TRUE(m->Connect().ok());
+  ASSERT_TRUE(m->Query("SELECT 1").ok());
+  ASSERT_TRUE(m->Flush(absl::Seconds(5)).ok());
+  // The quiet scheduler neither probes nor reaps, and no lease was renewed:
+  // nothing has measured either gauge yet.
+  ASSERT_FALSE(m->metrics().clock_offset_ms.has_value());
+  ASSERT_FALSE(m->metrics().connection_usage.has_value());
+
+  // A reaper pass reads both (its first statement), and reports them.
+  absl::StatusOr<ReapReport> pass = m->RunReaperPass();
+  ASSERT_TRUE(pass.ok()) << pass.status();
+  ASSERT_TRUE(pass->connection_usage.has_value());
+  ASSERT_TRUE(pass->clock_offset.has_value());
+  ASSERT_TRUE(m->Query("SELECT 2").ok());
+  ASSERT_TRUE(m->Flush(absl::Seconds(5)).ok());
+
+  // interval_ms is an hour: one export per flush.
+  const std::vector<collector::ExportMetricsServiceRequest> got = c->service.requests();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(SumValue(got[0], "aequor.queries"), 1);
+  EXPECT_EQ(FindMetric(got[0], "aequor.clock_offset"), nullptr);
+  EXPECT_EQ(FindMetric(got[0], "aequor.connection_usage"), nullptr);
+
+  const collector::ExportMetricsServiceRequest& r = got[1];
+  EXPECT_EQ(SumValue(r, "aequor.queries"), 2);
+  EXPECT_EQ(SumValue(r, "aequor.clock_offset_warnings"), 0);
+  ASSERT_NE(FindMetric(r, "aequor.connection_usage"), nullptr);
+  EXPECT_TRUE(FindMetric(r, "aequor.connection_usage")->has_gauge());
+  EXPECT_EQ(GaugeValue(r, "aequor.connection_usage"), *pass->connection_usage);
+  EXPECT_GT(*GaugeValue(r, "aequor.connection_usage"), 0)
+      << "this manager's own connection is in use";
+  // The first offset measured is always reported (a kClockOffset event).
+  ASSERT_NE(FindMetric(r, "aequor.clock_offset"), nullptr);
+  EXPECT_TRUE(FindMetric(r, "aequor.clock_offset")->has_gauge());
+  EXPECT_EQ(GaugeValue(r, "aequor.clock_offset"),
+            absl::ToDoubleMilliseconds(pass->clock_offset->offset));
+  // At the snapshot's time, like the counters' points.
+  EXPECT_EQ(FindMetric(r, "aequor.clock_offset")->gauge().data_points(0).time_unix_nano(),
+            FindMetric(r, "aequor.queries")->sum().data_points(0).time_unix_nano());
+  std::printf("---- gauges as received ----\n%s%s----------------------------\n",
+              FindMetric(r, "aequor.clock_offset")->DebugString().c_str(),
+              FindMetric(r, "aequor.connection_usage")->DebugString().c_str());
 }
 
 TEST_F(OtlpExportTest, AnExporterByObjectPushesEveryIntervalWithoutAFlush) {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cmath>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -200,9 +201,56 @@ TEST(FormatPrometheusText, EveryValueIsZeroForAnEmptySnapshot) {
   const std::string text = FormatPrometheusText(MetricsSnapshot(), "svc", "inst");
   const std::map<std::string, std::string> s = Samples(text);
   EXPECT_EQ(s.at("aequor_queries_total" + Labels("svc", "inst")), "0");
+  EXPECT_EQ(s.at("aequor_clock_offset_warnings_total" + Labels("svc", "inst")), "0");
   EXPECT_EQ(s.at("aequor_query_duration_seconds_bucket" + Labels("svc", "inst", "le=\"+Inf\"")),
             "0");
   EXPECT_EQ(s.at("aequor_query_duration_seconds_count" + Labels("svc", "inst")), "0");
+  // A gauge without a value is not there at all: no series, no # HELP or # TYPE.
+  EXPECT_FALSE(absl::StrContains(text, "aequor_clock_offset_seconds")) << text;
+  EXPECT_FALSE(absl::StrContains(text, "aequor_connection_usage")) << text;
+}
+
+// The value of a sample as a double (NaN when absent or not a number).
+double Value(const std::map<std::string, std::string>& samples, const std::string& key) {
+  auto it = samples.find(key);
+  double v = 0;
+  if (it == samples.end() || !absl::SimpleAtod(it->second, &v)) return std::nan("");
+  return v;
+}
+
+TEST(FormatPrometheusText, GaugesAreGaugeFamiliesInBaseUnitsWithTheCounterLabels) {
+  MetricsSnapshot m;
+  m.clock_offset_ms = -3.5;
+  m.connection_usage = 0.4;
+  m.clock_offset_warnings = 2;
+  const std::string text = FormatPrometheusText(m, "svc", "inst");
+  const std::map<std::string, std::string> s = Samples(text);
+  const std::string l = Labels("svc", "inst");
+  EXPECT_TRUE(absl::StrContains(text, "# TYPE aequor_clock_offset_seconds gauge\n")) << text;
+  EXPECT_TRUE(absl::StrContains(text, "# TYPE aequor_connection_usage gauge\n")) << text;
+  EXPECT_TRUE(absl::StrContains(text, "# HELP aequor_clock_offset_seconds This host's clock"))
+      << text;
+  ASSERT_EQ(s.count("aequor_clock_offset_seconds" + l), 1u) << text;
+  EXPECT_DOUBLE_EQ(Value(s, "aequor_clock_offset_seconds" + l), -0.0035) << "ms as seconds";
+  EXPECT_DOUBLE_EQ(Value(s, "aequor_connection_usage" + l), 0.4);
+  EXPECT_EQ(s.at("aequor_clock_offset_warnings_total" + l), "2");
+  EXPECT_TRUE(absl::StrContains(text, "# TYPE aequor_clock_offset_warnings_total counter\n"));
+  // One series each, with exactly the labels of the counters.
+  int gauge_series = 0;
+  for (const std::string& line : SampleLines(text)) {
+    if (absl::StartsWith(line, "aequor_clock_offset_seconds") ||
+        absl::StartsWith(line, "aequor_connection_usage")) {
+      ++gauge_series;
+      EXPECT_TRUE(absl::StrContains(line, l + " ")) << line;
+    }
+  }
+  EXPECT_EQ(gauge_series, 2);
+
+  // One without the other.
+  m.connection_usage.reset();
+  const std::string only_offset = FormatPrometheusText(m, "svc", "inst");
+  EXPECT_TRUE(absl::StrContains(only_offset, "aequor_clock_offset_seconds" + l)) << only_offset;
+  EXPECT_FALSE(absl::StrContains(only_offset, "aequor_connection_usage")) << only_offset;
 }
 
 // ---------------------------------------------------------------------------
@@ -366,6 +414,62 @@ TEST_F(PrometheusScrapeTest, AScrapeAfterFlushShowsTheQueriesTheErrorAndTheHisto
     EXPECT_TRUE(absl::StrContains(line, absl::StrCat("instance=\"", kInstance, "\""))) << line;
   }
   std::printf("---- exposition ----\n%s--------------------\n", text.c_str());
+}
+
+TEST_F(PrometheusScrapeTest, TheGaugesAppearOnceAReaperPassHasMeasuredThem) {
+  std::unique_ptr<ConnectionManager> m = Make(Builder());
+  ASSERT_NE(m, nullptr);
+  const int port = LastPort();
+  ASSERT_TRUE(m->Connect().ok());
+  ASSERT_TRUE(m->Query("SELECT 1").ok());
+  ASSERT_TRUE(m->Flush(absl::Seconds(5)).ok());
+  // The quiet scheduler neither probes nor reaps, and no lease was renewed:
+  // nothing has measured either gauge yet.
+  ASSERT_FALSE(m->metrics().clock_offset_ms.has_value());
+  ASSERT_FALSE(m->metrics().connection_usage.has_value());
+  std::string text = Scrape(port);
+  EXPECT_TRUE(absl::StrContains(text, "aequor_queries_total")) << text;
+  EXPECT_FALSE(absl::StrContains(text, "aequor_clock_offset_seconds")) << text;
+  EXPECT_FALSE(absl::StrContains(text, "aequor_connection_usage")) << text;
+
+  // A reaper pass reads both (its first statement), and reports them.
+  absl::StatusOr<ReapReport> pass = m->RunReaperPass();
+  ASSERT_TRUE(pass.ok()) << pass.status();
+  ASSERT_TRUE(pass->connection_usage.has_value());
+  ASSERT_TRUE(pass->clock_offset.has_value());
+  ASSERT_TRUE(m->Flush(absl::Seconds(5)).ok());
+
+  text = Scrape(port);
+  const std::map<std::string, std::string> s = Samples(text);
+  const std::string l = Labels(kService, kInstance);
+  EXPECT_TRUE(absl::StrContains(text, "# TYPE aequor_clock_offset_seconds gauge\n")) << text;
+  EXPECT_TRUE(absl::StrContains(text, "# TYPE aequor_connection_usage gauge\n")) << text;
+  ASSERT_EQ(s.count("aequor_connection_usage" + l), 1u) << text;
+  ASSERT_EQ(s.count("aequor_clock_offset_seconds" + l), 1u) << text;
+  const double usage = Value(s, "aequor_connection_usage" + l);
+  EXPECT_NEAR(usage, *pass->connection_usage, 1e-12);
+  EXPECT_GT(usage, 0) << "this manager's own connection is in use";
+  EXPECT_LE(usage, 1);
+  // The first offset measured is always reported (a kClockOffset event).
+  const double offset_s = Value(s, "aequor_clock_offset_seconds" + l);
+  EXPECT_NEAR(offset_s, absl::ToDoubleSeconds(pass->clock_offset->offset), 1e-12);
+  // Server and test share this host's clock: the offset is within the
+  // measurement's uncertainty (half a loopback round trip) plus clock_timestamp()'s
+  // microsecond rounding.
+  EXPECT_LE(std::abs(offset_s),
+            absl::ToDoubleSeconds(pass->clock_offset->uncertainty) + 2e-6)
+      << text;
+  EXPECT_EQ(s.at("aequor_clock_offset_warnings_total" + l), "0");
+  std::printf("---- gauges (pass: offset %s +/- %s) ----\n",
+              absl::FormatDuration(pass->clock_offset->offset).c_str(),
+              absl::FormatDuration(pass->clock_offset->uncertainty).c_str());
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (absl::StrContains(line, "aequor_clock_offset") ||
+        absl::StrContains(line, "aequor_connection_usage")) {
+      std::printf("%.*s\n", static_cast<int>(line.size()), line.data());
+    }
+  }
+  std::printf("----------------\n");
 }
 
 TEST_F(PrometheusScrapeTest, OnlyTheMetricsPathIsServed) {

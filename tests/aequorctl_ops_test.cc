@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -40,6 +41,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "api/lease.h"
+#include "api/options.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/aequorctl_runner.h"
@@ -543,6 +545,178 @@ TEST_F(AequorctlOpsTest, DoctorReportsContradictingOptions) {
 
   RunResult bad_ttl = Run("doctor", {"--lease-ttl-s", "0"}, ThrowawayPostgres::kReaperRole);
   EXPECT_EQ(bad_ttl.exit_code, 2) << Describe(bad_ttl);
+}
+
+// ---- doctor: clock offset and reaper headroom ------------------------------
+
+TEST_F(AequorctlOpsTest, DoctorMeasuresThisMachinesClockOffsetWithinTheDefaultMargin) {
+  RunResult json = Run("doctor", {"--json", "--service", "svc_c"}, ThrowawayPostgres::kReaperRole);
+  EXPECT_EQ(json.exit_code, 0) << Describe(json);
+  const Json report = ParseJsonOrFail(absl::StripTrailingAsciiWhitespace(json.out));
+  const Json& clock = report["clock_offset"];
+  ASSERT_TRUE(clock.is_object()) << json.out;
+  // Same machine, same clock: within a few ms, measured to within a few ms.
+  EXPECT_LT(std::abs(clock["offset_us"].number), 5000) << json.out;
+  EXPECT_GE(clock["uncertainty_us"].number, 0);
+  EXPECT_LT(clock["uncertainty_us"].number, 5000);
+  EXPECT_EQ(clock["samples"].number, 5);
+  // The margin a manager built with defaults uses, read from the library.
+  EXPECT_EQ(clock["margin_us"].number,
+            absl::ToInt64Microseconds(ManagerOptions().reap_clock_skew));
+  const std::vector<Json> found = Findings(report, "clock_offset");
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0]["severity"].string, "ok");
+  EXPECT_THAT(found[0]["message"].string, HasSubstr("within the reaper's clock-skew margin"));
+  EXPECT_TRUE(found[0]["fix"].is_null());
+
+  RunResult human = Run("doctor", {"--service", "svc_c"}, ThrowawayPostgres::kReaperRole);
+  EXPECT_EQ(human.exit_code, 0) << Describe(human);
+  EXPECT_THAT(human.out, HasSubstr("[ok]   clock_offset: this machine's clock"));
+}
+
+TEST_F(AequorctlOpsTest, DoctorWithAMarginBelowWhatIsMeasurableAsksForNtpAndExitsOne) {
+  RunResult json = Run("doctor", {"--json", "--service", "svc_c", "--clock-skew-s", "0"},
+                       ThrowawayPostgres::kReaperRole);
+  EXPECT_EQ(json.exit_code, 1) << Describe(json);
+  const Json report = ParseJsonOrFail(absl::StripTrailingAsciiWhitespace(json.out));
+  EXPECT_EQ(report["status"].string, "fix");
+  EXPECT_EQ(report["clock_offset"]["margin_us"].number, 0);
+  const std::vector<Json> found = Findings(report, "clock_offset");
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0]["severity"].string, "fix");
+  EXPECT_THAT(found[0]["fix"].string,
+              HasSubstr("synchronise this machine's clock with NTP/chrony"));
+  EXPECT_THAT(found[0]["fix"].string, HasSubstr("or raise reap_clock_skew to at least "));
+}
+
+TEST_F(AequorctlOpsTest, DoctorPrintsTheConnectionLimitAndReaperRoleSqlForAnUncappedAppRole) {
+  auto zombie = Freeze(Live("svc_u", "uncappd1"));
+  ASSERT_TRUE(zombie);
+  RunResult json = Run("doctor", {"--json", "--service", "svc_u"}, ThrowawayPostgres::kReaperRole);
+  EXPECT_EQ(json.exit_code, 0) << Describe(json);
+  const Json report = ParseJsonOrFail(absl::StripTrailingAsciiWhitespace(json.out));
+  const Json& headroom = report["headroom"];
+  ASSERT_TRUE(headroom.is_object()) << json.out;
+  EXPECT_EQ(headroom["max_connections"].number, 100);
+  EXPECT_EQ(headroom["superuser_reserved_connections"].number, 3);
+  EXPECT_EQ(headroom["available"].number, 97);
+  EXPECT_EQ(headroom["free"].number, 97 - headroom["client_connections"].number);
+  ASSERT_EQ(headroom["app_roles"].array.size(), 1u) << json.out;
+  const Json& app = headroom["app_roles"].array[0];
+  EXPECT_EQ(app["role"].string, "aequor_app");
+  EXPECT_TRUE(app["connection_limit"].is_null());
+  EXPECT_TRUE(app["free"].is_null());
+  EXPECT_GE(app["sessions"].number, 1);
+  EXPECT_TRUE(headroom["room_when_full"].is_null());
+  EXPECT_EQ(headroom["reserved_for_reaper"].number, 3);
+  EXPECT_FALSE(headroom["reaper_conninfo"].boolean);
+  const int n = static_cast<int>(headroom["suggested_connection_limit"].number);
+  EXPECT_EQ(n, 97 - 3 - static_cast<int>(headroom["other_sessions"].number));
+  // Connected as aequor_reaper, which has both grants: it is the reaper role
+  // the advice names, and nothing is granted or created.
+  const std::string cap = absl::StrCat("ALTER ROLE aequor_app CONNECTION LIMIT ", n, ";");
+  ASSERT_EQ(headroom["sql"].array.size(), 1u) << json.out;
+  EXPECT_EQ(headroom["sql"].array[0].string, cap);
+  const std::vector<Json> found = Findings(report, "reaper_headroom");
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0]["severity"].string, "warn");
+  EXPECT_THAT(found[0]["message"].string, HasSubstr("no reaper conninfo is given"));
+  EXPECT_THAT(found[0]["message"].string, HasSubstr("role aequor_reaper (connected now)"));
+  EXPECT_THAT(found[0]["fix"].string, HasSubstr(cap + "\nthen give the fleet"));
+  EXPECT_THAT(found[0]["fix"].string, HasSubstr("SetReaperConninfo(\"host=<db host> dbname=<db> "
+                                                "user=aequor_reaper\")"));
+  // The existing role_connection_limit advice suggests the same limit.
+  bool same = false;
+  for (const Json& f : Findings(report, "role_connection_limit")) {
+    same = same || absl::StrContains(f["fix"].string, cap);
+  }
+  EXPECT_TRUE(same) << json.out;
+
+  // Connected as the app role: the reaper role is to be set up. It exists on
+  // the test server, so it is adjusted rather than created.
+  RunResult as_app = Run("doctor", {"--service", "svc_u"}, ThrowawayPostgres::kAppRole);
+  EXPECT_EQ(as_app.exit_code, 1) << Describe(as_app);  // the app role lacks the grants
+  EXPECT_THAT(as_app.out, HasSubstr("[warn] reaper_headroom: server: 97 slots"));
+  EXPECT_THAT(as_app.out,
+              HasSubstr("       fix: ALTER ROLE aequor_app CONNECTION LIMIT "));
+  EXPECT_THAT(as_app.out,
+              HasSubstr(";\n            ALTER ROLE aequor_reaper LOGIN CONNECTION LIMIT 2;\n"
+                        "            GRANT pg_read_all_stats, pg_signal_backend TO "
+                        "aequor_reaper;\n            then give the fleet"));
+}
+
+TEST_F(AequorctlOpsTest, DoctorCountsTheHeadroomOfARoleWithAConnectionLimit) {
+  const std::string role = "aequor_capped";
+  ASSERT_TRUE(server_
+                  ->AdminQuery(absl::StrCat(
+                      "DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '", role,
+                      "') THEN CREATE ROLE ", role, " LOGIN PASSWORD '",
+                      ThrowawayPostgres::PasswordFor(role),
+                      "' CONNECTION LIMIT 5; END IF; END$$"))
+                  .ok());
+  auto first = Freeze(Live("svc_cap", "capped01"), role.c_str());
+  auto second = Freeze(Live("svc_cap", "capped02"), role.c_str());
+  ASSERT_TRUE(first && second);
+  RunResult json =
+      Run("doctor", {"--json", "--service", "svc_cap"}, ThrowawayPostgres::kReaperRole);
+  EXPECT_EQ(json.exit_code, 0) << Describe(json);
+  const Json report = ParseJsonOrFail(absl::StripTrailingAsciiWhitespace(json.out));
+  const Json& headroom = report["headroom"];
+  ASSERT_EQ(headroom["app_roles"].array.size(), 1u) << json.out;
+  const Json& app = headroom["app_roles"].array[0];
+  EXPECT_EQ(app["role"].string, role);
+  EXPECT_EQ(app["connection_limit"].number, 5);
+  EXPECT_EQ(app["sessions"].number, 2);
+  EXPECT_EQ(app["free"].number, 3);
+  EXPECT_EQ(app["fleet_free"].number, 3);
+  EXPECT_EQ(headroom["room_when_full"].number, 97 - 5 - headroom["other_sessions"].number);
+  EXPECT_TRUE(headroom["sql"].array.empty()) << json.out;
+  const std::vector<Json> found = Findings(report, "reaper_headroom");
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0]["severity"].string, "ok");
+  EXPECT_THAT(found[0]["message"].string,
+              HasSubstr("app role aequor_capped: connection limit 5, 2 session(s), 3 slot(s)"));
+  EXPECT_THAT(found[0]["message"].string, HasSubstr("--reaper-conninfo"));
+
+  // With the reaper role's conninfo, from the flag or the environment.
+  RunResult flag = Run("doctor",
+                       {"--json", "--service", "svc_cap", "--reaper-conninfo",
+                        Dsn(ThrowawayPostgres::kReaperRole)},
+                       ThrowawayPostgres::kReaperRole);
+  EXPECT_EQ(flag.exit_code, 0) << Describe(flag);
+  const Json with_flag = ParseJsonOrFail(absl::StripTrailingAsciiWhitespace(flag.out));
+  EXPECT_TRUE(with_flag["headroom"]["reaper_conninfo"].boolean) << flag.out;
+  EXPECT_EQ(with_flag["headroom"]["reaper_role"].string, "aequor_reaper");
+  EXPECT_EQ(Findings(with_flag, "reaper_headroom").at(0)["severity"].string, "ok") << flag.out;
+  EXPECT_THAT(Findings(with_flag, "reaper_headroom").at(0)["message"].string,
+              HasSubstr("reaper role aequor_reaper logs in"));
+
+  RunResult from_env =
+      Aequorctl({"doctor", "--json", "--service", "svc_cap", "--dsn",
+                 Dsn(ThrowawayPostgres::kReaperRole)},
+                {absl::StrCat("AEQUOR_COORDINATION_SECRET=", kSecret),
+                 absl::StrCat("AEQUOR_REAPER_CONNINFO=", Dsn(ThrowawayPostgres::kReaperRole))});
+  ExpectNothingSecret(from_env);
+  EXPECT_EQ(from_env.exit_code, 0) << Describe(from_env);
+  const Json with_env = ParseJsonOrFail(absl::StripTrailingAsciiWhitespace(from_env.out));
+  EXPECT_EQ(with_env["headroom"]["reaper_role"].string, "aequor_reaper") << from_env.out;
+}
+
+TEST_F(AequorctlOpsTest, DoctorWithAReaperConninfoThatCannotLogInIsAFixAndShowsNoPassword) {
+  const std::string right = ThrowawayPostgres::PasswordFor(ThrowawayPostgres::kReaperRole);
+  const std::string wrong =
+      absl::StrReplaceAll(Dsn(ThrowawayPostgres::kReaperRole), {{right, kWrongPassword}});
+  RunResult json = Run("doctor", {"--json", "--service", "svc_c", "--reaper-conninfo", wrong},
+                       ThrowawayPostgres::kReaperRole);
+  EXPECT_EQ(json.exit_code, 1) << Describe(json);
+  const Json report = ParseJsonOrFail(absl::StripTrailingAsciiWhitespace(json.out));
+  const std::vector<Json> found = Findings(report, "reaper_headroom");
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0]["severity"].string, "fix");
+  EXPECT_THAT(found[0]["message"].string, HasSubstr("The reaper conninfo cannot log in"));
+  EXPECT_THAT(found[0]["message"].string, HasSubstr("authentication failed"));
+  EXPECT_TRUE(report["headroom"]["reaper_conninfo"].boolean);
+  EXPECT_TRUE(report["headroom"]["reaper_role"].is_null());
 }
 
 // ---- Connection errors -----------------------------------------------------

@@ -12,9 +12,12 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
+#include "api/clock.h"
 #include "api/lease.h"
+#include "api/options.h"
 #include "api/secret.h"
 #include "core/reaper.h"
+#include "tools/aequorctl/doctor_checks.h"
 #include "tools/aequorctl/leases_command.h"
 #include "tools/aequorctl/ops_common.h"
 
@@ -22,26 +25,38 @@ namespace aequor {
 namespace cli {
 namespace {
 
-constexpr char kOk[] = "ok";
-constexpr char kWarn[] = "warn";
-constexpr char kFix[] = "fix";
+constexpr Severity kOk = Severity::kOk;
+constexpr Severity kWarn = Severity::kWarn;
+constexpr Severity kFix = Severity::kFix;
+
+// Round trips sampled to measure the clock offset (the shortest one counts).
+constexpr int kClockSamples = 5;
+
+// Where doctor reads the reaper role's conninfo when --reaper-conninfo is
+// not given.
+constexpr char kReaperConninfoEnvVar[] = "AEQUOR_REAPER_CONNINFO";
 
 std::string DoctorUsage() {
   return absl::StrCat(
       "Usage: aequorctl doctor [--dsn DSN] [--service S] [--json] [--lease-ttl-s N]\n"
       "                        [--min-idle-s N] [--clock-skew-s N]\n"
       "                        [--reap-idle-in-transaction-after-s N]\n"
+      "                        [--reaper-conninfo DSN]\n"
       "\n"
       "Checks what the reaper needs on the database you connect to, as the role you\n"
       "connect with (connect as the role your reaper passes run as), and prints\n"
       "each finding with a severity (ok, warn, fix) and, where something is to be\n"
       "done, the exact SQL or setting:\n"
-      "  connection, server_version (14+ needed), secret, pg_read_all_stats and\n"
+      "  connection, server_version (14+ needed), clock_offset (this machine's\n"
+      "  clock against the server's, within the clock-skew margin), secret,\n"
+      "  pg_read_all_stats and\n"
       "  pg_signal_backend (GRANT ... TO <role>;), visibility (sessions of other\n"
       "  roles the role cannot see), headroom (max_connections,\n"
       "  superuser_reserved_connections, connections in use, free slots, leased\n"
       "  zombies now), role_connection_limit (ALTER ROLE ... CONNECTION LIMIT n;),\n"
-      "  leased_zombies, reaper_lock (who holds the service's lock), pooler (a\n"
+      "  reaper_headroom (slots the fleet's role has left; the ALTER ROLE ...\n"
+      "  CONNECTION LIMIT and reaper role setup that keep a reaper able to log\n"
+      "  in), leased_zombies, reaper_lock (who holds the service's lock), pooler (a\n"
       "  transaction pooler in between makes leases meaningless), options\n"
       "  (settings that contradict each other).\n"
       "The coordination secret ($AEQUOR_COORDINATION_SECRET, or the file named by\n"
@@ -49,8 +64,17 @@ std::string DoctorUsage() {
       "it, leased zombies cannot be counted.\n"
       "\n",
       kConnectionFlagsHelp, kReaperFlagsHelp,
+      "                   (here --clock-skew-s defaults to the library's\n"
+      "                   ManagerOptions::reap_clock_skew, now ",
+      absl::FormatDuration(ManagerOptions().reap_clock_skew),
+      ", and is also the\n"
+      "                   margin the clock_offset check holds this machine to)\n",
       "  --lease-ttl-s N  the lease TTL your instances use (1..86400; the manager's\n"
       "                   default is 90), to check it against the other settings\n"
+      "  --reaper-conninfo DSN\n"
+      "                   the reaper role's conninfo (ManagerOptions::reaper_conninfo);\n"
+      "                   default $AEQUOR_REAPER_CONNINFO. doctor logs in with it and\n"
+      "                   checks the role's grants and headroom; never printed\n"
       "\n"
       "Pooler heuristics: application_name sent at connect vs SHOW\n"
       "application_name (fix); pg_backend_pid() across two statements (fix); a\n"
@@ -59,7 +83,9 @@ std::string DoctorUsage() {
       "(warn). A quiet transaction pooler may still pass them all.\n"
       "\n"
       "--json: one object {service, role, database, status, findings: [{check,\n"
-      "severity, message, fix}]}; fix is null when there is nothing to do.\n"
+      "severity, message, fix}], clock_offset: {offset_us, uncertainty_us, samples,\n"
+      "margin_us}, headroom: {..., app_roles: [...], suggested_connection_limit,\n"
+      "sql: [...]}}; fix is null when there is nothing to do.\n"
       "\n"
       "Exit status: 0 nothing to fix (warnings allowed), 1 something must be\n"
       "fixed, 2 usage or connection error.");
@@ -70,13 +96,6 @@ int Fail(CliEnv& env, absl::string_view message, bool hint = false) {
   if (hint) *env.err << "Run 'aequorctl doctor --help' for usage.\n";
   return kExitUsage;
 }
-
-struct Finding {
-  std::string check;
-  std::string severity;
-  std::string message;
-  std::string fix;  // "" when nothing to do
-};
 
 std::string Seconds(absl::Duration d) { return absl::FormatDuration(d); }
 
@@ -127,6 +146,7 @@ struct Facts {
   std::optional<int> server_port;  // inet_server_port(); null over a unix socket
   int backend_pid = 0;
   std::string application_name;  // SHOW application_name
+  bool reaper_role_exists = false;  // a role named kReaperRoleName exists
 };
 
 constexpr char kFactsSql[] = R"sql(
@@ -139,7 +159,8 @@ SELECT current_user::text, quote_ident(current_user), current_database()::text,
        current_setting('superuser_reserved_connections')::int,
        coalesce(current_setting('reserved_connections', true), '0')::int,
        d.datconnlimit, inet_server_port(), pg_backend_pid(),
-       current_setting('application_name')
+       current_setting('application_name'),
+       EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'aequor_reaper')
 FROM pg_roles r, pg_database d
 WHERE r.rolname = current_user AND d.datname = current_database())sql";
 
@@ -148,17 +169,73 @@ WHERE r.rolname = current_user AND d.datname = current_database())sql";
 constexpr char kClientSql[] =
     "(backend_type = 'client backend' OR (backend_type IS NULL AND usesysid IS NOT NULL))";
 
+// The reaper role's facts, read over its own connection.
+absl::Status ReadReaperRole(PGconn* conn, const Redactor& redactor, ReaperRoleFacts* rr) {
+  absl::StatusOr<pg::Result> r = Exec(
+      conn,
+      absl::StrCat("SELECT current_user::text, quote_ident(current_user), r.rolsuper,"
+                   " r.rolconnlimit, pg_has_role(current_user, 'pg_read_all_stats', 'MEMBER'),"
+                   " pg_has_role(current_user, 'pg_signal_backend', 'MEMBER'),"
+                   " (SELECT count(*) FROM pg_stat_activity a WHERE a.usesysid = r.oid AND ",
+                   absl::StrReplaceAll(kClientSql, {{"backend_type", "a.backend_type"},
+                                                    {"usesysid", "a.usesysid"}}),
+                   ") FROM pg_roles r WHERE r.rolname = current_user"),
+      {}, redactor);
+  if (!r.ok()) return r.status();
+  const std::vector<Row> rows = Rows(*r);
+  if (rows.size() != 1) return absl::InternalError("its role is not in the catalog");
+  rr->role.name = Text(rows[0][0]);
+  rr->role.name_sql = Text(rows[0][1]);
+  rr->role.superuser = Bool(rows[0][2]);
+  rr->role.connection_limit = Int(rows[0][3], -1);
+  rr->read_all_stats = Bool(rows[0][4]);
+  rr->signal_backend = Bool(rows[0][5]);
+  rr->role.sessions = Int(rows[0][6]);
+  return absl::OkStatus();
+}
+
+// Logs in with the reaper conninfo as the emergency path would, reads the
+// role's facts and logs out again (so that doctor does not hold one of the
+// reaper role's few slots while it checks). Its password joins `redactor`.
+// `*pid` is its backend's pid (0 when it did not log in).
+ReaperRoleFacts ProbeReaperRole(const std::string& conninfo, Redactor& redactor, int* pid) {
+  ReaperRoleFacts rr;
+  *pid = 0;
+  redactor.AddSensitive(conninfo);
+  Flags flags;
+  flags.values["dsn"] = conninfo;
+  absl::StatusOr<pg::Conn> conn = ConnectFromFlags(flags, kToolApplicationName, redactor);
+  if (!conn.ok()) {
+    rr.connect_error = absl::StrReplaceAll(conn.status().message(),
+                                           {{"--dsn", "the reaper conninfo"}, {"\n  ", " "}});
+    rr.connect_error = absl::StrReplaceAll(rr.connect_error, {{"\n", " "}});
+    return rr;
+  }
+  *pid = PQbackendPID(conn->get());
+  if (absl::Status s = ReadReaperRole(conn->get(), redactor, &rr); !s.ok()) {
+    rr.connect_error = absl::StrCat("logged in, but ", s.message());
+  } else {
+    rr.connected = true;
+  }
+  return rr;
+}
+
 class Doctor {
  public:
+  // `reaper_role`: what ProbeReaperRole() found, nullopt when no reaper conninfo
+  // was given.
   Doctor(PGconn* conn, const Redactor& redactor, const ServiceChoice& service,
          const ReaperFlags& reaper, std::optional<absl::Duration> lease_ttl,
-         const SecretState& secret)
+         const SecretState& secret, Clock* clock,
+         const std::optional<ReaperRoleFacts>& reaper_role)
       : conn_(conn),
         redactor_(redactor),
         service_(service),
         reaper_(reaper),
         lease_ttl_(lease_ttl),
         secret_(secret),
+        clock_(clock),
+        reaper_role_(reaper_role),
         settings_(SettingsFor(service, reaper, /*dry_run=*/true)) {}
 
   absl::Status ReadFacts() {
@@ -184,22 +261,31 @@ class Doctor {
     if (f[14].has_value()) facts_.server_port = Int(f[14]);
     facts_.backend_pid = Int(f[15]);
     facts_.application_name = Text(f[16]);
+    facts_.reaper_role_exists = Bool(f[17]);
     return absl::OkStatus();
   }
 
   const Facts& facts() const { return facts_; }
+  // What the clock_offset and reaper_headroom checks measured (nullopt when
+  // they could not).
+  const std::optional<ClockOffset>& clock_offset() const { return clock_offset_; }
+  const std::optional<HeadroomFacts>& headroom_facts() const { return headroom_facts_; }
 
   std::vector<Finding> Run() {
     Add("connection", kOk,
         absl::StrCat("connected as role ", facts_.role, " to database ", facts_.database,
                      " (PostgreSQL ", facts_.server_version, ")"));
     CheckServerVersion();
+    CheckClock();
     CheckSecret();
     CheckGrants();
     scan_ = ScanSessions(conn_, settings_, secret_.signer.get(), redactor_);
     CheckVisibility();
     CheckHeadroom();
+    ReadRoles();
+    ReadHeadroomFacts();
     CheckRoleLimits();
+    CheckReaperHeadroom();
     CheckZombies();
     CheckReaperLock();
     CheckPooler();
@@ -208,9 +294,98 @@ class Doctor {
   }
 
  private:
-  void Add(std::string check, const char* severity, std::string message, std::string fix = "") {
+  void Add(std::string check, Severity severity, std::string message, std::string fix = "") {
     findings_.push_back({std::move(check), severity, std::move(message), std::move(fix)});
   }
+
+  // NTP's estimate over kClockSamples round trips of one statement each.
+  void CheckClock() {
+    std::vector<ClockSample> samples;
+    for (int i = 0; i < kClockSamples; ++i) {
+      ClockSample s;
+      s.local_before = clock_->Now();
+      absl::StatusOr<pg::Result> r =
+          Exec(conn_, "SELECT (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::bigint", {},
+               redactor_);
+      s.local_after = clock_->Now();
+      if (!r.ok()) return CouldNotCheck("clock_offset", r.status());
+      const std::optional<std::string> text = Rows(*r).at(0).at(0);
+      if (!text.has_value() || !absl::SimpleAtoi(*text, &s.server_us)) {
+        return CouldNotCheck("clock_offset",
+                             absl::InternalError("clock_timestamp() came back unreadable"));
+      }
+      samples.push_back(s);
+    }
+    clock_offset_ = BestClockOffset(samples);
+    if (!clock_offset_.has_value()) {
+      return CouldNotCheck("clock_offset",
+                           absl::InternalError("this machine's clock went backwards meanwhile"));
+    }
+    findings_.push_back(CheckClockOffset(*clock_offset_, reaper_.clock_skew));
+  }
+
+  void CheckReaperHeadroom() {
+    if (!headroom_facts_.has_value()) {
+      return CouldNotCheck("reaper_headroom",
+                           !roles_.ok() ? roles_.status()
+                                        : absl::UnavailableError(
+                                              "the connections in use could not be counted"));
+    }
+    findings_.push_back(aequor::cli::CheckReaperHeadroom(*headroom_facts_));
+  }
+
+  // The fleet's headroom and its reaper role, from the roles ReadRoles()
+  // read, the headroom's count and the reaper conninfo's connection.
+  void ReadHeadroomFacts() {
+    if (!roles_.ok() || !in_use_known_) return;
+    HeadroomFacts h;
+    h.max_connections = facts_.max_connections;
+    h.superuser_reserved = facts_.superuser_reserved;
+    h.reserved = facts_.reserved;
+    h.client_backends = in_use_;
+    h.service = service_.normalized;
+    h.reaper_role_exists = facts_.reaper_role_exists;
+    h.reaper = reaper_role_;
+    std::optional<std::string> reaper_role;
+    if (reaper_role_.has_value() && reaper_role_->connected) reaper_role = reaper_role_->role.name;
+    int app_sessions = 0;
+    bool current_is_app = false;
+    const RoleUsage* current = nullptr;
+    std::vector<RoleUsage> roles;
+    for (const Row& row : *roles_) {
+      RoleUsage r;
+      r.name = Text(row[0]);
+      r.name_sql = Text(row[1]);
+      r.connection_limit = Int(row[2], -1);
+      r.superuser = Bool(row[3]);
+      r.sessions = Int(row[4]);
+      roles.push_back(r);
+      if (Bool(row[6])) {
+        h.app_roles.push_back(r);
+        app_sessions += r.sessions;
+        current_is_app = current_is_app || Bool(row[5]);
+      }
+    }
+    for (size_t i = 0; i < roles.size(); ++i) {
+      if (Bool((*roles_)[i][5])) current = &roles[i];
+    }
+    // No session carries the service's leases: take the connecting role as
+    // the fleet's, unless it is a superuser or the reaper conninfo's role.
+    if (h.app_roles.empty() && current != nullptr && !current->superuser &&
+        current->name != reaper_role.value_or("")) {
+      h.app_roles.push_back(*current);
+      h.app_roles_guessed = true;
+      app_sessions = current->sessions;
+      current_is_app = true;
+    }
+    if (current != nullptr && !current_is_app && !current->superuser &&
+        facts_.read_all_stats && facts_.signal_backend) {
+      h.reaper_candidate = *current;
+    }
+    h.other_sessions = std::max(0, in_use_ - app_sessions - (current_is_app ? 0 : 1));
+    headroom_facts_ = h;
+  }
+
 
   void CouldNotCheck(const char* check, const absl::Status& status) {
     Add(check, kWarn, absl::StrCat("could not check: ", status.message()));
@@ -337,6 +512,7 @@ class Doctor {
     if (!r.ok()) return CouldNotCheck("headroom", r.status());
     const Row row = Rows(*r).at(0);
     in_use_ = Int(row[0]);
+    in_use_known_ = true;
     const int in_database = Int(row[1]);
     const int available = AvailableSlots();
     const int free_slots = available - in_use_;
@@ -370,7 +546,10 @@ class Doctor {
     }
   }
 
-  void CheckRoleLimits() {
+  // The connecting role and the roles owning the service's leased sessions
+  // (app roles): name, quote_ident, rolconnlimit, rolsuper, client sessions
+  // on the server, is the connecting role, is an app role.
+  void ReadRoles() {
     const std::string prefix = absl::StrCat("s=", service_.normalized, ";");
     absl::StatusOr<pg::Result> r = Exec(
         conn_,
@@ -387,13 +566,24 @@ class Doctor {
                      "   AND left(application_name, length($1)) = $1)"
                      " ORDER BY r.rolname = current_user DESC, r.rolname"),
         {prefix}, redactor_);
-    if (!r.ok()) return CouldNotCheck("role_connection_limit", r.status());
-    const std::vector<Row> rows = Rows(*r);
+    if (!r.ok()) {
+      roles_ = r.status();
+      return;
+    }
+    roles_ = Rows(*r);
+  }
+
+  void CheckRoleLimits() {
+    if (!roles_.ok()) return CouldNotCheck("role_connection_limit", roles_.status());
+    const std::vector<Row>& rows = *roles_;
+    // What non-superusers may use, split among the app roles, leaving
+    // kReaperReservedSlots for a reaper role (doctor_checks.h).
     int app_roles = 0;
     for (const Row& row : rows) app_roles += Bool(row[6]) ? 1 : 0;
-    // Split what non-superusers may use among the app roles, leaving 5 slots
-    // for a reaper role.
-    const int suggested = std::max(1, (AvailableSlots() - 5) / std::max(1, app_roles));
+    const int suggested =
+        headroom_facts_.has_value()
+            ? ComputeHeadroom(*headroom_facts_).suggested_limit
+            : std::max(1, (AvailableSlots() - kReaperReservedSlots) / std::max(1, app_roles));
     for (const Row& row : rows) {
       const std::string role = Text(row[0]);
       const std::string role_sql = Text(row[1]);
@@ -638,7 +828,8 @@ class Doctor {
             absl::StrCat("--clock-skew-s (", Seconds(reaper_.clock_skew),
                          ") is not below the lease TTL (", Seconds(ttl),
                          "): leases are reaped a whole TTL or more after they expire"),
-            "reap_clock_skew of a few seconds (default 2s)");
+            absl::StrCat("reap_clock_skew well below the TTL (the manager's default is ",
+                         Seconds(ManagerOptions().reap_clock_skew), ")"));
       }
     }
     for (auto& [message, fix] : warnings) Add("options", kWarn, message, fix);
@@ -661,23 +852,24 @@ class Doctor {
   const ReaperFlags& reaper_;
   const std::optional<absl::Duration> lease_ttl_;
   const SecretState& secret_;
+  Clock* const clock_;
+  const std::optional<ReaperRoleFacts>& reaper_role_;
   const ReaperSettings settings_;
   Facts facts_;
   absl::StatusOr<SessionScan> scan_ = absl::UnknownError("not scanned");
   int in_use_ = 0;
+  bool in_use_known_ = false;
+  absl::StatusOr<std::vector<Row>> roles_ = absl::UnknownError("not read");
+  std::optional<ClockOffset> clock_offset_;
+  std::optional<HeadroomFacts> headroom_facts_;
   std::vector<Finding> findings_;
 };
-
-int Rank(const std::string& severity) {
-  if (severity == kFix) return 2;
-  if (severity == kWarn) return 1;
-  return 0;
-}
 
 }  // namespace
 
 int RunDoctorCommand(const std::vector<std::string>& args, CliEnv& env) {
-  absl::StatusOr<Flags> flags = ParseFlags(args, OpsFlagSpec({{"lease-ttl-s", true}}));
+  absl::StatusOr<Flags> flags =
+      ParseFlags(args, OpsFlagSpec({{"lease-ttl-s", true}, {"reaper-conninfo", true}}));
   if (!flags.ok()) return Fail(env, flags.status().message(), /*hint=*/true);
   if (flags->help) {
     *env.out << DoctorUsage() << "\n";
@@ -686,6 +878,16 @@ int RunDoctorCommand(const std::vector<std::string>& args, CliEnv& env) {
   // Contradicting values are findings here, not usage errors.
   absl::StatusOr<ReaperFlags> reaper = ParseReaperFlags(*flags, /*check_relations=*/false);
   if (!reaper.ok()) return Fail(env, reaper.status().message(), /*hint=*/true);
+  // The margin a manager built with defaults uses, read from the library.
+  if (!flags->Has("clock-skew-s")) reaper->clock_skew = ManagerOptions().reap_clock_skew;
+  std::optional<std::string> reaper_conninfo = flags->Get("reaper-conninfo");
+  if (reaper_conninfo.has_value() && reaper_conninfo->empty()) {
+    return Fail(env, "--reaper-conninfo is empty", /*hint=*/true);
+  }
+  if (const char* from_env = std::getenv(kReaperConninfoEnvVar);
+      !reaper_conninfo.has_value() && from_env != nullptr && from_env[0] != '\0') {
+    reaper_conninfo = from_env;
+  }
   std::optional<absl::Duration> lease_ttl;
   if (std::optional<std::string> text = flags->Get("lease-ttl-s"); text.has_value()) {
     absl::StatusOr<absl::Duration> ttl = ParseSeconds("lease-ttl-s", *text);
@@ -702,27 +904,44 @@ int RunDoctorCommand(const std::vector<std::string>& args, CliEnv& env) {
   Redactor redactor;
   absl::StatusOr<pg::Conn> conn = ConnectFromFlags(*flags, kToolApplicationName, redactor);
   if (!conn.ok()) return Fail(env, conn.status().message());
+  std::optional<ReaperRoleFacts> reaper_role;
+  if (reaper_conninfo.has_value()) {
+    int pid = 0;
+    reaper_role = ProbeReaperRole(*reaper_conninfo, redactor, &pid);
+    // Its backend exits just after the client leaves: wait (briefly) until
+    // the server no longer counts it, so the slot figures are doctor-free.
+    const absl::Time deadline = env.clock->MonotonicNow() + absl::Seconds(2);
+    while (pid != 0 && env.clock->MonotonicNow() < deadline) {
+      absl::StatusOr<pg::Result> r =
+          Exec(conn->get(), "SELECT count(*) FROM pg_stat_activity WHERE pid = $1",
+               {absl::StrCat(pid)}, redactor);
+      if (!r.ok() || Int(Rows(*r).at(0).at(0)) == 0) break;
+      env.clock->SleepFor(absl::Milliseconds(5));
+    }
+  }
 
-  Doctor doctor(conn->get(), redactor, *service, *reaper, lease_ttl, secret);
+  Doctor doctor(conn->get(), redactor, *service, *reaper, lease_ttl, secret, env.clock,
+                reaper_role);
   if (absl::Status s = doctor.ReadFacts(); !s.ok()) {
     return Fail(env, absl::StrCat("cannot read the server's settings: ", s.message()));
   }
   const std::vector<Finding> findings = doctor.Run();
-  int worst = 0;
+  Severity worst = kOk;
   int fixes = 0;
   int warnings = 0;
   for (const Finding& f : findings) {
-    worst = std::max(worst, Rank(f.severity));
+    worst = std::max(worst, f.severity);
     fixes += f.severity == kFix ? 1 : 0;
     warnings += f.severity == kWarn ? 1 : 0;
   }
-  const char* status = worst == 2 ? kFix : worst == 1 ? kWarn : kOk;
+  const char* status = SeverityName(worst);
   const Facts& facts = doctor.facts();
   if (json) {
     std::vector<std::string> items;
     for (const Finding& f : findings) {
       items.push_back(
-          absl::StrCat("{\"check\":", JsonQuote(f.check), ",\"severity\":", JsonQuote(f.severity),
+          absl::StrCat("{\"check\":", JsonQuote(f.check),
+                       ",\"severity\":", JsonQuote(SeverityName(f.severity)),
                        ",\"message\":", JsonQuote(f.message),
                        ",\"fix\":", f.fix.empty() ? std::string("null") : JsonQuote(f.fix), "}"));
     }
@@ -730,14 +949,19 @@ int RunDoctorCommand(const std::vector<std::string>& args, CliEnv& env) {
              << ",\"role\":" << JsonQuote(facts.role)
              << ",\"database\":" << JsonQuote(facts.database)
              << ",\"status\":" << JsonQuote(status) << ",\"findings\":["
-             << absl::StrJoin(items, ",") << "]}\n";
+             << absl::StrJoin(items, ",") << "]"
+             << ",\"clock_offset\":" << ClockOffsetJson(doctor.clock_offset(), reaper->clock_skew)
+             << ",\"headroom\":" << HeadroomJson(doctor.headroom_facts()) << "}\n";
   } else {
     *env.out << "aequorctl doctor: service " << service->normalized << " (" << service->source
              << "), role " << facts.role << ", database " << facts.database << "\n\n";
     for (const Finding& f : findings) {
-      const std::string tag = absl::StrCat("[", f.severity, "]");
+      const std::string tag = absl::StrCat("[", SeverityName(f.severity), "]");
       *env.out << tag << std::string(7 - tag.size(), ' ') << f.check << ": " << f.message << "\n";
-      if (!f.fix.empty()) *env.out << "       fix: " << f.fix << "\n";
+      if (!f.fix.empty()) {
+        *env.out << "       fix: " << absl::StrReplaceAll(f.fix, {{"\n", "\n            "}})
+                 << "\n";
+      }
     }
     *env.out << "\n";
     if (fixes == 0 && warnings == 0) {

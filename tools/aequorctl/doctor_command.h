@@ -13,6 +13,11 @@
 //   server_version         PostgreSQL 14+ (server_version_num >= 140000): the
 //                          pass calls pg_terminate_backend(pid, timeout), and
 //                          idle_session_timeout is 14+; older is fix
+//   clock_offset           this machine's clock against the server's
+//                          clock_timestamp(), best of 5 round trips (NTP's
+//                          estimate): fix when |offset| + uncertainty exceeds
+//                          --clock-skew-s (default: the library's
+//                          ManagerOptions::reap_clock_skew); doctor_checks.h
 //   secret                 the coordination secret: set (ok), absent (warn:
 //                          leases unverifiable, reap impossible), unusable (fix)
 //   pg_read_all_stats      membership of the role (superusers have it): fix
@@ -30,6 +35,16 @@
 //                          fix at the limit; warn when an app role has no limit
 //                          (`ALTER ROLE <role> CONNECTION LIMIT n;` leaves room
 //                          for a reaper role), or when the reaper is the app role
+//   reaper_headroom        slots the fleet's role(s) have left (server and
+//                          rolconnlimit), whether a reaper role can still log
+//                          in when they fill the server, and the exact SQL:
+//                          ALTER ROLE <app> CONNECTION LIMIT n (3 slots kept),
+//                          the reaper role's CREATE/GRANT, its conninfo for
+//                          ManagerOptions::reaper_conninfo. With a reaper
+//                          conninfo (--reaper-conninfo, else
+//                          $AEQUOR_REAPER_CONNINFO; its password is never
+//                          printed) doctor logs in with it and checks that
+//                          role. warn / fix as doctor_checks.h says
 //   leased_zombies         sessions a pass would kill now (core ReapDecision,
 //                          same settings as `leases`): warn when any, or when
 //                          they cannot be counted without the secret
@@ -60,7 +75,19 @@
 //
 // --json prints ONE object: {"service", "role", "database", "status" (the
 // worst severity), "findings": [{"check", "severity" ("ok"|"warn"|"fix"),
-// "message", "fix" (string, or null when there is nothing to do)}]}.
+// "message", "fix" (string, or null when there is nothing to do; may hold
+// several lines)}], "clock_offset", "headroom"}, where
+//   clock_offset: {"offset_us" (server minus this machine), "uncertainty_us",
+//                 "samples", "margin_us"}, or null when not measured;
+//   headroom:     {"max_connections", "superuser_reserved_connections",
+//                 "reserved_connections", "available", "client_connections",
+//                 "free", "app_roles": [{"role", "connection_limit" (null:
+//                 none), "sessions", "free" (null: no limit), "fleet_free"}],
+//                 "app_roles_guessed", "other_sessions", "room_when_full"
+//                 (null: an app role has no limit), "reserved_for_reaper",
+//                 "suggested_connection_limit", "reaper_conninfo" (given?),
+//                 "reaper_role" (null unless it logged in), "sql": [lines]},
+//                 or null when the sessions could not be counted.
 //
 // Exit status: 0 nothing to fix (warnings allowed), 1 something must be fixed,
 // 2 usage or connection error (nothing on stdout then).

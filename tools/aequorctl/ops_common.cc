@@ -86,7 +86,7 @@ const char kReaperFlagsHelp[] =
     "  --min-idle-s N   a session must be idle this long before a pass may kill\n"
     "                   it (default 180, the manager's reap_min_idle)\n"
     "  --clock-skew-s N a lease counts as expired once the server's clock is this\n"
-    "                   far past its expiry (default 2, reap_clock_skew)\n"
+    "                   far past its expiry (default 0.1, reap_clock_skew)\n"
     "  --reap-idle-in-transaction-after-s N\n"
     "                   0 (default): sessions idle in transaction are never\n"
     "                   reaped; else reaped once idle in transaction this long\n"

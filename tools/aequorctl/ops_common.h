@@ -36,6 +36,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "api/lease_signer.h"
+#include "api/options.h"
 #include "core/pg.h"
 #include "core/reaper.h"
 #include "tools/aequorctl/cli.h"
@@ -63,10 +64,11 @@ FlagSpec OpsFlagSpec(std::initializer_list<std::pair<const std::string, bool>> e
 extern const char kConnectionFlagsHelp[];
 extern const char kReaperFlagsHelp[];
 
-// The reaper settings given on the command line, with pg-aequor's defaults.
+// The reaper settings given on the command line, with the library's
+// defaults (api/options.h).
 struct ReaperFlags {
-  absl::Duration min_idle = absl::Seconds(180);  // --min-idle-s
-  absl::Duration clock_skew = absl::Seconds(2);  // --clock-skew-s
+  absl::Duration min_idle = ManagerOptions().reap_min_idle;     // --min-idle-s
+  absl::Duration clock_skew = ManagerOptions().reap_clock_skew;  // --clock-skew-s
   absl::Duration idle_in_transaction_after =
       absl::ZeroDuration();  // --reap-idle-in-transaction-after-s
   int max_kills = 10;        // --max-kills

@@ -19,6 +19,9 @@
 //                     on: minus select1/aequor, the cost of a Flush()
 //   connect/baseline  PQconnectdbParams + PQfinish
 //   connect/aequor    ConnectionManager::Connect + Close (lease signed, no reaper pass)
+//   connect_fresh/paired_no_probe, connect_fresh/paired_default: a new
+//                     manager per connect (a cold instance), without and with
+//                     the default scheduler's connect-time probe
 //
 // A throwaway PostgreSQL is started for the run (unix socket, scram auth),
 // or set AEQUOR_BENCH_DSN to use another server.
@@ -44,13 +47,15 @@ namespace {
 
 std::string g_dsn;  // set in main before any benchmark runs
 
-// `emf_fd` >= 0: with the EMF exporter writing there.
-std::unique_ptr<ConnectionManager> NewManager(int emf_fd = -1) {
+// `emf_fd` >= 0: with the EMF exporter writing there. `scheduler`: the
+// reaper scheduler (default: never a pass, and no connect-time probe).
+std::unique_ptr<ConnectionManager> NewManager(
+    int emf_fd = -1, PluginSpec scheduler = PluginSpec("aequor.reaper.probability", {{"p", "0"}})) {
   ConnectionManagerBuilder builder;
   builder.SetConninfo(g_dsn)
       .SetService("bench")
       .SetCoordinationSecret("bench-coordination-secret")
-      .UseReaperScheduler(PluginSpec("aequor.reaper.probability", {{"p", "0"}}));
+      .UseReaperScheduler(std::move(scheduler));
   if (emf_fd >= 0) {
     EmfOptions emf;
     emf.service = "bench";
@@ -267,6 +272,28 @@ void ConnectPaired(benchmark::State& state) {
         m->Close();
       });
 }
+
+// A cold instance's connect: a new manager each time, as a new process has.
+// With the default scheduler it runs the connect-time probe (one small
+// statement; on this empty database it finds nothing to reap, so no pass);
+// with p=0 it does not. The difference of the two ratios is the probe.
+void ConnectFreshPaired(benchmark::State& state, bool default_scheduler) {
+  const char* keywords[] = {"dbname", "application_name", nullptr};
+  const char* values[] = {g_dsn.c_str(), "bench-baseline", nullptr};
+  Paired(
+      state, 5,
+      [&] { PQfinish(PQconnectdbParams(keywords, values, 1)); },
+      [&] {
+        std::unique_ptr<ConnectionManager> m =
+            default_scheduler ? NewManager(-1, DefaultReaperSchedulerSpec()) : NewManager();
+        (void)m->Connect();
+      });
+}
+void ConnectFreshNoProbe(benchmark::State& state) { ConnectFreshPaired(state, false); }
+void ConnectFreshDefault(benchmark::State& state) { ConnectFreshPaired(state, true); }
+
+BENCHMARK(ConnectFreshNoProbe)->Name("connect_fresh/paired_no_probe")->Iterations(60)->UseRealTime();
+BENCHMARK(ConnectFreshDefault)->Name("connect_fresh/paired_default")->Iterations(60)->UseRealTime();
 
 BENCHMARK(Select1Paired)->Name("select1/paired")->Iterations(400)->UseRealTime();
 BENCHMARK(Select1PairedEmf)->Name("select1/paired_emf")->Iterations(400)->UseRealTime();

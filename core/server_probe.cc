@@ -27,7 +27,7 @@ std::string ProbeColumnsSql(const ProbeSettings& s) {
   return absl::StrCat(
       // usage
       "(SELECT greatest("
-      "(SELECT count(*) FROM pg_stat_activity a WHERE a.usesysid IS NOT NULL"
+      "(SELECT count(*) FROM pg_stat_activity a WHERE a.datid IS NOT NULL"
       " AND coalesce(a.backend_type, 'client backend') = 'client backend')::float8"
       " / greatest(1, current_setting('max_connections')::int - CASE WHEN r.rolsuper THEN 0"
       " ELSE current_setting('superuser_reserved_connections')::int END),"

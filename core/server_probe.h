@@ -19,8 +19,13 @@
 //   ProbeReading reading = ReadProbe(result, 0, 0);
 //   ClockOffset offset = OffsetFromSample(*reading.server_us, sent, received);
 //
-// Sessions of other roles count towards usage even without pg_read_all_stats
-// (their backend_type is NULL then, and they are counted as client backends).
+// Sessions of other roles count towards usage even without pg_read_all_stats:
+// their backend_type is NULL then, so a row counts when it is connected to a
+// database (datid, visible to every role) and its backend_type is NULL or
+// 'client backend'. That leaves out the launchers and auxiliary processes
+// (no database); parallel and autovacuum workers of other roles, which do
+// not take max_connections slots, are counted while they run
+// (docs/POSTGRES_FACTS.md).
 //
 // Thread-safety: pure functions.
 #ifndef AEQUOR_CORE_SERVER_PROBE_H_

@@ -18,7 +18,8 @@ class Factory final : public ReaperSchedulerFactory {
  public:
   absl::string_view name() const override { return kPressureSchedulerName; }
   absl::string_view description() const override {
-    return "run a pass only when connections in use / max_connections >= threshold";
+    return "run a pass only when the role's connection usage (slots in use / slots it may "
+           "use) >= threshold";
   }
   absl::StatusOr<std::unique_ptr<ParsedConfig>> ParseConfig(const PluginSpec& spec,
                                                              const Registry&) const override {

@@ -2,14 +2,15 @@
 // only when the database is filling up: when the fraction of connection slots
 // in use has reached a threshold.
 //
-// The manager computes ScheduleInput::connection_usage = client backends in
-// pg_stat_activity / max_connections. It learns it cheaply: because this
-// scheduler's WantsConnectionUsage() is true (and so is that of any all_of or
-// any_of containing it), the manager measures it with one small query on the
-// connection it already holds, at most every 5 s, reusing the last value in
-// between; schedulers that do not want it cost no query. The value may thus
-// be a few seconds stale, and the manager passes nullopt when it does not know
-// it (the query failed, or no measurement yet): `when_unknown` decides then.
+// ScheduleInput::connection_usage is the role's connection usage: slots in
+// use / slots it may use (the larger of the database's, less the superuser
+// reserve, and the role's own CONNECTION LIMIT; core/server_probe.h). Because
+// this scheduler's WantsConnectionUsage() is true (and so is that of any
+// all_of or any_of containing it), a new connection runs one small probe
+// statement before the scheduler is asked; warm invocations never probe and
+// get the value that statements sent anyway (a pass, a lease renewal)
+// brought back, if at most 5 s old. The manager passes nullopt when it does
+// not know it that recently: `when_unknown` decides then.
 //
 // Options (PluginSpec params):
 //   threshold     run when usage >= threshold, 0..1                 default 0.8

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "api/connection_manager.h"
 #include "api/lease.h"
+#include "core/connect_error.h"
 #include "core/manager.h"
 
 namespace aequor {
@@ -205,8 +206,9 @@ absl::StatusOr<std::unique_ptr<ConnectionManager>> ConnectionManagerBuilder::Bui
     if (parsed == nullptr) {
       std::string message = error != nullptr ? error : "out of memory";
       if (error != nullptr) PQfreemem(error);
-      return absl::InvalidArgumentError(
-          absl::StrCat(name, ": ", absl::StripTrailingAsciiWhitespace(message)));
+      return absl::InvalidArgumentError(absl::StrCat(
+          name, ": ",
+          ConninfoParseErrorText(*conninfo, absl::StripTrailingAsciiWhitespace(message))));
     }
     PQconninfoFree(parsed);
   }

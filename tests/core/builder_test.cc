@@ -2,6 +2,8 @@
 // naming it, before anything connects; the secret never appears in a message.
 #include <cstdlib>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "api/connection_manager.h"
@@ -47,6 +49,47 @@ TEST_F(BuilderTest, GoodOptionsBuildWithoutConnecting) {
   EXPECT_FALSE((*m)->connected());
   EXPECT_TRUE((*m)->leases_enabled());
   EXPECT_EQ((*m)->instance().size(), kInstanceIdLength);
+}
+
+// Issue 12: libpq's conninfo parser quotes the text it chokes on, and
+// `password=correct horse battery` gave `missing "=" after "horse"`.
+TEST_F(BuilderTest, AMalformedConninfoNeverEchoesAnyPartOfItsPassword) {
+  const std::vector<std::string> bad = {
+      "host=localhost password=correct horse battery",
+      "host=localhost password='correct horse battery",
+      "host=localhost password=correct horse=battery",
+      "password=correct\\ horse battery host=localhost",
+      "postgresql://app:correct%zzhorse@localhost/db",
+      "postgresql://app:correct horse battery@localhost:notaport/db",
+      "postgres://app:correcthorsebattery@localhost:99999999/db",
+      "host=localhost user=app password = correct horse battery dbname",
+  };
+  for (const std::string& conninfo : bad) {
+    for (bool reaper : {false, true}) {
+      ConnectionManagerBuilder b = Good();
+      if (reaper) {
+        b.SetReaperConninfo(conninfo);
+      } else {
+        b.SetConninfo(conninfo);
+      }
+      absl::StatusOr<std::unique_ptr<ConnectionManager>> m = b.Build();
+      if (m.ok()) continue;  // libpq accepted it: nothing was echoed
+      EXPECT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument) << conninfo;
+      const std::string message(m.status().message());
+      EXPECT_TRUE(absl::StartsWith(message, reaper ? "reaper_conninfo: " : "conninfo: "))
+          << message;
+      for (const char* fragment : {"correct", "horse", "battery"}) {
+        EXPECT_FALSE(absl::StrContains(message, fragment)) << conninfo << " -> " << message;
+      }
+    }
+  }
+  // Without a password, libpq's message keeps the option it did not know.
+  ConnectionManagerBuilder b = Good();
+  b.SetConninfo("host=localhost passwd=x");
+  absl::StatusOr<std::unique_ptr<ConnectionManager>> m = b.Build();
+  ASSERT_FALSE(m.ok());
+  EXPECT_TRUE(absl::StrContains(m.status().message(), "invalid connection option \"passwd\""))
+      << m.status();
 }
 
 TEST_F(BuilderTest, MissingSecretInRequiredModeNamesTheOptionAndTheVariables) {

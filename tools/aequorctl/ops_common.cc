@@ -31,31 +31,6 @@ const char* Env(const char* name) {
   return value != nullptr && value[0] != '\0' ? value : nullptr;
 }
 
-// libpq's parse errors quote the text they choke on, which may be part of a
-// password (`missing "=" after "..."`, or a whole URI). Keep only the quoted
-// name in `invalid connection option "x"` (a keyword), blank the rest.
-std::string BlankQuotedText(absl::string_view message) {
-  std::string out;
-  size_t i = 0;
-  while (i < message.size()) {
-    const size_t open = message.find('"', i);
-    if (open == absl::string_view::npos) break;
-    const size_t close = message.find('"', open + 1);
-    if (close == absl::string_view::npos) break;
-    absl::StrAppend(&out, message.substr(i, open - i));
-    const absl::string_view quoted = message.substr(open + 1, close - open - 1);
-    const bool keyword = absl::EndsWith(message.substr(0, open), "invalid connection option ") &&
-                         !quoted.empty() && quoted.size() <= 40 &&
-                         std::all_of(quoted.begin(), quoted.end(),
-                                     [](char c) { return absl::ascii_islower(c) || c == '_'; });
-    // One punctuation character (the "=" or "]" libpq expected) is safe too.
-    const bool punctuation = quoted.size() == 1 && absl::ascii_ispunct(quoted[0]);
-    absl::StrAppend(&out, "\"", keyword || punctuation ? quoted : absl::string_view("..."), "\"");
-    i = close + 1;
-  }
-  absl::StrAppend(&out, message.substr(std::min(i, message.size())));
-  return out;
-}
 
 class NoSecret : public LeaseSigner {
  public:
@@ -277,7 +252,7 @@ absl::StatusOr<pg::Conn> ConnectFromFlags(const Flags& flags, absl::string_view 
       return absl::InvalidArgumentError(absl::StrCat(
           "--dsn is not a valid libpq connection string (keyword=value ...) or URI "
           "(postgresql://...): ",
-          BlankQuotedText(redactor.Apply(absl::StripTrailingAsciiWhitespace(message)))));
+          ConninfoParseErrorText(*dsn, redactor.Apply(absl::StripTrailingAsciiWhitespace(message)))));
     }
     for (PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
       if (o->val != nullptr && std::strcmp(o->keyword, "password") == 0) {

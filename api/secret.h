@@ -57,11 +57,17 @@ class Secret {
 inline constexpr absl::string_view kSecretEnvVar = "AEQUOR_COORDINATION_SECRET";
 inline constexpr absl::string_view kSecretFileEnvVar = "AEQUOR_COORDINATION_SECRET_FILE";
 
+// The largest secret file read (a secret is 16 bytes or more; HMAC keys
+// longer than 64 bytes are hashed anyway).
+inline constexpr size_t kMaxSecretFileBytes = 4096;
+
 // Reads the secret from $AEQUOR_COORDINATION_SECRET, or else from the file
 // named by $AEQUOR_COORDINATION_SECRET_FILE (one trailing "\n" or "\r\n"
 // removed). NotFound when neither variable is set (or both are empty);
 // FailedPrecondition naming the variable and path when the file cannot be
-// read or is empty; InvalidArgument when both variables are set.
+// read, is not a regular file (a directory, a FIFO, a device), is larger
+// than kMaxSecretFileBytes, or is empty; InvalidArgument when both
+// variables are set.
 absl::StatusOr<Secret> ReadSecretFromEnvironment();
 
 }  // namespace aequor

@@ -1,9 +1,12 @@
 // Reading the coordination secret from the environment.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <sstream>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "api/secret.h"
@@ -30,14 +33,43 @@ absl::StatusOr<Secret> ReadSecretFromEnvironment() {
     return absl::NotFoundError(absl::StrCat("no coordination secret: set ", kSecretEnvVar,
                                             " or ", kSecretFileEnvVar));
   }
-  std::ifstream file(path, std::ios::binary);
-  if (!file) {
+  // A regular file of at most kMaxSecretFileBytes: /dev/zero would grow the
+  // process without bound, a FIFO would block (hence O_NONBLOCK for open),
+  // a directory is not a secret.
+  const int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
     return absl::FailedPreconditionError(absl::StrCat(kSecretFileEnvVar, ": cannot read '",
                                                       path, "': ", std::strerror(errno)));
   }
-  std::ostringstream contents;
-  contents << file.rdbuf();
-  std::string bytes = contents.str();
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    const bool dir = S_ISDIR(st.st_mode);
+    close(fd);
+    return absl::FailedPreconditionError(absl::StrCat(
+        kSecretFileEnvVar, ": '", path, "' is ", dir ? "a directory" : "not a regular file",
+        "; it must name a regular file holding the secret"));
+  }
+  std::string bytes(kMaxSecretFileBytes + 1, '\0');
+  size_t got = 0;
+  while (got < bytes.size()) {
+    const ssize_t n = read(fd, bytes.data() + got, bytes.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int error = errno;
+      close(fd);
+      return absl::FailedPreconditionError(absl::StrCat(
+          kSecretFileEnvVar, ": cannot read '", path, "': ", std::strerror(error)));
+    }
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  close(fd);
+  if (got > kMaxSecretFileBytes) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        kSecretFileEnvVar, ": '", path, "' is larger than ", kMaxSecretFileBytes,
+        " bytes; it must hold only the secret"));
+  }
+  bytes.resize(got);
   if (!bytes.empty() && bytes.back() == '\n') bytes.pop_back();
   if (!bytes.empty() && bytes.back() == '\r') bytes.pop_back();
   if (bytes.empty()) {

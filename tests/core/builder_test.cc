@@ -1,5 +1,7 @@
 // ConnectionManagerBuilder::Build(): every bad option is refused with a status
 // naming it, before anything connects; the secret never appears in a message.
+#include <sys/stat.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -8,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "api/connection_manager.h"
 #include "api/lease.h"
+#include "api/secret.h"
 #include "gtest/gtest.h"
 #include "testing/fake_clock.h"
 
@@ -247,6 +250,32 @@ TEST_F(BuilderTest, SecretFromEnvironmentVariableAndFile) {
   EXPECT_EQ(m.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_TRUE(absl::StrContains(m.status().message(), "AEQUOR_COORDINATION_SECRET_FILE"));
   EXPECT_TRUE(absl::StrContains(m.status().message(), "/nonexistent/secret"));
+
+  // Issue 12: /dev/zero grew the process without bound, a FIFO blocked
+  // forever, a directory was reported as "empty".
+  const std::string fifo = std::string(std::getenv("TEST_TMPDIR")) + "/secret.fifo";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  const std::string big = std::string(std::getenv("TEST_TMPDIR")) + "/secret.big";
+  std::ofstream(big) << std::string(kMaxSecretFileBytes + 1, 'x');
+  for (const auto& [file, says] : std::vector<std::pair<std::string, std::string>>{
+           {"/dev/zero", "not a regular file"},
+           {fifo, "not a regular file"},
+           {std::getenv("TEST_TMPDIR"), "a directory"},
+           {big, "larger than 4096 bytes"}}) {
+    setenv("AEQUOR_COORDINATION_SECRET_FILE", file.c_str(), 1);
+    ConnectionManagerBuilder odd;
+    odd.SetCoordinationSecretFromEnv();
+    m = odd.Build();
+    ASSERT_FALSE(m.ok()) << file;
+    EXPECT_EQ(m.status().code(), absl::StatusCode::kFailedPrecondition) << file;
+    EXPECT_TRUE(absl::StrContains(m.status().message(), says)) << m.status();
+    EXPECT_TRUE(absl::StrContains(m.status().message(), file)) << m.status();
+  }
+  std::ofstream(big, std::ios::trunc) << std::string(kMaxSecretFileBytes, 'y');
+  setenv("AEQUOR_COORDINATION_SECRET_FILE", big.c_str(), 1);
+  ConnectionManagerBuilder largest;
+  largest.SetCoordinationSecretFromEnv();
+  EXPECT_TRUE(largest.Build().ok()) << "exactly the limit is read";
 
   setenv("AEQUOR_COORDINATION_SECRET", kSecret, 1);
   ConnectionManagerBuilder both;

@@ -23,7 +23,9 @@
 // connection usage and the count of reapable sessions from one small probe
 // statement right after a new connection opens, and otherwise from values
 // that come back with statements the manager sends anyway (a reaper pass's
-// first statement, a lease renewal). Values older than 5 s are not passed.
+// first statement, a lease renewal). Values older than 5 s are not passed,
+// except that a warm invocation gets a usage up to 60 s old (the last thing
+// this process saw before it was frozen), without the reapable count.
 //
 // Thread-safety: not required; the manager calls its scheduler under its lock.
 #ifndef AEQUOR_API_REAPER_SCHEDULER_H_
@@ -50,10 +52,11 @@ struct ScheduleInput {
   absl::Time now;  // monotonic clock
   // Connection slots in use / slots this role may use (the larger of the
   // database's, less the superuser reserve, and the role's own CONNECTION
-  // LIMIT), measured at most 5 s ago; nullopt when not known that recently.
+  // LIMIT), measured at most 5 s ago (60 s for a warm invocation); nullopt
+  // when not known that recently.
   std::optional<double> connection_usage;
-  // Sessions of this service that a pass would probably kill, measured with
-  // connection_usage: idle for at least reap_min_idle, their lease's expiry
+  // Sessions of this service that a pass would probably kill, measured at
+  // most 5 s ago: idle for at least reap_min_idle, their lease's expiry
   // older than the server's clock minus reap_clock_skew. The tag is not
   // verified here (the pass does that), so forged leases count too.
   std::optional<int> reapable;

@@ -24,8 +24,11 @@ namespace aequor {
 namespace {
 
 // What the server told in passing (usage, reapable sessions) is used for
-// this long.
+// this long; a warm invocation, which never probes, judges pressure from a
+// usage up to kWarmUsageMaxAge old (the count the last pass, probe or
+// renewal saw), but never trusts an old "nothing reapable".
 constexpr absl::Duration kUsageMaxAge = absl::Seconds(5);
+constexpr absl::Duration kWarmUsageMaxAge = absl::Seconds(60);
 
 int64_t WholeSeconds(absl::Duration d) {
   return static_cast<int64_t>(std::ceil(absl::ToDoubleSeconds(d)));
@@ -424,9 +427,13 @@ void Manager::MaybeReapLocked(ReapTrigger trigger, bool database_full) {
   input.trigger = trigger;
   input.now = parts_.clock->MonotonicNow();
   input.database_full = database_full;
-  if (usage_.has_value() && input.now - usage_at_ < kUsageMaxAge) {
+  const absl::Duration age = input.now - usage_at_;
+  if (usage_.has_value() && age < kUsageMaxAge) {
     input.connection_usage = usage_;
     input.reapable = reapable_;
+  } else if (usage_.has_value() && trigger == ReapTrigger::kInvocation &&
+             age < kWarmUsageMaxAge) {
+    input.connection_usage = usage_;
   }
   input.under_pressure =
       database_full || (input.connection_usage.has_value() &&

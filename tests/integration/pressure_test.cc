@@ -167,6 +167,35 @@ TEST_F(PressureTest, TheDefaultSchedulerReapsEveryZombieOnConnectUnderPressure) 
   EXPECT_TRUE(m->Query("SELECT 1").ok());
 }
 
+// A warm invocation never probes: it judges from the usage its process saw
+// last (here the connect-time pass, 10 s earlier).
+TEST_F(PressureTest, AWarmInvocationUnderPressureRunsAPassFromWhatItSawLast) {
+  auto first = Zombies("svc_warm", 6, NowMs() - 60000);
+  testing::FakeClock clock{absl::Now()};
+  std::vector<Event> events;
+  ConnectionManagerBuilder b = Builder("svc_warm", &events);
+  b.SetClock(&clock).UseReaperScheduler(DefaultReaperSchedulerSpec());
+  std::unique_ptr<ConnectionManager> m = testing::MakeManager(std::move(b));
+  ASSERT_TRUE(m->Connect().ok());
+  ASSERT_EQ(OfKind(events, EventKind::kReap).size(), 1u);
+  auto more = Zombies("svc_warm", 6, NowMs() - 60000);  // frozen meanwhile
+  events.clear();
+  clock.Advance(absl::Seconds(10));  // a warm invocation: past invocation_gap
+  ASSERT_TRUE(m->Query("SELECT 1").ok());
+  std::vector<Event> reaps = OfKind(events, EventKind::kReap);
+  ASSERT_EQ(reaps.size(), 1u);
+  EXPECT_EQ(reaps[0].source, "invocation");
+  EXPECT_TRUE(reaps[0].reap.under_pressure);
+  EXPECT_EQ(reaps[0].reap.killed, 6);
+  // 61 s on, what it saw is too old to judge by: with room's rules, warm
+  // invocations leave the reaping to connects.
+  auto late = Zombies("svc_warm", 6, NowMs() - 60000);
+  events.clear();
+  clock.Advance(absl::Seconds(61));
+  ASSERT_TRUE(m->Query("SELECT 1").ok());
+  EXPECT_TRUE(OfKind(events, EventKind::kReap).empty());
+}
+
 TEST_F(PressureTest, TheDefaultSchedulerRunsNoPassWhenTheProbeSeesNothingReapable) {
   auto live = Zombies("svc_nothing", 6, NowMs() + 600000);  // pressure, but all alive
   std::vector<Event> events;

@@ -33,11 +33,16 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "api/lease.h"
+#include "api/lease_signer.h"
 #include "api/plugin.h"
+#include "api/secret.h"
 #include "bench/storm/phases.h"
 #include "bench/storm/procfs.h"
 #include "bench/storm/protocol.h"
 #include "bench/storm/server_log.h"
+#include "core/reaper.h"
+#include "signers/hmac_sha256_botan.h"
 #include "testing/throwaway_postgres.h"
 
 extern char** environ;
@@ -140,7 +145,8 @@ absl::Status CheckLoopback(absl::string_view flag, const std::string& conninfo) 
   return absl::OkStatus();
 }
 
-constexpr char kFaultForms[] = "terminate-idle:P, terminate-active:P or restart-at:S";
+constexpr char kFaultForms[] =
+    "terminate-idle:P, terminate-active:P, restart-at:S or restart-after-backends:N";
 
 // One --fault value into `faults`.
 absl::Status ParseFault(absl::string_view value, StormFaults* faults) {
@@ -150,6 +156,16 @@ absl::Status ParseFault(absl::string_view value, StormFaults* faults) {
   }
   const absl::string_view kind = value.substr(0, colon);
   const absl::string_view arg = value.substr(colon + 1);
+  if (kind == "restart-after-backends") {
+    if (faults->restart_after_backends.has_value()) return Bad("fault", absl::StrCat(kind, " given twice"));
+    int64_t n = 0;
+    if (!absl::SimpleAtoi(arg, &n) || n < 1 || n > 1000000) {
+      return Bad("fault", absl::StrCat("restart-after-backends: must be a number of backends in "
+                                       "[1, 1000000], got '", arg, "'"));
+    }
+    faults->restart_after_backends = static_cast<int>(n);
+    return absl::OkStatus();
+  }
   std::optional<double>* slot = nullptr;
   if (kind == "terminate-idle") {
     slot = &faults->terminate_idle;
@@ -182,6 +198,9 @@ std::string StormFaults::ToString() const {
   if (terminate_idle) parts.push_back(absl::StrFormat("terminate-idle:%g", *terminate_idle));
   if (terminate_active) parts.push_back(absl::StrFormat("terminate-active:%g", *terminate_active));
   if (restart_at_s) parts.push_back(absl::StrFormat("restart-at:%g", *restart_at_s));
+  if (restart_after_backends) {
+    parts.push_back(absl::StrCat("restart-after-backends:", *restart_after_backends));
+  }
   return absl::StrJoin(parts, ",");
 }
 
@@ -225,8 +244,10 @@ absl::StatusOr<StormArgs> ParseStormArgs(const std::vector<std::string>& args) {
     }
     if (!seen.insert(name).second && name != "fault") return Bad(name, "given twice");
 
-    if (name == "json-only" || name == "reaper-role") {
-      bool& flag = name == "json-only" ? o.json_only : o.reaper_role;
+    if (name == "json-only" || name == "reaper-role" || name == "frozen-leader") {
+      bool& flag = name == "json-only"       ? o.json_only
+                   : name == "reaper-role"   ? o.reaper_role
+                                             : o.frozen_leader;
       if (!value.has_value() || *value == "true" || *value == "1") {
         flag = true;
       } else if (*value == "false" || *value == "0") {
@@ -367,6 +388,22 @@ absl::StatusOr<StormArgs> ParseStormArgs(const std::vector<std::string>& args) {
     return Bad("fault",
                "restart-at needs the throwaway server: the harness does not restart a --dsn server");
   }
+  if (o.faults.restart_after_backends && !o.dsn.empty()) {
+    return Bad("fault",
+               "restart-after-backends needs the throwaway server: the harness does not restart a "
+               "--dsn server");
+  }
+  if (o.faults.restart_at_s && o.faults.restart_after_backends) {
+    return Bad("fault", "restart-at and restart-after-backends cannot be combined (one restart)");
+  }
+  if (o.frozen_leader && o.faults.restart()) {
+    return Bad("frozen-leader",
+               "cannot be combined with a restart fault (the restart would end the leader's "
+               "session, and with it the lock)");
+  }
+  if (o.frozen_leader && o.client == ClientKind::kLibpq) {
+    return Bad("frozen-leader", "has no effect with --client=libpq (no reaper to free it)");
+  }
   return out;
 }
 
@@ -427,6 +464,16 @@ Fleet:
                           connect refused with 53300 runs a pass as that role and
                           retries. The fleet then has fewer slots (fleet_slots)
   --reaper-slots=N        the reaper role's headroom with --reaper-role (default 2)
+  --frozen-leader         a frozen pg-aequor leader: right before the first instance,
+                          the harness connects as the fleet's role with a lease of
+                          --service signed with the coordination secret and expiring
+                          --lease-ttl-ms later, takes pg-aequor's session lock
+                          pg_advisory_lock(1346847057, hashtext(<service>)) and never
+                          uses the connection again. Passes are busy while its lease
+                          is valid; once it expired the fleet must terminate it to
+                          reap at all. Reported in frozen_leader (not as a zombie,
+                          false kill or unattributed backend; it does count in
+                          peak_connections). Not with a restart fault
   --instance-binary=PATH  storm_instance for the built-in clients (default: found in
                           the runfiles or next to this program)
 Faults (the harness's own kills: counted as fault_kills, never as zombies_reaped
@@ -444,6 +491,10 @@ or false_kills; may be given more than once; every random choice comes from --se
                           after the first instance started; the storm lasts at least
                           S seconds and pauses while the server restarts. Throwaway
                           server only
+  --fault=restart-after-backends:N  the same restart, as soon as the polls have
+                          seen N distinct client backends (a condition, not a time:
+                          it comes after connections exist however slow the machine
+                          is; none if the storm ends first). Not with restart-at
 Server:
   --max-connections=N     max_connections for the fleet's server (default 30): the
                           fleet gets N-3 slots (3 are reserved for superusers). The
@@ -492,7 +543,12 @@ and reaper_kills by source (connect, invocation, emergency, ...: from the
 instances' "# reap source=S ... killed=N" lines); refused_connections (refused
 for lack of slots, 53300, from the server log), full_at_ms (the first refusal)
 and full_recovery_ms (from it to the next fleet backend the server accepted;
-null if none); and more (instances, warm_invocations, failed_with_row, ...).
+null if none); frozen_leader (null without --frozen-leader, else backend_pid,
+lease_ttl_ms, lease_expires_ms, killed_ms, killed_by, freed_by_instance, reaping_resumed_ms
+(from the lease's expiry to the first kill after it: the leader's or a
+zombie's), first_zombie_reaped_ms, within_ttl_plus_1s, passes_while_valid,
+busy_while_valid, kills_while_valid; times in ms after the first instance
+started); and more (instances, warm_invocations, failed_with_row, ...).
 
 Environment: AEQUOR_COORDINATION_SECRET (default: a throwaway secret derived from
 the seed), AEQUOR_REAPER_SCHEDULER, STORM_INSTANCE_BINARY. Instances get the
@@ -585,6 +641,23 @@ std::string JsonMs(const std::optional<double>& v) {
   return absl::StrFormat("%.1f", *v);
 }
 
+std::string JsonFrozenLeader(const std::optional<FrozenLeaderReport>& f) {
+  if (!f.has_value()) return "null";
+  return absl::StrCat(
+      "{\"backend_pid\":", f->backend_pid, ",\"lease_ttl_ms\":", f->lease_ttl_ms,
+      ",\"lease_expires_ms\":", JsonMs(f->lease_expires_ms),
+      ",\"killed_ms\":", JsonMs(f->killed_ms), ",\"killed_by\":",
+      f->killed_by.empty() ? std::string("null") : JsonQuote(f->killed_by),
+      ",\"freed_by_instance\":",
+      f->freed_by_instance ? absl::StrCat(*f->freed_by_instance) : std::string("null"),
+      ",\"reaping_resumed_ms\":", JsonMs(f->reaping_resumed_ms),
+      ",\"first_zombie_reaped_ms\":", JsonMs(f->first_zombie_reaped_ms),
+      ",\"within_ttl_plus_1s\":", f->within_ttl_plus_1s ? "true" : "false",
+      ",\"passes_while_valid\":", f->passes_while_valid,
+      ",\"busy_while_valid\":", f->busy_while_valid,
+      ",\"kills_while_valid\":", f->kills_while_valid, "}");
+}
+
 }  // namespace
 
 std::string StormSummaryToJson(const StormSummary& s) {
@@ -605,7 +678,8 @@ std::string StormSummaryToJson(const StormSummary& s) {
                   ",\"reaper_kills\":", JsonCounts(s.reaper_kills),
                   ",\"refused_connections\":", s.refused_connections,
                   ",\"full_at_ms\":", JsonMs(s.full_at_ms),
-                  ",\"full_recovery_ms\":", JsonMs(s.full_recovery_ms));
+                  ",\"full_recovery_ms\":", JsonMs(s.full_recovery_ms),
+                  ",\"frozen_leader\":", JsonFrozenLeader(s.frozen_leader));
   absl::StrAppend(&out, ",\"reaped_by\":", JsonCounts(s.reaped_by),
                   ",\"zombies_left\":", s.zombies_left,
                   ",\"final_connections\":", s.final_connections,
@@ -781,6 +855,7 @@ struct Backend {
   std::string query;  // its first 200 characters
   std::string user;   // pg_stat_activity.usename
   int instance = 0;  // 0: not attributed (yet)
+  bool leader = false;  // --frozen-leader's session: never attributed or counted
   double first_seen_ms = 0;
   double last_seen_ms = 0;
 };
@@ -835,6 +910,14 @@ enum Stream : uint64_t {
 constexpr char kFaultIdle[] = "terminate-idle";
 constexpr char kFaultActive[] = "terminate-active";
 constexpr char kFaultRestart[] = "restart-at";
+constexpr char kFaultRestartAfterBackends[] = "restart-after-backends";
+
+// A reaper pass an instance reported, and when its line was read.
+struct ReapLine {
+  double read_ms = 0;
+  int instance = 0;
+  ReapComment reap;
+};
 
 class Storm {
  public:
@@ -860,6 +943,9 @@ class Storm {
   absl::Status ConnectMonitor();
   absl::Status CreateWritesTable();
   absl::Status SetUpReaperRole();
+  absl::Status StartFrozenLeader();
+  void LeaderGone(const Backend& b, double now);
+  void SummarizeFrozenLeader();
   void SummarizeFullDatabase();
   absl::Status CountWrites();
   std::vector<std::string> FleetEnvironment(int number, int invocation) const;
@@ -923,11 +1009,36 @@ class Storm {
   std::set<int64_t> fleet_backend_starts_;
   double first_53300_answer_ms_ = -1;  // run time of the first answer with 53300
   std::FILE* series_file_ = nullptr;
+  // restart-after-backends: distinct client backends the polls have seen
+  // (the frozen leader's excluded), and whether the restart was scheduled.
+  int backends_seen_ = 0;
+  bool restart_scheduled_ = false;
+  // --frozen-leader: its connection (never used after the lock), its
+  // backend, and its lease's expiry (epoch ms).
+  Conn leader_;
+  std::optional<BackendKey> leader_key_;
+  int64_t leader_expires_epoch_ms_ = 0;
+  // Every reaper pass reported, and the run time of every zombie reaped.
+  std::vector<ReapLine> reap_lines_;
+  std::vector<double> zombie_reaped_ms_;
 };
 
 absl::Status Storm::Prepare() {
   if (o_.faults.restart_at_s && !o_.dsn.empty()) {
     return Bad("fault", "restart-at needs the throwaway server: the harness does not restart a --dsn server");
+  }
+  if (o_.faults.restart_after_backends && !o_.dsn.empty()) {
+    return Bad("fault",
+               "restart-after-backends needs the throwaway server: the harness does not restart a "
+               "--dsn server");
+  }
+  if (o_.faults.restart_at_s && o_.faults.restart_after_backends) {
+    return Bad("fault", "restart-at and restart-after-backends cannot be combined (one restart)");
+  }
+  if (o_.frozen_leader && o_.faults.restart()) {
+    return Bad("frozen-leader",
+               "cannot be combined with a restart fault (the restart would end the leader's "
+               "session, and with it the lock)");
   }
   if (o_.seed.has_value()) {
     seed_ = *o_.seed;
@@ -1141,6 +1252,178 @@ absl::Status Storm::SetUpReaperRole() {
       " (pg_read_all_stats, pg_signal_backend) keeps ", o_.reaper_slots,
       " slots and is passed to the fleet as ", kEnvReaperConninfo, " (the emergency path)");
   return absl::OkStatus();
+}
+
+// --frozen-leader: a pg-aequor leader frozen holding its session lock, as
+// the server sees it. Its lease is signed as an instance's manager signs one
+// (the default signer, the normalised service, an 8-character instance id),
+// and it connects exactly where the instances connect.
+absl::Status Storm::StartFrozenLeader() {
+  absl::StatusOr<std::unique_ptr<LeaseSigner>> signer = NewHmacSha256BotanSigner(Secret(secret_));
+  if (!signer.ok()) {
+    return absl::Status(signer.status().code(),
+                        absl::StrCat("--frozen-leader: the lease signer: ", signer.status().message()));
+  }
+  const std::string service = NormalizeService(o_.service);
+  std::mt19937_64 rng(seed_ ^ 0xf0ce1eade7ull);
+  const uint64_t bits = rng();
+  char id_bytes[6];
+  for (int i = 0; i < 6; ++i) id_bytes[i] = static_cast<char>((bits >> (8 * i)) & 0xff);
+  const std::string instance = Base64UrlEncode(absl::string_view(id_bytes, sizeof(id_bytes)));
+  const int64_t now_epoch_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count();
+  leader_expires_epoch_ms_ = now_epoch_ms + o_.lease_ttl_ms;
+  absl::StatusOr<std::string> lease = SignLease(**signer, service, instance, leader_expires_epoch_ms_);
+  if (!lease.ok()) {
+    return absl::Status(lease.status().code(),
+                        absl::StrCat("--frozen-leader: signing its lease: ", lease.status().message()));
+  }
+
+  // The instances' connection settings (their PG* variables), as keywords.
+  std::map<std::string, std::string> params;
+  PQconninfoOption* defaults = PQconndefaults();
+  if (defaults == nullptr) return absl::ResourceExhaustedError("PQconndefaults: out of memory");
+  for (PQconninfoOption* d = defaults; d->keyword != nullptr; ++d) {
+    if (d->envvar == nullptr) continue;
+    if (auto it = fleet_env_.find(d->envvar); it != fleet_env_.end()) params[d->keyword] = it->second;
+  }
+  PQconninfoFree(defaults);
+  params["application_name"] = *lease;
+  // pg_advisory_lock waits for a holder: on a --dsn server a live fleet may
+  // hold the lock. A startup option bounds the wait without a statement.
+  std::string& options = params["options"];
+  absl::StrAppend(&options, options.empty() ? "" : " ", "-c lock_timeout=5000");
+  std::vector<const char*> keywords;
+  std::vector<const char*> values;
+  for (const auto& [k, v] : params) {
+    keywords.push_back(k.c_str());
+    values.push_back(v.c_str());
+  }
+  keywords.push_back(nullptr);
+  values.push_back(nullptr);
+  leader_.reset(PQconnectdbParams(keywords.data(), values.data(), 0));
+  if (leader_ == nullptr || PQstatus(leader_.get()) != CONNECTION_OK) {
+    return absl::UnavailableError(absl::StrCat(
+        "--frozen-leader: connecting as the fleet's role failed: ",
+        leader_ == nullptr ? "out of memory" : OneLine(PQerrorMessage(leader_.get()))));
+  }
+  PQsetNoticeProcessor(leader_.get(), [](void*, const char*) {}, nullptr);
+  // pg-aequor's session-level lock, the two-int4 form.
+  const std::string lock_sql =
+      absl::StrCat("SELECT pg_advisory_lock(", kReaperLockNamespace, ", hashtext($1))");
+  const char* lock_values[] = {service.c_str()};
+  Result locked(PQexecParams(leader_.get(), lock_sql.c_str(), 1, nullptr, lock_values, nullptr,
+                             nullptr, 0));
+  if (PQresultStatus(locked.get()) != PGRES_TUPLES_OK) {
+    return absl::UnavailableError(absl::StrCat("--frozen-leader: taking the lock: ",
+                                               OneLine(PQresultErrorMessage(locked.get()))));
+  }
+  const int pid = PQbackendPID(leader_.get());
+  // Its backend_start as the polls read it, so that a later backend reusing
+  // the pid is not taken for it.
+  const std::string pid_text = absl::StrCat(pid);
+  const char* pid_values[] = {pid_text.c_str()};
+  Result started(PQexecParams(
+      monitor_.get(),
+      "SELECT (extract(epoch FROM backend_start) * 1000)::bigint FROM pg_stat_activity WHERE pid = $1::int",
+      1, nullptr, pid_values, nullptr, nullptr, 0));
+  int64_t start_ms = 0;
+  if (PQresultStatus(started.get()) != PGRES_TUPLES_OK || PQntuples(started.get()) != 1 ||
+      !absl::SimpleAtoi(PQgetvalue(started.get(), 0, 0), &start_ms)) {
+    return absl::UnavailableError(
+        absl::StrCat("--frozen-leader: the monitor cannot see the leader's backend ", pid, ": ",
+                     OneLine(PQresultErrorMessage(started.get()))));
+  }
+  leader_key_ = BackendKey{pid, start_ms};
+  FrozenLeaderReport report;
+  report.backend_pid = pid;
+  report.lease_ttl_ms = o_.lease_ttl_ms;
+  summary_.frozen_leader = report;
+  Say("frozen leader: backend ", pid, " (", fleet_role_.empty() ? "the fleet's role" : fleet_role_,
+      ") holds pg-aequor's lock pg_advisory_lock(", kReaperLockNamespace, ", hashtext('", service,
+      "')) with a lease expiring in ", leader_expires_epoch_ms_ - now_epoch_ms,
+      " ms, and is never used again");
+  return absl::OkStatus();
+}
+
+// The leader's backend is gone: when and how, from the server log (or the
+// poll, with --dsn).
+void Storm::LeaderGone(const Backend& b, double now) {
+  FrozenLeaderReport& f = *summary_.frozen_leader;
+  std::optional<Termination> logged;
+  if (log_ != nullptr) {
+    log_->Poll();
+    logged = log_->Find(b.pid, b.start_ms - 5);
+    if (logged.has_value()) {
+      f.killed_ms = clock_.FromEpochMs(logged->epoch_ms);
+      f.killed_by = logged->reason;
+    }
+  } else {
+    f.killed_ms = now;
+    f.killed_by = "terminated";
+  }
+  const double expires = clock_.FromEpochMs(leader_expires_epoch_ms_);
+  if (f.killed_ms.has_value()) {
+    Say("  frozen leader: backend ", b.pid, " terminated (", f.killed_by, ") at ",
+        absl::StrFormat("%.3f s", *f.killed_ms / 1000.0), ", ",
+        absl::StrFormat("%.0f ms", *f.killed_ms - expires), " after its lease expired; conns=",
+        connections_);
+  } else {
+    Say("  frozen leader: backend ", b.pid, " gone without a logged termination; conns=",
+        connections_);
+  }
+}
+
+void Storm::SummarizeFrozenLeader() {
+  if (!summary_.frozen_leader.has_value()) return;
+  FrozenLeaderReport& f = *summary_.frozen_leader;
+  f.lease_expires_ms = clock_.FromEpochMs(leader_expires_epoch_ms_);
+  for (const ReapLine& line : reap_lines_) {
+    if (line.reap.frozen_leader_killed && !f.freed_by_instance.has_value()) {
+      f.freed_by_instance = line.instance;
+    }
+    if (line.read_ms >= f.lease_expires_ms) continue;
+    ++f.passes_while_valid;
+    if (line.reap.outcome == "busy") ++f.busy_while_valid;
+    f.kills_while_valid += line.reap.killed;
+  }
+  // Nothing can be reaped while the lock is held, the leader included: the
+  // first kill at or after the expiry (the leader's own, which a pass does
+  // first, or any zombie's) is when reaping resumed.
+  std::vector<double> kills = zombie_reaped_ms_;
+  if (f.killed_ms.has_value()) kills.push_back(*f.killed_ms);
+  for (double t : kills) {
+    if (t >= f.lease_expires_ms &&
+        (!f.reaping_resumed_ms.has_value() || t - f.lease_expires_ms < *f.reaping_resumed_ms)) {
+      f.reaping_resumed_ms = t - f.lease_expires_ms;
+    }
+  }
+  for (double t : zombie_reaped_ms_) {
+    if (f.killed_ms.has_value() && t >= *f.killed_ms &&
+        (!f.first_zombie_reaped_ms.has_value() || t < *f.first_zombie_reaped_ms)) {
+      f.first_zombie_reaped_ms = t;
+    }
+  }
+  f.within_ttl_plus_1s = f.reaping_resumed_ms.has_value() && *f.reaping_resumed_ms <= 1000.0;
+  Say("frozen leader: lease expired at ", absl::StrFormat("%.3f s", f.lease_expires_ms / 1000.0),
+      f.killed_ms.has_value()
+          ? absl::StrCat(", terminated at ", absl::StrFormat("%.3f s", *f.killed_ms / 1000.0),
+                         f.freed_by_instance.has_value()
+                             ? absl::StrCat(" by instance ", *f.freed_by_instance, "'s pass")
+                             : std::string(""))
+          : std::string(", never terminated"),
+      "; reaping resumed ",
+      f.reaping_resumed_ms.has_value()
+          ? absl::StrFormat("%.0f ms after the expiry (within TTL + 1 s: %s)", *f.reaping_resumed_ms,
+                            f.within_ttl_plus_1s ? "yes" : "NO")
+          : std::string("never (within TTL + 1 s: NO)"),
+      f.first_zombie_reaped_ms.has_value()
+          ? absl::StrFormat("; first instance zombie reaped after it at %.3f s",
+                            *f.first_zombie_reaped_ms / 1000.0)
+          : std::string(""),
+      "; while its lease was valid: ", f.passes_while_valid, " passes, ", f.busy_while_valid,
+      " busy, ", f.kills_while_valid, " sessions terminated");
 }
 
 // full_at_ms and full_recovery_ms, from the server log's refusals (or the
@@ -1410,6 +1693,7 @@ void Storm::HandleLine(Instance& inst, absl::string_view line) {
     case InstanceLine::Kind::kComment:
       if (parsed.backend_pid.has_value()) reported_pids_[*parsed.backend_pid] = inst.number;
       if (parsed.reap.has_value()) {
+        reap_lines_.push_back(ReapLine{clock_.Now(), inst.number, *parsed.reap});
         ++summary_.reaper_passes[parsed.reap->source];
         summary_.reaper_kills[parsed.reap->source] += parsed.reap->killed;
         if (parsed.reap->source == "emergency") {
@@ -1531,7 +1815,7 @@ void Storm::Attribute(double now) {
   (void)now;
   std::vector<Backend*> pending;
   for (auto& [key, b] : backends_) {
-    if (b.instance != 0) continue;
+    if (b.instance != 0 || b.leader) continue;
     if (auto it = reported_pids_.find(b.pid); it != reported_pids_.end()) {
       b.instance = it->second;
     } else if (b.client_port > 0) {
@@ -1560,6 +1844,10 @@ void Storm::Attribute(double now) {
 }
 
 void Storm::Disappeared(const Backend& b, double now) {
+  if (b.leader) {
+    LeaderGone(b, now);
+    return;
+  }
   if (b.instance == 0) {
     ++summary_.unattributed_backends;
     return;
@@ -1613,6 +1901,7 @@ void Storm::Disappeared(const Backend& b, double now) {
   if (zombie) {
     ++summary_.zombies_reaped;
     ++summary_.reaped_by[reason];
+    zombie_reaped_ms_.push_back(when);
     Say("  reaped: backend ", b.pid, " of instance ", inst.number, ", frozen for ",
         absl::StrFormat("%.1f s", (when - inst.history.SinceAt(when)) / 1000.0), " (", reason, ") conns=",
         connections_);
@@ -1688,20 +1977,21 @@ void Storm::TerminateActive() {
 
 absl::Status Storm::RestartServer(double now) {
   restart_due_ = -1;
+  const char* fault = o_.faults.restart_after_backends ? kFaultRestartAfterBackends : kFaultRestart;
   Poll(now);  // every backend the restart is about to cut off
-  for (const auto& [key, b] : backends_) fault_targets_[key] = kFaultRestart;
-  Say("fault: ", kFaultRestart, ": restarting the server (fast shutdown) at ",
+  for (const auto& [key, b] : backends_) fault_targets_[key] = fault;
+  Say("fault: ", fault, ": restarting the server (fast shutdown) at ",
       absl::StrFormat("%.1f s", now / 1000.0), " with ", backends_.size(), " client backends");
   const auto t0 = std::chrono::steady_clock::now();
   absl::Status s = server_->Restart();
   const double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   if (!s.ok()) {
-    return absl::Status(s.code(), absl::StrCat("--fault=restart-at: restarting the server: ", s.message()));
+    return absl::Status(s.code(), absl::StrCat("--fault=", fault, ": restarting the server: ", s.message()));
   }
   ++summary_.restarts;
   summary_.restart_ms = ms;
-  Say("fault: ", kFaultRestart, ": the server is back after ", FormatMs(ms));
+  Say("fault: ", fault, ": the server is back after ", FormatMs(ms));
   if (monitor_ != nullptr) PQreset(monitor_.get());
   return absl::OkStatus();
 }
@@ -1733,7 +2023,11 @@ void Storm::Poll(double now) {
     BackendKey key{b.pid, b.start_ms};
     present.insert(key);
     auto [it, inserted] = backends_.emplace(key, b);
-    if (inserted) it->second.first_seen_ms = now;
+    if (inserted) {
+      it->second.first_seen_ms = now;
+      it->second.leader = leader_key_.has_value() && key == *leader_key_;
+      if (!it->second.leader) ++backends_seen_;
+    }
     it->second.last_seen_ms = now;
     if (!it->second.application_name.empty() || !b.application_name.empty()) {
       it->second.application_name = b.application_name;
@@ -1742,7 +2036,9 @@ void Storm::Poll(double now) {
     it->second.query = PQgetvalue(r.get(), i, 5);
     if (inserted) {
       it->second.user = PQgetvalue(r.get(), i, 6);
-      if (it->second.user == fleet_role_) fleet_backend_starts_.insert(b.start_ms);
+      if (it->second.user == fleet_role_ && !it->second.leader) {
+        fleet_backend_starts_.insert(b.start_ms);
+      }
     }
   }
   connections_ = static_cast<int>(present.size());
@@ -1758,6 +2054,13 @@ void Storm::Poll(double now) {
     }
   }
   if (o_.faults.terminate_active) TerminateActive();
+  if (o_.faults.restart_after_backends && !restart_scheduled_ &&
+      backends_seen_ >= *o_.faults.restart_after_backends) {
+    restart_scheduled_ = true;
+    restart_due_ = now;  // the loop restarts the server at once
+    Say("fault: ", kFaultRestartAfterBackends, ": backend ", backends_seen_, " seen at ",
+        absl::StrFormat("%.3f s", now / 1000.0));
+  }
 }
 
 bool Storm::AllSettled() const {
@@ -1834,6 +2137,7 @@ absl::StatusOr<StormSummary> Storm::Run() {
   if (s.ok()) s = ConnectMonitor();
   if (s.ok() && o_.reaper_role) s = SetUpReaperRole();
   if (s.ok() && o_.workload == Workload::kWrite) s = CreateWritesTable();
+  if (s.ok() && o_.frozen_leader) s = StartFrozenLeader();  // right before the first instance
   if (!s.ok()) {
     if (series_file_ != nullptr) std::fclose(series_file_);
     series_file_ = nullptr;
@@ -1941,6 +2245,7 @@ absl::StatusOr<StormSummary> Storm::Run() {
     }
   }
   for (const auto& [key, b] : backends_) {
+    if (b.leader) continue;  // reported in frozen_leader
     if (b.instance == 0) {
       ++summary_.unattributed_backends;
       continue;
@@ -1950,6 +2255,7 @@ absl::StatusOr<StormSummary> Storm::Run() {
   }
   summary_.final_connections = connections_;
   SummarizeFullDatabase();
+  SummarizeFrozenLeader();
   KillAll();
   WriteSeries();
   if (o_.workload == Workload::kWrite) {
@@ -1992,6 +2298,7 @@ absl::StatusOr<StormSummary> Storm::Run() {
         " other failures that wrote their row");
   }
   if (summary_.interrupted) summary_.interrupted_signal = signals.signal();
+  leader_.reset();
   monitor_.reset();
   server_.reset();  // stops the server and removes its directory
   return summary_;

@@ -115,11 +115,20 @@ struct StormFaults {
   // for it. The storm lasts at least S seconds. REQUIRES: [0, 86400]; not
   // with --dsn.
   std::optional<double> restart_at_s;
+  // restart-after-backends:N. The same restart, as soon as the polls have
+  // seen N distinct client backends (a condition, not a time: the restart
+  // comes after connections exist however slow the machine is). No restart
+  // if the storm ends first (restarts stays 0). REQUIRES: 1..1000000; not
+  // with restart_at_s; not with --dsn.
+  std::optional<int> restart_after_backends;
 
   bool any() const {
-    return terminate_idle.has_value() || terminate_active.has_value() || restart_at_s.has_value();
+    return terminate_idle.has_value() || terminate_active.has_value() || restart_at_s.has_value() ||
+           restart_after_backends.has_value();
   }
-  // "terminate-idle:1,restart-at:3" ("" when none), in that order.
+  bool restart() const { return restart_at_s.has_value() || restart_after_backends.has_value(); }
+  // "terminate-idle:1,restart-at:3" ("" when none), in that order
+  // (restart-after-backends:N where restart-at would be).
   std::string ToString() const;
 };
 
@@ -188,6 +197,19 @@ struct StormOptions {
   // The reaper role's headroom. Default 2. REQUIRES: 1..10000, fewer than
   // the fleet's slots (max_connections - 3); only with reaper_role.
   int reaper_slots = 2;
+  // --frozen-leader: right before the first instance starts, the harness
+  // opens one more connection as the fleet's role (the instances' host,
+  // port, user and password) whose application_name is a lease of `service`
+  // (normalised as the manager does), signed with the coordination secret
+  // by aequor's default signer and expiring lease_ttl_ms later; it takes
+  // pg-aequor's session-level lock pg_advisory_lock(1346847057,
+  // hashtext(<service>)) and is never used again: a frozen pg-aequor leader
+  // as the server sees it. Every aequor pass must free it first (it is an
+  // expired lease of the service once its lease is over). Reported in
+  // StormSummary::frozen_leader, never as a zombie, false kill or
+  // unattributed backend. Default false. REQUIRES: no restart fault (a
+  // restart would end the leader's session).
+  bool frozen_leader = false;
   // AEQUOR_COORDINATION_SECRET. Default "": derived from the seed (a
   // throwaway secret). REQUIRES: empty or at least 16 bytes.
   std::string coordination_secret;
@@ -229,6 +251,39 @@ bool IsLibpqEnvironmentVariable(absl::string_view name);
 // /proc/self/exe.runfiles), else next to this program. "" when not found.
 std::string FindInstanceBinary(absl::string_view argv0);
 
+// --frozen-leader: what became of the leader (run times are ms after t = 0,
+// when the first instance started).
+struct FrozenLeaderReport {
+  int backend_pid = 0;
+  int lease_ttl_ms = 0;         // its lease's TTL: --lease-ttl-ms
+  double lease_expires_ms = 0;  // negative if it expired before t = 0 (never)
+  // When it was terminated: the server log's time (throwaway server), or the
+  // poll that saw it gone (--dsn). nullopt: it was alive at the end, or it
+  // went without a logged termination.
+  std::optional<double> killed_ms;
+  std::string killed_by;  // the server log's reason ("administrator command"), "" if none
+  // The instance whose reaper pass reported freeing it ("# reap ...
+  // frozen_leader_killed=1"); nullopt if none did.
+  std::optional<int> freed_by_instance;
+  // From lease_expires_ms to the first kill at or after it, the leader's own
+  // (a pass frees it first) or any zombie's: when reaping resumed (nothing,
+  // the leader included, can be reaped while the lock is held and its lease
+  // valid). nullopt if nothing was killed after the expiry.
+  std::optional<double> reaping_resumed_ms;
+  // The first zombie of the fleet's instances reaped after the leader's
+  // kill (run time); nullopt if none.
+  std::optional<double> first_zombie_reaped_ms;
+  // Reaping resumed no later than lease_ttl_ms + 1000 after the lease was
+  // signed, i.e. reaping_resumed_ms <= 1000 (false when it never resumed).
+  bool within_ttl_plus_1s = false;
+  // Reaper passes reported ("# reap ...") before lease_expires_ms, so that
+  // they ran entirely while the leader's lease was valid; of them, those
+  // with outcome=busy; and the sessions they terminated (must be 0).
+  int passes_while_valid = 0;
+  int busy_while_valid = 0;
+  int kills_while_valid = 0;
+};
+
 struct StormSummary {
   std::string client;      // "aequor", "libpq" or "cmd"
   std::string client_cmd;  // kCommand only
@@ -255,8 +310,9 @@ struct StormSummary {
 
   // Backends terminated by the harness's own faults, and by which.
   int fault_kills = 0;
-  std::map<std::string, int> fault_kills_by;  // "terminate-idle", "terminate-active", "restart-at"
-  int restarts = 0;                           // server restarts done (restart-at)
+  // "terminate-idle", "terminate-active", "restart-at", "restart-after-backends"
+  std::map<std::string, int> fault_kills_by;
+  int restarts = 0;                           // server restarts done (restart-*)
   std::optional<double> restart_ms;           // how long the restart took
 
   std::string workload = "read";
@@ -285,6 +341,9 @@ struct StormSummary {
   int refused_connections = 0;
   std::optional<double> full_at_ms;
   std::optional<double> full_recovery_ms;
+
+  // --frozen-leader; nullopt without it.
+  std::optional<FrozenLeaderReport> frozen_leader;
 
   // Beyond the contract.
   std::map<std::string, int> reaped_by;  // reason from the server log -> count

@@ -72,6 +72,10 @@ InstanceLine ParseInstanceLine(absl::string_view line) {
           has_source = true;
         } else if (absl::ConsumePrefix(&token, "killed=")) {
           has_killed = absl::SimpleAtoi(token, &reap.killed) && reap.killed >= 0;
+        } else if (absl::ConsumePrefix(&token, "outcome=")) {
+          reap.outcome = std::string(token);
+        } else if (absl::ConsumePrefix(&token, "frozen_leader_killed=")) {
+          reap.frozen_leader_killed = token == "1";
         }
       }
       if (has_source && has_killed) out.reap = std::move(reap);

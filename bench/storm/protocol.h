@@ -44,9 +44,12 @@
 //   # reap source=<s> ... killed=<n> ...
 //                              optional: a reaper pass ran in this instance
 //                              (<s>: connect, invocation, emergency, ...) and
-//                              terminated <n> sessions; other key=value words
-//                              are ignored. Summed into reaper_passes and
-//                              reaper_kills by source.
+//                              terminated <n> sessions; optional words
+//                              outcome=<completed|busy|error> and
+//                              frozen_leader_killed=<0|1> (it terminated a
+//                              frozen leader holding the lock, one of the <n>);
+//                              other key=value words are ignored. Summed into
+//                              reaper_passes and reaper_kills by source.
 //   # <anything>               optional comment, shown nowhere, ignored
 // Every other line is ignored. The first `ok`/`fail` line ends the invocation;
 // the harness then freezes the process group with SIGSTOP (after
@@ -96,6 +99,10 @@ inline constexpr char kCommandExit[] = "exit";
 struct ReapComment {
   std::string source;  // "connect", "invocation", "emergency", ...
   int killed = 0;
+  std::string outcome;  // "completed", "busy", "error"; "" when not given
+  // frozen_leader_killed=1: the pass terminated a frozen leader holding the
+  // lock (counted in `killed` too).
+  bool frozen_leader_killed = false;
 };
 
 // One line an instance printed.

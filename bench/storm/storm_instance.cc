@@ -231,10 +231,12 @@ class AequorClient : public Client {
     // the calling thread, so they come before the answer).
     hooks.on_event = [](const Event& e) {
       if (e.kind != EventKind::kReap) return;
-      Emit(absl::StrFormat("# reap source=%s outcome=%s scanned=%d candidates=%d killed=%d ms=%d",
-                           e.source, ReapOutcomeName(e.reap.outcome), e.reap.scanned,
-                           e.reap.candidates, e.reap.killed,
-                           absl::ToInt64Milliseconds(e.reap.duration)));
+      Emit(absl::StrFormat(
+          "# reap source=%s outcome=%s scanned=%d candidates=%d killed=%d ms=%d "
+          "frozen_leader_killed=%d",
+          e.source, ReapOutcomeName(e.reap.outcome), e.reap.scanned, e.reap.candidates,
+          e.reap.killed, absl::ToInt64Milliseconds(e.reap.duration),
+          e.reap.frozen_leader_killed ? 1 : 0));
     };
     builder.SetHooks(std::move(hooks));
     absl::StatusOr<std::unique_ptr<ConnectionManager>> manager = builder.Build();

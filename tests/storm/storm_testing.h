@@ -1,6 +1,6 @@
 // tests/storm/storm_testing.h: what the storm tests share: reading the
 // summary line strictly (testing/json.h), running a storm in process (RunOrFail)
-// or the storm binary (RunBinary), and the runfiles paths.
+// or the storm binary (RunBinary, RunBinaryUntil), and the runfiles paths.
 //
 // Thread-safety: the functions are not meant for concurrent use (RunStorm
 // forks and installs signal handlers).
@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <sstream>
 #include <string>
@@ -137,8 +138,8 @@ struct Exec {
   std::string err;
 };
 
-// Runs the storm binary; SIGTERMs it after `kill_after_s` when > 0.
-inline Exec RunBinary(const std::vector<std::string>& args, double kill_after_s = 0) {
+// Runs the storm binary to its end.
+inline Exec RunBinary(const std::vector<std::string>& args) {
   Exec e;
   int out[2], err[2];
   if (pipe(out) != 0 || pipe(err) != 0) return e;
@@ -158,13 +159,6 @@ inline Exec RunBinary(const std::vector<std::string>& args, double kill_after_s 
   }
   close(out[1]);
   close(err[1]);
-  std::thread killer;
-  if (kill_after_s > 0) {
-    killer = std::thread([pid, kill_after_s] {
-      std::this_thread::sleep_for(std::chrono::duration<double>(kill_after_s));
-      kill(pid, SIGTERM);
-    });
-  }
   std::thread err_reader([&] {
     char buf[4096];
     ssize_t n;
@@ -174,7 +168,52 @@ inline Exec RunBinary(const std::vector<std::string>& args, double kill_after_s 
   ssize_t n;
   while ((n = read(out[0], buf, sizeof(buf))) > 0) e.out.append(buf, static_cast<size_t>(n));
   err_reader.join();
-  if (killer.joinable()) killer.join();
+  waitpid(pid, &e.status, 0);
+  close(out[0]);
+  close(err[0]);
+  return e;
+}
+
+// Runs the storm binary and SIGTERMs it as soon as its standard output so
+// far satisfies `sigterm_when` (a condition, never a guessed delay); never
+// if the output never does (the process then ends by itself).
+inline Exec RunBinaryUntil(const std::vector<std::string>& args,
+                           const std::function<bool(const std::string& out)>& sigterm_when) {
+  Exec e;
+  int out[2], err[2];
+  if (pipe(out) != 0 || pipe(err) != 0) return e;
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out[1], 1);
+    dup2(err[1], 2);
+    close(out[0]);
+    close(err[0]);
+    std::vector<std::string> argv = {StormBinary()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::vector<char*> c;
+    for (std::string& a : argv) c.push_back(a.data());
+    c.push_back(nullptr);
+    execv(c[0], c.data());
+    _exit(127);
+  }
+  close(out[1]);
+  close(err[1]);
+  std::thread err_reader([&] {
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(err[0], buf, sizeof(buf))) > 0) e.err.append(buf, static_cast<size_t>(n));
+  });
+  bool sent = false;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(out[0], buf, sizeof(buf))) > 0) {
+    e.out.append(buf, static_cast<size_t>(n));
+    if (!sent && sigterm_when(e.out)) {
+      kill(pid, SIGTERM);
+      sent = true;
+    }
+  }
+  err_reader.join();
   waitpid(pid, &e.status, 0);
   close(out[0]);
   close(err[0]);

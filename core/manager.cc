@@ -355,6 +355,8 @@ ReapReport Manager::RunPassLocked(PGconn* conn, bool dry_run, bool under_pressur
       reapable_ = report.outcome == ReapOutcome::kCompleted
                       ? std::optional<int>(std::max(0, report.candidates - report.killed))
                       : std::nullopt;
+      // A completed pass held the lock: no frozen leader holds it now.
+      frozen_leader_ = false;
     }
     if (report.clock_offset.has_value()) ObserveClockLocked(*report.clock_offset);
   }
@@ -366,6 +368,7 @@ void Manager::ObserveProbeLocked(const ProbeReading& reading, absl::Time sent,
   if (reading.usage.has_value()) {
     usage_ = reading.usage;
     reapable_ = reading.reapable;
+    frozen_leader_ = reading.frozen_leader.value_or(false);
     usage_at_ = parts_.clock->MonotonicNow();
   }
   if (reading.server_us.has_value()) {
@@ -431,6 +434,7 @@ void Manager::MaybeReapLocked(ReapTrigger trigger, bool database_full) {
   if (usage_.has_value() && age < kUsageMaxAge) {
     input.connection_usage = usage_;
     input.reapable = reapable_;
+    input.frozen_leader = frozen_leader_;
   } else if (usage_.has_value() && trigger == ReapTrigger::kInvocation &&
              age < kWarmUsageMaxAge) {
     input.connection_usage = usage_;

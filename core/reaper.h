@@ -48,7 +48,7 @@
 namespace aequor {
 
 // pg-aequor's advisory lock namespace (the first int4 key).
-inline constexpr int kReaperLockNamespace = 1346847057;
+inline constexpr int kReaperLockNamespace = kProbeLockNamespace;
 
 struct ReaperSettings {
   std::string service;  // normalised

@@ -24,6 +24,13 @@ std::string ProbeColumnsSql(const ProbeSettings& s) {
                     "'idle in transaction (aborted)') AND a.state_change <= clock_timestamp() - ",
                     "make_interval(secs => ", Seconds(s.idle_in_transaction_min_idle), "))");
   }
+  // The conditions under which session `a` would be killed (tag unverified).
+  const std::string reapable_where = absl::StrCat(
+      "a.datname = current_database() AND a.pid <> pg_backend_pid() AND left(a.application_name, ",
+      prefix.size(), ") = '", prefix, "' AND (", idle,
+      ") AND substring(a.application_name from ';e=([0-9]{1,15});g=')::bigint + ",
+      absl::ToInt64Milliseconds(s.clock_skew),
+      " < (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::bigint");
   return absl::StrCat(
       // usage
       "(SELECT greatest("
@@ -36,18 +43,22 @@ std::string ProbeColumnsSql(const ProbeSettings& s) {
       " / r.rolconnlimit ELSE 0 END)"
       " FROM pg_roles r WHERE r.rolname = current_user), "
       // reapable: at most 15 digits of expiry, so the cast cannot overflow
-      "(SELECT count(*) FROM pg_stat_activity a WHERE a.datname = current_database()"
-      " AND a.pid <> pg_backend_pid() AND left(a.application_name, ", prefix.size(), ") = '",
-      prefix, "' AND (", idle, ") AND substring(a.application_name from ';e=([0-9]{1,15});g=')",
-      "::bigint + ", absl::ToInt64Milliseconds(s.clock_skew),
-      " < (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::bigint)::int, "
+      "(SELECT count(*) FROM pg_stat_activity a WHERE ", reapable_where, ")::int, "
       // clock
-      "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::bigint");
+      "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::bigint, "
+      // frozen leader: pg-aequor's session lock (two-int4 key) held by a
+      // reapable session
+      "EXISTS (SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+      " WHERE l.locktype = 'advisory' AND l.classid = ", kProbeLockNamespace,
+      " AND l.objid = hashtext('", s.service, "')::oid AND l.objsubid = 2 AND l.granted AND ",
+      reapable_where, ")");
 }
 
 ProbeReading ReadProbe(const PGresult* r, int row, int first_column) {
   ProbeReading reading;
-  if (r == nullptr || row >= PQntuples(r) || first_column + 3 > PQnfields(r)) return reading;
+  if (r == nullptr || row >= PQntuples(r) || first_column + kProbeColumns > PQnfields(r)) {
+    return reading;
+  }
   auto text = [&](int c) -> const char* {
     return PQgetisnull(r, row, first_column + c) ? nullptr : PQgetvalue(r, row, first_column + c);
   };
@@ -59,6 +70,7 @@ ProbeReading ReadProbe(const PGresult* r, int row, int first_column) {
   }
   int64_t us = 0;
   if (const char* t = text(2); t != nullptr && absl::SimpleAtoi(t, &us)) reading.server_us = us;
+  if (const char* t = text(3); t != nullptr) reading.frozen_leader = std::string(t) == "t";
   return reading;
 }
 

@@ -1,7 +1,7 @@
 // core/server_probe.h (internal): what a statement the manager sends anyway
 // can bring back from the server at no extra round trip.
 //
-// Three columns, appended to the select list of a statement that is sent for
+// Four columns, appended to the select list of a statement that is sent for
 // another reason (a reaper pass's first statement, a lease renewal), or sent
 // alone as the connect-time probe of schedulers that want them:
 //   usage      connection slots in use / slots this role may use: the larger
@@ -13,6 +13,9 @@
 //              when enabled), their lease's expiry (parsed in SQL, the tag
 //              not verified) older than the server's clock minus the margin
 //   clock      the server's clock_timestamp() in microseconds since the epoch
+//   frozen leader  whether pg-aequor's reaper lock is held by a session that
+//              is itself reapable (a frozen pg-aequor leader: while it holds
+//              the session lock, no pg-aequor instance of the fleet reaps)
 //
 //   std::string sql = absl::StrCat("SELECT ", ProbeColumnsSql(settings));
 //   ... PQexec ...
@@ -50,16 +53,21 @@ struct ProbeSettings {
   absl::Duration clock_skew;
 };
 
-// The three columns (usage, reapable, clock), for a select list.
+// pg-aequor's advisory lock namespace (core/reaper.h kReaperLockNamespace).
+inline constexpr int kProbeLockNamespace = 1346847057;
+inline constexpr int kProbeColumns = 4;
+
+// The four columns (usage, reapable, clock, frozen leader), for a select list.
 std::string ProbeColumnsSql(const ProbeSettings& settings);
 
 struct ProbeReading {
   std::optional<double> usage;
   std::optional<int> reapable;
   std::optional<int64_t> server_us;
+  std::optional<bool> frozen_leader;
 };
 
-// Reads the three columns of row `row` starting at column `first_column`;
+// Reads the four columns of row `row` starting at column `first_column`;
 // a column that is missing or NULL stays nullopt.
 ProbeReading ReadProbe(const PGresult* result, int row, int first_column);
 

@@ -4,7 +4,9 @@
 //
 // It decides from what the manager already knows (api/reaper_scheduler.h,
 // ScheduleInput), in this order:
-//   1. The connect was refused because the database was full: run.
+//   1. The connect was refused because the database was full, or a probe at
+//      most 5 s old saw pg-aequor's lock held by a reapable session (a frozen
+//      pg-aequor leader stops every pg-aequor instance from reaping): run.
 //   2. A probe at most 5 s old counted no reapable session: do not run
 //      (nothing to kill; this spares a pass on most connects of a healthy
 //      fleet, and every pass while a full database holds only the living).

@@ -207,6 +207,35 @@ TEST_F(PressureTest, TheDefaultSchedulerRunsNoPassWhenTheProbeSeesNothingReapabl
   EXPECT_TRUE(m->Query("SELECT 1").ok());
 }
 
+// A frozen pg-aequor leader (a session holding pg-aequor's session lock,
+// its lease expired) stops every pg-aequor instance of a mixed fleet from
+// reaping: the default frees it on connect even with plenty of room.
+TEST_F(PressureTest, TheDefaultSchedulerFreesAFrozenPgAequorLeaderEvenWithRoom) {
+  auto leader = Zombie::Start(server_->ConninfoFor(ThrowawayPostgres::kAppRole),
+                              Lease("svc_leader", NowMs() - 60000, "leader00"),
+                              "session-lock:svc_leader");
+  ASSERT_TRUE(leader.ok()) << leader.status();
+  ProbeReading probe = Probe("svc_leader", absl::ZeroDuration());
+  ASSERT_TRUE(probe.frozen_leader.has_value());
+  EXPECT_TRUE(*probe.frozen_leader);
+  EXPECT_LT(*probe.usage, 0.25);  // room: 2 or 3 of 20 slots
+  std::vector<Event> events;
+  ConnectionManagerBuilder b = Builder("svc_leader", &events);
+  b.UseReaperScheduler(PluginSpec("aequor.reaper.adaptive", {{"p", "0"}}));
+  std::unique_ptr<ConnectionManager> m = testing::MakeManager(std::move(b));
+  ASSERT_TRUE(m->Connect().ok());
+  std::vector<Event> reaps = OfKind(events, EventKind::kReap);
+  ASSERT_EQ(reaps.size(), 1u);
+  EXPECT_TRUE(reaps[0].reap.frozen_leader_killed);
+  EXPECT_EQ(reaps[0].reap.outcome, ReapOutcome::kCompleted);
+  // A live holder (a lease still valid) is not a frozen leader.
+  auto live = Zombie::Start(server_->ConninfoFor(ThrowawayPostgres::kAppRole),
+                            Lease("svc_live_leader", NowMs() + 600000, "leader01"),
+                            "session-lock:svc_live_leader");
+  ASSERT_TRUE(live.ok()) << live.status();
+  EXPECT_FALSE(*Probe("svc_live_leader", absl::ZeroDuration()).frozen_leader);
+}
+
 TEST_F(PressureTest, PgAequorsSpecIgnoresPressure) {
   auto zombies = Zombies("svc_pg", 6, NowMs() - 60000);
   std::vector<Event> events;

@@ -823,6 +823,16 @@ TEST(AdaptiveScheduler, AConnectRefusedBecauseTheDatabaseWasFullAlwaysRuns) {
       Knowing(h.t0(), ReapTrigger::kConnect, std::nullopt, 0, true, /*database_full=*/true)));
 }
 
+TEST(AdaptiveScheduler, AFrozenLeaderIsFreedWhateverTheUsage) {
+  Harness h;
+  auto s = h.Make("aequor.reaper.adaptive(p=0)");
+  ASSERT_TRUE(s.ok()) << s.status();
+  ScheduleInput input = Knowing(h.t0(), ReapTrigger::kInvocation, 0.05, 1, false);
+  EXPECT_FALSE((*s)->ShouldRun(input));
+  input.frozen_leader = true;
+  EXPECT_TRUE((*s)->ShouldRun(input));
+}
+
 TEST(AdaptiveScheduler, WithRoomItIsPgAequorsDefaultOnConnectAndNeverOnWarmInvocations) {
   Harness h(/*seed=*/11);
   auto s = h.Make("aequor.reaper.adaptive(p=0.5, base_ms=1000, jitter=0)");

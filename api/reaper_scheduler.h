@@ -60,10 +60,11 @@ struct ScheduleInput {
   // older than the server's clock minus reap_clock_skew. The tag is not
   // verified here (the pass does that), so forged leases count too.
   std::optional<int> reapable;
-  // pg-aequor's session lock is held by a session that is itself reapable (a
-  // frozen pg-aequor leader, which stops every pg-aequor instance of a mixed
-  // fleet from reaping), measured at most 5 s ago.
-  bool frozen_leader = false;
+  // pg-aequor's reaper lock was held by another session when probed, at
+  // most 5 s ago. A frozen pg-aequor leader holds it for good (a session
+  // lock), and while it does no pg-aequor instance of a mixed fleet reaps; a
+  // live pass holds it for milliseconds.
+  bool reaper_lock_busy = false;
   // This trigger's connect was refused at least once because the database
   // or the role was full (SQLSTATE 53300) before it got in.
   bool database_full = false;

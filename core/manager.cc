@@ -100,9 +100,11 @@ Manager::Manager(ManagerParts parts)
       events_(std::move(parts_.exporters),
               EventBusOptions{static_cast<size_t>(parts_.options.exporter_queue_capacity),
                               parts_.options.exporter_interval}) {
-  const std::string probe = ProbeColumnsSql(ProbeSettingsOf(ReaperSettingsFor(false)));
-  probe_sql_ = absl::StrCat("SELECT ", probe);
-  renew_sql_ = absl::StrCat("SELECT set_config('application_name', $1, false), ", probe);
+  const ProbeSettings probe = ProbeSettingsOf(ReaperSettingsFor(false));
+  probe_sql_ = ProbeSql(probe, /*check_lock=*/true);
+  // A renewal may run inside the caller's transaction: no lock check there.
+  renew_sql_ = absl::StrCat("SELECT set_config('application_name', $1, false), p.* FROM (",
+                            ProbeSql(probe, /*check_lock=*/false), ") p");
 }
 
 Manager::~Manager() {
@@ -355,8 +357,8 @@ ReapReport Manager::RunPassLocked(PGconn* conn, bool dry_run, bool under_pressur
       reapable_ = report.outcome == ReapOutcome::kCompleted
                       ? std::optional<int>(std::max(0, report.candidates - report.killed))
                       : std::nullopt;
-      // A completed pass held the lock: no frozen leader holds it now.
-      frozen_leader_ = false;
+      // A completed pass held the lock; a busy one says so.
+      lock_busy_ = report.outcome == ReapOutcome::kBusy;
     }
     if (report.clock_offset.has_value()) ObserveClockLocked(*report.clock_offset);
   }
@@ -368,7 +370,7 @@ void Manager::ObserveProbeLocked(const ProbeReading& reading, absl::Time sent,
   if (reading.usage.has_value()) {
     usage_ = reading.usage;
     reapable_ = reading.reapable;
-    frozen_leader_ = reading.frozen_leader.value_or(false);
+    lock_busy_ = reading.lock_busy.value_or(false);
     usage_at_ = parts_.clock->MonotonicNow();
   }
   if (reading.server_us.has_value()) {
@@ -434,7 +436,7 @@ void Manager::MaybeReapLocked(ReapTrigger trigger, bool database_full) {
   if (usage_.has_value() && age < kUsageMaxAge) {
     input.connection_usage = usage_;
     input.reapable = reapable_;
-    input.frozen_leader = frozen_leader_;
+    input.reaper_lock_busy = lock_busy_;
   } else if (usage_.has_value() && trigger == ReapTrigger::kInvocation &&
              age < kWarmUsageMaxAge) {
     input.connection_usage = usage_;

@@ -196,7 +196,7 @@ class Manager final : public ConnectionManager {
   // (monotonic).
   std::optional<double> usage_;
   std::optional<int> reapable_;
-  bool frozen_leader_ = false;
+  bool lock_busy_ = false;
   absl::Time usage_at_ = absl::InfinitePast();
   // Added to this host's clock when a lease is signed (LeaseCompensation()).
   absl::Duration lease_compensation_;

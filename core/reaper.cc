@@ -180,8 +180,8 @@ class Pass {
         absl::ToInt64Milliseconds(settings_.statement_timeout),
         "; SET LOCAL idle_in_transaction_session_timeout = ",
         absl::ToInt64Milliseconds(settings_.lock_idle_timeout), "; ", lock_sql_,
-        ", (SELECT rolsuper FROM pg_roles WHERE rolname = current_user), ",
-        ProbeColumnsSql(ProbeSettingsOf(settings_)));
+        ", current_setting('is_superuser') = 'on', p.* FROM (",
+        ProbeSql(ProbeSettingsOf(settings_), /*check_lock=*/false), ") p");
     const absl::Time sent = clock_.Now();
     pg::Result r = Exec(sql, "begin and lock");
     const absl::Time received = clock_.Now();

@@ -1,9 +1,10 @@
 // core/server_probe.h (internal): what a statement the manager sends anyway
 // can bring back from the server at no extra round trip.
 //
-// Four columns, appended to the select list of a statement that is sent for
-// another reason (a reaper pass's first statement, a lease renewal), or sent
-// alone as the connect-time probe of schedulers that want them:
+// ProbeSql() is one SELECT of one row and four columns. It is sent alone as
+// the connect-time probe of schedulers that want it, and used as a subquery
+// by statements sent for another reason (a reaper pass's first statement, a
+// lease renewal):
 //   usage      connection slots in use / slots this role may use: the larger
 //              of the database's (max_connections, less
 //              superuser_reserved_connections unless the role is a superuser)
@@ -12,14 +13,15 @@
 //              least min_idle (idle in transaction at least its own minimum,
 //              when enabled), their lease's expiry (parsed in SQL, the tag
 //              not verified) older than the server's clock minus the margin
-//   clock      the server's clock_timestamp() in microseconds since the epoch
-//   frozen leader  whether pg-aequor's reaper lock is held by a session that
-//              is itself reapable (a frozen pg-aequor leader: while it holds
-//              the session lock, no pg-aequor instance of the fleet reaps)
+//   clock_us   the server's clock_timestamp() in microseconds since the epoch
+//   lock_busy  with check_lock: pg-aequor's reaper lock is held by another
+//              session (tried with pg_try_advisory_xact_lock, so it is held
+//              only for the statement, and only outside a transaction). A
+//              frozen pg-aequor leader holds it for good, a live pass for
+//              milliseconds. NULL without check_lock.
 //
-//   std::string sql = absl::StrCat("SELECT ", ProbeColumnsSql(settings));
-//   ... PQexec ...
-//   ProbeReading reading = ReadProbe(result, 0, 0);
+//   pg::Result r(PQexec(conn, ProbeSql(settings, /*check_lock=*/true).c_str()));
+//   ProbeReading reading = ReadProbe(r.get(), 0, 0);
 //   ClockOffset offset = OffsetFromSample(*reading.server_us, sent, received);
 //
 // Sessions of other roles count towards usage even without pg_read_all_stats:
@@ -57,14 +59,15 @@ struct ProbeSettings {
 inline constexpr int kProbeLockNamespace = 1346847057;
 inline constexpr int kProbeColumns = 4;
 
-// The four columns (usage, reapable, clock, frozen leader), for a select list.
-std::string ProbeColumnsSql(const ProbeSettings& settings);
+// The probe (see above). check_lock only for a statement sent outside a
+// transaction: inside one the lock would be held until it ends.
+std::string ProbeSql(const ProbeSettings& settings, bool check_lock);
 
 struct ProbeReading {
   std::optional<double> usage;
   std::optional<int> reapable;
   std::optional<int64_t> server_us;
-  std::optional<bool> frozen_leader;
+  std::optional<bool> lock_busy;
 };
 
 // Reads the four columns of row `row` starting at column `first_column`;

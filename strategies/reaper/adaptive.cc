@@ -18,8 +18,11 @@ AdaptiveScheduler::AdaptiveScheduler(const AdaptiveConfig& config, Random* rando
     : probability_(RareProbability(config), random), cooldown_(config.cooldown, random) {}
 
 bool AdaptiveScheduler::ShouldRun(const ScheduleInput& input) {
-  if (input.database_full || input.frozen_leader) return true;
+  if (input.database_full) return true;
   if (input.reapable.has_value() && *input.reapable <= 0) return false;
+  // The lock is busy and something is reapable: possibly a frozen leader,
+  // which only a pass can free (a live leader costs this pass one "busy").
+  if (input.reaper_lock_busy) return true;
   if (input.under_pressure) return true;
   // With room: the coin first, so that the cooldown is armed only on a yes.
   return probability_.ShouldRun(input) && cooldown_.ShouldRun(input);

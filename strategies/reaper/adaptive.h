@@ -4,15 +4,17 @@
 //
 // It decides from what the manager already knows (api/reaper_scheduler.h,
 // ScheduleInput), in this order:
-//   1. The connect was refused because the database was full, or a probe at
-//      most 5 s old saw pg-aequor's lock held by a reapable session (a frozen
-//      pg-aequor leader stops every pg-aequor instance from reaping): run.
+//   1. The connect was refused because the database was full: run.
 //   2. A probe at most 5 s old counted no reapable session: do not run
 //      (nothing to kill; this spares a pass on most connects of a healthy
 //      fleet, and every pass while a full database holds only the living).
-//   3. Under pressure (usage >= ManagerOptions::reap_pressure_threshold):
+//   3. That probe found pg-aequor's reaper lock held by another session:
+//      run, whatever the usage. It may be a frozen pg-aequor leader, which
+//      stops every pg-aequor instance of a mixed fleet from reaping, and a
+//      pass frees it (if it is a live pass instead, this one reports busy).
+//   4. Under pressure (usage >= ManagerOptions::reap_pressure_threshold):
 //      run. The pass then kills every eligible zombie.
-//   4. Otherwise (room, or nothing known, as on most warm invocations):
+//   5. Otherwise (room, or nothing known, as on most warm invocations):
 //      pg-aequor's documented default, a pass with probability p, at most
 //      one per jittered cooldown (aequor.reaper.cooldown, backing off while
 //      another instance holds the lock).

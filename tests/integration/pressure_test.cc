@@ -70,8 +70,8 @@ class PressureTest : public ::testing::Test {
                      absl::Duration skew = absl::Milliseconds(100)) {
     pg::Conn conn(PQconnectdb(server_->ConninfoFor(ThrowawayPostgres::kAppRole).c_str()));
     EXPECT_EQ(PQstatus(conn.get()), CONNECTION_OK) << pg::ErrorMessage(conn.get());
-    const std::string sql = absl::StrCat(
-        "SELECT ", ProbeColumnsSql(ProbeSettings{service, min_idle, absl::ZeroDuration(), skew}));
+    const std::string sql =
+        ProbeSql(ProbeSettings{service, min_idle, absl::ZeroDuration(), skew}, /*check_lock=*/true);
     pg::Result r(PQexec(conn.get(), sql.c_str()));
     EXPECT_EQ(PQresultStatus(r.get()), PGRES_TUPLES_OK) << pg::ErrorMessage(conn.get());
     return ReadProbe(r.get(), 0, 0);
@@ -216,8 +216,9 @@ TEST_F(PressureTest, TheDefaultSchedulerFreesAFrozenPgAequorLeaderEvenWithRoom) 
                               "session-lock:svc_leader");
   ASSERT_TRUE(leader.ok()) << leader.status();
   ProbeReading probe = Probe("svc_leader", absl::ZeroDuration());
-  ASSERT_TRUE(probe.frozen_leader.has_value());
-  EXPECT_TRUE(*probe.frozen_leader);
+  ASSERT_TRUE(probe.lock_busy.has_value());
+  EXPECT_TRUE(*probe.lock_busy);
+  EXPECT_EQ(probe.reapable, 1);  // the leader itself
   EXPECT_LT(*probe.usage, 0.25);  // room: 2 or 3 of 20 slots
   std::vector<Event> events;
   ConnectionManagerBuilder b = Builder("svc_leader", &events);
@@ -228,12 +229,23 @@ TEST_F(PressureTest, TheDefaultSchedulerFreesAFrozenPgAequorLeaderEvenWithRoom) 
   ASSERT_EQ(reaps.size(), 1u);
   EXPECT_TRUE(reaps[0].reap.frozen_leader_killed);
   EXPECT_EQ(reaps[0].reap.outcome, ReapOutcome::kCompleted);
-  // A live holder (a lease still valid) is not a frozen leader.
+  EXPECT_FALSE(*Probe("svc_leader", absl::ZeroDuration()).lock_busy);
+
+  // A live holder (its lease still valid) keeps the lock busy, but nothing
+  // is reapable: no pass.
   auto live = Zombie::Start(server_->ConninfoFor(ThrowawayPostgres::kAppRole),
                             Lease("svc_live_leader", NowMs() + 600000, "leader01"),
                             "session-lock:svc_live_leader");
   ASSERT_TRUE(live.ok()) << live.status();
-  EXPECT_FALSE(*Probe("svc_live_leader", absl::ZeroDuration()).frozen_leader);
+  ProbeReading held = Probe("svc_live_leader", absl::ZeroDuration());
+  EXPECT_TRUE(*held.lock_busy);
+  EXPECT_EQ(held.reapable, 0);
+  events.clear();
+  ConnectionManagerBuilder b2 = Builder("svc_live_leader", &events);
+  b2.UseReaperScheduler(PluginSpec("aequor.reaper.adaptive", {{"p", "0"}}));
+  std::unique_ptr<ConnectionManager> m2 = testing::MakeManager(std::move(b2));
+  ASSERT_TRUE(m2->Connect().ok());
+  EXPECT_TRUE(OfKind(events, EventKind::kReap).empty());
 }
 
 TEST_F(PressureTest, PgAequorsSpecIgnoresPressure) {

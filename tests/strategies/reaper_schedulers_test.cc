@@ -823,14 +823,16 @@ TEST(AdaptiveScheduler, AConnectRefusedBecauseTheDatabaseWasFullAlwaysRuns) {
       Knowing(h.t0(), ReapTrigger::kConnect, std::nullopt, 0, true, /*database_full=*/true)));
 }
 
-TEST(AdaptiveScheduler, AFrozenLeaderIsFreedWhateverTheUsage) {
+TEST(AdaptiveScheduler, ABusyLockWithSomethingReapableRunsWhateverTheUsage) {
   Harness h;
   auto s = h.Make("aequor.reaper.adaptive(p=0)");
   ASSERT_TRUE(s.ok()) << s.status();
   ScheduleInput input = Knowing(h.t0(), ReapTrigger::kInvocation, 0.05, 1, false);
   EXPECT_FALSE((*s)->ShouldRun(input));
-  input.frozen_leader = true;
+  input.reaper_lock_busy = true;  // held, and something is reapable
   EXPECT_TRUE((*s)->ShouldRun(input));
+  input.reapable = 0;  // held by a live leader: nothing to free
+  EXPECT_FALSE((*s)->ShouldRun(input));
 }
 
 TEST(AdaptiveScheduler, WithRoomItIsPgAequorsDefaultOnConnectAndNeverOnWarmInvocations) {

@@ -260,17 +260,20 @@ void Select1PairedControl(benchmark::State& state) {
   PQfinish(b);
 }
 
-void ConnectPaired(benchmark::State& state) {
-  std::unique_ptr<ConnectionManager> m = NewManager();
+// Pairs batches of 5 raw connects with batches of 5 `aequor_connect` calls.
+template <typename AequorConnect>
+void PairedAgainstRawConnect(benchmark::State& state, AequorConnect aequor_connect) {
   const char* keywords[] = {"dbname", "application_name", nullptr};
   const char* values[] = {g_dsn.c_str(), "bench-baseline", nullptr};
-  Paired(
-      state, 5,
-      [&] { PQfinish(PQconnectdbParams(keywords, values, 1)); },
-      [&] {
-        (void)m->Connect();
-        m->Close();
-      });
+  Paired(state, 5, [&] { PQfinish(PQconnectdbParams(keywords, values, 1)); }, aequor_connect);
+}
+
+void ConnectPaired(benchmark::State& state) {
+  std::unique_ptr<ConnectionManager> m = NewManager();
+  PairedAgainstRawConnect(state, [&] {
+    (void)m->Connect();
+    m->Close();
+  });
 }
 
 // A cold instance's connect: a new manager each time, as a new process has.
@@ -278,16 +281,11 @@ void ConnectPaired(benchmark::State& state) {
 // statement; on this empty database it finds nothing to reap, so no pass);
 // with p=0 it does not. The difference of the two ratios is the probe.
 void ConnectFreshPaired(benchmark::State& state, bool default_scheduler) {
-  const char* keywords[] = {"dbname", "application_name", nullptr};
-  const char* values[] = {g_dsn.c_str(), "bench-baseline", nullptr};
-  Paired(
-      state, 5,
-      [&] { PQfinish(PQconnectdbParams(keywords, values, 1)); },
-      [&] {
-        std::unique_ptr<ConnectionManager> m =
-            default_scheduler ? NewManager(-1, DefaultReaperSchedulerSpec()) : NewManager();
-        (void)m->Connect();
-      });
+  PairedAgainstRawConnect(state, [&] {
+    std::unique_ptr<ConnectionManager> m =
+        default_scheduler ? NewManager(-1, DefaultReaperSchedulerSpec()) : NewManager();
+    (void)m->Connect();
+  });
 }
 void ConnectFreshNoProbe(benchmark::State& state) { ConnectFreshPaired(state, false); }
 void ConnectFreshDefault(benchmark::State& state) { ConnectFreshPaired(state, true); }

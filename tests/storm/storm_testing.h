@@ -138,42 +138,6 @@ struct Exec {
   std::string err;
 };
 
-// Runs the storm binary to its end.
-inline Exec RunBinary(const std::vector<std::string>& args) {
-  Exec e;
-  int out[2], err[2];
-  if (pipe(out) != 0 || pipe(err) != 0) return e;
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(out[1], 1);
-    dup2(err[1], 2);
-    close(out[0]);
-    close(err[0]);
-    std::vector<std::string> argv = {StormBinary()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    std::vector<char*> c;
-    for (std::string& a : argv) c.push_back(a.data());
-    c.push_back(nullptr);
-    execv(c[0], c.data());
-    _exit(127);
-  }
-  close(out[1]);
-  close(err[1]);
-  std::thread err_reader([&] {
-    char buf[4096];
-    ssize_t n;
-    while ((n = read(err[0], buf, sizeof(buf))) > 0) e.err.append(buf, static_cast<size_t>(n));
-  });
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(out[0], buf, sizeof(buf))) > 0) e.out.append(buf, static_cast<size_t>(n));
-  err_reader.join();
-  waitpid(pid, &e.status, 0);
-  close(out[0]);
-  close(err[0]);
-  return e;
-}
-
 // Runs the storm binary and SIGTERMs it as soon as its standard output so
 // far satisfies `sigterm_when` (a condition, never a guessed delay); never
 // if the output never does (the process then ends by itself).
@@ -218,6 +182,11 @@ inline Exec RunBinaryUntil(const std::vector<std::string>& args,
   close(out[0]);
   close(err[0]);
   return e;
+}
+
+// Runs the storm binary to its end.
+inline Exec RunBinary(const std::vector<std::string>& args) {
+  return RunBinaryUntil(args, [](const std::string&) { return false; });
 }
 
 }  // namespace storm_testing

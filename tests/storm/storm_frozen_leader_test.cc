@@ -84,15 +84,11 @@ void ExpectLeaderFreedInTime(const Ran& r) {
 }
 
 // The library's default scheduler (aequor.reaper.adaptive) frees the leader:
-// once a quarter of the role's slots are in use and something is reapable,
-// every connect runs a pass, and a pass frees a frozen leader first. Below
-// a quarter it runs a pass on 10% of connects only, so the storm is sized
-// for the quarter to be reached before the lease expires however slowly the
-// machine starts instances: 13 fleet slots, so the leader and 3 instances
-// are enough (with 27 slots, a CPU-starved run had only 6 backends 3 s in,
-// below the quarter, and the leader held the lock 1.26 s past its expiry),
-// and 20 instances every 300 ms (3.3/s x 2.1 s, about 7 zombies at a time
-// plus the leader, well within the 13 slots).
+// the connect-time probe finds pg-aequor's lock busy while something (the
+// expired leader itself) is reapable, so a connect runs a pass at any usage,
+// and a pass frees a frozen leader first. The storm stays small (20
+// instances every 300 ms, 13 fleet slots) so that it holds on a loaded
+// machine: 3.3/s x 2.1 s is about 7 zombies at a time plus the leader.
 TEST(StormFrozenLeaderTest, DefaultSchedulerFreesTheLeaderAndReapingResumesWithinTtlPlus1s) {
   StormOptions o = FrozenLeaderStorm();
   o.invocations = 20;

@@ -68,13 +68,15 @@ struct ReapReport {
   std::map<std::string, int> skipped;  // reason -> count (core/reaper.h lists them)
   // Connection slots in use / slots this role may use (the larger of the
   // database's and the role's own CONNECTION LIMIT), read by the pass's first
-  // statement; nullopt if the pass failed before it.
+  // statement, or by the manager's connect-time probe a moment before the
+  // pass; nullopt if the pass failed before it.
   std::optional<double> connection_usage;
   // The pass ran under pressure (connection_usage >= reap_pressure_threshold,
   // or the database was full): it killed every eligible zombie, without the
   // reap_max_kills limit.
   bool under_pressure = false;
-  // This host's clock offset, measured by the pass's first statement.
+  // This host's clock offset, measured by the pass's first statement (when
+  // it read the usage: not right after a probe, which measured it already).
   std::optional<ClockOffset> clock_offset;
   absl::Duration duration;
   std::string message;  // for kError

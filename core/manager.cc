@@ -334,10 +334,13 @@ std::optional<ReapReport> Manager::EmergencyReapLocked() {
 }
 
 ReapReport Manager::RunPassLocked(PGconn* conn, bool dry_run, bool under_pressure,
-                                  absl::string_view source) {
+                                  absl::string_view source, std::optional<double> known_usage) {
   ReaperSettings settings = ReaperSettingsFor(dry_run);
   settings.under_pressure = under_pressure;
+  // Usage known a moment ago (the connect-time probe): not read again.
+  settings.read_usage = !known_usage.has_value();
   ReapReport report = ::aequor::RunReaperPass(conn, settings, *parts_.signer, *parts_.clock);
+  if (!report.connection_usage.has_value()) report.connection_usage = known_usage;
   if (events_.observed()) {
     Event event = MakeEvent(EventKind::kReap);
     event.source = std::string(source);
@@ -445,9 +448,10 @@ void Manager::MaybeReapLocked(ReapTrigger trigger, bool database_full) {
       database_full || (input.connection_usage.has_value() &&
                         *input.connection_usage >= parts_.options.reap_pressure_threshold);
   if (!parts_.scheduler->ShouldRun(input)) return;
-  ReapReport report =
-      RunPassLocked(conn_.get(), /*dry_run=*/false, input.under_pressure,
-                    trigger == ReapTrigger::kConnect ? "connect" : "invocation");
+  ReapReport report = RunPassLocked(
+      conn_.get(), /*dry_run=*/false, input.under_pressure,
+      trigger == ReapTrigger::kConnect ? "connect" : "invocation",
+      age < kUsageMaxAge ? usage_ : std::nullopt);
   parts_.scheduler->OnPassFinished(report.outcome, parts_.clock->MonotonicNow());
   if (PQstatus(conn_.get()) != CONNECTION_OK) {
     ReportDeadLocked("reaper", "", report.message);

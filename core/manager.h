@@ -141,8 +141,10 @@ class Manager final : public ConnectionManager {
   // the connection if the probe or the pass lost it. `database_full`: the
   // connect was refused with 53300 before it got in.
   void MaybeReapLocked(ReapTrigger trigger, bool database_full);
+  // `known_usage`: a usage measured a moment ago (not read again by the pass).
   ReapReport RunPassLocked(PGconn* conn, bool dry_run, bool under_pressure,
-                           absl::string_view source);
+                           absl::string_view source,
+                           std::optional<double> known_usage = std::nullopt);
   // One probe statement (core/server_probe.h) on conn_.
   void ProbeLocked();
   // Takes in what a statement brought back in passing: usage, reapable

@@ -180,8 +180,11 @@ class Pass {
         absl::ToInt64Milliseconds(settings_.statement_timeout),
         "; SET LOCAL idle_in_transaction_session_timeout = ",
         absl::ToInt64Milliseconds(settings_.lock_idle_timeout), "; ", lock_sql_,
-        ", current_setting('is_superuser') = 'on', p.* FROM (",
-        ProbeSql(ProbeSettingsOf(settings_), /*check_lock=*/false), ") p");
+        ", current_setting('is_superuser') = 'on'",
+        settings_.read_usage
+            ? absl::StrCat(", p.* FROM (",
+                           ProbeSql(ProbeSettingsOf(settings_), /*check_lock=*/false), ") p")
+            : std::string());
     const absl::Time sent = clock_.Now();
     pg::Result r = Exec(sql, "begin and lock");
     const absl::Time received = clock_.Now();

@@ -66,6 +66,10 @@ struct ReaperSettings {
   // The caller knows the database is under pressure (e.g. a connect was
   // refused with 53300): kill every eligible zombie whatever the usage.
   bool under_pressure = false;
+  // The first statement also reads the usage and the server's clock
+  // (core/server_probe.h). False when the caller probed a moment ago: the
+  // pass then judges pressure by `under_pressure` alone.
+  bool read_usage = true;
   // statement_timeout for each statement of the pass.
   absl::Duration statement_timeout = absl::Seconds(2);
   // idle_in_transaction_session_timeout of the pass: how soon the server cuts

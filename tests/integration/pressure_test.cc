@@ -164,6 +164,12 @@ TEST_F(PressureTest, TheDefaultSchedulerReapsEveryZombieOnConnectUnderPressure) 
   EXPECT_EQ(reaps[0].source, "connect");
   EXPECT_TRUE(reaps[0].reap.under_pressure);
   EXPECT_EQ(reaps[0].reap.killed, 6);
+  // The usage is the probe's, a moment before; the pass did not read it (nor
+  // the clock) again.
+  ASSERT_TRUE(reaps[0].reap.connection_usage.has_value());
+  EXPECT_GE(*reaps[0].reap.connection_usage, 0.25);
+  EXPECT_FALSE(reaps[0].reap.clock_offset.has_value());
+  EXPECT_EQ(OfKind(events, EventKind::kClockOffset).size(), 1u);  // from the probe
   EXPECT_TRUE(m->Query("SELECT 1").ok());
 }
 

@@ -37,6 +37,16 @@ namespace {
 
 using namespace ::aequor::storm::storm_testing;  // NOLINT: the shared helpers
 
+// Occurrences of `needle` in `text`.
+int CountOf(absl::string_view text, absl::string_view needle) {
+  int n = 0;
+  for (size_t at = text.find(needle); at != absl::string_view::npos;
+       at = text.find(needle, at + needle.size())) {
+    ++n;
+  }
+  return n;
+}
+
 // ---------------------------------------------------------------------------
 // Storms against real servers.
 
@@ -64,7 +74,10 @@ TEST(StormTest, LibpqFleetFillsTheAppSlotsThenFailsWith53300AndNothingIsReaped) 
   EXPECT_EQ(r.json["client"].string, "libpq");
   EXPECT_EQ(r.json["kill_evidence"].string, "server_log");
   EXPECT_EQ(r.json["series_out"].string, o.series_out);
-  EXPECT_TRUE(absl::StrContains(r.progress, "#12 fail 53300")) << r.progress;
+  // Which 7 fail depends on when each instance reaches the server (under
+  // ThreadSanitizer on a slow day #3 failed and #12 got in): the counts
+  // above say how many; every failure is printed as 53300.
+  EXPECT_EQ(CountOf(r.progress, " fail 53300 "), 7) << r.progress;
 
   const std::string csv = ReadFile(o.series_out);
   ASSERT_TRUE(absl::StartsWith(csv, "t_ms,connections\n")) << csv;

@@ -20,7 +20,13 @@ namespace {
 
 using namespace ::aequor::storm::storm_testing;  // NOLINT: the shared helpers
 
-// 30 instances every 150 ms (6.7/s, 4.5 s), 27 fleet slots.
+// 30 instances every 150 ms (6.7/s, 4.5 s), 27 fleet slots. The minimum
+// idle time equals the lease TTL: a zombie's lease and its idle time run out
+// together (it went idle when it answered, just after its lease was signed),
+// while a live instance is never idle that long between two of its own
+// statements, even when a sanitizer on a slow machine stretches an
+// invocation to 4 s (a clean-clone ASan run: with min idle 1 s and a 3 s
+// lease, such an instance was killed while its invocation was in flight).
 StormOptions FrozenLeaderStorm() {
   StormOptions o;
   o.client = ClientKind::kAequor;
@@ -29,7 +35,7 @@ StormOptions FrozenLeaderStorm() {
   o.interval_ms = 150;
   o.max_connections = 30;
   o.lease_ttl_ms = 2000;
-  o.min_idle_s = 1;
+  o.min_idle_s = 2;
   o.frozen_leader = true;
   o.seed = 41;
   return o;
@@ -109,6 +115,7 @@ TEST(StormFrozenLeaderTest, EveryPassWhileTheLeadersLeaseIsValidIsBusyAndKillsNo
   StormOptions o = FrozenLeaderStorm();
   o.reaper_scheduler = "aequor.reaper.probability(p=1)";
   o.lease_ttl_ms = 3000;
+  o.min_idle_s = 3;  // = the TTL, as FrozenLeaderStorm() explains
   Ran r = RunOrFail(o);
   ExpectLeaderFreedInTime(r);
   ASSERT_TRUE(r.summary.frozen_leader.has_value());

@@ -77,7 +77,7 @@
 #include "api/lease.h"
 #include "bench/ratio_reporter.h"
 #include "benchmark/benchmark.h"
-#include "core/pg.h"
+#include "util/pg.h"
 #include "core/reaper.h"
 #include "signers/hmac_sha256_botan.h"
 #include "testing/throwaway_postgres.h"

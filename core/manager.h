@@ -35,7 +35,7 @@
 #include "absl/base/attributes.h"
 #include "api/connection_manager.h"
 #include "core/event_bus.h"
-#include "core/pg.h"
+#include "util/pg.h"
 #include "core/reaper.h"
 #include "core/server_probe.h"
 

@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "api/lease.h"
-#include "core/pg.h"
+#include "util/pg.h"
 
 namespace aequor {
 

@@ -12,7 +12,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "core/pg.h"
+#include "util/pg.h"
 
 namespace aequor {
 namespace testing {

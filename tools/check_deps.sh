@@ -58,6 +58,8 @@ need_lib ssl libssl-dev
 need_lib crypto libssl-dev
 
 need_file /usr/include/absl/status/status.h libabsl-dev
+need_file /usr/include/nlohmann/json.hpp nlohmann-json3-dev
+need_file /usr/include/CLI/CLI.hpp libcli11-dev
 
 # Optional exporters (exporters/otlp_grpc, exporters/prometheus); skipped with --core.
 if [[ "${1:-}" != --core ]]; then

@@ -27,6 +27,8 @@ packages=(
   libbotan-2-dev    # <botan/...>, -lbotan-2
   libssl-dev        # OpenSSL 3
   libabsl-dev       # Abseil 20220623
+  nlohmann-json3-dev  # nlohmann/json 3.11: every JSON document tools, tests and emf write or read
+  libcli11-dev      # CLI11 2.1: the command lines of aequorctl, storm and storm_instance
   libgtest-dev
   libgmock-dev
   libbenchmark-dev

@@ -14,7 +14,7 @@
 #include "absl/time/clock.h"
 #include "api/connection_manager.h"
 #include "api/lease.h"
-#include "core/pg.h"
+#include "util/pg.h"
 #include "core/reaper.h"
 #include "core/server_probe.h"
 #include "gtest/gtest.h"

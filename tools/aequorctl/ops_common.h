@@ -37,7 +37,7 @@
 #include "absl/time/time.h"
 #include "api/lease_signer.h"
 #include "api/options.h"
-#include "core/pg.h"
+#include "util/pg.h"
 #include "core/reaper.h"
 #include "tools/aequorctl/cli.h"
 

@@ -83,10 +83,17 @@ struct QueryOptions {
 };
 
 // Per-transaction settings for ConnectionManager::RunTransaction().
+// A transaction's isolation level (BEGIN ISOLATION LEVEL ...).
+enum class Isolation {
+  kServerDefault,   // no ISOLATION LEVEL clause: the server's default_transaction_isolation
+  kReadCommitted,
+  kRepeatableRead,
+  kSerializable,
+};
+
 struct TransactionOptions {
-  // "" (the server's default), "read committed", "repeatable read" or
-  // "serializable". Default "".
-  std::string isolation;
+  // Default kServerDefault.
+  Isolation isolation = Isolation::kServerDefault;
   bool read_only = false;  // Default false.
   // Take the transaction id before COMMIT (pg_current_xact_id(), which
   // assigns one even to a read-only transaction) so that a connection lost

@@ -18,6 +18,13 @@ bool IsOutcomeUnknown(const absl::Status& status) {
          status.GetPayload(kOutcomeUnknownPayload).has_value();
 }
 
+absl::Status OutcomeUnknownError(absl::string_view message, absl::string_view sqlstate) {
+  absl::Status status(absl::StatusCode::kUnknown, message);
+  status.SetPayload(kOutcomeUnknownPayload, absl::Cord("1"));
+  if (!sqlstate.empty()) status.SetPayload(kSqlStatePayload, absl::Cord(sqlstate));
+  return status;
+}
+
 absl::StatusCode StatusCodeForSqlState(absl::string_view s) {
   if (s.size() != 5) return absl::StatusCode::kInternal;
   if (s == "57014") return absl::StatusCode::kDeadlineExceeded;

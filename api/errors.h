@@ -29,6 +29,10 @@ inline constexpr absl::string_view kOutcomeUnknownPayload = "type.aequor.dev/out
 // True for the "outcome unknown" errors described above.
 bool IsOutcomeUnknown(const absl::Status& status);
 
+// The one constructor of those errors: code kUnknown, `message`, the
+// outcome-unknown payload, and the SQLSTATE payload when `sqlstate` is set.
+absl::Status OutcomeUnknownError(absl::string_view message, absl::string_view sqlstate = "");
+
 // The five-character SQLSTATE of `status`, or "" when it has none (not a
 // server error, or libpq reported the failure without one, as it does for
 // every connect-time failure).

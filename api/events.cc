@@ -21,6 +21,33 @@ absl::string_view EventKindName(EventKind kind) {
   return "unknown";
 }
 
+absl::string_view EventSourceName(EventSource source) {
+  switch (source) {
+    case EventSource::kNone: return "";
+    case EventSource::kThawCheck: return "thaw_check";
+    case EventSource::kQuery: return "query";
+    case EventSource::kTransaction: return "transaction";
+    case EventSource::kCommit: return "commit";
+    case EventSource::kReaper: return "reaper";
+    case EventSource::kProbe: return "probe";
+    case EventSource::kConnect: return "connect";
+    case EventSource::kInvocation: return "invocation";
+    case EventSource::kEmergency: return "emergency";
+    case EventSource::kManual: return "manual";
+    case EventSource::kPipeline: return "pipeline";
+    case EventSource::kBlocking: return "blocking";
+  }
+  return "";
+}
+
+std::optional<EventSource> ParseEventSource(absl::string_view name) {
+  for (int i = 0; i <= static_cast<int>(EventSource::kBlocking); ++i) {
+    const EventSource source = static_cast<EventSource>(i);
+    if (EventSourceName(source) == name) return source;
+  }
+  return std::nullopt;
+}
+
 absl::string_view ReapOutcomeName(ReapOutcome outcome) {
   switch (outcome) {
     case ReapOutcome::kCompleted: return "completed";

@@ -41,6 +41,32 @@ enum class EventKind {
 // "connect", "query_start", ... (stable names, used by exporters).
 absl::string_view EventKindName(EventKind kind);
 
+// Where an event came from, for the kinds that say so (see Event::source).
+enum class EventSource {
+  kNone,        // the kind has no source
+  // kClientDead: how the dead connection was found.
+  kThawCheck,   // the check of a connection idle for thaw_check_after
+  kQuery,       // a statement failed with the connection lost
+  kTransaction, // a transaction statement failed with the connection lost
+  kCommit,      // COMMIT failed with the connection lost
+  kReaper,      // a reaper pass lost it
+  kProbe,       // the connect-time probe lost it
+  // kReap: what triggered the pass.
+  kConnect,     // a new connection
+  kInvocation,  // a warm invocation
+  kEmergency,   // a connect refused with 53300 (over reaper_conninfo)
+  kManual,      // ConnectionManager::RunReaperPass()
+  // kLeaseRenewed: how the lease was renewed.
+  kPipeline,    // with a statement, in one pipeline
+  kBlocking,    // alone, before a statement
+};
+
+// "thaw_check", "query", ... ("" for kNone): stable names, used by exporters
+// and metrics labels.
+absl::string_view EventSourceName(EventSource source);
+// The inverse of EventSourceName; nullopt for an unknown name.
+std::optional<EventSource> ParseEventSource(absl::string_view name);
+
 // The outcome of one reaper pass.
 enum class ReapOutcome {
   kCompleted,  // held the lock and finished the pass (killed may be 0)
@@ -93,9 +119,7 @@ struct Event {
   std::string sql;         // kQuery*: the statement text (never parameters)
   std::string sqlstate;    // kQueryError/kConnectError/kClientDead/kRetry, if known
   std::string message;     // a short human reason (server message, etc.)
-  std::string source;      // kClientDead: "thaw_check", "query", "reaper", "probe";
-                           // kReap: "connect", "invocation", "emergency", "manual";
-                           // kLeaseRenewed: "pipeline" (with a query) or "blocking"
+  EventSource source = EventSource::kNone;  // kClientDead, kReap, kLeaseRenewed
   int64_t rows = 0;        // kQueryEnd: rows returned or affected
   ReapReport reap;         // kReap
   ClockOffset clock_offset;  // kClockOffset

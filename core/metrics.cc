@@ -65,7 +65,7 @@ void Metrics::Record(const Event& event) {
       }
       return;
     case EventKind::kClientDead:
-      AddLabelled(dead_clients_, event.source, 1);
+      AddLabelled(dead_clients_, EventSourceName(event.source), 1);
       return;
     case EventKind::kClockOffset: {
       if (!event.message.empty()) clock_offset_warnings_.Add(1);

@@ -1,0 +1,100 @@
+// core/connection.h (internal): one libpq connection and what the manager
+// knows about it: the lease it carries, when that lease is due, when it was
+// last used, and the server's last notice.
+//
+//   ConnectSpec spec = ConnectSpecFrom(options, startup_options);
+//   absl::StatusOr<std::unique_ptr<Connection>> c = Connection::Open(spec, lease);
+//   if (c.ok() && (*c)->LooksDead()) { /* closed by the server while frozen */ }
+//
+// Invariant: a Connection exists only once libpq connected. When a statement
+// finds it lost (ok() false), its owner drops it; it is never reopened.
+//
+// Thread-safety: none; its owner serialises every use (the manager's lock).
+#ifndef AEQUOR_CORE_CONNECTION_H_
+#define AEQUOR_CORE_CONNECTION_H_
+
+#include <libpq-fe.h>
+
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "api/options.h"
+#include "util/pg.h"
+
+namespace aequor {
+
+// What every connection of a manager is opened with.
+struct ConnectSpec {
+  std::string conninfo;                 // the user's; expanded by libpq
+  std::string connect_timeout_seconds;  // libpq wants whole seconds as text
+  std::string startup_options;          // server backstops + the user's options
+};
+
+// The spec for `o` (connect_timeout rounded up to whole seconds).
+ConnectSpec ConnectSpecFrom(const ManagerOptions& o, std::string startup_options);
+
+// The server backstops of `o` as a startup `options` string, followed by the
+// user's own options (from the conninfo, else $PGOPTIONS) so that theirs win.
+std::string BuildStartupOptions(const ManagerOptions& o);
+
+class Connection {
+ public:
+  static constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
+
+  // Opens a connection whose application_name is `lease` (none when empty;
+  // it overrides any application_name in the conninfo). The error is
+  // ConnectFailureStatus() of libpq's message: classified, no password.
+  static absl::StatusOr<std::unique_ptr<Connection>> Open(const ConnectSpec& spec,
+                                                          const std::string& lease);
+
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  PGconn* get() const { return conn_.get(); }
+  // libpq still counts it connected.
+  bool ok() const { return PQstatus(conn_.get()) == CONNECTION_OK; }
+  std::string ErrorMessage() const { return pg::ErrorMessage(conn_.get()); }
+  PGTransactionStatusType transaction_status() const { return PQtransactionStatus(conn_.get()); }
+
+  // The thaw check: true if the server already closed this idle connection
+  // (it was frozen, or the server restarted). Never blocks.
+  bool LooksDead();
+  // The server's last notice (e.g. the FATAL sent before it closed an idle
+  // connection); "" if none since the last LooksDead().
+  const std::string& last_notice() const { return last_notice_; }
+
+  // The lease the server holds (its application_name; "" with leases off)
+  // and the monotonic times at which it is renewed with the next statement
+  // and alone before it (kNever with leases off).
+  const std::string& lease() const { return lease_; }
+  int64_t renew_at_ns() const { return renew_at_ns_; }
+  int64_t block_at_ns() const { return block_at_ns_; }
+  void SetLease(std::string lease, int64_t renew_at_ns, int64_t block_at_ns) {
+    lease_ = std::move(lease);
+    renew_at_ns_ = renew_at_ns;
+    block_at_ns_ = block_at_ns;
+  }
+
+  // The end of its last use, monotonic.
+  int64_t last_used_ns() const { return last_used_ns_; }
+  void MarkUsed(int64_t now_ns) { last_used_ns_ = now_ns; }
+
+ private:
+  explicit Connection(pg::Conn conn);
+  static void OnNotice(void* self, const char* message);
+
+  pg::Conn conn_;
+  std::string last_notice_;
+  std::string lease_;
+  int64_t renew_at_ns_ = kNever;
+  int64_t block_at_ns_ = kNever;
+  int64_t last_used_ns_ = 0;
+};
+
+}  // namespace aequor
+
+#endif  // AEQUOR_CORE_CONNECTION_H_

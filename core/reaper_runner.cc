@@ -1,0 +1,102 @@
+#include "core/reaper_runner.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "core/connect_error.h"
+#include "util/pg.h"
+
+namespace aequor {
+namespace {
+
+void IgnoreNotice(void*, const char*) {}
+
+}  // namespace
+
+ReaperRunner::ReaperRunner(const ManagerOptions& options, std::string service,
+                           std::shared_ptr<const LeaseSigner> signer, ReaperScheduler& scheduler,
+                           std::string connect_timeout_seconds, Clock& clock, ServerView& server,
+                           EventEmitter& events)
+    : reaper_conninfo_(options.reaper_conninfo),
+      service_(service),
+      signer_(std::move(signer)),
+      scheduler_(scheduler),
+      connect_timeout_seconds_(std::move(connect_timeout_seconds)),
+      settings_(ReaperSettingsFromOptions(options, std::move(service), /*dry_run=*/false)),
+      probe_sql_(ProbeSql(ProbeSettingsOf(settings_), /*check_lock=*/true)),
+      clock_(clock),
+      server_(server),
+      events_(events) {}
+
+absl::Status ReaperRunner::MaybeRun(Connection& conn, ReapTrigger trigger, bool database_full) {
+  if (signer_ == nullptr || conn.transaction_status() != PQTRANS_IDLE) return absl::OkStatus();
+  // Only a new connection probes; warm invocations use what is known.
+  if (trigger == ReapTrigger::kConnect && !server_.FreshUsage().has_value() &&
+      scheduler_.WantsConnectionUsage()) {
+    const absl::Time sent = clock_.Now();
+    pg::Outcome probe = pg::Exec(conn.get(), probe_sql_);
+    const absl::Time received = clock_.Now();
+    if (probe.ok() && PQntuples(probe.get()) == 1) {
+      server_.ObserveProbe(ReadProbe(probe.get(), 0, 0), sent, received);
+    }
+    if (!conn.ok()) {
+      const std::string message = conn.ErrorMessage();
+      events_.ClientDead(EventSource::kProbe, "", message);
+      return absl::UnavailableError(absl::StrCat("the connect-time probe lost the connection: ",
+                                                 message));
+    }
+  }
+  const ScheduleInput input = server_.ScheduleInputFor(trigger, database_full);
+  if (!scheduler_.ShouldRun(input)) return absl::OkStatus();
+  const ReapReport report = RunPass(
+      conn.get(), /*own=*/true, /*dry_run=*/false, input.under_pressure,
+      trigger == ReapTrigger::kConnect ? EventSource::kConnect : EventSource::kInvocation,
+      server_.FreshUsage());
+  scheduler_.OnPassFinished(report.outcome, clock_.MonotonicNow());
+  if (!conn.ok()) {
+    events_.ClientDead(EventSource::kReaper, "", report.message);
+    return absl::UnavailableError(
+        absl::StrCat("the reaper pass lost the connection: ", report.message));
+  }
+  return absl::OkStatus();
+}
+
+ReapReport ReaperRunner::RunManual(Connection& conn, bool dry_run) {
+  return RunPass(conn.get(), /*own=*/true, dry_run, /*under_pressure=*/false,
+                 EventSource::kManual, std::nullopt);
+}
+
+std::optional<ReapReport> ReaperRunner::RunEmergency() {
+  const char* keywords[] = {"dbname", "connect_timeout", "application_name", nullptr};
+  const std::string name = absl::StrCat("aequor-reaper:", service_);
+  const char* values[] = {reaper_conninfo_.c_str(), connect_timeout_seconds_.c_str(),
+                          name.c_str(), nullptr};
+  pg::Conn conn(PQconnectdbParams(keywords, values, 1));
+  if (conn != nullptr) PQsetNoticeProcessor(conn.get(), &IgnoreNotice, nullptr);
+  if (conn == nullptr || PQstatus(conn.get()) != CONNECTION_OK) {
+    ReapReport failed;
+    failed.outcome = ReapOutcome::kError;
+    failed.message = absl::StrCat("reaper connection failed: ",
+                                  ConnectFailureStatus(pg::ErrorMessage(conn.get())).message());
+    events_.Reap(EventSource::kEmergency, failed);
+    return std::nullopt;
+  }
+  return RunPass(conn.get(), /*own=*/false, /*dry_run=*/false, /*under_pressure=*/true,
+                 EventSource::kEmergency, std::nullopt);
+}
+
+ReapReport ReaperRunner::RunPass(PGconn* conn, bool own, bool dry_run, bool under_pressure,
+                                 EventSource source, std::optional<double> known_usage) {
+  ReaperSettings settings = settings_;
+  settings.dry_run = dry_run;
+  settings.under_pressure = under_pressure;
+  // Usage known a moment ago (the connect-time probe): not read again.
+  settings.read_usage = !known_usage.has_value();
+  ReapReport report = ::aequor::RunReaperPass(conn, settings, *signer_, clock_);
+  if (!report.connection_usage.has_value()) report.connection_usage = known_usage;
+  events_.Reap(source, report);
+  if (own) server_.ObservePass(report);
+  return report;
+}
+
+}  // namespace aequor

@@ -1,0 +1,82 @@
+// core/reaper_runner.h (internal): when and where the manager runs reaper
+// passes (core/reaper.h): the scheduler's passes on the manager's own
+// connection (a new connection, a warm invocation), the emergency pass over
+// reaper_conninfo when the database is full, and manual passes.
+//
+//   ReaperRunner runner(parts, scheduler, clock, server, events);
+//   if (!runner.MaybeRun(conn, ReapTrigger::kConnect, refused_full).ok()) {
+//     /* the probe or the pass lost `conn`: drop it */
+//   }
+//
+// Events: kReap for every pass; kClientDead when a probe or pass lost the
+// connection.
+//
+// Thread-safety: none; its owner serialises every use (the manager's lock).
+#ifndef AEQUOR_CORE_REAPER_RUNNER_H_
+#define AEQUOR_CORE_REAPER_RUNNER_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "api/clock.h"
+#include "api/events.h"
+#include "api/lease_signer.h"
+#include "api/options.h"
+#include "api/reaper_scheduler.h"
+#include "core/connection.h"
+#include "core/event_emitter.h"
+#include "core/reaper.h"
+#include "core/server_view.h"
+
+namespace aequor {
+
+class ReaperRunner {
+ public:
+  // `signer` null (leases off): no pass ever runs. `scheduler` must outlive
+  // the runner.
+  ReaperRunner(const ManagerOptions& options, std::string service,
+               std::shared_ptr<const LeaseSigner> signer, ReaperScheduler& scheduler,
+               std::string connect_timeout_seconds, Clock& clock, ServerView& server,
+               EventEmitter& events);
+
+  // The settings of this manager's passes (and of its probes).
+  const ReaperSettings& settings() const { return settings_; }
+
+  // Asks the scheduler whether to run a pass for `trigger` on `conn`, which
+  // must be idle; a new connection (kConnect) first runs the probe when the
+  // scheduler wants usage and none is fresh. `database_full`: the connect
+  // was refused with 53300 before it got in. OK, or kUnavailable when the
+  // probe or the pass lost `conn` (reported): the caller drops it.
+  absl::Status MaybeRun(Connection& conn, ReapTrigger trigger, bool database_full);
+
+  // A pass asked for by the user (ConnectionManager::RunReaperPass).
+  ReapReport RunManual(Connection& conn, bool dry_run);
+
+  // One emergency pass over reaper_conninfo, under pressure. The report, if
+  // a pass ran (not when the reaper connection failed: that is reported).
+  std::optional<ReapReport> RunEmergency();
+
+ private:
+  // `own`: `conn` is the manager's connection, so what the pass saw is this
+  // role's (the emergency pass reads another role's usage).
+  ReapReport RunPass(PGconn* conn, bool own, bool dry_run, bool under_pressure,
+                     EventSource source, std::optional<double> known_usage);
+
+  const std::string reaper_conninfo_;
+  const std::string service_;
+  const std::shared_ptr<const LeaseSigner> signer_;
+  ReaperScheduler& scheduler_;
+  const std::string connect_timeout_seconds_;
+  const ReaperSettings settings_;
+  // SELECT <probe columns>; with the lock check.
+  const std::string probe_sql_;
+  Clock& clock_;
+  ServerView& server_;
+  EventEmitter& events_;
+};
+
+}  // namespace aequor
+
+#endif  // AEQUOR_CORE_REAPER_RUNNER_H_

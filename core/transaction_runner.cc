@@ -1,0 +1,163 @@
+#include "core/transaction_runner.h"
+
+#include <exception>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "api/errors.h"
+#include "core/lease_keeper.h"
+#include "util/pg.h"
+
+namespace aequor {
+namespace {
+
+// The server's SQLSTATE and message of a failed result, as a status.
+absl::Status FailureStatus(const PGresult* r, const Connection& conn, absl::StatusCode fallback,
+                           bool lost) {
+  const char* sqlstate = r != nullptr ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  const char* primary = r != nullptr ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
+  const std::string message = primary != nullptr ? std::string(primary) : conn.ErrorMessage();
+  return StatusFromSqlState(sqlstate != nullptr ? sqlstate : "",
+                            lost ? absl::StrCat("connection lost: ", message) : message,
+                            lost ? absl::StatusCode::kUnavailable : fallback);
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> BeginStatement(const TransactionOptions& options) {
+  std::string begin = "BEGIN";
+  switch (options.isolation) {
+    case Isolation::kServerDefault: break;
+    case Isolation::kReadCommitted: begin += " ISOLATION LEVEL read committed"; break;
+    case Isolation::kRepeatableRead: begin += " ISOLATION LEVEL repeatable read"; break;
+    case Isolation::kSerializable: begin += " ISOLATION LEVEL serializable"; break;
+    default:
+      return absl::InvalidArgumentError(absl::StrCat(
+          "TransactionOptions.isolation: must be one of Isolation's values (kServerDefault, "
+          "kReadCommitted, kRepeatableRead, kSerializable), got ",
+          static_cast<int>(options.isolation)));
+  }
+  if (options.read_only) absl::StrAppend(&begin, " READ ONLY");
+  if (options.resolve_outcome) absl::StrAppend(&begin, "; SELECT pg_current_xact_id()::text");
+  return begin;
+}
+
+// The Transaction handed to a body: runs its statements on the attempt's
+// connection and remembers the first failure.
+class TransactionRunner::Tx final : public Transaction {
+ public:
+  Tx(TransactionRunner& runner, Connection& conn) : runner_(runner), conn_(conn) {}
+
+  absl::StatusOr<QueryResult> Query(absl::string_view sql,
+                                    absl::Span<const Param> params) override {
+    if (!first_error_.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the transaction already failed (", first_error_.message(),
+          "); return from the body to roll back"));
+    }
+    absl::StatusOr<QueryResult> r = runner_.RunStatement(conn_, sql, params);
+    if (!r.ok()) {
+      first_error_ = r.status();
+      connection_lost_ = !conn_.ok();
+    }
+    return r;
+  }
+
+  const absl::Status& first_error() const { return first_error_; }
+  bool connection_lost() const { return connection_lost_; }
+
+ private:
+  TransactionRunner& runner_;
+  Connection& conn_;
+  absl::Status first_error_;
+  bool connection_lost_ = false;
+};
+
+absl::StatusOr<QueryResult> TransactionRunner::RunStatement(Connection& conn,
+                                                            absl::string_view sql,
+                                                            absl::Span<const Param> params) {
+  const std::string text(sql);
+  std::vector<const char*> values(params.size());
+  for (size_t i = 0; i < params.size(); ++i) values[i] = params[i].c_str();
+  const int64_t start_ns = clock_.MonotonicNanos();
+  events_.QueryStart(sql);
+  pg::Result r = Exec(conn, Statement{text.c_str(), static_cast<int>(values.size()),
+                                      values.data()});
+  const int64_t took_ns = clock_.MonotonicNanos() - start_ns;
+  if (Succeeded(r.get())) {
+    QueryResult rows(r.release());
+    events_.QueryEnd(sql, took_ns, /*attempt=*/0, rows.affected_rows());
+    return rows;
+  }
+  absl::Status status =
+      FailureStatus(r.get(), conn, absl::StatusCode::kInternal, /*lost=*/!conn.ok());
+  const char* primary = r ? PQresultErrorField(r.get(), PG_DIAG_MESSAGE_PRIMARY) : nullptr;
+  events_.QueryError(sql, absl::Nanoseconds(took_ns), /*attempt=*/0, SqlState(status),
+                     primary != nullptr ? std::string(primary) : conn.ErrorMessage());
+  return status;
+}
+
+TransactionAttempt TransactionRunner::Attempt(Connection& conn, const std::string& begin,
+                                              const TransactionBody& body,
+                                              bool resolve_outcome) {
+  TransactionAttempt out;
+  out.facts.phase = Phase::kTransactionBody;
+  pg::Result began(PQexec(conn.get(), begin.c_str()));
+  if (!Succeeded(began.get())) {
+    out.facts.connection_lost = !conn.ok();
+    out.facts.status =
+        FailureStatus(began.get(), conn, absl::StatusCode::kUnavailable, /*lost=*/false);
+    return out;
+  }
+  if (resolve_outcome && PQntuples(began.get()) == 1) out.xid = PQgetvalue(began.get(), 0, 0);
+
+  Tx tx(*this, conn);
+  absl::Status body_status;
+  try {
+    body_status = body(tx);
+  } catch (const std::exception& e) {
+    body_status = absl::InternalError(absl::StrCat("the transaction body threw: ", e.what()));
+  } catch (...) {
+    body_status = absl::InternalError("the transaction body threw");
+  }
+  // The body swallowed an error: the server aborted the transaction.
+  if (body_status.ok() && !tx.first_error().ok()) body_status = tx.first_error();
+  if (!body_status.ok()) {
+    out.facts.connection_lost = tx.connection_lost() || !conn.ok();
+    if (!out.facts.connection_lost) PQclear(PQexec(conn.get(), "ROLLBACK"));
+    // Retry on what the server said, never on the body's own errors.
+    if (tx.first_error().ok()) {
+      out.done = body_status;
+      return out;
+    }
+    out.facts.status = tx.first_error();
+    return out;
+  }
+  out.facts.phase = Phase::kCommit;
+  pg::Result commit(PQexec(conn.get(), "COMMIT"));
+  if (Succeeded(commit.get())) {
+    out.done = std::string(PQcmdStatus(commit.get())) == "COMMIT"
+                   ? absl::OkStatus()
+                   : absl::AbortedError("the transaction was rolled back by the server at COMMIT");
+    return out;
+  }
+  out.facts.connection_lost = !conn.ok();
+  out.facts.status =
+      FailureStatus(commit.get(), conn, absl::StatusCode::kUnavailable, /*lost=*/false);
+  return out;
+}
+
+XidFate TransactionRunner::LookUp(Connection& conn, const std::string& xid) {
+  pg::Outcome r = pg::Exec(conn.get(), "SELECT pg_xact_status($1::xid8)", {xid});
+  if (!r.ok() || PQntuples(r.get()) != 1) {
+    return conn.ok() ? XidFate::kUnknown : XidFate::kConnectionLost;
+  }
+  if (PQgetisnull(r.get(), 0, 0)) return XidFate::kUnknown;  // too old to know
+  const std::string status = PQgetvalue(r.get(), 0, 0);
+  if (status == "committed") return XidFate::kCommitted;
+  if (status == "aborted") return XidFate::kAborted;
+  if (status == "in progress") return XidFate::kInProgress;
+  return XidFate::kUnknown;
+}
+
+}  // namespace aequor

@@ -99,23 +99,30 @@ EventBus::EventBus(std::vector<std::unique_ptr<HookExporter>> exporters, EventBu
   observed_ = !exporters.empty();
   for (size_t i = 0; i < exporters.size(); ++i) {
     std::unique_ptr<HookExporter>& e = exporters[i];
-    bool synchronous = true;
-    bool wants_events = true;
+    using Delivery = HookExporter::Delivery;
+    Delivery delivery = Delivery::kSynchronous;
     try {
-      synchronous = e->synchronous();
-      wants_events = e->wants_events();
+      delivery = e->delivery();
     } catch (...) {
       state_->metrics.AddExporterFailures(1);
     }
-    if (synchronous && !wants_events) {
-      flushed_here_.push_back(std::move(e));
-    } else if (synchronous) {
-      sync_.push_back(std::move(e));
-    } else {
-      state_->queued.push_back(std::move(e));
-      state_->wants_events.push_back(wants_events);
-      state_->index.push_back(static_cast<int>(i));
-      queue_events_ = queue_events_ || wants_events;
+    switch (delivery) {
+      case Delivery::kOnFlushOnly:
+        flushed_here_.push_back(std::move(e));
+        break;
+      case Delivery::kSynchronous:
+        sync_.push_back(std::move(e));
+        break;
+      case Delivery::kQueued:
+      case Delivery::kQueuedMetricsOnly:
+      default: {
+        const bool wants_events = delivery != Delivery::kQueuedMetricsOnly;
+        state_->queued.push_back(std::move(e));
+        state_->wants_events.push_back(wants_events);
+        state_->index.push_back(static_cast<int>(i));
+        queue_events_ = queue_events_ || wants_events;
+        break;
+      }
     }
   }
   streaming_ = !sync_.empty() || queue_events_;

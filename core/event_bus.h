@@ -2,16 +2,17 @@
 // the metrics computed from them.
 //
 // Emit() is the manager's only per-event work: it records the event in the
-// metrics (core/metrics.h), calls the synchronous exporters that want events
-// (the user callbacks) on the caller's thread, and appends the event to a
-// bounded queue for the queued exporters, waking the dispatcher only when
-// the queue is half full. One dispatcher thread drains the queue and calls
-// the queued exporters with batches; it also wakes every `interval`. When
-// the queue is full the event is dropped and counted. A synchronous exporter
-// that wants no events (emf) is only called by FinishFlush() and Shutdown(),
-// on the caller's thread; with no queued exporter there is no dispatcher
-// thread at all. Nothing an exporter does can break
-// the caller: every call is wrapped in a catch-all and failures are counted.
+// metrics (core/metrics.h), calls the kSynchronous exporters (the user
+// callbacks) on the caller's thread, and appends the event to a bounded
+// queue for the kQueued exporters, waking the dispatcher only when the queue
+// is half full. One dispatcher thread drains the queue and calls the queued
+// exporters (kQueued with batches of events, kQueuedMetricsOnly with
+// metrics only); it also wakes every `interval`. When the queue is full the
+// event is dropped and counted. A kOnFlushOnly exporter (emf) is only called
+// by FinishFlush() and Shutdown(), on the caller's thread; with no queued
+// exporter there is no dispatcher thread at all. Nothing an exporter does can
+// break the caller: every call is wrapped in a catch-all and failures are
+// counted.
 // Events are only built when at least one exporter listens (observed()), so
 // a manager without exporters pays nothing per query.
 //
@@ -65,8 +66,8 @@ class EventBus {
   // Whether anything listens: an exporter of any kind (the metrics are kept
   // then). Build no event when false.
   bool observed() const { return observed_; }
-  // Whether an exporter takes events (a synchronous one, or a queued one
-  // that wants_events()), rather than only metrics. When false, only the
+  // Whether an exporter takes events (a kSynchronous or kQueued one),
+  // rather than only metrics. When false, only the
   // metrics listen: the manager need not build a kQueryStart (the metrics
   // ignore it), and may report a finished query with RecordQuery().
   bool streaming() const { return streaming_; }
@@ -80,8 +81,8 @@ class EventBus {
   }
 
   // A flush in two steps, so that the manager's lock is not held while
-  // waiting for the exporters. StartFlush() flushes the synchronous
-  // exporters that take events, takes the metrics and asks the dispatcher to
+  // waiting for the exporters. StartFlush() flushes the kSynchronous
+  // exporters, takes the metrics and asks the dispatcher to
   // deliver every event queued so far, then call ExportMetrics() and Flush()
   // on each queued exporter. FinishFlush() calls ExportMetrics() and Flush()
   // on the flushed-here exporters, then waits for the dispatcher until the
@@ -117,8 +118,8 @@ class EventBus {
   static void Run(std::shared_ptr<State> state);
   void Enqueue(const Event& event);
 
-  // Synchronous exporters: those that take events (Emit() calls them), and
-  // those that only take metrics, flushed by FinishFlush() and Shutdown().
+  // kSynchronous exporters (Emit() calls them), and kOnFlushOnly ones,
+  // flushed by FinishFlush() and Shutdown().
   std::vector<std::unique_ptr<HookExporter>> sync_;
   std::vector<std::unique_ptr<HookExporter>> flushed_here_;
   std::mutex flush_mu_;  // held while a flushed_here_ exporter is called
@@ -128,7 +129,7 @@ class EventBus {
   std::thread dispatcher_;        // not joinable without queued exporters
   bool observed_ = false;
   bool streaming_ = false;
-  bool queue_events_ = false;     // a queued exporter wants events
+  bool queue_events_ = false;     // a kQueued exporter (one that takes events)
   bool shut_down_ = false;
 };
 

@@ -21,14 +21,13 @@ inline pg::Conn Connect(const std::string& conninfo) {
   return pg::Conn(PQconnectdb(conninfo.c_str()));
 }
 
-// The first value of `sql`'s first row, or "ERROR: <message>".
+// The first value of `sql`'s first row ("" when it has none), or
+// "ERROR: <message>" when it fails.
 inline std::string QueryValue(PGconn* conn, const char* sql) {
-  pg::Result r(PQexec(conn, sql));
-  if (PQresultStatus(r.get()) != PGRES_TUPLES_OK) {
-    return absl::StrCat("ERROR: ", PQresultErrorMessage(r.get()), PQerrorMessage(conn));
-  }
-  if (PQntuples(r.get()) < 1) return "";
-  return PQgetvalue(r.get(), 0, 0);
+  pg::Outcome out = pg::Exec(conn, sql);
+  if (!out.ok()) return absl::StrCat("ERROR: ", out.message());
+  if (PQresultStatus(out.get()) != PGRES_TUPLES_OK || PQntuples(out.get()) < 1) return "";
+  return PQgetvalue(out.get(), 0, 0);
 }
 
 }  // namespace testing

@@ -1,17 +1,18 @@
-// testing/tcp_proxy.cc: see tcp_proxy.h.
+// testing/tcp_proxy.cc: see tcp_proxy.h. One thread poll()s over every
+// socket and an eventfd that wakes it; sockets are non-blocking with
+// TCP_NODELAY; every send uses MSG_NOSIGNAL (no SIGPIPE); each direction
+// buffers at most 64 KiB (tcp_proxy_connection.h).
 #include "testing/tcp_proxy.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/sockios.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -32,150 +33,29 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "testing/posix_error.h"
+#include "testing/tcp_proxy_connection.h"
+#include "testing/tcp_proxy_sockets.h"
 
 namespace aequor {
 namespace testing {
 namespace {
 
-// Bytes buffered per direction and connection.
-constexpr size_t kBufferCapacity = 64 * 1024;
+using tcp_proxy_internal::Arm;
+using tcp_proxy_internal::CloseGracefully;
+using tcp_proxy_internal::CloseWithReset;
+using tcp_proxy_internal::Conn;
+using tcp_proxy_internal::FindNeedle;
+using tcp_proxy_internal::kBufferCapacity;
+using tcp_proxy_internal::Pending;
+using tcp_proxy_internal::Pipe;
+using tcp_proxy_internal::SetNoDelay;
+using tcp_proxy_internal::UnackedBytes;
+using tcp_proxy_internal::UniqueFd;
+
 // How long a fired trigger waits, past its delay, for the forwarded bytes to
 // be acknowledged before it applies its action anyway.
 constexpr absl::Duration kFlushGiveUp = absl::Seconds(1);
-
-std::string ErrnoText(int err) {
-  char buf[256];
-  // GNU strerror_r returns the message (not necessarily in buf).
-  return strerror_r(err, buf, sizeof(buf));
-}
-
-absl::Status ErrnoStatus(absl::string_view what, int err) {
-  return absl::InternalError(absl::StrCat("TcpProxy: ", what, ": ", ErrnoText(err)));
-}
-
-// Owns a file descriptor on error paths of Start().
-class UniqueFd {
- public:
-  explicit UniqueFd(int fd = -1) : fd_(fd) {}
-  ~UniqueFd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-
- private:
-  int fd_;
-};
-
-void SetNoDelay(int fd) {
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-}
-
-// close() that sends RST instead of FIN.
-void CloseWithReset(int fd) {
-  if (fd < 0) return;
-  struct linger lg = {};
-  lg.l_onoff = 1;
-  lg.l_linger = 0;
-  setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-  close(fd);
-}
-
-// FIN, then discard what is readable now (unread bytes at close() make the
-// kernel send RST), then close.
-void CloseGracefully(int fd) {
-  if (fd < 0) return;
-  shutdown(fd, SHUT_WR);
-  char sink[16 * 1024];
-  for (int i = 0; i < 64; ++i) {
-    ssize_t n = recv(fd, sink, sizeof(sink), MSG_DONTWAIT);
-    if (n <= 0) break;
-  }
-  close(fd);
-}
-
-// Bytes sent on `fd` but not yet acknowledged by the peer's kernel, plus
-// bytes not sent yet.
-int UnackedBytes(int fd) {
-  int n = 0;
-  if (ioctl(fd, SIOCOUTQ, &n) != 0) return 0;
-  return n;
-}
-
-// One direction of a connection.
-struct Pipe {
-  std::string buf;  // bytes read, not yet written: buf[off..]
-  size_t off = 0;
-  int64_t read_total = 0;     // bytes read from the source so far
-  int64_t written_total = 0;  // bytes written to the destination so far
-  bool src_eof = false;       // the source sent FIN
-  bool dst_shut = false;      // FIN forwarded to the destination
-  std::string tail;           // last bytes read, for needles spanning reads
-  int64_t hold_at = -1;       // when >= 0, bytes from this offset on are held
-
-  size_t pending() const { return buf.size() - off; }
-  size_t writable() const {
-    size_t n = pending();
-    if (hold_at >= 0) {
-      int64_t allowed = std::max<int64_t>(0, hold_at - written_total);
-      n = std::min<size_t>(n, static_cast<size_t>(allowed));
-    }
-    return n;
-  }
-  size_t room() const { return kBufferCapacity > pending() ? kBufferCapacity - pending() : 0; }
-};
-
-struct Arm {
-  std::string needle;
-  TcpProxy::Action action;
-  absl::Duration delay;
-};
-
-// A trigger that matched on a connection and has not applied its action yet.
-// Client direction: kForwarding -> kAwaitingAck -> kDelaying -> action.
-// Server direction: kDelaying -> kAwaitingAck -> action.
-struct Pending {
-  enum class Phase {
-    kForwarding,   // until c2s.written_total reaches start_at
-    kAwaitingAck,  // until the written bytes are acknowledged, or give_up
-    kDelaying,     // until deadline
-  };
-  TcpProxy::Action action;
-  absl::Duration delay;
-  Phase phase = Phase::kForwarding;
-  int64_t start_at = 0;
-  absl::Time deadline;
-  absl::Time give_up;
-};
-
-struct Conn {
-  int client_fd = -1;
-  int server_fd = -1;
-  bool connecting = false;
-  bool stalled = false;  // by an armed kStall
-  bool closed = false;
-  Pipe c2s;
-  Pipe s2c;
-  std::optional<Pending> client_trigger;  // from ArmOnClientBytes
-  std::optional<Pending> server_trigger;  // from ArmOnServerBytes
-};
-
-// Where `needle` first matches in `tail` + `chunk` such that the match ends
-// inside `chunk`: the offset of its first byte relative to the start of
-// `chunk` (negative when it starts in the tail), or nullopt.
-std::optional<int64_t> FindNeedle(const std::string& tail, absl::string_view chunk,
-                                  const std::string& needle) {
-  if (needle.empty()) return 0;
-  std::string hay = tail;
-  hay.append(chunk.data(), chunk.size());
-  size_t start = tail.size() >= needle.size() ? tail.size() - needle.size() + 1 : 0;
-  size_t pos = hay.find(needle, start);
-  if (pos == std::string::npos) return std::nullopt;
-  return static_cast<int64_t>(pos) - static_cast<int64_t>(tail.size());
-}
 
 }  // namespace
 
@@ -631,7 +511,7 @@ absl::StatusOr<std::unique_ptr<TcpProxy>> TcpProxy::Start(std::string upstream_h
   freeaddrinfo(found);
 
   UniqueFd listener(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (listener.get() < 0) return ErrnoStatus("socket", errno);
+  if (listener.get() < 0) return ErrnoStatus("TcpProxy: socket", errno);
   int one = 1;
   setsockopt(listener.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   sockaddr_in addr = {};
@@ -639,17 +519,17 @@ absl::StatusOr<std::unique_ptr<TcpProxy>> TcpProxy::Start(std::string upstream_h
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = 0;
   if (bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    return ErrnoStatus("bind 127.0.0.1:0", errno);
+    return ErrnoStatus("TcpProxy: bind 127.0.0.1:0", errno);
   }
-  if (listen(listener.get(), 128) != 0) return ErrnoStatus("listen", errno);
+  if (listen(listener.get(), 128) != 0) return ErrnoStatus("TcpProxy: listen", errno);
   socklen_t addr_len = sizeof(addr);
   if (getsockname(listener.get(), reinterpret_cast<sockaddr*>(&addr), &addr_len) != 0) {
-    return ErrnoStatus("getsockname", errno);
+    return ErrnoStatus("TcpProxy: getsockname", errno);
   }
   int port = ntohs(addr.sin_port);
 
   UniqueFd wake(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-  if (wake.get() < 0) return ErrnoStatus("eventfd", errno);
+  if (wake.get() < 0) return ErrnoStatus("TcpProxy: eventfd", errno);
 
   state->listen_fd = listener.release();
   state->wake_fd = wake.release();
@@ -696,16 +576,12 @@ void TcpProxy::SetRefuseNew(bool on) {
 
 void TcpProxy::ArmOnClientBytes(std::string needle, Action action, absl::Duration delay) {
   State* s = state_.get();
-  s->Command([&]() {
-    s->new_client_arm = Arm{std::move(needle), action, delay};
-  });
+  s->Command([&]() { s->new_client_arm = Arm{std::move(needle), action, delay}; });
 }
 
 void TcpProxy::ArmOnServerBytes(std::string needle, Action action, absl::Duration delay) {
   State* s = state_.get();
-  s->Command([&]() {
-    s->new_server_arm = Arm{std::move(needle), action, delay};
-  });
+  s->Command([&]() { s->new_server_arm = Arm{std::move(needle), action, delay}; });
 }
 
 int TcpProxy::connections_accepted() const { return state_->accepted.load(); }

@@ -63,10 +63,6 @@
 // client side gets an RST; a FIN from either side is forwarded as a FIN (after
 // the bytes before it), so half-closed connections work.
 //
-// Implementation: one thread poll()s over every socket and an eventfd that wakes
-// it; sockets are non-blocking with TCP_NODELAY; every send uses MSG_NOSIGNAL (no
-// SIGPIPE); each direction buffers at most 64 KiB.
-//
 // Thread-safety: every method is thread-safe, except that the destructor must
 // not race with other calls. The destructor stops accepting, closes every
 // connection (FIN, or RST where unread bytes remain, as at a process exit) and

@@ -29,8 +29,9 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "testing/fake_upstream.h"
 #include "testing/libpq_helpers.h"
-#include "testing/postgres_environment.h"
+#include "testing/postgres_test_base.h"
 #include "testing/throwaway_postgres.h"
 
 namespace aequor {
@@ -65,194 +66,22 @@ bool ResultReadyWithin(PGconn* conn, absl::Duration timeout) {
   }
 }
 
-// A raw TCP client socket connected to 127.0.0.1:port (blocking), or -1.
-int ConnectRaw(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  sockaddr_in addr = {};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    return -1;
-  }
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  return fd;
-}
-
-// Reads exactly `n` bytes with a timeout; what was read (shorter on EOF,
-// error or timeout).
-std::string ReadN(int fd, size_t n, absl::Duration timeout = absl::Seconds(5)) {
-  std::string out;
-  absl::Time deadline = absl::Now() + timeout;
-  while (out.size() < n) {
-    absl::Duration left = deadline - absl::Now();
-    if (left <= absl::ZeroDuration()) break;
-    pollfd pfd = {fd, POLLIN, 0};
-    if (poll(&pfd, 1, static_cast<int>(absl::ToInt64Milliseconds(left)) + 1) <= 0) break;
-    char buf[4096];
-    ssize_t got = recv(fd, buf, std::min(sizeof(buf), n - out.size()), 0);
-    if (got <= 0) break;
-    out.append(buf, static_cast<size_t>(got));
-  }
-  return out;
-}
-
-// How the peer ended a connection, seen by reading until it ends.
-enum class Ending { kFin, kReset, kOtherError, kStillOpen };
-
-// Reads (and discards) until EOF or an error, for at most `timeout`.
-Ending ReadToEnd(int fd, absl::Duration timeout = absl::Seconds(5)) {
-  absl::Time deadline = absl::Now() + timeout;
-  for (;;) {
-    absl::Duration left = deadline - absl::Now();
-    if (left <= absl::ZeroDuration()) return Ending::kStillOpen;
-    pollfd pfd = {fd, POLLIN, 0};
-    if (poll(&pfd, 1, static_cast<int>(absl::ToInt64Milliseconds(left)) + 1) <= 0) continue;
-    char buf[65536];
-    ssize_t got = recv(fd, buf, sizeof(buf), 0);
-    if (got == 0) return Ending::kFin;
-    if (got < 0) return errno == ECONNRESET ? Ending::kReset : Ending::kOtherError;
-  }
-}
-
-const char* EndingName(Ending e) {
-  switch (e) {
-    case Ending::kFin:
-      return "FIN";
-    case Ending::kReset:
-      return "RST";
-    case Ending::kOtherError:
-      return "other error";
-    case Ending::kStillOpen:
-      return "still open";
-  }
-  return "?";
-}
-
-// An in-test upstream server on 127.0.0.1: echoes what it reads, or floods
-// every connection with bytes. Records how each connection ended.
-class FakeUpstream {
- public:
-  enum class Mode { kEcho, kFlood };
-
-  explicit FakeUpstream(Mode mode) : mode_(mode) {
-    listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr = {};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(addr);
-    if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-        listen(listen_fd_, 16) != 0 ||
-        getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      ADD_FAILURE() << "FakeUpstream: " << strerror(errno);
-      return;
-    }
-    port_ = ntohs(addr.sin_port);
-    acceptor_ = std::thread([this] { AcceptLoop(); });
-  }
-
-  ~FakeUpstream() {
-    stop_ = true;
-    shutdown(listen_fd_, SHUT_RDWR);  // wakes accept()
-    if (acceptor_.joinable()) acceptor_.join();
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      for (int fd : fds_) shutdown(fd, SHUT_RDWR);  // wakes recv()/send()
-    }
-    for (std::thread& t : workers_) t.join();
-    for (int fd : fds_) close(fd);
-    close(listen_fd_);
-  }
-
-  int port() const { return port_; }
-
-  // How the proxy ended the upstream side of each accepted connection, in
-  // accept order (kStillOpen while running).
-  std::vector<Ending> endings() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return endings_;
-  }
-
- private:
-  void AcceptLoop() {
-    while (!stop_) {
-      int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (fd < 0) {
-        if (stop_ || errno != EINTR) return;
-        continue;
-      }
-      std::lock_guard<std::mutex> lock(mu_);
-      size_t index = endings_.size();
-      fds_.push_back(fd);
-      endings_.push_back(Ending::kStillOpen);
-      workers_.emplace_back([this, fd, index] { Serve(fd, index); });
-    }
-  }
-
-  void Serve(int fd, size_t index) {
-    Ending ending = Ending::kStillOpen;
-    char buf[16384];
-    if (mode_ == Mode::kFlood) {
-      std::string chunk(sizeof(buf), 'f');
-      while (!stop_) {
-        if (send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL) < 0) {
-          ending = errno == ECONNRESET ? Ending::kReset : Ending::kOtherError;
-          break;
-        }
-      }
-    } else {
-      for (;;) {
-        ssize_t n = recv(fd, buf, sizeof(buf), 0);
-        if (n == 0) {
-          ending = Ending::kFin;
-          shutdown(fd, SHUT_WR);  // answer with our FIN
-          break;
-        }
-        if (n < 0) {
-          ending = errno == ECONNRESET ? Ending::kReset : Ending::kOtherError;
-          break;
-        }
-        if (send(fd, buf, static_cast<size_t>(n), MSG_NOSIGNAL) < 0) break;
-      }
-    }
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!stop_) endings_[index] = ending;
-  }
-
-  const Mode mode_;
-  int listen_fd_ = -1;
-  int port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::thread acceptor_;
-  std::mutex mu_;
-  std::vector<int> fds_;
-  std::vector<std::thread> workers_;
-  std::vector<Ending> endings_;
-};
-
-class TcpProxyTest : public ::testing::Test {
+class TcpProxyTest : public PostgresTest<TcpProxyTest> {
  protected:
   void SetUp() override {
-    absl::StatusOr<ThrowawayPostgres*> pg = SharedPostgres();
-    ASSERT_TRUE(pg.ok()) << pg.status();
-    pg_ = *pg;
-    absl::StatusOr<std::unique_ptr<TcpProxy>> proxy = TcpProxy::Start("127.0.0.1", pg_->port());
+    absl::StatusOr<std::unique_ptr<TcpProxy>> proxy = TcpProxy::Start("127.0.0.1", server_->port());
     ASSERT_TRUE(proxy.ok()) << proxy.status();
     proxy_ = *std::move(proxy);
   }
 
   // aequor_app through the proxy.
   std::string ProxyConninfo() const {
-    return absl::StrCat("host=127.0.0.1 port=", proxy_->port(),
-                        " dbname=aequor user=aequor_app password=",
-                        ThrowawayPostgres::PasswordFor(ThrowawayPostgres::kAppRole),
-                        " connect_timeout=10");
+    return absl::StrCat(
+        "host=127.0.0.1 port=", proxy_->port(), " dbname=aequor user=aequor_app password=",
+        ThrowawayPostgres::PasswordFor(ThrowawayPostgres::kAppRole), " connect_timeout=10");
   }
   // aequor_app straight to the server.
-  std::string DirectConninfo() const { return pg_->ConninfoFor(ThrowawayPostgres::kAppRole); }
+  std::string DirectConninfo() const { return server_->ConninfoFor(ThrowawayPostgres::kAppRole); }
 
   Conn ConnectThroughProxy() {
     Conn c = Connect(ProxyConninfo());
@@ -264,14 +93,13 @@ class TcpProxyTest : public ::testing::Test {
   Conn MakeTable(const std::string& name) {
     Conn direct = Connect(DirectConninfo());
     EXPECT_EQ(PQstatus(direct.get()), CONNECTION_OK) << PQerrorMessage(direct.get());
-    std::string sql = absl::StrCat("DROP TABLE IF EXISTS ", name, "; CREATE TABLE ", name,
-                                   " (id int)");
+    std::string sql =
+        absl::StrCat("DROP TABLE IF EXISTS ", name, "; CREATE TABLE ", name, " (id int)");
     Result r(PQexec(direct.get(), sql.c_str()));
     EXPECT_EQ(PQresultStatus(r.get()), PGRES_COMMAND_OK) << PQerrorMessage(direct.get());
     return direct;
   }
 
-  ThrowawayPostgres* pg_ = nullptr;
   std::unique_ptr<TcpProxy> proxy_;
 };
 
@@ -284,8 +112,9 @@ TEST_F(TcpProxyTest, ForwardsQueriesAndCountsConnectionsAndBytes) {
     std::string big_query = absl::StrCat("SELECT length('", std::string(300000, 'q'), "')");
     EXPECT_EQ(QueryValue(c.get(), big_query.c_str()), "300000");
     EXPECT_EQ(QueryValue(c.get(), "SELECT length(repeat('x', 2000000))"), "2000000");
-    EXPECT_EQ(QueryValue(c.get(), "SELECT md5(repeat('x', 2000000))"),
-              QueryValue(c.get(), "SELECT md5(string_agg('x', '')) FROM generate_series(1, 2000000)"));
+    EXPECT_EQ(
+        QueryValue(c.get(), "SELECT md5(repeat('x', 2000000))"),
+        QueryValue(c.get(), "SELECT md5(string_agg('x', '')) FROM generate_series(1, 2000000)"));
     Result big(PQexec(c.get(), "SELECT repeat('y', 3000000)"));
     ASSERT_EQ(PQresultStatus(big.get()), PGRES_TUPLES_OK) << PQerrorMessage(c.get());
     EXPECT_EQ(std::string(PQgetvalue(big.get(), 0, 0)), std::string(3000000, 'y'));

@@ -1,11 +1,11 @@
 // testing/throwaway_postgres.h: a real, throwaway PostgreSQL 15 server for
 // tests, examples and benchmarks.
 //
-// Start() makes a fresh directory /tmp/aequor-pg-XXXXXX, puts a cluster with
-// the database `aequor` and (by default) the roles below in it, and starts
-// `postgres` on a free 127.0.0.1 port and on a unix socket in that directory.
-// The destructor stops the server and removes the directory, also when
-// a test failed. No mocks: it is the real server, tuned for speed (fsync=off,
+// Start() makes a fresh directory <tmpdir>/aequor-pg-XXXXXX, puts a cluster
+// with the database `aequor` and (by default) the roles below in it, and
+// starts `postgres` on a free 127.0.0.1 port and on a unix socket in that
+// directory. The destructor stops the server and removes the directory, also
+// when a test failed. It is the real server, tuned for speed (fsync=off,
 // synchronous_commit=off, full_page_writes=off, small shared_buffers).
 //
 //   absl::StatusOr<std::unique_ptr<ThrowawayPostgres>> pg = ThrowawayPostgres::Start();
@@ -14,8 +14,10 @@
 //   ...
 //   (*pg)->AdminQuery("SELECT count(*) FROM pg_stat_activity");  // as superuser
 //
-// Test binaries that want one server for all their tests use SharedPostgres()
-// from testing/postgres_environment.h instead.
+// A GoogleTest suite that wants one server for all its tests derives its
+// fixture from PostgresTest (testing/postgres_test_base.h); a binary that
+// wants one for all its tests uses SharedPostgres()
+// (testing/postgres_environment.h).
 //
 // Roles (when ThrowawayPostgresOptions::create_roles):
 //   aequor_app, aequor_app2  LOGIN; aequor_app owns database `aequor`, both
@@ -31,49 +33,21 @@
 // Authentication (pg_hba.conf): `local all postgres trust` for the admin, and
 // scram-sha-256 for every other unix-socket and host (127.0.0.1/32, ::1/128)
 // connection, so a wrong password fails with "password authentication failed".
-// password_encryption=scram-sha-256.
 //
-// Running as root. initdb and postgres refuse to run as root, and CI runs as
-// root. When geteuid() == 0 the server programs run as the `postgres` system
-// user: this process fork()s and, in the child, calls setgroups/setgid/setuid
-// (groups looked up with getpwnam_r/getgrouplist *before* fork, because only
-// async-signal-safe calls are allowed in the child of a multithreaded process;
-// initgroups() is not one) and then execs the absolute path of the program.
-// That was chosen over `runuser -u postgres --` because it needs no binary on
-// PATH (Bazel's test PATH lacks /usr/sbin), keeps the postmaster a direct
-// child (so Stop() can wait for it with waitpid), and allows the crash guard
-// below. When not root, the programs run as the current user. The directory
-// is mode 0700, owned by the user the server runs as.
+// As root, the server programs run as the `postgres` system user (initdb and
+// postgres refuse root); the directory belongs to the user the server runs
+// as. When Start()/Restart() is called on the main thread, the postmaster
+// gets SIGQUIT if this process dies without running the destructor; from
+// other threads a crashed test leaves the server running (tools/test.sh
+// stops such leftovers: their command line contains "aequor-pg-").
 //
-// Crash guard. If Start()/Restart() is called on the main thread, the
-// postmaster is started with PR_SET_PDEATHSIG=SIGQUIT, so it shuts down
-// immediately if this process dies without running the destructor (a crash,
-// a SIGKILL from a test timeout). PR_SET_PDEATHSIG fires when the *thread*
-// that forked exits, so it is not set from other threads; there a crashed
-// process leaves the server running (tools/test.sh removes such leftovers:
-// their command line contains "aequor-pg-"). The directory is left behind on
-// a crash either way.
+// From the second Start() in a process on, the cluster is a copy of a
+// template made once per process (unless options.reuse_initdb is false).
 //
-// Start-up cost. The first Start() in a process prepares its own cluster:
-// initdb, then the roles and database in single-user mode (no server needed).
-// The second prepares a template cluster once (<tmpdir>/aequor-pg-tmpl-XXXXXX,
-// removed at exit) and from then on every Start() copies it with `cp -a`,
-// unless ThrowawayPostgresOptions::reuse_initdb is false. Launching the
-// postmaster on a ready cluster takes 40-60 ms. Measured on a 2-core VM while
-// other builds ran:
-//                      first Start()   later Start()   destructor
-//   /tmp (ext4)          1.4-1.9 s       0.9-1.1 s       40-50 ms
-//   /dev/shm (tmpfs)     0.6-0.7 s       0.09-0.1 s      30-40 ms
-// On that disk creating a file costs about 0.75 ms and a cluster has ~1300
-// of them; on tmpfs a few microseconds. Hence the override below.
-//
-// Directory: <tmpdir> is $AEQUOR_PG_TMPDIR if set (e.g. /dev/shm), else /tmp.
-// Not $TEST_TMPDIR: under Bazel it lies below /root (mode 0700), which the
-// postgres user cannot enter. Every path keeps the "aequor-pg-" prefix, which
-// tools/test.sh looks for to stop leftover servers.
-//
-// Binaries: $AEQUOR_PG_BINDIR if set, else /usr/lib/postgresql/15/bin
-// (Debian's postgresql-15).
+// Environment: <tmpdir> is $AEQUOR_PG_TMPDIR if set (/dev/shm makes start-up
+// several times faster), else /tmp; not $TEST_TMPDIR, which the postgres user
+// may not be able to enter. The programs come from $AEQUOR_PG_BINDIR, else
+// /usr/lib/postgresql/15/bin (Debian's postgresql-15).
 //
 // Thread-safety: Start() is thread-safe (servers started concurrently get
 // distinct directories and ports). The accessors, ConninfoFor(),
@@ -96,13 +70,10 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "testing/run_as.h"
 
 namespace aequor {
 namespace testing {
-namespace internal {
-struct RunAs;  // Whom the server programs run as; defined in the .cc.
-}  // namespace internal
-
 struct ThrowawayPostgresOptions {
   // postgres -c max_connections. Default 100. REQUIRES: greater than
   // superuser_reserved_connections.
@@ -117,7 +88,7 @@ struct ThrowawayPostgresOptions {
   // owned by postgres and only postgres exists.
   bool create_roles = true;
   // From the second Start() in a process on, copy a template cluster instead
-  // of running initdb (see "Start-up cost"). Default true.
+  // of running initdb. Default true.
   bool reuse_initdb = true;
   // How long Start()/Restart() wait for the server to accept connections, and
   // Stop() for each shutdown mode. Default 30 s.
@@ -209,9 +180,11 @@ class ThrowawayPostgres {
   // said the port was taken (so Start() can retry on another).
   absl::Status LaunchLocked(bool* port_in_use) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status StopLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // How AdminQuery() and BackendPids() connect: as postgres over the socket.
+  std::string AdminConninfo() const;
 
   ThrowawayPostgresOptions options_;
-  std::shared_ptr<const internal::RunAs> run_as_;
+  RunAs run_as_;
   std::string bindir_;
   std::string base_dir_;
   std::string data_dir_;

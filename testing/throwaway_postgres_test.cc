@@ -29,6 +29,7 @@
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "testing/libpq_helpers.h"
+#include "testing/postgres_test_base.h"
 
 namespace aequor {
 namespace testing {
@@ -78,26 +79,20 @@ const char* const kLoginRoles[] = {ThrowawayPostgres::kAppRole, ThrowawayPostgre
                                    ThrowawayPostgres::kReaperRole, ThrowawayPostgres::kSuperRole,
                                    ThrowawayPostgres::kAdminRole};
 
-// One server for the tests that only read.
-class SharedServerTest : public ::testing::Test {
- protected:
+// One server of its own for the tests that only read.
+class SharedServerTest : public PostgresTest<SharedServerTest> {
+ public:
+  static SuiteServer Server() { return SuiteServer::Own(); }
   static void SetUpTestSuite() {
     absl::Time start = absl::Now();
-    absl::StatusOr<Server> pg = ThrowawayPostgres::Start();
-    ASSERT_TRUE(pg.ok()) << pg.status();
+    PostgresTest::SetUpTestSuite();
     std::printf("ThrowawayPostgres::Start() took %s\n",
                 absl::FormatDuration(absl::Now() - start).c_str());
-    server_ = pg->release();
   }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override { ASSERT_NE(server_, nullptr) << "the server did not start"; }
 
-  static ThrowawayPostgres* server_;
+ protected:
+  void SetUp() override { ASSERT_NE(server_, nullptr) << "the server did not start"; }
 };
-ThrowawayPostgres* SharedServerTest::server_ = nullptr;
 
 TEST_F(SharedServerTest, StartsPostgres15InAPrivateTmpDirectory) {
   EXPECT_TRUE(absl::StartsWith(server_->base_dir(), "/tmp/aequor-pg-")) << server_->base_dir();

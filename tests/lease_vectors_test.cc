@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -22,7 +23,6 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "api/lease.h"
 #include "api/lease_signer.h"
@@ -33,12 +33,12 @@
 #include "signers/hmac_sha256_botan.h"
 #include "signers/hmac_sha256_openssl.h"
 #include "signers/key_ring.h"
-#include "testing/json.h"
+#include "testing/strict_json.h"
 
 namespace aequor {
 namespace {
 
-using testing::Json;
+using Json = nlohmann::ordered_json;
 
 // ---- Test data.
 
@@ -69,19 +69,22 @@ struct Vector {
 };
 
 std::string Field(const Json& object, const std::string& key) {
-  if (!object[key].is_string()) {
+  if (!object.contains(key) || !object.at(key).is_string()) {
     ADD_FAILURE() << "vector lacks string field '" << key << "'";
     return "";
   }
-  return object[key].string;
+  return object.at(key).get<std::string>();
 }
 
 // `value` as an int64 when it is a number written as an integer in range
-// (no fraction, no exponent).
+// (no fraction, no exponent: nlohmann-json reads those as integers).
 std::optional<int64_t> Integer(const Json& value) {
-  int64_t n;
-  if (!value.is_number() || !absl::SimpleAtoi(value.number_text, &n)) return std::nullopt;
-  return n;
+  if (value.is_number_integer() && !value.is_number_unsigned()) return value.get<int64_t>();
+  if (value.is_number_unsigned() &&
+      value.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    return static_cast<int64_t>(value.get<uint64_t>());
+  }
+  return std::nullopt;
 }
 
 // lease_vectors.json: an array of flat objects whose members are strings or
@@ -93,25 +96,22 @@ std::vector<Vector> LoadVectors() {
     ADD_FAILURE() << "cannot read " << VectorsPath();
     return {};
   }
-  absl::StatusOr<Json> doc = testing::ParseJson(text);
+  // Refuses a member named twice too.
+  absl::StatusOr<Json> doc = testing::ParseStrictJson(text);
   if (!doc.ok()) {
     ADD_FAILURE() << "lease_vectors.json: " << doc.status();
-    return {};
-  }
-  if (absl::Status unique = testing::CheckUniqueKeys(*doc); !unique.ok()) {
-    ADD_FAILURE() << "lease_vectors.json: " << unique;
     return {};
   }
   if (!doc->is_array()) {
     ADD_FAILURE() << "lease_vectors.json: not an array";
     return {};
   }
-  for (const Json& object : doc->array) {
+  for (const Json& object : *doc) {
     if (!object.is_object()) {
       ADD_FAILURE() << "lease_vectors.json: a vector that is not an object";
       return {};
     }
-    for (const auto& [key, value] : object.object) {
+    for (const auto& [key, value] : object.items()) {
       if (!value.is_string() && !Integer(value).has_value()) {
         ADD_FAILURE() << "lease_vectors.json: '" << key << "' is neither a string nor an integer";
         return {};
@@ -119,14 +119,15 @@ std::vector<Vector> LoadVectors() {
     }
   }
   std::vector<Vector> vectors;
-  for (const Json& object : doc->array) {
+  for (const Json& object : *doc) {
     Vector v;
     v.service = Field(object, "service");
     v.instance = Field(object, "instance");
     v.secret = Field(object, "secret");
     v.normalized_service = Field(object, "normalized_service");
     v.application_name = Field(object, "application_name");
-    if (std::optional<int64_t> expires_ms = Integer(object["expires_ms"]); expires_ms.has_value()) {
+    const Json expires = object.contains("expires_ms") ? object.at("expires_ms") : Json();
+    if (std::optional<int64_t> expires_ms = Integer(expires); expires_ms.has_value()) {
       v.expires_ms = *expires_ms;
     } else {
       ADD_FAILURE() << "vector lacks integer field 'expires_ms'";

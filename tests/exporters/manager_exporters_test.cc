@@ -19,30 +19,24 @@
 #include "api/connection_manager.h"
 #include "gtest/gtest.h"
 #include "testing/fake_clock.h"
-#include "testing/json.h"
 #include "testing/manager_builders.h"
-#include "testing/postgres_environment.h"
+#include "testing/postgres_test_base.h"
+#include "testing/strict_json.h"
 #include "tests/exporters/test_exporter.h"
 
 namespace aequor {
 namespace {
 
 using testing::ExporterProbe;
-using testing::Json;
+using Json = nlohmann::ordered_json;
 using testing::MakeProbeExporter;
-using testing::ParseJson;
+using testing::ParseStrictJson;
 
 constexpr char kSecret[] = "exporters-secret-0123456789";
 constexpr int64_t kStartMs = 1767225600000;
 
-class ManagerExportersTest : public ::testing::Test {
+class ManagerExportersTest : public testing::PostgresTest<ManagerExportersTest> {
  protected:
-  void SetUp() override {
-    absl::StatusOr<testing::ThrowawayPostgres*> pg = testing::SharedPostgres();
-    ASSERT_TRUE(pg.ok()) << pg.status();
-    server_ = *pg;
-  }
-
   ConnectionManagerBuilder Builder() {
     ConnectionManagerBuilder b = testing::QuietBuilder(*server_, "orders-api", kSecret);
     b.SetClock(&clock_);
@@ -60,7 +54,6 @@ class ManagerExportersTest : public ::testing::Test {
     EXPECT_EQ(SqlState(m.Query("SELECT 1/0").status()), "22012");
   }
 
-  testing::ThrowawayPostgres* server_ = nullptr;
   testing::FakeClock clock_{absl::FromUnixMillis(kStartMs)};
 };
 
@@ -86,7 +79,7 @@ std::string CaptureStdout(Fn fn) {
 
 TEST_F(ManagerExportersTest, MetricsOfAKnownSequence) {
   auto probe = std::make_shared<ExporterProbe>();
-  probe->wants_events = false;
+  probe->delivery = HookExporter::Delivery::kQueuedMetricsOnly;
   ConnectionManagerBuilder b = Builder();
   b.AddExporter(MakeProbeExporter(probe));
   std::unique_ptr<ConnectionManager> m = Make(std::move(b));
@@ -121,7 +114,8 @@ TEST_F(ManagerExportersTest, ReconnectsAfterAKilledConnectionAndDeadClientsAreCo
   std::unique_ptr<ConnectionManager> m = Make(std::move(b));
   absl::StatusOr<QueryResult> pid = m->Query("SELECT pg_backend_pid()");
   ASSERT_TRUE(pid.ok()) << pid.status();
-  ASSERT_TRUE(server_->AdminQuery(absl::StrCat("SELECT pg_terminate_backend(", pid->Get(0, 0), ")")).ok());
+  ASSERT_TRUE(
+      server_->AdminQuery(absl::StrCat("SELECT pg_terminate_backend(", pid->Get(0, 0), ")")).ok());
   for (int i = 0; i < 500; ++i) {
     absl::StatusOr<std::string> n = server_->AdminQuery(
         absl::StrCat("SELECT count(*) FROM pg_stat_activity WHERE pid = ", pid->Get(0, 0)));
@@ -139,7 +133,7 @@ TEST_F(ManagerExportersTest, ReconnectsAfterAKilledConnectionAndDeadClientsAreCo
 
 TEST_F(ManagerExportersTest, ConnectErrorsAndRetriesByReason) {
   auto probe = std::make_shared<ExporterProbe>();
-  probe->wants_events = false;
+  probe->delivery = HookExporter::Delivery::kQueuedMetricsOnly;
   ConnectionManagerBuilder b = Builder();
   b.SetConninfo("host=127.0.0.1 port=1 dbname=x user=x")
       .UseRetryPolicy(PluginSpec("aequor.retry.decorrelated_jitter", {{"retries", "2"}}))
@@ -154,7 +148,7 @@ TEST_F(ManagerExportersTest, ConnectErrorsAndRetriesByReason) {
 
 TEST_F(ManagerExportersTest, TheLatencyHistogramWithTheRealClock) {
   auto probe = std::make_shared<ExporterProbe>();
-  probe->wants_events = false;
+  probe->delivery = HookExporter::Delivery::kQueuedMetricsOnly;
   ConnectionManagerBuilder b = Builder();
   b.SetClock(Clock::Real()).AddExporter(MakeProbeExporter(probe));
   std::unique_ptr<ConnectionManager> m = Make(std::move(b));
@@ -172,8 +166,8 @@ TEST_F(ManagerExportersTest, TheLatencyHistogramWithTheRealClock) {
 
 TEST_F(ManagerExportersTest, TheEmfExporterWritesOneLinePerFlushWithTheDeltas) {
   ConnectionManagerBuilder b = Builder();
-  b.AddExporter(PluginSpec("aequor.exporter.emf",
-                           {{"namespace", "aequor-test"}, {"function", "orders-fn"}}));
+  b.AddExporter(
+      PluginSpec("aequor.exporter.emf", {{"namespace", "aequor-test"}, {"function", "orders-fn"}}));
   std::unique_ptr<ConnectionManager> m = Make(std::move(b));
   KnownSequence(*m);
   std::string first = CaptureStdout([&] { EXPECT_TRUE(m->Flush(absl::Seconds(5)).ok()); });
@@ -184,40 +178,42 @@ TEST_F(ManagerExportersTest, TheEmfExporterWritesOneLinePerFlushWithTheDeltas) {
 
   ASSERT_TRUE(absl::EndsWith(first, "\n")) << first;
   ASSERT_EQ(std::count(first.begin(), first.end(), '\n'), 1) << first;
-  absl::StatusOr<Json> doc = ParseJson(first);
+  absl::StatusOr<Json> doc = ParseStrictJson(first);
   ASSERT_TRUE(doc.ok()) << doc.status() << "\n" << first;
-  const Json& aws = (*doc)["_aws"];
-  EXPECT_EQ(aws["Timestamp"].number, kStartMs);
-  ASSERT_EQ(aws["CloudWatchMetrics"].size(), 1u);
-  const Json& directive = aws["CloudWatchMetrics"][0];
-  EXPECT_EQ(directive["Namespace"].string, "aequor-test");
-  ASSERT_EQ(directive["Dimensions"].size(), 1u);
-  ASSERT_EQ(directive["Dimensions"][0].size(), 2u);
-  EXPECT_EQ(directive["Dimensions"][0][0].string, "Service");
-  EXPECT_EQ(directive["Dimensions"][0][1].string, "Function");
-  EXPECT_EQ((*doc)["Service"].string, "orders-api");
-  EXPECT_EQ((*doc)["Function"].string, "orders-fn");
-  EXPECT_EQ((*doc)["Instance"].string, m->instance());
+  const Json& aws = doc->at("_aws");
+  EXPECT_EQ(aws.at("Timestamp").get<double>(), kStartMs);
+  ASSERT_EQ(aws.at("CloudWatchMetrics").size(), 1u);
+  const Json& directive = aws.at("CloudWatchMetrics").at(0);
+  EXPECT_EQ(directive.at("Namespace").get<std::string>(), "aequor-test");
+  ASSERT_EQ(directive.at("Dimensions").size(), 1u);
+  ASSERT_EQ(directive.at("Dimensions").at(0).size(), 2u);
+  EXPECT_EQ(directive.at("Dimensions").at(0).at(0).get<std::string>(), "Service");
+  EXPECT_EQ(directive.at("Dimensions").at(0).at(1).get<std::string>(), "Function");
+  EXPECT_EQ(doc->at("Service").get<std::string>(), "orders-api");
+  EXPECT_EQ(doc->at("Function").get<std::string>(), "orders-fn");
+  EXPECT_EQ(doc->at("Instance").get<std::string>(), m->instance());
   std::map<std::string, std::string> units;
-  for (const Json& def : directive["Metrics"].array) units[def["Name"].string] = def["Unit"].string;
+  for (const Json& def : directive.at("Metrics")) {
+    units[def.at("Name").get<std::string>()] = def.at("Unit").get<std::string>();
+  }
   EXPECT_EQ(units["Connects"], "Count");
   EXPECT_EQ(units["Queries"], "Count");
   EXPECT_EQ(units["QueryLatencySum"], "Milliseconds");
   EXPECT_EQ(units["QueryLatency.le_0.25ms"], "Count");
-  EXPECT_EQ((*doc)["Connects"].number, 1);
-  EXPECT_EQ((*doc)["Reconnects"].number, 0);
-  EXPECT_EQ((*doc)["ConnectErrors"].number, 0);
-  EXPECT_EQ((*doc)["Queries"].number, 4);
-  EXPECT_EQ((*doc)["QueryErrors"].number, 1);
-  EXPECT_EQ((*doc)["QueryLatency.le_0.25ms"].number, 4);
-  EXPECT_EQ((*doc)["EventsDropped"].number, 0);
+  EXPECT_EQ(doc->at("Connects").get<double>(), 1);
+  EXPECT_EQ(doc->at("Reconnects").get<double>(), 0);
+  EXPECT_EQ(doc->at("ConnectErrors").get<double>(), 0);
+  EXPECT_EQ(doc->at("Queries").get<double>(), 4);
+  EXPECT_EQ(doc->at("QueryErrors").get<double>(), 1);
+  EXPECT_EQ(doc->at("QueryLatency.le_0.25ms").get<double>(), 4);
+  EXPECT_EQ(doc->at("EventsDropped").get<double>(), 0);
 
-  absl::StatusOr<Json> next = ParseJson(second);
+  absl::StatusOr<Json> next = ParseStrictJson(second);
   ASSERT_TRUE(next.ok()) << next.status() << "\n" << second;
-  EXPECT_EQ((*next)["_aws"]["Timestamp"].number, kStartMs + 250);
-  EXPECT_EQ((*next)["Queries"].number, 1) << "a delta since the previous line";
-  EXPECT_EQ((*next)["Connects"].number, 0);
-  EXPECT_EQ((*next)["QueryErrors"].number, 0);
+  EXPECT_EQ(next->at("_aws").at("Timestamp").get<double>(), kStartMs + 250);
+  EXPECT_EQ(next->at("Queries").get<double>(), 1) << "a delta since the previous line";
+  EXPECT_EQ(next->at("Connects").get<double>(), 0);
+  EXPECT_EQ(next->at("QueryErrors").get<double>(), 0);
   EXPECT_EQ(third, "") << "nothing happened since: no line";
 
   // Nothing secret in what was written.
@@ -281,13 +277,12 @@ TEST_F(ManagerExportersTest, ABlockedExporterNeverStallsQueriesAndOverflowIsCoun
   EXPECT_EQ(m->metrics().events_dropped, 400 - 16 + 2);
 }
 
-// A synchronous metrics-only exporter (emf) is flushed on the thread that
+// A kOnFlushOnly exporter (emf, metrics only) is flushed on the thread that
 // calls Flush(), but outside the manager's lock: a flush stuck in it never
 // stalls another thread's query.
 TEST_F(ManagerExportersTest, AFlushBlockedInASynchronousMetricsOnlyExporterNeverStallsQueries) {
   auto probe = std::make_shared<ExporterProbe>();
-  probe->synchronous = true;
-  probe->wants_events = false;
+  probe->delivery = HookExporter::Delivery::kOnFlushOnly;
   probe->block_flush = true;
   ConnectionManagerBuilder b = Builder();
   b.AddExporter(MakeProbeExporter(probe));
@@ -361,8 +356,8 @@ TEST_F(ManagerExportersTest, CallbacksSelectedQueuedRunOnTheDispatcherAndFlushWa
   std::unique_ptr<ConnectionManager> m = Make(std::move(b));
   ASSERT_TRUE(m->Query("SELECT 1").ok());
   ASSERT_TRUE(m->Flush(absl::Seconds(5)).ok());
-  EXPECT_EQ(seen, (std::vector<std::string>{"connect:", "query_start:SELECT 1",
-                                            "query_end:SELECT 1"}));
+  EXPECT_EQ(seen,
+            (std::vector<std::string>{"connect:", "query_start:SELECT 1", "query_end:SELECT 1"}));
   EXPECT_FALSE(on_caller_thread.load());
 }
 

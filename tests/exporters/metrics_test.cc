@@ -106,7 +106,8 @@ TEST(Metrics, ReaperPassesZombiesSkippedRowsAndDeadClients) {
   Event error = Make(EventKind::kReap);
   error.reap.outcome = ReapOutcome::kError;
   m.Record(error);
-  for (const char* source : {"thaw_check", "thaw_check", "query", ""}) {
+  for (EventSource source : {EventSource::kThawCheck, EventSource::kThawCheck,
+                              EventSource::kQuery, EventSource::kNone}) {
     Event dead = Make(EventKind::kClientDead);
     dead.source = source;
     m.Record(dead);

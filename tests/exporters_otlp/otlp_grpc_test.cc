@@ -40,7 +40,7 @@
 #include "opentelemetry/proto/metrics/v1/metrics.pb.h"
 #include "opentelemetry/proto/resource/v1/resource.pb.h"
 #include "testing/manager_builders.h"
-#include "testing/postgres_environment.h"
+#include "testing/postgres_test_base.h"
 
 namespace aequor {
 namespace {
@@ -712,12 +712,9 @@ TEST(OtlpGrpcRegistration, RegisteringTwiceIsAlreadyExistsAndTheCoreDoesNotRegis
 // ---------------------------------------------------------------------------
 // Through a real manager and a real gRPC server.
 
-class OtlpExportTest : public ::testing::Test {
+class OtlpExportTest : public testing::PostgresTest<OtlpExportTest> {
  protected:
   void SetUp() override {
-    absl::StatusOr<testing::ThrowawayPostgres*> pg = testing::SharedPostgres();
-    ASSERT_TRUE(pg.ok()) << pg.status();
-    server_ = *pg;
     RegistryBuilder rb(*Registry::Default());
     OtlpGrpcRegistration reg;
     reg.on_export = [this](const OtlpExportResult& r) {
@@ -753,7 +750,6 @@ class OtlpExportTest : public ::testing::Test {
     return results_;
   }
 
-  testing::ThrowawayPostgres* server_ = nullptr;
   std::shared_ptr<const Registry> registry_;
   std::mutex mu_;
   std::vector<OtlpExportResult> results_;

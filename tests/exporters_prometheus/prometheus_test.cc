@@ -32,7 +32,7 @@
 #include "api/registry.h"
 #include "gtest/gtest.h"
 #include "testing/manager_builders.h"
-#include "testing/postgres_environment.h"
+#include "testing/postgres_test_base.h"
 
 namespace aequor {
 namespace {
@@ -302,12 +302,9 @@ TEST(PrometheusRegistration, RegisteringTwiceIsAlreadyExists) {
 // ---------------------------------------------------------------------------
 // Through a real manager, scraped over HTTP.
 
-class PrometheusScrapeTest : public ::testing::Test {
+class PrometheusScrapeTest : public testing::PostgresTest<PrometheusScrapeTest> {
  protected:
   void SetUp() override {
-    absl::StatusOr<testing::ThrowawayPostgres*> pg = testing::SharedPostgres();
-    ASSERT_TRUE(pg.ok()) << pg.status();
-    server_ = *pg;
     RegistryBuilder rb(*Registry::Default());
     PrometheusRegistration reg;
     reg.on_listening = [this](const PrometheusEndpoint& e) {
@@ -345,7 +342,6 @@ class PrometheusScrapeTest : public ::testing::Test {
     return r->body;
   }
 
-  testing::ThrowawayPostgres* server_ = nullptr;
   std::shared_ptr<const Registry> registry_;
   std::mutex mu_;
   std::vector<PrometheusEndpoint> endpoints_;

@@ -5,14 +5,13 @@
 #include <string>
 #include <thread>
 
-#include "absl/time/clock.h"
-
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "api/connection_manager.h"
 #include "gtest/gtest.h"
+#include "testing/postgres_test_base.h"
 #include "testing/tcp_proxy.h"
-#include "testing/postgres_environment.h"
 #include "testing/throwaway_postgres.h"
 
 namespace aequor {
@@ -21,14 +20,9 @@ namespace {
 using testing::TcpProxy;
 using testing::ThrowawayPostgres;
 
-class FaultTest : public ::testing::Test {
+// One server for the whole binary (testing/postgres_test_base.h).
+class FaultTest : public testing::PostgresTest<FaultTest> {
  protected:
-  // One server for the whole binary (testing/postgres_environment.h).
-  static void SetUpTestSuite() {
-    absl::StatusOr<testing::ThrowawayPostgres*> s = testing::SharedPostgres();
-    ASSERT_TRUE(s.ok()) << s.status();
-    server_ = *s;
-  }
   void SetUp() override {
     ASSERT_TRUE(server_
                     ->AdminQuery("DROP TABLE IF EXISTS w; CREATE TABLE w (id int); "
@@ -54,12 +48,9 @@ class FaultTest : public ::testing::Test {
     return r.ok() ? *r : r.status().ToString();
   }
 
-  static ThrowawayPostgres* server_;
   std::unique_ptr<TcpProxy> proxy_;
   std::unique_ptr<ConnectionManager> db_;
 };
-
-ThrowawayPostgres* FaultTest::server_ = nullptr;
 
 TEST_F(FaultTest, AnAutocommitWriteCutAfterItWasSentIsOutcomeUnknownAndNotReplayed) {
   proxy_->ArmOnClientBytes("INSERT", TcpProxy::Action::kReset);

@@ -17,7 +17,7 @@
 #include "signers/hmac_sha256_botan.h"
 #include "testing/fake_clock.h"
 #include "testing/manager_builders.h"
-#include "testing/postgres_environment.h"
+#include "testing/postgres_test_base.h"
 #include "testing/throwaway_postgres.h"
 
 namespace aequor {
@@ -25,15 +25,9 @@ namespace {
 
 constexpr char kSecret[] = "integration-secret-0123456789";
 
-class ManagerTest : public ::testing::Test {
+// One server for the whole binary (testing/postgres_test_base.h).
+class ManagerTest : public testing::PostgresTest<ManagerTest> {
  protected:
-  // One server for the whole binary (testing/postgres_environment.h).
-  static void SetUpTestSuite() {
-    absl::StatusOr<testing::ThrowawayPostgres*> s = testing::SharedPostgres();
-    ASSERT_TRUE(s.ok()) << s.status();
-    server_ = *s;
-  }
-
   // No reaper passes here (tests/integration/reaper_test.cc has them).
   ConnectionManagerBuilder Builder(absl::string_view role = "aequor_app") {
     ConnectionManagerBuilder b = testing::QuietBuilder(*server_, "orders-api", kSecret, role);
@@ -51,11 +45,8 @@ class ManagerTest : public ::testing::Test {
     return r.ok() ? *r : "";
   }
 
-  static testing::ThrowawayPostgres* server_;
   testing::FakeClock clock_{absl::Now()};
 };
-
-testing::ThrowawayPostgres* ManagerTest::server_ = nullptr;
 
 TEST_F(ManagerTest, LeaseIsInApplicationNameAndVerifies) {
   std::unique_ptr<ConnectionManager> m = Make(Builder());
@@ -244,7 +235,7 @@ TEST_F(ManagerTest, AThawedInstanceWhoseConnectionWasKilledReconnectsSilently) {
   EXPECT_NE(m->application_name(), first_lease) << "a reconnect signs a fresh lease";
   std::vector<std::string> kinds;
   for (const Event& e : events) {
-    kinds.push_back(absl::StrCat(EventKindName(e.kind), e.source.empty() ? "" : ":", e.source));
+    kinds.push_back(absl::StrCat(EventKindName(e.kind), e.source == EventSource::kNone ? "" : ":", EventSourceName(e.source)));
   }
   EXPECT_EQ(kinds, (std::vector<std::string>{"connect", "query_start", "query_end",
                                              "client_dead:thaw_check", "reconnect",
@@ -300,7 +291,7 @@ TEST_F(ManagerTest, AThawedInstanceWhoseSessionTimedOutReconnectsSilently) {
   std::vector<std::string> kinds;
   CallbackHooks hooks;
   hooks.on_event = [&](const Event& e) {
-    kinds.push_back(absl::StrCat(EventKindName(e.kind), e.source.empty() ? "" : ":", e.source));
+    kinds.push_back(absl::StrCat(EventKindName(e.kind), e.source == EventSource::kNone ? "" : ":", EventSourceName(e.source)));
   };
   ConnectionManagerBuilder b = Builder();
   b.SetHooks(std::move(hooks));
@@ -431,7 +422,7 @@ TEST_F(ManagerTest, TheSecretAppearsInNoMessageOrEvent) {
   texts.push_back(m->application_name());
   m->Close();
   for (const Event& e : events) {
-    texts.push_back(absl::StrCat(e.service, e.instance, e.sql, e.sqlstate, e.message, e.source));
+    texts.push_back(absl::StrCat(e.service, e.instance, e.sql, e.sqlstate, e.message, EventSourceName(e.source)));
   }
   ASSERT_GT(events.size(), 3u);
   for (const std::string& t : texts) EXPECT_FALSE(absl::StrContains(t, kSecret)) << t;

@@ -17,7 +17,7 @@
 #include "signers/hmac_sha256_botan.h"
 #include "testing/fake_clock.h"
 #include "testing/manager_builders.h"
-#include "testing/postgres_environment.h"
+#include "testing/postgres_test_base.h"
 #include "testing/throwaway_postgres.h"
 #include "tests/integration/zombies.h"
 
@@ -44,15 +44,9 @@ std::string Expired(const std::string& service, const std::string& instance = "A
   return Lease(service, NowMs() - 60000, kSecret, instance);
 }
 
-class ReaperTest : public ::testing::Test {
+// One server for the whole binary (testing/postgres_test_base.h).
+class ReaperTest : public testing::PostgresTest<ReaperTest> {
  protected:
-  // One server for the whole binary (testing/postgres_environment.h).
-  static void SetUpTestSuite() {
-    absl::StatusOr<testing::ThrowawayPostgres*> s = testing::SharedPostgres();
-    ASSERT_TRUE(s.ok()) << s.status();
-    server_ = *s;
-  }
-
   std::unique_ptr<Zombie> Freeze(const std::string& application_name,
                                  const std::string& mode = "idle",
                                  const char* role = ThrowawayPostgres::kAppRole) {
@@ -99,11 +93,7 @@ class ReaperTest : public ::testing::Test {
     }
     return false;
   }
-
-  static ThrowawayPostgres* server_;
 };
-
-ThrowawayPostgres* ReaperTest::server_ = nullptr;
 
 TEST_F(ReaperTest, ExpiredIdleZombiesOfTheServiceAreReaped) {
   std::vector<std::unique_ptr<Zombie>> zombies;
@@ -346,7 +336,7 @@ TEST_F(ReaperTest, TheSchedulerRunsPassesOnConnectAndOnWarmInvocations) {
   ASSERT_TRUE(m.ok()) << m.status();
   ASSERT_TRUE((*m)->Query("SELECT 1").ok());
   ASSERT_EQ(reaps.size(), 1u);
-  EXPECT_EQ(reaps[0].source, "connect");
+  EXPECT_EQ(EventSourceName(reaps[0].source), "connect");
   EXPECT_EQ(reaps[0].reap.killed, 1);
   EXPECT_TRUE(GoneWithin(first->backend_pid(), absl::Seconds(5)));
 
@@ -357,7 +347,7 @@ TEST_F(ReaperTest, TheSchedulerRunsPassesOnConnectAndOnWarmInvocations) {
   clock.Advance(absl::Seconds(5));
   ASSERT_TRUE((*m)->Query("SELECT 1").ok());
   ASSERT_EQ(reaps.size(), 2u);
-  EXPECT_EQ(reaps[1].source, "invocation");
+  EXPECT_EQ(EventSourceName(reaps[1].source), "invocation");
   EXPECT_EQ(reaps[1].reap.killed, 1);
   EXPECT_TRUE(GoneWithin(second->backend_pid(), absl::Seconds(5)));
 }
@@ -382,7 +372,7 @@ TEST_F(ReaperTest, AWarmInvocationReachesTheSchedulerWhenTheThawCheckIsFarOff) {
   clock.Advance(absl::Seconds(2));
   ASSERT_TRUE((*m)->Query("SELECT 1").ok());
   ASSERT_EQ(reaps.size(), 1u);
-  EXPECT_EQ(reaps[0].source, "invocation");
+  EXPECT_EQ(EventSourceName(reaps[0].source), "invocation");
 }
 
 TEST_F(ReaperTest, BackstopsTravelInTheStartupPacketAndTheUsersOptionsWin) {
@@ -412,7 +402,7 @@ TEST_F(ReaperTest, TheLeaseIsRenewedWithTheQueryAndAloneWhenAboutToExpire) {
   std::vector<std::string> kinds;
   CallbackHooks hooks;
   hooks.on_event = [&](const Event& e) {
-    kinds.push_back(absl::StrCat(EventKindName(e.kind), e.source.empty() ? "" : ":", e.source));
+    kinds.push_back(absl::StrCat(EventKindName(e.kind), e.source == EventSource::kNone ? "" : ":", EventSourceName(e.source)));
   };
   ConnectionManagerBuilder b;
   b.SetConninfo(server_->ConninfoFor(ThrowawayPostgres::kAppRole))
@@ -514,7 +504,7 @@ TEST(EmergencyPath, AFullDatabaseOfZombiesLetsANewInstanceIn) {
   ASSERT_TRUE(r.ok()) << r.status();
   bool emergency = false;
   for (const Event& e : events) {
-    if (e.kind == EventKind::kReap && e.source == "emergency") {
+    if (e.kind == EventKind::kReap && e.source == EventSource::kEmergency) {
       emergency = true;
       EXPECT_EQ(e.reap.killed, 5) << e.reap.message;
     }

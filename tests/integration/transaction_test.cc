@@ -10,7 +10,7 @@
 #include "api/connection_manager.h"
 #include "gtest/gtest.h"
 #include "testing/manager_builders.h"
-#include "testing/postgres_environment.h"
+#include "testing/postgres_test_base.h"
 #include "testing/throwaway_postgres.h"
 
 namespace aequor {
@@ -18,14 +18,9 @@ namespace {
 
 using testing::ThrowawayPostgres;
 
-class TransactionTest : public ::testing::Test {
+// One server for the whole binary (testing/postgres_test_base.h).
+class TransactionTest : public testing::PostgresTest<TransactionTest> {
  protected:
-  // One server for the whole binary (testing/postgres_environment.h).
-  static void SetUpTestSuite() {
-    absl::StatusOr<testing::ThrowawayPostgres*> s = testing::SharedPostgres();
-    ASSERT_TRUE(s.ok()) << s.status();
-    server_ = *s;
-  }
   void SetUp() override {
     ASSERT_TRUE(server_->AdminQuery("DROP TABLE IF EXISTS t; CREATE TABLE t (id int, v int); "
                                     "INSERT INTO t VALUES (1, 0); GRANT ALL ON t TO aequor_app")
@@ -45,12 +40,9 @@ class TransactionTest : public ::testing::Test {
     return r.ok() ? *r : "";
   }
 
-  static ThrowawayPostgres* server_;
   std::vector<Event> events_;
   std::unique_ptr<ConnectionManager> db_;
 };
-
-ThrowawayPostgres* TransactionTest::server_ = nullptr;
 
 TEST_F(TransactionTest, CommitsWhatTheBodyDid) {
   absl::Status s = db_->RunTransaction([](Transaction& tx) -> absl::Status {
@@ -85,7 +77,7 @@ TEST_F(TransactionTest, ABodyErrorRollsBackAndIsReturnedWithoutRetry) {
 TEST_F(TransactionTest, ASerializationFailureRunsTheBodyAgainFromTheStart) {
   int runs = 0;
   TransactionOptions options;
-  options.isolation = "repeatable read";
+  options.isolation = Isolation::kRepeatableRead;
   absl::Status s = db_->RunTransaction(
       [&](Transaction& tx) -> absl::Status {
         ++runs;
@@ -148,7 +140,7 @@ TEST_F(TransactionTest, ABodyThatThrowsRollsBackAndReturnsInternal) {
 
 TEST_F(TransactionTest, BadIsolationIsRefused) {
   TransactionOptions options;
-  options.isolation = "snapshot";
+  options.isolation = static_cast<Isolation>(42);  // not one of the enum's values
   absl::Status s = db_->RunTransaction([](Transaction&) { return absl::OkStatus(); }, options);
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(absl::StrContains(s.message(), "TransactionOptions.isolation"));

@@ -1,31 +1,25 @@
-// tools/aequorctl/cli.h: the plumbing shared by aequorctl's commands: what a
-// command runs with (streams, clock, randomness), its exit codes, and a small
-// hand-written flag parser (`--flag value`, `--flag=value`, `--help`).
+// tools/aequorctl/cli.h: what every aequorctl command runs with and how it
+// ends: its streams, clock and randomness, the exit codes, the one usage-error
+// printer, and the one way JSON is written.
 //
-//   aequor::cli::FlagSpec spec = {{"service", true}, {"instance", true}};
-//   absl::StatusOr<aequor::cli::Flags> flags = aequor::cli::ParseFlags(args, spec);
-//   if (flags.ok() && flags->help) { ...print usage... }
-//
-// Secrets never come from the command line: ParseFlags rejects `--secret`
-// (any spelling with a value) and no error message ever repeats a flag's
-// value or a positional argument, in case someone pasted a secret there.
+//   int RunSomething(const std::vector<std::string>& args, CliEnv& env) {
+//     if (bad) return Fail(env, "aequorctl reap", "--max-kills must be ...", /*hint=*/true);
+//     WriteJson(*env.out, nlohmann::ordered_json{{"outcome", "completed"}});
+//     return kExitOk;
+//   }
 //
 // Thread-safety: plain values and free functions; a CliEnv is used by one
 // command at a time.
 #ifndef AEQUOR_TOOLS_AEQUORCTL_CLI_H_
 #define AEQUOR_TOOLS_AEQUORCTL_CLI_H_
 
-#include <map>
-#include <optional>
 #include <ostream>
 #include <string>
-#include <vector>
 
-#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "core/json_text.h"
 #include "api/clock.h"
 #include "api/random.h"
+#include "nlohmann/json.hpp"
 
 namespace aequor {
 namespace cli {
@@ -44,38 +38,19 @@ struct CliEnv {
   Random* random;
 };
 
-// A command or subcommand: `run` gets the arguments after its own name.
-struct Command {
-  absl::string_view name;
-  absl::string_view summary;
-  int (*run)(const std::vector<std::string>& args, CliEnv& env);
-};
+// Prints "<command>: <message>" on stderr, with "Run '<command> --help' for
+// usage." after it when `hint`, and returns kExitUsage. `command` is the
+// command's full name ("aequorctl lease sign"). `message` must never hold a
+// secret, a password or a value given on the command line.
+int Fail(CliEnv& env, absl::string_view command, absl::string_view message, bool hint = false);
 
-// Looks `args[0]` up in `commands` and runs it with the rest of `args`.
-// Prints `usage` plus the command list for --help/-h/help (exit 0) or when no
-// command is given (exit 2); an unknown command is exit 2.
-int Dispatch(absl::string_view program, absl::string_view usage,
-             const std::vector<Command>& commands, const std::vector<std::string>& args,
-             CliEnv& env);
+// `doc` as one line of compact JSON (no newline), members in insertion order.
+// Bytes that are not UTF-8 become U+FFFD: text from the server or the command
+// line is not guaranteed to be UTF-8.
+std::string JsonText(const nlohmann::ordered_json& doc);
 
-// Flag name (without "--") -> whether it takes a value. Flags without a value
-// are booleans.
-using FlagSpec = std::map<std::string, bool, std::less<>>;
-
-struct Flags {
-  bool help = false;                                       // --help or -h was given
-  std::map<std::string, std::string, std::less<>> values;  // flags given, by name
-
-  bool Has(absl::string_view name) const { return values.count(name) > 0; }
-  std::optional<std::string> Get(absl::string_view name) const;
-};
-
-// Parses `args` against `spec`. InvalidArgument for: an unknown flag (named,
-// its value never shown), a flag given twice, a missing value, a value given
-// to a boolean flag, a positional argument (counted, never shown), and
-// `--secret` (with an explanation of where the secret comes from instead).
-absl::StatusOr<Flags> ParseFlags(const std::vector<std::string>& args, const FlagSpec& spec);
-
+// `doc` as one line of compact JSON and a newline.
+void WriteJson(std::ostream& out, const nlohmann::ordered_json& doc);
 
 }  // namespace cli
 }  // namespace aequor

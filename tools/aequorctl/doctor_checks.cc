@@ -1,357 +1,521 @@
 #include "tools/aequorctl/doctor_checks.h"
 
 #include <algorithm>
-#include <cmath>
-#include <cstdlib>
+#include <string>
+#include <utility>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "core/json_text.h"
+#include "api/lease.h"
+#include "api/options.h"
+#include "api/secret.h"
 
 namespace aequor {
 namespace cli {
 namespace {
 
-// "0.123 ms", always three decimals.
-std::string Ms(absl::Duration d) {
-  return absl::StrFormat("%.3f ms", absl::ToDoubleMilliseconds(d));
+constexpr Severity kOk = Severity::kOk;
+constexpr Severity kWarn = Severity::kWarn;
+constexpr Severity kFix = Severity::kFix;
+
+std::string Seconds(absl::Duration d) { return absl::FormatDuration(d); }
+
+// Slots left for roles without superuser (and, on 16+, reserved_connections).
+int AvailableSlots(const ServerFacts& s) {
+  return s.max_connections - s.superuser_reserved - s.reserved;
 }
 
-// "+0.123 ms" / "-0.123 ms".
-std::string SignedMs(absl::Duration d) {
-  return absl::StrFormat("%+.3f ms", absl::ToDoubleMilliseconds(d));
+const std::string& Service(const DoctorFacts& facts) { return facts.settings.service.normalized; }
+
+// The leased zombies of the service now, as the headroom check shows them.
+std::string ZombiesText(const DoctorFacts& facts) {
+  if (!facts.leases.ok()) return "unknown (could not read pg_stat_activity)";
+  if (!facts.secret.ok()) return "unknown without the coordination secret";
+  const size_t zombies = facts.leases->would_kill.size();
+  return absl::StrCat(zombies, zombies > 0 ? " (a reaper pass would kill them now)" : "");
 }
 
-std::string Limit(int limit) { return limit < 0 ? std::string("none") : absl::StrCat(limit); }
-
-bool IsAppRole(const HeadroomFacts& facts, const std::string& name) {
-  return std::any_of(facts.app_roles.begin(), facts.app_roles.end(),
-                     [&](const RoleUsage& r) { return r.name == name; });
-}
-
-// The reaper role's setup for a fleet that has none yet (or whose reaper
-// conninfo is unusable): create (or adjust) it, grant what a pass needs.
-void AppendReaperRoleSetup(const HeadroomFacts& facts, std::vector<std::string>* sql) {
-  if (facts.reaper_candidate.has_value() && !facts.reaper.has_value()) return;  // has it all
-  if (facts.reaper_role_exists) {
-    sql->push_back(absl::StrCat("ALTER ROLE ", kReaperRoleName, " LOGIN CONNECTION LIMIT ",
-                                kReaperRoleConnectionLimit, ";"));
-  } else {
-    sql->push_back(absl::StrCat("CREATE ROLE ", kReaperRoleName,
-                                " LOGIN PASSWORD '<choose a password>' CONNECTION LIMIT ",
-                                kReaperRoleConnectionLimit, ";"));
-  }
-  sql->push_back(
-      absl::StrCat("GRANT pg_read_all_stats, pg_signal_backend TO ", kReaperRoleName, ";"));
-}
-
-std::string OptionalInt(std::optional<int> value) {
-  return value.has_value() ? absl::StrCat(*value) : std::string("null");
-}
-
-std::string ConninfoAdvice(absl::string_view role) {
-  return absl::StrCat(
-      "then give the fleet the reaper role's conninfo: ManagerOptions::reaper_conninfo, or "
-      "ConnectionManagerBuilder::SetReaperConninfo(\"host=<db host> dbname=<db> user=",
-      role,
-      "\") with its password in ~/.pgpass or $PGPASSFILE; check it with AEQUOR_REAPER_CONNINFO="
-      "'...' aequorctl doctor");
+std::string GrantFix(absl::string_view grant, const ServerFacts& s) {
+  return absl::StrCat("GRANT ", grant, " TO ", s.role_sql, ";");
 }
 
 }  // namespace
 
-const char* SeverityName(Severity severity) {
-  switch (severity) {
-    case Severity::kFix:
-      return "fix";
-    case Severity::kWarn:
-      return "warn";
-    case Severity::kOk:
-      break;
-  }
-  return "ok";
+std::vector<Finding> RunDoctorChecks(const DoctorFacts& facts) {
+  std::vector<Finding> findings;
+  auto add = [&](Finding f) { findings.push_back(std::move(f)); };
+  auto add_all = [&](std::vector<Finding> fs) {
+    for (Finding& f : fs) findings.push_back(std::move(f));
+  };
+  add(CheckConnection(facts));
+  add(CheckServerVersion(facts));
+  add(CheckClockOffset(facts));
+  add(CheckSecret(facts));
+  add_all(CheckGrants(facts));
+  add(CheckVisibility(facts));
+  add(CheckHeadroom(facts));
+  add_all(CheckRoleConnectionLimits(facts));
+  add(CheckReaperHeadroom(facts));
+  add(CheckLeasedZombies(facts));
+  add(CheckReaperLock(facts));
+  add(CheckPooler(facts));
+  add_all(CheckOptions(facts));
+  return findings;
 }
 
-std::optional<ClockOffset> BestClockOffset(const std::vector<ClockSample>& samples) {
-  std::optional<ClockOffset> best;
-  absl::Duration best_round_trip = absl::InfiniteDuration();
-  for (const ClockSample& s : samples) {
-    const absl::Duration round_trip = s.local_after - s.local_before;
-    if (round_trip < absl::ZeroDuration() || round_trip >= best_round_trip) continue;
-    best_round_trip = round_trip;
-    const absl::Time midpoint = s.local_before + round_trip / 2;
-    ClockOffset o;
-    o.offset = absl::FromUnixMicros(s.server_us) - midpoint;
-    o.uncertainty = round_trip / 2;
-    best = o;
-  }
-  if (best.has_value()) best->samples = static_cast<int>(samples.size());
-  return best;
+Finding CheckConnection(const DoctorFacts& facts) {
+  const ServerFacts& s = facts.server;
+  return {"connection", kOk,
+          absl::StrCat("connected as role ", s.role, " to database ", s.database, " (PostgreSQL ",
+                       s.server_version, ")"),
+          ""};
 }
 
-Finding CheckClockOffset(const ClockOffset& measured, absl::Duration margin) {
-  Finding f;
-  f.check = "clock_offset";
-  const absl::Duration magnitude = absl::AbsDuration(measured.offset);
-  const absl::Duration worst = magnitude + measured.uncertainty;
-  const std::string where =
-      measured.offset > absl::ZeroDuration()
-          ? absl::StrCat("this machine's clock is ", Ms(magnitude), " behind the server's")
-      : measured.offset < absl::ZeroDuration()
-          ? absl::StrCat("this machine's clock is ", Ms(magnitude), " ahead of the server's")
-          : std::string("this machine's clock agrees with the server's");
-  const std::string figures = absl::StrCat(
-      where, " (offset ", SignedMs(measured.offset), " +- ", Ms(measured.uncertainty),
-      ", the shortest of ", measured.samples, " round trip(s))");
-  const std::string margin_text =
-      absl::StrCat("the reaper's clock-skew margin (reap_clock_skew ", absl::FormatDuration(margin),
-                   ")");
-  if (worst <= margin) {
-    f.severity = Severity::kOk;
-    f.message = absl::StrCat(figures, ": |offset| + uncertainty ", Ms(worst), " is within ",
-                             margin_text, " by ", Ms(margin - worst),
-                             " (every machine of the fleet needs the same)");
-    return f;
+Finding CheckServerVersion(const DoctorFacts& facts) {
+  const ServerFacts& s = facts.server;
+  const std::string version = absl::StrCat("PostgreSQL ", s.server_version, " (server_version_num ",
+                                           s.server_version_num, ")");
+  if (s.server_version_num >= 140000) {
+    return {"server_version", kOk,
+            absl::StrCat(version,
+                         ": pg_terminate_backend(pid, timeout) and idle_session_timeout "
+                         "(PostgreSQL 14+) are available"),
+            ""};
   }
-  f.severity = Severity::kFix;
-  const std::string consequence =
-      measured.offset > absl::ZeroDuration()
-          ? "the server sees leases signed here expire early, so a pass may kill live sessions "
-            "of this machine"
-          : "leases signed here expire late on the server's clock, so this machine's zombies "
-            "are kept (a clock ahead by more than the TTL is never reaped)";
-  f.message = absl::StrCat(
-      figures, ": |offset| + uncertainty ", Ms(worst), " exceeds ", margin_text, " by ",
-      Ms(worst - margin),
-      magnitude <= margin ? " (the offset itself is within it, but the round trip is too long to "
-                            "show it; run doctor closer to the server)"
-                          : "",
-      ": ", consequence);
-  const int64_t at_least_ms =
-      static_cast<int64_t>(std::ceil(absl::ToDoubleMilliseconds(worst)));
-  f.fix = absl::StrCat(
-      "synchronise this machine's clock with NTP/chrony (e.g. chronyc tracking), or raise "
-      "reap_clock_skew to at least ",
-      at_least_ms, " ms");
-  return f;
+  return {"server_version", kFix,
+          absl::StrCat(version,
+                       ": a reaper pass calls pg_terminate_backend(pid, timeout) and the "
+                       "idle_session_timeout backstop needs PostgreSQL 14 or later"),
+          "upgrade the server to PostgreSQL 14 or later"};
 }
 
-Headroom ComputeHeadroom(const HeadroomFacts& facts) {
-  Headroom h;
-  h.available = facts.max_connections - facts.superuser_reserved - facts.reserved;
-  h.server_free = h.available - facts.client_backends;
-  int limited_total = 0;
-  bool all_limited = !facts.app_roles.empty();
-  for (const RoleUsage& r : facts.app_roles) {
-    RoleHeadroom rh;
-    rh.role = r.name;
-    rh.connection_limit = r.superuser ? -1 : r.connection_limit;
-    rh.sessions = r.sessions;
-    rh.fleet_free = h.server_free;
-    if (rh.connection_limit >= 0) {
-      rh.free = std::max(0, rh.connection_limit - r.sessions);
-      rh.fleet_free = std::min(rh.fleet_free, *rh.free);
-      limited_total += rh.connection_limit;
-    } else {
-      all_limited = false;
-    }
-    rh.fleet_free = std::max(0, rh.fleet_free);
-    h.roles.push_back(std::move(rh));
-  }
-  if (all_limited) h.room_when_full = h.available - limited_total - facts.other_sessions;
-  const int app_roles = std::max<int>(1, static_cast<int>(facts.app_roles.size()));
-  h.suggested_limit = std::max(
-      1, (h.available - kReaperReservedSlots - facts.other_sessions) / app_roles);
+std::optional<ClockOffset> MeasuredClockOffset(const DoctorFacts& facts) {
+  if (!facts.clock_samples.ok()) return std::nullopt;
+  return BestClockOffset(*facts.clock_samples);
+}
 
-  const bool reaper_superuser =
-      facts.reaper.has_value() && facts.reaper->connected && facts.reaper->role.superuser;
-  const bool locked_out_risk =
-      !reaper_superuser && (!h.room_when_full.has_value() || *h.room_when_full < 1);
-  if (locked_out_risk) {
-    for (const RoleUsage& r : facts.app_roles) {
-      if (r.superuser) continue;  // no limit applies; said in the message
-      if (r.connection_limit < 0 || r.connection_limit > h.suggested_limit) {
-        h.sql.push_back(absl::StrCat("ALTER ROLE ", r.name_sql, " CONNECTION LIMIT ",
-                                     h.suggested_limit, ";"));
-      }
+Finding CheckClockOffset(const DoctorFacts& facts) {
+  if (!facts.clock_samples.ok()) return CouldNotCheck("clock_offset", facts.clock_samples.status());
+  const std::optional<ClockOffset> offset = BestClockOffset(*facts.clock_samples);
+  if (!offset.has_value()) {
+    return CouldNotCheck("clock_offset",
+                         absl::InternalError("this machine's clock went backwards meanwhile"));
+  }
+  return CheckClockOffset(*offset, facts.settings.reaper.clock_skew);
+}
+
+Finding CheckSecret(const DoctorFacts& facts) {
+  if (facts.secret.ok()) {
+    return {"secret", kOk,
+            absl::StrCat("coordination secret set (", kSecretEnvVar, " or ", kSecretFileEnvVar,
+                         "): leases are verified"),
+            ""};
+  }
+  if (facts.secret.code() == absl::StatusCode::kNotFound) {
+    return {"secret", kWarn,
+            absl::StrCat(facts.secret.message(),
+                         ": leases cannot be verified here, so leased zombies are not counted "
+                         "and 'aequorctl reap' cannot run"),
+            absl::StrCat("export ", kSecretFileEnvVar,
+                         "=<file holding the fleet's coordination secret> (or ", kSecretEnvVar,
+                         "; never on the command line)")};
+  }
+  return {"secret", kFix,
+          absl::StrCat("the coordination secret is set but unusable: ", facts.secret.message()),
+          absl::StrCat("set exactly one of ", kSecretEnvVar, " and ", kSecretFileEnvVar,
+                       " to the fleet's secret (at least ", kMinSecretBytes, " bytes)")};
+}
+
+std::vector<Finding> CheckGrants(const DoctorFacts& facts) {
+  const ServerFacts& s = facts.server;
+  if (s.superuser) {
+    std::vector<Finding> findings;
+    for (const char* grant : {"pg_read_all_stats", "pg_signal_backend"}) {
+      findings.push_back(
+          {grant, kOk,
+           absl::StrCat("role ", s.role,
+                        " is a superuser: it sees and may stop every session (a dedicated "
+                        "reaper role with pg_read_all_stats and pg_signal_backend is safer)"),
+           ""});
+    }
+    return findings;
+  }
+  Finding stats =
+      s.read_all_stats
+          ? Finding{"pg_read_all_stats", kOk,
+                    absl::StrCat("role ", s.role,
+                                 " has pg_read_all_stats: it sees the state of every session"),
+                    ""}
+          : Finding{"pg_read_all_stats", kFix,
+                    absl::StrCat("role ", s.role,
+                                 " lacks pg_read_all_stats: sessions of other roles show no state "
+                                 "in pg_stat_activity, so a pass counts them as not_visible and "
+                                 "never reaps them"),
+                    GrantFix("pg_read_all_stats", s)};
+  Finding signal =
+      s.signal_backend
+          ? Finding{"pg_signal_backend", kOk,
+                    absl::StrCat("role ", s.role,
+                                 " has pg_signal_backend: it may terminate sessions of any role "
+                                 "but superusers"),
+                    ""}
+          : Finding{"pg_signal_backend", kFix,
+                    absl::StrCat("role ", s.role,
+                                 " lacks pg_signal_backend: a pass can only terminate sessions of "
+                                 "roles it is a member of (others are skipped as not_permitted)"),
+                    GrantFix("pg_signal_backend", s)};
+  return {std::move(stats), std::move(signal)};
+}
+
+Finding CheckVisibility(const DoctorFacts& facts) {
+  if (!facts.hidden.ok()) return CouldNotCheck("visibility", facts.hidden.status());
+  const ServerFacts& s = facts.server;
+  if (facts.hidden->count == 0) {
+    return {"visibility", kOk,
+            absl::StrCat("every session of database ", s.database, " is visible to role ", s.role),
+            ""};
+  }
+  return {"visibility", kWarn,
+          absl::StrCat(facts.hidden->count, " session(s) of other roles (", facts.hidden->roles,
+                       ") in database ", s.database, " are not visible to role ", s.role,
+                       ": their state is unknown, so a pass cannot judge them (not_visible)"),
+          GrantFix("pg_read_all_stats", s)};
+}
+
+Finding CheckHeadroom(const DoctorFacts& facts) {
+  if (!facts.in_use.ok()) return CouldNotCheck("headroom", facts.in_use.status());
+  const ServerFacts& s = facts.server;
+  const int in_use = facts.in_use->server;
+  const int in_database = facts.in_use->database;
+  const int available = AvailableSlots(s);
+  const int free_slots = available - in_use;
+  const std::string message = absl::StrCat(
+      "max_connections ", s.max_connections, ", superuser_reserved_connections ",
+      s.superuser_reserved,
+      s.reserved > 0 ? absl::StrCat(", reserved_connections ", s.reserved) : "", ": ", available,
+      " slots for other roles; ", in_use,
+      " client connection(s) in use on the server (this one included), ", free_slots,
+      " free; database ", s.database, ": ", in_database, " in use, connection limit ",
+      s.database_connlimit < 0 ? std::string("none") : absl::StrCat(s.database_connlimit),
+      "; leased zombies of service ", Service(facts), " now: ", ZombiesText(facts));
+  const std::string reap =
+      absl::StrCat("free slots with 'aequorctl reap --service ", Service(facts), "'");
+  if (s.database_connlimit >= 0 && in_database >= s.database_connlimit) {
+    return {"headroom", kFix, absl::StrCat(message, ". The database is at its connection limit."),
+            absl::StrCat(reap, ", or ALTER DATABASE ", s.database_sql, " CONNECTION LIMIT ",
+                         s.database_connlimit + std::max(10, s.database_connlimit / 2), ";")};
+  }
+  const std::string raise = absl::StrCat(
+      reap, ", or raise the limit: ALTER SYSTEM SET max_connections = ",
+      std::max(s.max_connections * 2, s.max_connections + 10), "; (then restart PostgreSQL)");
+  if (free_slots <= 0) {
+    return {"headroom", kFix, absl::StrCat(message, ". No slot is free for non-superusers."),
+            raise};
+  }
+  if (free_slots < std::max(3, available / 10)) {
+    return {"headroom", kWarn, absl::StrCat(message, ". Less than 10% is free."), raise};
+  }
+  return {"headroom", kOk, message, ""};
+}
+
+std::optional<HeadroomFacts> HeadroomFactsOf(const DoctorFacts& facts) {
+  if (!facts.roles.ok() || !facts.in_use.ok()) return std::nullopt;
+  const ServerFacts& s = facts.server;
+  HeadroomFacts h;
+  h.max_connections = s.max_connections;
+  h.superuser_reserved = s.superuser_reserved;
+  h.reserved = s.reserved;
+  h.client_backends = facts.in_use->server;
+  h.service = Service(facts);
+  h.reaper_role_exists = s.reaper_role_exists;
+  h.reaper = facts.reaper_role;
+  const bool reaper_in = facts.reaper_role.has_value() && facts.reaper_role->connected;
+  int app_sessions = 0;
+  bool current_is_app = false;
+  const RoleUsage* current = nullptr;
+  for (const RoleRow& row : *facts.roles) {
+    if (row.is_current) current = &row.usage;
+    if (row.is_app) {
+      h.app_roles.push_back(row.usage);
+      app_sessions += row.usage.sessions;
+      current_is_app = current_is_app || row.is_current;
     }
   }
-  const bool reaper_usable = facts.reaper.has_value() && facts.reaper->connected &&
-                             !IsAppRole(facts, facts.reaper->role.name);
-  if (reaper_usable) {
-    const ReaperRoleFacts& rr = *facts.reaper;
-    if (!rr.role.superuser) {
-      std::vector<std::string> missing;
-      if (!rr.read_all_stats) missing.push_back("pg_read_all_stats");
-      if (!rr.signal_backend) missing.push_back("pg_signal_backend");
-      if (!missing.empty()) {
-        h.sql.push_back(absl::StrCat("GRANT ", absl::StrJoin(missing, ", "), " TO ",
-                                     rr.role.name_sql, ";"));
-      }
-    }
-  } else if (facts.reaper.has_value() || locked_out_risk) {
-    AppendReaperRoleSetup(facts, &h.sql);
+  // No session carries the service's leases: take the connecting role as
+  // the fleet's, unless it is a superuser or the reaper conninfo's role.
+  if (h.app_roles.empty() && current != nullptr && !current->superuser &&
+      !(reaper_in && current->name == facts.reaper_role->role.name)) {
+    h.app_roles.push_back(*current);
+    h.app_roles_guessed = true;
+    app_sessions = current->sessions;
+    current_is_app = true;
   }
+  if (current != nullptr && !current_is_app && !current->superuser && s.read_all_stats &&
+      s.signal_backend) {
+    h.reaper_candidate = *current;
+  }
+  h.other_sessions = std::max(0, facts.in_use->server - app_sessions - (current_is_app ? 0 : 1));
   return h;
 }
 
-Finding CheckReaperHeadroom(const HeadroomFacts& facts) {
-  const Headroom h = ComputeHeadroom(facts);
-  Finding f;
-  f.check = "reaper_headroom";
-
-  std::vector<std::string> parts;
-  parts.push_back(absl::StrCat("server: ", h.available, " slots for non-superusers, ",
-                               facts.client_backends, " client session(s) in use, ",
-                               h.server_free, " free"));
-  for (size_t i = 0; i < h.roles.size(); ++i) {
-    const RoleHeadroom& r = h.roles[i];
-    const bool superuser = facts.app_roles[i].superuser;
-    parts.push_back(absl::StrCat(
-        facts.app_roles_guessed ? "fleet role (the connecting role: no session carries leases of "
-                                  "service " + facts.service + " now) "
-                                : "app role ",
-        r.role, ": connection limit ",
-        superuser ? std::string("none (superuser)") : Limit(r.connection_limit), ", ", r.sessions,
-        " session(s), ", r.fleet_free, " slot(s) left for the fleet"));
-  }
-  if (h.room_when_full.has_value()) {
-    parts.push_back(absl::StrCat("with the app role(s) at their limits, ",
-                                 std::max(0, *h.room_when_full),
-                                 " slot(s) stay for other roles (", facts.other_sessions,
-                                 " in use by them now)"));
-  } else if (!facts.app_roles.empty()) {
-    parts.push_back("no limit keeps a slot for a reaper role: the app role(s) can take every one");
-  } else {
-    parts.push_back(absl::StrCat("no session carries leases of service ", facts.service,
-                                 " now, so the fleet's role is unknown (run doctor while the "
-                                 "fleet runs, or connect as the fleet's role)"));
-  }
-  std::string message = absl::StrJoin(parts, "; ");
-
-  Severity severity = Severity::kOk;
-  std::vector<std::string> problems;
-  std::vector<std::string> advice;
-  const bool have_reaper = facts.reaper.has_value();
-  const bool reaper_connected = have_reaper && facts.reaper->connected;
-  const bool reaper_superuser = reaper_connected && facts.reaper->role.superuser;
-  if (have_reaper && !reaper_connected) {
-    severity = Severity::kFix;
-    problems.push_back(absl::StrCat(
-        "the reaper conninfo cannot log in (", facts.reaper->connect_error,
-        "): the emergency path fails exactly when the app fills the server"));
-    advice.push_back(
-        "check the reaper conninfo's host, dbname, user and password, or set the role up:");
-  } else if (reaper_connected) {
-    const ReaperRoleFacts& rr = *facts.reaper;
-    if (IsAppRole(facts, rr.role.name)) {
-      severity = std::max(severity, Severity::kWarn);
-      problems.push_back(absl::StrCat("the reaper conninfo logs in as app role ", rr.role.name,
-                                      ", which shares the app's slots and limit, so it is locked "
-                                      "out together with the app"));
-      advice.push_back(absl::StrCat("give the reaper a role of its own (", kReaperRoleName, "):"));
+std::vector<Finding> CheckRoleConnectionLimits(const DoctorFacts& facts) {
+  if (!facts.roles.ok()) return {CouldNotCheck("role_connection_limit", facts.roles.status())};
+  const std::vector<RoleRow>& roles = *facts.roles;
+  // What non-superusers may use, split among the app roles, leaving
+  // kReaperReservedSlots for a reaper role (doctor_headroom.h).
+  const std::optional<HeadroomFacts> headroom = HeadroomFactsOf(facts);
+  const int app_roles = static_cast<int>(
+      std::count_if(roles.begin(), roles.end(), [](const RoleRow& r) { return r.is_app; }));
+  const int suggested = headroom.has_value()
+                            ? ComputeHeadroom(*headroom).suggested_limit
+                            : std::max(1, (AvailableSlots(facts.server) - kReaperReservedSlots) /
+                                              std::max(1, app_roles));
+  std::vector<Finding> findings;
+  for (const RoleRow& row : roles) {
+    const RoleUsage& r = row.usage;
+    const int limit = r.connection_limit;
+    const std::string who = absl::StrCat(row.is_current && row.is_app ? "role "
+                                         : row.is_current             ? "reaper role "
+                                                                      : "app role ",
+                                         r.name);
+    const std::string usage = absl::StrCat(who, ": connection limit ",
+                                           limit < 0 ? std::string("none") : absl::StrCat(limit),
+                                           ", ", r.sessions, " in use");
+    if (limit >= 0 && r.sessions >= limit) {
+      findings.push_back(
+          {"role_connection_limit", kFix,
+           absl::StrCat(usage, ": at its limit, new sessions of ", r.name,
+                        " fail with 'too many connections for role'"),
+           absl::StrCat(row.is_app ? absl::StrCat("free slots with 'aequorctl reap --service ",
+                                                  Service(facts), "' (as another role), or ")
+                                   : std::string(),
+                        "ALTER ROLE ", r.name_sql, " CONNECTION LIMIT ",
+                        limit + std::max(5, limit / 2), ";")});
+    } else if (row.is_app && row.is_current && limit < 0 && !r.superuser) {
+      findings.push_back(
+          {"role_connection_limit", kWarn,
+           absl::StrCat(usage,
+                        ". The reaper runs as the role that owns the service's leased sessions "
+                        "and nothing caps it: when the app fills the server, no session of ",
+                        r.name, " can log in to reap"),
+           absl::StrCat("give the reaper its own role and cap the app's: CREATE ROLE "
+                        "aequor_reaper LOGIN; GRANT pg_read_all_stats, pg_signal_backend TO "
+                        "aequor_reaper; ALTER ROLE ",
+                        r.name_sql, " CONNECTION LIMIT ", suggested,
+                        "; (and point ManagerOptions::reaper_conninfo at aequor_reaper)")});
+    } else if (row.is_app && !row.is_current && limit < 0 && !r.superuser) {
+      findings.push_back(
+          {"role_connection_limit", kWarn,
+           absl::StrCat(usage,
+                        ": its sessions can take every slot, including the one the reaper "
+                        "(role ",
+                        facts.server.role, ") needs to log in and free them"),
+           absl::StrCat("ALTER ROLE ", r.name_sql, " CONNECTION LIMIT ", suggested,
+                        "; (the app roles' limits together should leave room for the reaper "
+                        "role)")});
     } else {
-      std::string reaper_room;
-      if (rr.role.connection_limit >= 0 && !rr.role.superuser) {
-        reaper_room = absl::StrCat(", connection limit ", rr.role.connection_limit, ", ",
-                                   std::max(0, rr.role.sessions - 1),
-                                   " other session(s)");
-      }
-      message = absl::StrCat(message, "; reaper role ", rr.role.name,
-                             rr.role.superuser ? " (superuser: may use the reserved slots)" : "",
-                             " logs in", reaper_room);
-      if (!rr.role.superuser && (!rr.read_all_stats || !rr.signal_backend)) {
-        severity = Severity::kFix;
-        problems.push_back(absl::StrCat(
-            "reaper role ", rr.role.name,
-            " lacks pg_read_all_stats or pg_signal_backend: its passes cannot see or end the "
-            "app's sessions"));
-      }
+      findings.push_back({"role_connection_limit", kOk, usage, ""});
     }
   }
-  const bool locked_out_risk =
-      !reaper_superuser && (!h.room_when_full.has_value() || *h.room_when_full < 1);
-  if (locked_out_risk && !facts.app_roles.empty()) {
-    severity = std::max(severity, Severity::kWarn);
-    problems.push_back(absl::StrCat(
-        "when the fleet fills the server, no session can log in to reap",
-        have_reaper ? ", the reaper role's included" : " (and no reaper conninfo is given)",
-        "; cap the app role(s) so that ", kReaperReservedSlots, " slots stay for a reaper role"));
-    for (const RoleUsage& r : facts.app_roles) {
-      if (r.superuser) {
-        problems.push_back(absl::StrCat("app role ", r.name,
-                                        " is a superuser: connection limits do not apply to it; "
-                                        "run the fleet as an ordinary role"));
-      }
-    }
-  }
-  if (!have_reaper && facts.reaper_candidate.has_value()) {
-    message = absl::StrCat(message, "; role ", facts.reaper_candidate->name,
-                           " (connected now) may read and signal every session: it can be the "
-                           "reaper role");
-  }
-  if (severity == Severity::kOk && !have_reaper) {
-    message = absl::StrCat(message,
-                           ". Give doctor the reaper role's conninfo (--reaper-conninfo or "
-                           "$AEQUOR_REAPER_CONNINFO) to check that it logs in");
-  }
-  for (std::string& p : problems) p[0] = absl::ascii_toupper(p[0]);  // sentences
-  if (!problems.empty()) message = absl::StrCat(message, ". ", absl::StrJoin(problems, ". "));
-  f.severity = severity;
-  f.message = std::move(message);
-  if (severity != Severity::kOk) {
-    std::vector<std::string> lines = advice;
-    for (const std::string& s : h.sql) lines.push_back(s);
-    const bool new_role = !reaper_connected || IsAppRole(facts, facts.reaper->role.name);
-    if (new_role) {
-      lines.push_back(ConninfoAdvice(facts.reaper_candidate.has_value() && !have_reaper
-                                         ? facts.reaper_candidate->name
-                                         : std::string(kReaperRoleName)));
-    }
-    f.fix = absl::StrJoin(lines, "\n");
-  }
-  return f;
+  return findings;
 }
 
-std::string ClockOffsetJson(const std::optional<ClockOffset>& offset, absl::Duration margin) {
-  if (!offset.has_value()) return "null";
-  return absl::StrCat("{\"offset_us\":", absl::ToInt64Microseconds(offset->offset),
-                      ",\"uncertainty_us\":", absl::ToInt64Microseconds(offset->uncertainty),
-                      ",\"samples\":", offset->samples,
-                      ",\"margin_us\":", absl::ToInt64Microseconds(margin), "}");
+Finding CheckReaperHeadroom(const DoctorFacts& facts) {
+  const std::optional<HeadroomFacts> headroom = HeadroomFactsOf(facts);
+  if (!headroom.has_value()) {
+    return CouldNotCheck(
+        "reaper_headroom",
+        !facts.roles.ok() ? facts.roles.status()
+                          : absl::UnavailableError("the connections in use could not be counted"));
+  }
+  return CheckReaperHeadroom(*headroom);
 }
 
-std::string HeadroomJson(const std::optional<HeadroomFacts>& facts) {
-  if (!facts.has_value()) return "null";
-  const Headroom h = ComputeHeadroom(*facts);
-  std::vector<std::string> roles;
-  for (const RoleHeadroom& r : h.roles) {
-    roles.push_back(absl::StrCat(
-        "{\"role\":", JsonQuote(r.role), ",\"connection_limit\":",
-        OptionalInt(r.connection_limit >= 0 ? std::optional<int>(r.connection_limit)
-                                            : std::nullopt),
-        ",\"sessions\":", r.sessions, ",\"free\":", OptionalInt(r.free),
-        ",\"fleet_free\":", r.fleet_free, "}"));
+Finding CheckLeasedZombies(const DoctorFacts& facts) {
+  if (!facts.leases.ok()) return CouldNotCheck("leased_zombies", facts.leases.status());
+  if (!facts.secret.ok()) {
+    return {"leased_zombies", kWarn,
+            "cannot tell leased zombies from live sessions without the coordination secret",
+            absl::StrCat("export ", kSecretFileEnvVar, "=<file holding the fleet's secret>")};
   }
-  std::vector<std::string> sql;
-  for (const std::string& line : h.sql) sql.push_back(JsonQuote(line));
-  const bool reaper_in = facts->reaper.has_value() && facts->reaper->connected;
-  return absl::StrCat(
-      "{\"max_connections\":", facts->max_connections,
-      ",\"superuser_reserved_connections\":", facts->superuser_reserved,
-      ",\"reserved_connections\":", facts->reserved, ",\"available\":", h.available,
-      ",\"client_connections\":", facts->client_backends, ",\"free\":", h.server_free,
-      ",\"app_roles\":[", absl::StrJoin(roles, ","),
-      "],\"app_roles_guessed\":", facts->app_roles_guessed ? "true" : "false",
-      ",\"other_sessions\":", facts->other_sessions,
-      ",\"room_when_full\":", OptionalInt(h.room_when_full),
-      ",\"reserved_for_reaper\":", kReaperReservedSlots,
-      ",\"suggested_connection_limit\":", h.suggested_limit,
-      ",\"reaper_conninfo\":", facts->reaper.has_value() ? "true" : "false",
-      ",\"reaper_role\":", reaper_in ? JsonQuote(facts->reaper->role.name) : "null",
-      ",\"sql\":[", absl::StrJoin(sql, ","), "]}");
+  const size_t zombies = facts.leases->would_kill.size();
+  const int leased = facts.leases->leased;
+  if (zombies == 0) {
+    return {"leased_zombies", kOk,
+            absl::StrCat("no leased zombies of service ", Service(facts), " now (", leased,
+                         " session(s) carry its leases)"),
+            ""};
+  }
+  return {"leased_zombies", kWarn,
+          absl::StrCat(zombies, " of the ", leased, " session(s) with leases of service ",
+                       Service(facts), " are leased zombies now (signed, expired, idle at least ",
+                       Seconds(facts.settings.reaper.min_idle),
+                       "): a pass would kill them; if they stay, no instance is running passes"),
+          absl::StrCat("aequorctl reap --service ", Service(facts),
+                       " (and check the instances' reaper scheduler)")};
+}
+
+Finding CheckReaperLock(const DoctorFacts& facts) {
+  if (!facts.reaper_lock.ok()) return CouldNotCheck("reaper_lock", facts.reaper_lock.status());
+  const std::string lock = absl::StrCat("the reaper lock of service ", Service(facts));
+  if (!facts.reaper_lock->has_value()) {
+    return {"reaper_lock", kOk, absl::StrCat(lock, " is free"), ""};
+  }
+  const LockHolder& holder = **facts.reaper_lock;
+  const std::string held = absl::StrCat(lock, " is held by pid ", holder.pid);
+  const bool zombie =
+      facts.leases.ok() &&
+      std::count(facts.leases->would_kill.begin(), facts.leases->would_kill.end(), holder.pid) > 0;
+  if (zombie) {
+    return {"reaper_lock", kWarn,
+            absl::StrCat(held,
+                         ", a leased zombie (a frozen leader): the next pass terminates it and "
+                         "takes the lock"),
+            absl::StrCat("aequorctl reap --service ", Service(facts))};
+  }
+  if (!holder.state.has_value()) {
+    return {"reaper_lock", kWarn,
+            absl::StrCat(held, ", whose state role ", facts.server.role, " cannot see"),
+            GrantFix("pg_read_all_stats", facts.server)};
+  }
+  if (*holder.state == "idle") {
+    return {"reaper_lock", kWarn,
+            absl::StrCat(held,
+                         ", an idle session outside any transaction: a session-level lock (as "
+                         "pg-aequor takes), so every pass reports busy until that session "
+                         "unlocks, ends, or becomes a leased zombie"),
+            ""};
+  }
+  return {"reaper_lock", kOk,
+          absl::StrCat(held, " (", *holder.state, "): a pass is probably running now"), ""};
+}
+
+Finding CheckPooler(const DoctorFacts& facts) {
+  const ServerFacts& s = facts.server;
+  const PoolerProbe& p = facts.pooler;
+  std::vector<std::string> strong;
+  std::vector<std::string> weak;
+  std::vector<std::string> fine;
+  if (s.application_name != p.sent_application_name) {
+    strong.push_back(absl::StrCat("application_name sent at connect (", p.sent_application_name,
+                                  ") arrived as '", s.application_name, "'"));
+  } else {
+    fine.push_back("application_name arrived intact");
+  }
+  if (p.second_backend_pid.has_value()) {
+    if (*p.second_backend_pid != s.backend_pid) {
+      strong.push_back(absl::StrCat("pg_backend_pid() changed between two statements (",
+                                    s.backend_pid, " then ", *p.second_backend_pid, ")"));
+    } else {
+      fine.push_back("pg_backend_pid() stayed the same across statements");
+    }
+  }
+  if (p.setting_survived.has_value()) {
+    if (!*p.setting_survived) {
+      strong.push_back("a session setting did not survive to the next statement");
+    } else {
+      fine.push_back("a session setting survived");
+    }
+  }
+  if (p.startup_backend_pid != s.backend_pid) {
+    weak.push_back(absl::StrCat("the startup reported backend pid ", p.startup_backend_pid,
+                                " but the server says ", s.backend_pid,
+                                " (something answered the startup for the server)"));
+  } else {
+    fine.push_back("the startup's backend pid is the server's");
+  }
+  if (!p.unix_socket && s.server_port.has_value()) {
+    if (*s.server_port != p.port) {
+      weak.push_back(absl::StrCat("connected to port ", p.port, " but the server listens on ",
+                                  *s.server_port, " (a proxy, pooler or port mapping)"));
+    } else {
+      fine.push_back(absl::StrCat("the server's port is the one connected to (", p.port, ")"));
+    }
+  }
+  const std::string advice =
+      "connect the instances (and their reaper) to PostgreSQL directly or through a "
+      "session-mode pooler; leases and the reaper lock need one server session per client";
+  if (!strong.empty()) {
+    return {"pooler", kFix,
+            absl::StrCat(
+                "a transaction-mode pooler seems to be in between: ", absl::StrJoin(strong, "; "),
+                ". Leases in application_name then describe pooled server sessions, "
+                "not clients"),
+            advice};
+  }
+  if (!weak.empty()) {
+    return {"pooler", kWarn,
+            absl::StrCat("a pooler or proxy may be in between: ", absl::StrJoin(weak, "; "),
+                         ". Harmless for a session-mode pooler or a plain TCP proxy"),
+            advice};
+  }
+  return {"pooler", kOk,
+          absl::StrCat("no pooler detected: ", absl::StrJoin(fine, "; "),
+                       " (a quiet transaction pooler may still pass these checks)"),
+          ""};
+}
+
+std::vector<Finding> CheckOptions(const DoctorFacts& facts) {
+  const ReaperFlags& reaper = facts.settings.reaper;
+  const std::optional<absl::Duration>& lease_ttl = facts.settings.lease_ttl;
+  std::vector<Finding> findings;
+  if (reaper.idle_in_transaction_after > absl::ZeroDuration() &&
+      reaper.idle_in_transaction_after < reaper.min_idle) {
+    findings.push_back(
+        {"options", kFix,
+         absl::StrCat("--reap-idle-in-transaction-after-s (",
+                      Seconds(reaper.idle_in_transaction_after), ") is below --min-idle-s (",
+                      Seconds(reaper.min_idle),
+                      "): the connection manager refuses this (reap_idle_in_transaction_after "
+                      "must be 0 or at least reap_min_idle)"),
+         absl::StrCat("set reap_idle_in_transaction_after to 0 (never) or at least ",
+                      Seconds(reaper.min_idle))});
+  }
+  if (lease_ttl.has_value()) {
+    const absl::Duration ttl = *lease_ttl;
+    if (reaper.min_idle < ttl) {
+      findings.push_back(
+          {"options", kWarn,
+           absl::StrCat("--min-idle-s (", Seconds(reaper.min_idle), ") is below the lease TTL (",
+                        Seconds(ttl),
+                        "): a session whose lease expired has been quiet about that long "
+                        "anyway, so the idle check adds no margin over expiry (pg-aequor's "
+                        "defaults: TTL 90s, min idle 180s)"),
+           absl::StrCat("reap_min_idle of at least ", Seconds(2 * ttl), " (twice the TTL)")});
+    }
+    if (ttl <= absl::Seconds(30)) {
+      findings.push_back(
+          {"options", kWarn,
+           absl::StrCat("the lease TTL (", Seconds(ttl),
+                        ") is not above the manager's default lease_renew_before (30s): the "
+                        "manager refuses to build unless lease_renew_before (and "
+                        "lease_block_before) are lowered"),
+           "set lease_renew_before to about a third of lease_ttl, lease_block_before below it"});
+    }
+    if (reaper.clock_skew >= ttl) {
+      findings.push_back(
+          {"options", kWarn,
+           absl::StrCat("--clock-skew-s (", Seconds(reaper.clock_skew),
+                        ") is not below the lease TTL (", Seconds(ttl),
+                        "): leases are reaped a whole TTL or more after they expire"),
+           absl::StrCat("reap_clock_skew well below the TTL (the manager's default is ",
+                        Seconds(ManagerOptions().reap_clock_skew), ")")});
+    }
+  }
+  if (findings.empty()) {
+    findings.push_back(
+        {"options", kOk,
+         absl::StrCat("consistent: min idle ", Seconds(reaper.min_idle), ", clock skew ",
+                      Seconds(reaper.clock_skew), ", idle in transaction ",
+                      reaper.idle_in_transaction_after > absl::ZeroDuration()
+                          ? absl::StrCat("after ", Seconds(reaper.idle_in_transaction_after))
+                          : std::string("never"),
+                      lease_ttl.has_value()
+                          ? absl::StrCat(", lease TTL ", Seconds(*lease_ttl))
+                          : std::string(" (pass --lease-ttl-s to check the TTL too)")),
+         ""});
+  }
+  return findings;
 }
 
 }  // namespace cli

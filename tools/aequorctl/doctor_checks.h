@@ -1,178 +1,90 @@
-// tools/aequorctl/doctor_checks.h: the judgements of `aequorctl doctor` that
-// need no server: pure functions from measured facts to findings, so that
-// each rule is unit-tested without a database (tests/aequorctl_doctor_test.cc)
-// and doctor_command.cc only gathers facts and prints.
+// tools/aequorctl/doctor_checks.h: the judgements of `aequorctl doctor`:
+// pure functions from DoctorFacts to findings, unit-tested without a server.
 //
-//   std::optional<ClockOffset> offset = BestClockOffset(samples);
-//   Finding f = CheckClockOffset(*offset, ManagerOptions().reap_clock_skew);
-//   // f.severity == Severity::kFix when |offset| + uncertainty > the margin
+//   absl::StatusOr<DoctorFacts> facts = GatherDoctorFacts(...);
+//   std::vector<Finding> findings = RunDoctorChecks(*facts);
+//   if (WorstSeverity(findings) == Severity::kFix) ...exit 1...
 //
-// Checks here (their `check` names are stable, as doctor's others):
-//   clock_offset     this machine's clock against the server's, measured as
-//                    NTP does over one round trip: offset = S - (t0 + t1) / 2,
-//                    uncertainty (t1 - t0) / 2, best of a few samples (the
-//                    smallest round trip). |offset| + uncertainty above the
-//                    reaper's clock-skew margin is `fix` (a fleet on such
-//                    clocks kills live sessions early or keeps zombies late),
-//                    else `ok`, saying by how much it is within the margin.
-//   reaper_headroom  the slots the fleet's role(s) have left, and whether a
-//                    dedicated reaper role can always log in when they fill
-//                    the server (the emergency path, reaper_conninfo). `warn`
-//                    when an app role has no CONNECTION LIMIT that leaves
-//                    room (the fix: ALTER ROLE ... CONNECTION LIMIT n, the
-//                    reaper role's CREATE/GRANT, and where its conninfo goes);
-//                    `fix` when a reaper conninfo is given but cannot log in
-//                    or lacks pg_read_all_stats / pg_signal_backend.
+// The checks, in RunDoctorChecks()'s order (their names are stable):
+//   connection             who and where: always ok
+//   server_version         PostgreSQL 14+ ok (pg_terminate_backend(pid,
+//                          timeout), idle_session_timeout), older fix
+//   clock_offset           doctor_clock.h, against --clock-skew-s
+//   secret                 the coordination secret: set ok, absent warn,
+//                          unusable fix
+//   pg_read_all_stats      membership of the role (superusers have both): fix
+//   pg_signal_backend      with `GRANT <grant> TO <role>;`
+//   visibility             sessions of other roles in this database whose
+//                          state the role cannot see: warn with the GRANT
+//   headroom               free slots for non-superusers: fix when none is
+//                          free or the database is at its CONNECTION LIMIT,
+//                          warn below 10% (at least 3)
+//   role_connection_limit  one per role (the connecting one and the app roles,
+//                          which own sessions with leases of the service): fix
+//                          at the limit, warn when an app role has none
+//   reaper_headroom        doctor_headroom.h
+//   leased_zombies         sessions a pass would kill now: warn when any, or
+//                          when they cannot be counted without the secret
+//   reaper_lock            free or a pass in progress ok; a live session lock
+//                          (pg-aequor's), a frozen leader or an unseen holder warn
+//   pooler                 fix on a strong sign of a transaction pooler in
+//                          between, warn on a weak one (see CheckPooler)
+//   options                fix for settings the manager refuses, warn for ones
+//                          that contradict each other, else one ok
+// A check whose facts could not be read is a warning that says why.
 //
-// The suggested app-role limit keeps kReaperReservedSlots slots free:
-//   n = (max_connections - superuser_reserved_connections
-//        - reserved_connections - kReaperReservedSlots
-//        - client sessions of other roles now) / number of app roles,
-// at least 1. The reaper role gets CONNECTION LIMIT kReaperRoleConnectionLimit
-// (one pass at a time holds the lock; the second slot lets a pass run while
-// an operator's `aequorctl reap` is connected), the third reserved slot is
-// for an administrator or doctor itself.
-//
-// Role names in the SQL come quoted by the server's quote_ident() (the
-// `name_sql` facts), never pasted raw. No password is ever printed: the
-// reaper role's is a placeholder.
-//
-// Thread-safety: pure functions and plain values.
+// Thread-safety: pure functions.
 #ifndef AEQUOR_TOOLS_AEQUORCTL_DOCTOR_CHECKS_H_
 #define AEQUOR_TOOLS_AEQUORCTL_DOCTOR_CHECKS_H_
 
-#include <cstdint>
 #include <optional>
-#include <string>
 #include <vector>
 
-#include "absl/strings/string_view.h"
-#include "absl/time/time.h"
+#include "tools/aequorctl/doctor_clock.h"
+#include "tools/aequorctl/doctor_facts.h"
+#include "tools/aequorctl/doctor_finding.h"
+#include "tools/aequorctl/doctor_headroom.h"
 
 namespace aequor {
 namespace cli {
 
-// How bad a finding is, in increasing order (the JSON spells them "ok",
-// "warn", "fix"). Exit status 1 when any finding is kFix.
-enum class Severity { kOk = 0, kWarn = 1, kFix = 2 };
-const char* SeverityName(Severity severity);
+// Every check, in the order above.
+std::vector<Finding> RunDoctorChecks(const DoctorFacts& facts);
 
-struct Finding {
-  std::string check;
-  Severity severity = Severity::kOk;
-  std::string message;
-  std::string fix;  // "" when there is nothing to do; may hold several lines
-};
+Finding CheckConnection(const DoctorFacts& facts);
+Finding CheckServerVersion(const DoctorFacts& facts);
+Finding CheckClockOffset(const DoctorFacts& facts);
+Finding CheckSecret(const DoctorFacts& facts);
+// pg_read_all_stats, then pg_signal_backend.
+std::vector<Finding> CheckGrants(const DoctorFacts& facts);
+Finding CheckVisibility(const DoctorFacts& facts);
+Finding CheckHeadroom(const DoctorFacts& facts);
+// One per role of DoctorFacts::roles.
+std::vector<Finding> CheckRoleConnectionLimits(const DoctorFacts& facts);
+Finding CheckReaperHeadroom(const DoctorFacts& facts);
+Finding CheckLeasedZombies(const DoctorFacts& facts);
+Finding CheckReaperLock(const DoctorFacts& facts);
+// Strong signs (fix): application_name sent at connect differs from the
+// server's; pg_backend_pid() differs between statements; a session setting
+// does not survive to the next statement. Weak signs (warn): the startup's
+// backend pid differs from pg_backend_pid() (something answered the startup,
+// e.g. PgBouncer in any mode); inet_server_port() differs from the TCP port
+// connected to (a proxy or a port mapping). A quiet transaction pooler may
+// still pass them all.
+Finding CheckPooler(const DoctorFacts& facts);
+// --reap-idle-in-transaction-after-s below --min-idle-s (fix: the manager
+// refuses it); with --lease-ttl-s: --min-idle-s below the TTL, a TTL <= 30 s,
+// --clock-skew-s >= the TTL (warn each).
+std::vector<Finding> CheckOptions(const DoctorFacts& facts);
 
-// ---- clock_offset ----------------------------------------------------------
+// The clock offset the samples measured; nullopt when they could not be read.
+std::optional<ClockOffset> MeasuredClockOffset(const DoctorFacts& facts);
 
-// One round trip: the local wall clock read before sending, the server's
-// clock_timestamp() in microseconds since the epoch, the local clock after
-// the answer came.
-struct ClockSample {
-  absl::Time local_before;
-  int64_t server_us = 0;
-  absl::Time local_after;
-};
-
-struct ClockOffset {
-  // The server's clock minus this machine's: positive when the server is
-  // ahead (this machine's leases then look expired early to the server).
-  absl::Duration offset;
-  // Half the round trip of the sample used: the true offset lies within
-  // offset +- uncertainty.
-  absl::Duration uncertainty;
-  int samples = 0;  // samples taken (the best one is used)
-};
-
-// The sample with the smallest round trip; nullopt when there is none whose
-// local clock did not go backwards.
-std::optional<ClockOffset> BestClockOffset(const std::vector<ClockSample>& samples);
-
-// `margin` is the reaper's clock-skew margin (ManagerOptions::reap_clock_skew
-// or doctor's --clock-skew-s). kFix when |offset| + uncertainty > margin, the
-// fix naming NTP/chrony and the reap_clock_skew that would cover it; else kOk
-// with the room left.
-Finding CheckClockOffset(const ClockOffset& measured, absl::Duration margin);
-
-// ---- reaper_headroom -------------------------------------------------------
-
-// Slots the suggested app-role limits keep free for the reaper role.
-inline constexpr int kReaperReservedSlots = 3;
-// The CONNECTION LIMIT suggested for the reaper role.
-inline constexpr int kReaperRoleConnectionLimit = 2;
-// The reaper role's name in the SQL doctor suggests.
-inline constexpr char kReaperRoleName[] = "aequor_reaper";
-
-struct RoleUsage {
-  std::string name;
-  std::string name_sql;       // quote_ident(name), from the server
-  int connection_limit = -1;  // rolconnlimit; -1 none
-  int sessions = 0;           // its client sessions on the whole server
-  bool superuser = false;     // limits do not apply to superusers
-};
-
-// What the reaper conninfo's connection found (when one was given).
-struct ReaperRoleFacts {
-  bool connected = false;
-  std::string connect_error;  // redacted, when !connected
-  RoleUsage role;             // when connected; sessions include doctor's own
-  bool read_all_stats = false;
-  bool signal_backend = false;
-};
-
-struct HeadroomFacts {
-  int max_connections = 0;
-  int superuser_reserved = 0;  // superuser_reserved_connections
-  int reserved = 0;            // reserved_connections (PostgreSQL 16+)
-  int client_backends = 0;     // client sessions in use, doctor's own included
-  // The roles that own the service's leased sessions; the connecting role
-  // when none does (then `app_roles_guessed`).
-  std::vector<RoleUsage> app_roles;
-  bool app_roles_guessed = false;
-  std::string service;
-  // Client sessions of roles that are not app roles, doctor's own excluded.
-  int other_sessions = 0;
-  bool reaper_role_exists = false;  // a role named kReaperRoleName exists
-  // The connecting role when it is not an app role and has pg_read_all_stats
-  // and pg_signal_backend: the reaper role the SQL then names (no CREATE ROLE
-  // or GRANT suggested). Ignored when `reaper` is set.
-  std::optional<RoleUsage> reaper_candidate;
-  // Set when a reaper conninfo was given (--reaper-conninfo or
-  // $AEQUOR_REAPER_CONNINFO).
-  std::optional<ReaperRoleFacts> reaper;
-};
-
-// What ComputeHeadroom() derives; also printed in doctor's JSON.
-struct RoleHeadroom {
-  std::string role;
-  int connection_limit = -1;
-  int sessions = 0;
-  std::optional<int> free;  // connection_limit - sessions; nullopt without a limit
-  int fleet_free = 0;       // min(server free, free)
-};
-struct Headroom {
-  int available = 0;    // slots for non-superusers
-  int server_free = 0;  // available - client_backends
-  std::vector<RoleHeadroom> roles;
-  // Slots other roles keep when every app role is at its limit; nullopt when
-  // some app role has no limit (or is a superuser): nothing then keeps room.
-  std::optional<int> room_when_full;
-  int suggested_limit = 1;  // per app role, see the file comment
-  // The SQL (and setting) that makes sure a reaper role can log in: one
-  // statement or instruction per line. Empty when nothing is to be done.
-  std::vector<std::string> sql;
-};
-
-Headroom ComputeHeadroom(const HeadroomFacts& facts);
-Finding CheckReaperHeadroom(const HeadroomFacts& facts);
-
-// ---- doctor's JSON (doctor_command.h gives the shape) ----------------------
-
-// {"offset_us", "uncertainty_us", "samples", "margin_us"}, or null.
-std::string ClockOffsetJson(const std::optional<ClockOffset>& offset, absl::Duration margin);
-// The figures of reaper_headroom and its SQL, or null.
-std::string HeadroomJson(const std::optional<HeadroomFacts>& facts);
+// The fleet's headroom as reaper_headroom judges it: the app roles (the
+// connecting role when no session carries the service's leases, unless it is
+// a superuser or the reaper conninfo's role), the other sessions, the reaper
+// role. nullopt when the roles or the connections in use could not be read.
+std::optional<HeadroomFacts> HeadroomFactsOf(const DoctorFacts& facts);
 
 }  // namespace cli
 }  // namespace aequor

@@ -6,7 +6,8 @@
 //   $ aequorctl lease sign --service orders --instance AbCdEfGh --expires-ms 1767225600000
 //   s=orders;i=AbCdEfGh;e=1767225600000;g=...
 //   $ aequorctl lease verify --application-name 's=orders;...' --now-ms 1767225500000
-//   {"valid":true,"service":"orders","instance":"AbCdEfGh","expires_ms":1767225600000,"expired":false}
+//   {"valid":true,"service":"orders","instance":"AbCdEfGh","expires_ms":1767225600000,
+//    "expired":false}                                   (one line)
 //
 // sign:   --service S (required; normalised with NormalizeService for the
 //         instance's length, so the printed service may differ from S)
@@ -39,6 +40,7 @@
 
 #include "absl/time/time.h"
 #include "tools/aequorctl/cli.h"
+#include "tools/aequorctl/dispatch.h"
 
 namespace aequor {
 namespace cli {

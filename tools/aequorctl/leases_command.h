@@ -48,45 +48,14 @@
 #ifndef AEQUOR_TOOLS_AEQUORCTL_LEASES_COMMAND_H_
 #define AEQUOR_TOOLS_AEQUORCTL_LEASES_COMMAND_H_
 
-#include <libpq-fe.h>
-
 #include <string>
 #include <vector>
 
-#include "absl/status/statusor.h"
-#include "api/lease.h"
-#include "api/lease_signer.h"
-#include "core/reaper.h"
 #include "tools/aequorctl/cli.h"
-#include "tools/aequorctl/ops_common.h"
+#include "tools/aequorctl/dispatch.h"
 
 namespace aequor {
 namespace cli {
-
-// One session as `leases` shows it.
-struct SessionView {
-  SessionRow row;  // as core's ReadSessionRow() read it
-  std::string role;
-  bool visible = false;     // state is not NULL
-  bool is_lease = false;    // application_name parses as a lease
-  ParsedLease lease;        // when is_lease
-  std::string lease_state;  // valid, expired, bad_tag, not_a_lease, unverified
-  bool would_kill = false;
-  std::string reason;  // "" when would_kill
-};
-
-struct SessionScan {
-  std::string current_role;
-  std::string current_role_sql;  // quote_ident(current_user), for SQL hints
-  bool current_role_superuser = false;
-  std::vector<SessionView> sessions;  // by pid
-};
-
-// Reads every client session of the current database but this one and
-// judges it with ReapDecision(settings, signer). `signer` null: no secret
-// (leases "unverified", reason "no_secret" where the tag would decide).
-absl::StatusOr<SessionScan> ScanSessions(PGconn* conn, const ReaperSettings& settings,
-                                         const LeaseSigner* signer, const Redactor& redactor);
 
 // `aequorctl leases [flags]`.
 int RunLeasesCommand(const std::vector<std::string>& args, CliEnv& env);

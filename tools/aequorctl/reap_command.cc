@@ -1,13 +1,21 @@
 #include "tools/aequorctl/reap_command.h"
 
-#include <memory>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "api/events.h"
 #include "core/reaper.h"
-#include "tools/aequorctl/ops_common.h"
+#include "nlohmann/json.hpp"
+#include "tools/aequorctl/connection.h"
+#include "tools/aequorctl/flags.h"
+#include "tools/aequorctl/help.h"
+#include "tools/aequorctl/ops_flags.h"
+#include "tools/aequorctl/redactor.h"
+#include "tools/aequorctl/secret_state.h"
+#include "tools/aequorctl/text_format.h"
 
 namespace aequor {
 namespace cli {
@@ -17,12 +25,24 @@ constexpr char kBusyMessage[] =
     "another session holds the service's reaper lock (another instance is running a pass, "
     "or a live pg-aequor leader holds its session lock); nothing was done";
 
-std::string ReapUsage() {
-  return absl::StrCat(
+constexpr char kCommand[] = "aequorctl reap";
+
+std::vector<FlagDef> ReapFlagDefs() {
+  std::vector<FlagDef> defs = {
+      {"dry-run", "",
+       "take the lock and report, kill nothing (the sessions that\n"
+       "would die are counted as skipped: dry_run)"},
+      {"max-kills", "N", "at most N kills per pass (default 10, 1..1000)"},
+  };
+  for (FlagDef& def : OpsFlagDefs()) defs.push_back(std::move(def));
+  return defs;
+}
+
+CommandHelp ReapHelp() {
+  return {
       "Usage: aequorctl reap [--dry-run] [--max-kills N] [--dsn DSN] [--service S] [--json]\n"
       "                      [--min-idle-s N] [--clock-skew-s N]\n"
-      "                      [--reap-idle-in-transaction-after-s N]\n"
-      "\n"
+      "                      [--reap-idle-in-transaction-after-s N]",
       "Runs one reaper pass for the service now, the same pass a connection manager\n"
       "runs: inside a transaction it takes the service's advisory lock (pg-aequor's\n"
       "key, so Node and C++ instances elect one leader), frees a frozen leader that\n"
@@ -33,43 +53,35 @@ std::string ReapUsage() {
       "($AEQUOR_COORDINATION_SECRET, or the file named by\n"
       "$AEQUOR_COORDINATION_SECRET_FILE; never a flag), and a role with\n"
       "pg_read_all_stats and pg_signal_backend to see and stop other roles' sessions\n"
-      "('aequorctl doctor' checks).\n"
-      "\n"
-      "  --dry-run        take the lock and report, kill nothing (the sessions that\n"
-      "                   would die are counted as skipped: dry_run)\n"
-      "  --max-kills N    at most N kills per pass (default 10, 1..1000)\n",
-      kConnectionFlagsHelp, kReaperFlagsHelp,
-      "\n"
+      "('aequorctl doctor' checks).",
+      ReapFlagDefs(),
       "--json: one object with outcome (completed, busy, error), service, dry_run,\n"
       "scanned, candidates, killed, skipped ({reason: count}), frozen_leader_killed,\n"
       "duration_ms, message (null unless busy or error).\n"
       "\n"
       "Exit status: 0 the pass completed or was busy (another instance holds the\n"
       "lock: not an error), 1 the pass failed, 2 usage error, missing or unusable\n"
-      "secret, or connection error.");
+      "secret, or connection error."};
 }
 
-int Fail(CliEnv& env, absl::string_view message, bool hint = false) {
-  *env.err << "aequorctl reap: " << message << "\n";
-  if (hint) *env.err << "Run 'aequorctl reap --help' for usage.\n";
-  return kExitUsage;
-}
-
-std::string Json(const ReapReport& report, const ReaperSettings& settings,
-                 const std::string& message) {
-  std::vector<std::string> skipped;
-  for (const auto& [reason, count] : report.skipped) {
-    skipped.push_back(absl::StrCat(JsonQuote(reason), ":", count));
-  }
-  return absl::StrCat(
-      "{\"outcome\":", JsonQuote(ReapOutcomeName(report.outcome)),
-      ",\"service\":", JsonQuote(settings.service),
-      ",\"dry_run\":", settings.dry_run ? "true" : "false", ",\"scanned\":", report.scanned,
-      ",\"candidates\":", report.candidates, ",\"killed\":", report.killed, ",\"skipped\":{",
-      absl::StrJoin(skipped, ","),
-      "},\"frozen_leader_killed\":", report.frozen_leader_killed ? "true" : "false",
-      ",\"duration_ms\":", JsonNumber(absl::ToDoubleMilliseconds(report.duration), 1),
-      ",\"message\":", message.empty() ? std::string("null") : JsonQuote(message), "}");
+// The --json object: keys in this order, always present.
+nlohmann::ordered_json Json(const ReapReport& report, const ReaperSettings& settings,
+                            const std::string& message) {
+  nlohmann::ordered_json skipped = nlohmann::ordered_json::object();
+  for (const auto& [reason, count] : report.skipped) skipped[reason] = count;
+  nlohmann::ordered_json doc;
+  doc["outcome"] = ReapOutcomeName(report.outcome);
+  doc["service"] = settings.service;
+  doc["dry_run"] = settings.dry_run;
+  doc["scanned"] = report.scanned;
+  doc["candidates"] = report.candidates;
+  doc["killed"] = report.killed;
+  doc["skipped"] = std::move(skipped);
+  doc["frozen_leader_killed"] = report.frozen_leader_killed;
+  doc["duration_ms"] = Rounded(absl::ToDoubleMilliseconds(report.duration), 1);
+  doc["message"] =
+      message.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(message);
+  return doc;
 }
 
 std::string Human(const ReapReport& report, const ReaperSettings& settings,
@@ -80,15 +92,13 @@ std::string Human(const ReapReport& report, const ReaperSettings& settings,
     case ReapOutcome::kBusy:
       return absl::StrCat(head, ": BUSY: ", message,
                           ". Not an error: another pass is in charge; try again later.\n");
-    case ReapOutcome::kError:
-      return absl::StrCat(head, ": ERROR: ", message, "\n");
-    case ReapOutcome::kCompleted:
-      break;
+    case ReapOutcome::kError: return absl::StrCat(head, ": ERROR: ", message, "\n");
+    case ReapOutcome::kCompleted: break;
   }
-  std::string out = absl::StrCat(head, ": completed in ",
-                                 JsonNumber(absl::ToDoubleMilliseconds(report.duration), 1),
-                                 " ms.\n  scanned ", report.scanned, " session(s) of the service, ",
-                                 report.candidates, " candidate(s), killed ", report.killed, "\n");
+  std::string out = absl::StrCat(
+      head, ": completed in ", absl::StrFormat("%.1f", absl::ToDoubleMilliseconds(report.duration)),
+      " ms.\n  scanned ", report.scanned, " session(s) of the service, ", report.candidates,
+      " candidate(s), killed ", report.killed, "\n");
   if (report.frozen_leader_killed) {
     absl::StrAppend(&out, "  a frozen leader holding the reaper lock was terminated first\n");
   }
@@ -110,37 +120,41 @@ std::string Human(const ReapReport& report, const ReaperSettings& settings,
 }  // namespace
 
 int RunReapCommand(const std::vector<std::string>& args, CliEnv& env) {
-  absl::StatusOr<Flags> flags =
-      ParseFlags(args, OpsFlagSpec({{"dry-run", false}, {"max-kills", true}}));
-  if (!flags.ok()) return Fail(env, flags.status().message(), /*hint=*/true);
+  absl::StatusOr<Flags> flags = ParseFlags(args, ReapFlagDefs());
+  if (!flags.ok()) return Fail(env, kCommand, flags.status().message(), /*hint=*/true);
   if (flags->help) {
-    *env.out << ReapUsage() << "\n";
+    *env.out << HelpText(ReapHelp());
     return kExitOk;
   }
   absl::StatusOr<ReaperFlags> reaper = ParseReaperFlags(*flags, /*check_relations=*/true);
-  if (!reaper.ok()) return Fail(env, reaper.status().message(), /*hint=*/true);
+  if (!reaper.ok()) return Fail(env, kCommand, reaper.status().message(), /*hint=*/true);
   absl::StatusOr<ServiceChoice> service = ServiceFromFlags(*flags);
-  if (!service.ok()) return Fail(env, service.status().message(), /*hint=*/true);
+  if (!service.ok()) return Fail(env, kCommand, service.status().message(), /*hint=*/true);
   const bool json = flags->Has("json");
   const bool dry_run = flags->Has("dry-run");
 
   SecretState secret = SignerFromEnvironment();
   if (secret.signer == nullptr) {
-    return Fail(env, absl::StrCat("a pass needs the coordination secret to verify leases: ",
-                                  secret.status.message()));
+    return Fail(env, kCommand,
+                absl::StrCat("a pass needs the coordination secret to verify leases: ",
+                             secret.status.message()));
   }
   Redactor redactor;
-  absl::StatusOr<pg::Conn> conn = ConnectFromFlags(*flags, kToolApplicationName, redactor);
-  if (!conn.ok()) return Fail(env, conn.status().message());
+  absl::StatusOr<pg::Conn> conn = Connect(flags->Get("dsn"), kToolApplicationName, redactor);
+  if (!conn.ok()) return Fail(env, kCommand, conn.status().message());
 
   const ReaperSettings settings = SettingsFor(*service, *reaper, dry_run);
   const ReapReport report = RunReaperPass(conn->get(), settings, *secret.signer, *env.clock);
   std::string message = redactor.Apply(report.message);
   if (report.outcome == ReapOutcome::kBusy && message.empty()) message = kBusyMessage;
-  *env.out << (json ? Json(report, settings, message) + "\n" : Human(report, settings, message));
+  if (json) {
+    WriteJson(*env.out, Json(report, settings, message));
+  } else {
+    *env.out << Human(report, settings, message);
+  }
   auto hidden = report.skipped.find(skip_reason::kNotVisible);
   if (hidden != report.skipped.end()) {
-    *env.err << "aequorctl reap: " << hidden->second
+    *env.err << kCommand << ": " << hidden->second
              << " session(s) of the service belong to roles this role cannot see"
              << " (skipped: not_visible); run 'aequorctl doctor' for the GRANT that fixes it.\n";
   }

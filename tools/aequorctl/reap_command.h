@@ -8,7 +8,7 @@
 //
 // The pass is core's RunReaperPass() on aequorctl's own connection
 // (application_name "aequorctl"), with the ReaperSettings a connection
-// manager with the same options would use (SettingsFor() in ops_common.h):
+// manager with the same options would use (SettingsFor() in ops_flags.h):
 // the service's transaction-scoped advisory lock, a frozen leader freed,
 // the guarded kill statement, at most --max-kills kills.
 //
@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "tools/aequorctl/cli.h"
+#include "tools/aequorctl/dispatch.h"
 
 namespace aequor {
 namespace cli {

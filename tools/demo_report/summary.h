@@ -1,9 +1,8 @@
 // tools/demo_report/summary.h: reads the storm's closing JSON line.
 //
 // The storm harness (bench/storm) ends with one JSON object per run. The
-// demo needs a handful of its fields; this reads the whole object with a
-// small JSON reader (numbers, strings, booleans, null and nested objects or
-// arrays are accepted; nested values are kept as their text).
+// demo needs a handful of its fields; this reads the object with
+// nlohmann-json and ignores the rest.
 //
 //   absl::StatusOr<StormSummary> s = ParseStormSummary(last_line);
 //

@@ -1,9 +1,14 @@
-// The judgements of `aequorctl doctor` that need no server
-// (tools/aequorctl/doctor_checks.h), over facts made up here: the clock
-// offset estimate and its check against the reaper's margin, and the
-// reaper's headroom with the SQL it prints. The end-to-end runs against a
-// real server are in tests/aequorctl_ops_test.cc.
-#include "tools/aequorctl/doctor_checks.h"
+// doctor's clock_offset and reaper_headroom judgements
+// (tools/aequorctl/doctor_clock.h, doctor_headroom.h), over figures made up
+// here: the clock offset estimate and its check against the reaper's margin,
+// the reaper's headroom with the SQL it prints, and their JSON
+// (doctor_report.h). The other checks are in doctor_checks_test.cc; the
+// end-to-end runs against a real server in doctor_command_test.cc.
+#include "tools/aequorctl/cli.h"
+#include "tools/aequorctl/doctor_clock.h"
+#include "tools/aequorctl/doctor_finding.h"
+#include "tools/aequorctl/doctor_headroom.h"
+#include "tools/aequorctl/doctor_report.h"
 
 #include <optional>
 #include <string>
@@ -216,8 +221,7 @@ TEST(DoctorHeadroomTest, ACappedAppRoleLeavingRoomIsOkAndAsksForTheReaperConninf
 }
 
 TEST(DoctorHeadroomTest, LimitsThatTogetherTakeEverySlotAreAWarning) {
-  const Finding f =
-      CheckReaperHeadroom(Server({Role("a", 50, 1), Role("b", 50, 1)}, 3, 1));
+  const Finding f = CheckReaperHeadroom(Server({Role("a", 50, 1), Role("b", 50, 1)}, 3, 1));
   EXPECT_EQ(f.severity, Severity::kWarn);
   EXPECT_THAT(f.fix, HasSubstr("ALTER ROLE a CONNECTION LIMIT 46;\nALTER ROLE b CONNECTION "
                                "LIMIT 46;"));
@@ -278,11 +282,11 @@ TEST(DoctorHeadroomTest, ASuperuserReaperUsesTheReservedSlots) {
 }
 
 TEST(DoctorJsonTest, ClockOffsetAndHeadroomFiguresAsJson) {
-  EXPECT_EQ(ClockOffsetJson(std::nullopt, absl::Milliseconds(100)), "null");
-  EXPECT_EQ(ClockOffsetJson(Offset(-1.5, 0.25), absl::Milliseconds(100)),
+  EXPECT_EQ(JsonText(ClockOffsetJson(std::nullopt, absl::Milliseconds(100))), "null");
+  EXPECT_EQ(JsonText(ClockOffsetJson(Offset(-1.5, 0.25), absl::Milliseconds(100))),
             "{\"offset_us\":-1500,\"uncertainty_us\":250,\"samples\":5,\"margin_us\":100000}");
-  EXPECT_EQ(HeadroomJson(std::nullopt), "null");
-  EXPECT_EQ(HeadroomJson(Server({Role("app", 5, 2)}, 10, 3)),
+  EXPECT_EQ(JsonText(HeadroomJson(std::nullopt)), "null");
+  EXPECT_EQ(JsonText(HeadroomJson(Server({Role("app", 5, 2)}, 10, 3))),
             "{\"max_connections\":100,\"superuser_reserved_connections\":3,"
             "\"reserved_connections\":0,\"available\":97,\"client_connections\":10,"
             "\"free\":87,\"app_roles\":[{\"role\":\"app\",\"connection_limit\":5,"

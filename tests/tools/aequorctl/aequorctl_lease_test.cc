@@ -1,8 +1,8 @@
 // Runs the real aequorctl binary (a data dependency, found in the runfiles)
 // for `lease sign` and `lease verify`: round trip, wrong secret, expiry against
 // --now-ms, the secret from a file, a missing secret, rejected --secret, and
-// that no output ever contains the secret. Plus in-process tests of the flag
-// parser and JSON strings it is built on.
+// that no output ever contains the secret. The flag reader itself is tested
+// in-process in flags_test.cc.
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/wait.h>
@@ -20,8 +20,7 @@
 #include "absl/strings/string_view.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/aequorctl_runner.h"
-#include "tools/aequorctl/cli.h"
+#include "tests/tools/aequorctl/aequorctl_runner.h"
 
 namespace aequor {
 namespace {
@@ -249,36 +248,6 @@ TEST(AequorctlLeaseTest, HelpOnEveryCommand) {
   RunResult verify_help = Aequorctl({"lease", "verify", "--help"}, {});
   EXPECT_THAT(verify_help.out, HasSubstr("--now-ms"));
 }
-
-// ---- In-process: the pieces the binary is made of.
-
-TEST(CliFlagsTest, ParsesBothFormsAndBooleans) {
-  cli::FlagSpec spec = {{"service", true}, {"dry-run", false}};
-  auto flags = cli::ParseFlags({"--service", "a=b", "--dry-run"}, spec);
-  ASSERT_TRUE(flags.ok()) << flags.status();
-  EXPECT_EQ(flags->Get("service"), "a=b");
-  EXPECT_TRUE(flags->Has("dry-run"));
-  auto eq = cli::ParseFlags({"--service=x=y"}, spec);
-  ASSERT_TRUE(eq.ok());
-  EXPECT_EQ(eq->Get("service"), "x=y");
-  auto empty = cli::ParseFlags({"--service="}, spec);
-  ASSERT_TRUE(empty.ok());
-  EXPECT_EQ(empty->Get("service"), "");
-  EXPECT_FALSE(cli::ParseFlags({"--dry-run=yes"}, spec).ok());
-  EXPECT_TRUE(cli::ParseFlags({"-h"}, spec)->help);
-}
-
-TEST(CliFlagsTest, ErrorsNeverRepeatValues) {
-  cli::FlagSpec spec = {{"service", true}};
-  auto unknown = cli::ParseFlags({"--token=abcdef-value"}, spec);
-  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(unknown.status().message(), HasSubstr("unknown flag --token"));
-  EXPECT_THAT(unknown.status().message(), Not(HasSubstr("abcdef-value")));
-  auto positional = cli::ParseFlags({"--service", "a", "abcdef-value"}, spec);
-  EXPECT_THAT(positional.status().message(), HasSubstr("argument #3"));
-  EXPECT_THAT(positional.status().message(), Not(HasSubstr("abcdef-value")));
-}
-
 
 }  // namespace
 }  // namespace aequor

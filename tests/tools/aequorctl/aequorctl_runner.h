@@ -1,4 +1,4 @@
-// tests/aequorctl_runner.h: runs the real aequorctl binary from a test.
+// tests/tools/aequorctl/aequorctl_runner.h: runs the real aequorctl binary from a test.
 //
 //   RunResult run = Aequorctl({"lease", "verify", "--application-name", a},
 //                             {"AEQUOR_COORDINATION_SECRET=..."});
@@ -9,8 +9,8 @@
 // captured separately.
 //
 // Thread-safety: each call is independent.
-#ifndef AEQUOR_TESTS_AEQUORCTL_RUNNER_H_
-#define AEQUOR_TESTS_AEQUORCTL_RUNNER_H_
+#ifndef AEQUOR_TESTS_TOOLS_AEQUORCTL_AEQUORCTL_RUNNER_H_
+#define AEQUOR_TESTS_TOOLS_AEQUORCTL_AEQUORCTL_RUNNER_H_
 
 #include <poll.h>
 #include <sys/wait.h>
@@ -117,4 +117,4 @@ inline std::string Describe(const RunResult& run) {
 }  // namespace testing
 }  // namespace aequor
 
-#endif  // AEQUOR_TESTS_AEQUORCTL_RUNNER_H_
+#endif  // AEQUOR_TESTS_TOOLS_AEQUORCTL_AEQUORCTL_RUNNER_H_

@@ -7,14 +7,10 @@ namespace storm {
 
 absl::string_view InstancePhaseLabel(InstancePhase phase) {
   switch (phase) {
-    case InstancePhase::kRunning:
-      return "invocation in flight";
-    case InstancePhase::kAnswered:
-      return "answered, not frozen yet";
-    case InstancePhase::kFrozen:
-      return "frozen";
-    case InstancePhase::kEnded:
-      return "ended";
+    case InstancePhase::kRunning: return "invocation in flight";
+    case InstancePhase::kAnswered: return "answered, not frozen yet";
+    case InstancePhase::kFrozen: return "frozen";
+    case InstancePhase::kEnded: return "ended";
   }
   return "?";
 }

@@ -108,10 +108,10 @@ struct ReapComment {
 // One line an instance printed.
 struct InstanceLine {
   enum class Kind {
-    kOther,       // not part of the protocol: ignored
-    kComment,     // "# ..." (backend_pid set for "# pid N")
-    kOk,          // "ok"
-    kFail,        // "fail ..."
+    kOther,    // not part of the protocol: ignored
+    kComment,  // "# ..." (backend_pid set for "# pid N")
+    kOk,       // "ok"
+    kFail,     // "fail ..."
   };
   Kind kind = Kind::kOther;
   // kFail: the SQLSTATE when the text starts with one, "unknown_outcome" when

@@ -34,7 +34,8 @@ struct FatalLine {
 
 std::optional<FatalLine> ParseFatalLine(absl::string_view line) {
   // "<epoch.ms> [<pid>] <rest>"
-  std::pair<absl::string_view, absl::string_view> head = absl::StrSplit(line, absl::MaxSplits(' ', 1));
+  std::pair<absl::string_view, absl::string_view> head =
+      absl::StrSplit(line, absl::MaxSplits(' ', 1));
   double seconds = 0;
   if (!absl::SimpleAtod(head.first, &seconds) || seconds <= 0) return std::nullopt;
   absl::string_view rest = head.second;
@@ -80,7 +81,8 @@ std::optional<Refusal> ParseRefusalLine(absl::string_view line) {
   r.message = std::string(f->message);
   // The prefix "%q%u@%d app=%a": the user is the first word's part before '@'.
   absl::string_view first = f->prefix.substr(0, f->prefix.find(' '));
-  if (size_t at = first.find('@'); at != absl::string_view::npos) r.user = std::string(first.substr(0, at));
+  if (size_t at = first.find('@'); at != absl::string_view::npos)
+    r.user = std::string(first.substr(0, at));
   return r;
 }
 

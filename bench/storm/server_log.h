@@ -9,8 +9,8 @@
 //   1700000000.123 [4242] ... FATAL:  terminating connection due to administrator command
 //   1700000000.123 [4242] ... FATAL:  terminating connection due to idle-session timeout
 // and the connections the server refused for lack of slots (SQLSTATE 53300):
-//   1700000000.123 [4243] aequor_app@aequor app=... FATAL:  too many connections for role "aequor_app"
-//   1700000000.123 [4244] ... FATAL:  remaining connection slots are reserved for ...
+//   1700000000.123 [4243] aequor_app@aequor app=... FATAL:  too many connections for role
+//   "aequor_app" 1700000000.123 [4244] ... FATAL:  remaining connection slots are reserved for ...
 //   1700000000.123 [4245] ... FATAL:  sorry, too many clients already
 //
 // Thread-safety: ServerLogReader is not thread-safe; the function is pure.

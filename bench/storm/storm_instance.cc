@@ -31,12 +31,14 @@
 #include <string>
 #include <utility>
 
+#include <CLI/CLI.hpp>
+
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "api/connection_manager.h"
 #include "api/errors.h"
@@ -72,12 +74,14 @@ struct Work {
     if (workload == "write") {
       w.write = true;
     } else if (workload != "read") {
-      w.config_error = absl::StrCat(kEnvWorkload, ": must be 'read' or 'write', got '", workload, "'");
+      w.config_error =
+          absl::StrCat(kEnvWorkload, ": must be 'read' or 'write', got '", workload, "'");
     }
     const std::string delay = Env(kEnvWriteDelayS);
     if (!delay.empty() && (!absl::SimpleAtod(delay, &w.write_delay_s) || w.write_delay_s < 0 ||
                            w.write_delay_s > 60)) {
-      w.config_error = absl::StrCat(kEnvWriteDelayS, ": not a number of seconds in [0, 60]: '", delay, "'");
+      w.config_error =
+          absl::StrCat(kEnvWriteDelayS, ": not a number of seconds in [0, 60]: '", delay, "'");
     }
     const std::string instance = Env(kEnvInstance, Env(kEnvInvocation, "0").c_str());
     (void)absl::SimpleAtoi(instance, &w.instance);
@@ -171,7 +175,8 @@ class LibpqClient : public Client {
     const char* sqlstate = r != nullptr ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
     const std::string message = r != nullptr ? PQresultErrorMessage(r) : PQerrorMessage(conn_);
     PQclear(r);
-    Emit(FailLine(sqlstate != nullptr ? sqlstate : "", message.empty() ? PQerrorMessage(conn_) : message));
+    Emit(FailLine(sqlstate != nullptr ? sqlstate : "",
+                  message.empty() ? PQerrorMessage(conn_) : message));
   }
 
   void Close() {
@@ -186,7 +191,8 @@ class AequorClient : public Client {
  public:
   explicit AequorClient(Work work) : Client(std::move(work)) {
     ConnectionManagerBuilder builder;
-    builder.SetConninfo("")  // libpq reads the PG* variables
+    builder
+        .SetConninfo("")  // libpq reads the PG* variables
         .SetService(Env(kEnvService, "storm"))
         .SetCoordinationSecretFromEnv();
     int ttl_ms = 0;
@@ -202,13 +208,15 @@ class AequorClient : public Client {
       // short TTL: scale them down so that the relations Build() checks hold.
       ManagerOptions& o = builder.mutable_options();
       if (o.lease_renew_before >= ttl) o.lease_renew_before = ttl / 2;
-      if (o.lease_block_before >= o.lease_renew_before) o.lease_block_before = o.lease_renew_before / 2;
+      if (o.lease_block_before >= o.lease_renew_before)
+        o.lease_block_before = o.lease_renew_before / 2;
     }
     const std::string idle_text = Env(kEnvMinIdleS);
     if (!idle_text.empty()) {
       double seconds = 0;
       if (!absl::SimpleAtod(idle_text, &seconds) || seconds < 0) {
-        config_error_ = absl::StrCat(kEnvMinIdleS, ": not a non-negative number: '", idle_text, "'");
+        config_error_ =
+            absl::StrCat(kEnvMinIdleS, ": not a non-negative number: '", idle_text, "'");
         return;
       }
       builder.SetReapMinIdle(absl::Milliseconds(static_cast<int64_t>(seconds * 1000)));
@@ -234,8 +242,8 @@ class AequorClient : public Client {
       Emit(absl::StrFormat(
           "# reap source=%s outcome=%s scanned=%d candidates=%d killed=%d ms=%d "
           "frozen_leader_killed=%d",
-          e.source, ReapOutcomeName(e.reap.outcome), e.reap.scanned, e.reap.candidates,
-          e.reap.killed, absl::ToInt64Milliseconds(e.reap.duration),
+          EventSourceName(e.source), ReapOutcomeName(e.reap.outcome), e.reap.scanned,
+          e.reap.candidates, e.reap.killed, absl::ToInt64Milliseconds(e.reap.duration),
           e.reap.frozen_leader_killed ? 1 : 0));
     };
     builder.SetHooks(std::move(hooks));
@@ -294,27 +302,45 @@ class AequorClient : public Client {
   std::string config_error_;
 };
 
-int Main(int argc, char** argv) {
+constexpr char kUsage[] = "usage: storm_instance --client=aequor|libpq";
+
+// The command line: --client=aequor|libpq (the last one counts). Exits 2 on
+// anything else, as the harness only ever passes that.
+std::optional<std::string> ParseClient(int argc, char** argv) {
+  CLI::App app("storm_instance");
+  app.set_help_flag();  // --help is an unknown argument, as any other
+  app.allow_extras();
   std::string client;
-  for (int i = 1; i < argc; ++i) {
-    absl::string_view arg = argv[i];
-    if (absl::ConsumePrefix(&arg, "--client=")) {
-      client = std::string(arg);
-    } else {
-      std::fprintf(stderr, "storm_instance: unknown argument '%s' (usage: storm_instance --client=aequor|libpq)\n",
-                   argv[i]);
-      return 2;
-    }
+  app.add_option("--client", client)
+      ->expected(0, 1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Error& e) {
+    std::fprintf(stderr, "storm_instance: %s (%s)\n", e.what(), kUsage);
+    return std::nullopt;
   }
-  std::unique_ptr<Client> c;
-  if (client == "aequor") {
-    c = std::make_unique<AequorClient>(Work::FromEnv());
-  } else if (client == "libpq") {
-    c = std::make_unique<LibpqClient>(Work::FromEnv());
-  } else {
+  if (!app.remaining().empty()) {
+    std::fprintf(stderr, "storm_instance: unknown argument '%s' (%s)\n",
+                 app.remaining().front().c_str(), kUsage);
+    return std::nullopt;
+  }
+  if (client != "aequor" && client != "libpq") {
     std::fprintf(stderr, "storm_instance: --client must be 'aequor' or 'libpq', got '%s'\n",
                  client.c_str());
-    return 2;
+    return std::nullopt;
+  }
+  return client;
+}
+
+int Main(int argc, char** argv) {
+  const std::optional<std::string> client = ParseClient(argc, argv);
+  if (!client.has_value()) return 2;
+  std::unique_ptr<Client> c;
+  if (*client == "aequor") {
+    c = std::make_unique<AequorClient>(Work::FromEnv());
+  } else {
+    c = std::make_unique<LibpqClient>(Work::FromEnv());
   }
   int id = 0;
   (void)absl::SimpleAtoi(Env(kEnvInvocation, "1"), &id);

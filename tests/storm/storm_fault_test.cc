@@ -5,7 +5,8 @@
 #include <string>
 
 #include "absl/strings/match.h"
-#include "bench/storm/harness.h"
+#include "bench/storm/options.h"
+#include "bench/storm/summary.h"
 #include "gtest/gtest.h"
 #include "tests/storm/storm_testing.h"
 
@@ -13,11 +14,15 @@ namespace aequor {
 namespace storm {
 namespace {
 
+using ::aequor::storm::storm_testing::Has;
 using ::aequor::storm::storm_testing::InstanceBinary;
 using ::aequor::storm::storm_testing::Int;
+using ::aequor::storm::storm_testing::IsNull;
 using ::aequor::storm::storm_testing::Json;
+using ::aequor::storm::storm_testing::Member;
 using ::aequor::storm::storm_testing::Ran;
 using ::aequor::storm::storm_testing::RunOrFail;
+using ::aequor::storm::storm_testing::String;
 
 // Two warm instances of three invocations each, thawed 1.2 s after their
 // freeze (more than aequor's 1 s invocation_gap, below which it does not
@@ -49,7 +54,7 @@ TEST(StormFaultTest, WarmAequorInstancesReconnectSilentlyAfterTerminateIdle) {
   EXPECT_EQ(r.summary.fault_kills_by["terminate-idle"], 4) << r.progress;
   EXPECT_EQ(Int(r.json, "zombies_reaped"), 0) << r.progress;
   EXPECT_EQ(Int(r.json, "false_kills"), 0) << r.progress;
-  EXPECT_EQ(r.json["faults"].string, "terminate-idle:1");
+  EXPECT_EQ(String(r.json, "faults"), "terminate-idle:1");
 }
 
 // Plain libpq finds the dead connection by failing the thawed invocation,
@@ -80,19 +85,16 @@ void ExpectHonestWrites(const Ran& r, bool server_restarting_failures = false) {
   EXPECT_EQ(Int(r.json, "duplicated_invocations"), 0) << r.progress;
   EXPECT_EQ(Int(r.json, "ok_without_row"), 0) << r.progress;
   EXPECT_EQ(Int(r.json, "failed_with_row"), 0) << r.progress;
-  const int starting_up = server_restarting_failures && r.json["failures"].has("57P03")
-                              ? static_cast<int>(r.json["failures"]["57P03"].number)
-                              : 0;
+  const Json& failures = Member(r.json, "failures");
+  const int starting_up =
+      server_restarting_failures && Has(failures, "57P03") ? Int(failures, "57P03") : 0;
   // aequor with nothing else in the way: every failure is an outcome unknown.
   EXPECT_EQ(failed, unknown + starting_up) << r.progress;
-  const Json& failures = r.json["failures"];
-  EXPECT_EQ(
-      failures.has("unknown_outcome") ? static_cast<int>(failures["unknown_outcome"].number) : 0,
-      unknown);
+  EXPECT_EQ(Has(failures, "unknown_outcome") ? Int(failures, "unknown_outcome") : 0, unknown);
   EXPECT_EQ(Int(r.json, "rows"), ok + Int(r.json, "unknown_with_row")) << r.progress;
   EXPECT_EQ(Int(r.json, "false_kills"), 0) << r.progress;
   EXPECT_EQ(Int(r.json, "zombies_reaped"), 0) << r.progress;
-  EXPECT_EQ(r.json["workload"].string, "write");
+  EXPECT_EQ(String(r.json, "workload"), "write");
 }
 
 TEST(StormFaultTest, WritesKilledInFlightAreOutcomeUnknownNeverDuplicatedOrLost) {
@@ -143,7 +145,7 @@ TEST(StormFaultTest, RestartCutsEveryBackendAsFaultKillsAndLosesNoWrite) {
   EXPECT_GE(r.summary.fault_kills_by["restart-after-backends"], 2) << r.progress;
   EXPECT_EQ(Int(r.json, "fault_kills"), r.summary.fault_kills_by["restart-after-backends"])
       << r.progress;
-  EXPECT_EQ(r.json["faults"].string, "terminate-active:0,restart-after-backends:2");
+  EXPECT_EQ(String(r.json, "faults"), "terminate-active:0,restart-after-backends:2");
   EXPECT_TRUE(absl::StrContains(r.progress, "fault: restart-after-backends: backend 2 seen at "))
       << r.progress;
   EXPECT_TRUE(
@@ -162,7 +164,7 @@ TEST(StormFaultTest, RestartAtRestartsOnceAtItsTimeAndLosesNoWrite) {
   EXPECT_EQ(Int(r.json, "restarts"), 1) << r.progress;
   EXPECT_GE(Int(r.json, "duration_ms"), 400) << r.progress;
   EXPECT_EQ(Int(r.json, "fault_kills"), r.summary.fault_kills_by["restart-at"]) << r.progress;
-  EXPECT_EQ(r.json["faults"].string, "terminate-active:0,restart-at:0.4");
+  EXPECT_EQ(String(r.json, "faults"), "terminate-active:0,restart-at:0.4");
   EXPECT_TRUE(absl::StrContains(r.progress, "fault: restart-at: the server is back after"))
       << r.progress;
 }
@@ -176,7 +178,7 @@ TEST(StormFaultTest, RestartAfterMoreBackendsThanTheStormOpensNeverRestarts) {
   Ran r = RunOrFail(o);
   ExpectHonestWrites(r);
   EXPECT_EQ(Int(r.json, "restarts"), 0) << r.progress;
-  EXPECT_TRUE(r.json["restart_ms"].is_null());
+  EXPECT_TRUE(IsNull(r.json, "restart_ms"));
   EXPECT_EQ(Int(r.json, "fault_kills"), 0) << r.progress;
   EXPECT_EQ(Int(r.json, "ok"), 2) << r.progress;
 }

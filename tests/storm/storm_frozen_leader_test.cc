@@ -10,7 +10,8 @@
 #include <string>
 
 #include "absl/strings/match.h"
-#include "bench/storm/harness.h"
+#include "bench/storm/options.h"
+#include "bench/storm/summary.h"
 #include "gtest/gtest.h"
 #include "tests/storm/storm_testing.h"
 
@@ -49,8 +50,8 @@ int Sum(const std::map<std::string, int>& m) {
 
 // What every frozen-leader storm must show, whatever the scheduler.
 void ExpectLeaderFreedInTime(const Ran& r) {
-  ASSERT_TRUE(r.json.has("frozen_leader")) << r.progress;
-  const Json& f = r.json["frozen_leader"];
+  ASSERT_TRUE(Has(r.json, "frozen_leader")) << r.progress;
+  const Json& f = Member(r.json, "frozen_leader");
   ASSERT_TRUE(f.is_object()) << r.progress;
   ASSERT_TRUE(r.summary.frozen_leader.has_value());
   const FrozenLeaderReport& leader = *r.summary.frozen_leader;
@@ -62,13 +63,13 @@ void ExpectLeaderFreedInTime(const Ran& r) {
   // Terminated by a pass of the fleet (pg_terminate_backend), after its
   // lease expired, and reaping resumed within TTL + 1 s of its signing.
   ASSERT_TRUE(leader.killed_ms.has_value()) << r.progress;
-  EXPECT_EQ(f["killed_by"].string, "administrator command") << r.progress;
+  EXPECT_EQ(String(f, "killed_by"), "administrator command") << r.progress;
   EXPECT_GT(*leader.killed_ms, leader.lease_expires_ms) << r.progress;
   EXPECT_TRUE(leader.freed_by_instance.has_value()) << r.progress;
   ASSERT_TRUE(leader.reaping_resumed_ms.has_value()) << r.progress;
   EXPECT_GE(*leader.reaping_resumed_ms, 0) << r.progress;
   EXPECT_LE(*leader.reaping_resumed_ms, 1000) << r.progress;
-  EXPECT_TRUE(f["within_ttl_plus_1s"].boolean) << r.progress;
+  EXPECT_TRUE(Bool(f, "within_ttl_plus_1s")) << r.progress;
   // Zombies of the fleet were reaped once it was gone.
   ASSERT_TRUE(leader.first_zombie_reaped_ms.has_value()) << r.progress;
   EXPECT_GE(*leader.first_zombie_reaped_ms, *leader.killed_ms) << r.progress;
@@ -120,8 +121,7 @@ TEST(StormFrozenLeaderTest, EveryPassWhileTheLeadersLeaseIsValidIsBusyAndKillsNo
   ExpectLeaderFreedInTime(r);
   ASSERT_TRUE(r.summary.frozen_leader.has_value());
   EXPECT_GE(r.summary.frozen_leader->passes_while_valid, 1) << r.progress;
-  EXPECT_EQ(r.summary.frozen_leader->busy_while_valid,
-            r.summary.frozen_leader->passes_while_valid)
+  EXPECT_EQ(r.summary.frozen_leader->busy_while_valid, r.summary.frozen_leader->passes_while_valid)
       << r.progress;
 }
 
@@ -131,8 +131,8 @@ TEST(StormFrozenLeaderTest, WithoutTheFlagTheFieldIsNull) {
   o.frozen_leader = false;
   o.invocations = 3;
   Ran r = RunOrFail(o);
-  ASSERT_TRUE(r.json.has("frozen_leader"));
-  EXPECT_TRUE(r.json["frozen_leader"].is_null());
+  ASSERT_TRUE(Has(r.json, "frozen_leader"));
+  EXPECT_TRUE(IsNull(r.json, "frozen_leader"));
   EXPECT_FALSE(absl::StrContains(r.progress, "frozen leader")) << r.progress;
 }
 

@@ -12,7 +12,8 @@
 #include <string>
 
 #include "absl/strings/match.h"
-#include "bench/storm/harness.h"
+#include "bench/storm/options.h"
+#include "bench/storm/summary.h"
 #include "gtest/gtest.h"
 #include "tests/storm/storm_testing.h"
 
@@ -44,7 +45,7 @@ TEST(StormReaperRoleTest, EmergencyPathFreesAFullDatabaseAndNoInvocationFails) {
   o.reaper_slots = 2;  // the fleet's role: CONNECTION LIMIT 3
   Ran r = RunOrFail(o);
 
-  EXPECT_TRUE(r.json["reaper_role"].boolean);
+  EXPECT_TRUE(Bool(r.json, "reaper_role"));
   EXPECT_EQ(Int(r.json, "reaper_slots"), 2);
   EXPECT_EQ(Int(r.json, "app_connection_limit"), 3);
   EXPECT_EQ(Int(r.json, "fleet_slots"), 3);
@@ -65,7 +66,8 @@ TEST(StormReaperRoleTest, EmergencyPathFreesAFullDatabaseAndNoInvocationFails) {
   // The fleet's role never exceeds its limit (the reaper role's sessions are
   // the only others).
   EXPECT_LE(Int(r.json, "peak_connections"), 3 + 2) << r.progress;
-  EXPECT_TRUE(absl::StrContains(r.progress, "reaper role: ALTER ROLE aequor_app CONNECTION LIMIT 3"))
+  EXPECT_TRUE(
+      absl::StrContains(r.progress, "reaper role: ALTER ROLE aequor_app CONNECTION LIMIT 3"))
       << r.progress;
   // The reaper role's password is never printed.
   EXPECT_FALSE(absl::StrContains(r.progress, "aequor_reaper-pw")) << r.progress;
@@ -79,8 +81,8 @@ TEST(StormReaperRoleTest, WithoutTheReaperRoleAFullDatabaseStaysFull) {
   o.timeout_ms = 3000;  // the manager would retry for its connect_budget
   Ran r = RunOrFail(o);
 
-  EXPECT_FALSE(r.json["reaper_role"].boolean);
-  EXPECT_TRUE(r.json["app_connection_limit"].is_null());
+  EXPECT_FALSE(Bool(r.json, "reaper_role"));
+  EXPECT_TRUE(IsNull(r.json, "app_connection_limit"));
   EXPECT_EQ(Int(r.json, "ok"), 5) << r.progress;
   EXPECT_EQ(Int(r.json, "failed"), 3) << r.progress;
   EXPECT_GE(Int(r.json, "refused_connections"), 3) << r.progress;

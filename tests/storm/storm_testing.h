@@ -1,6 +1,7 @@
 // tests/storm/storm_testing.h: what the storm tests share: reading the
-// summary line strictly (testing/json.h), running a storm in process (RunOrFail)
-// or the storm binary (RunBinary, RunBinaryUntil), and the runfiles paths.
+// summary line strictly (nlohmann-json, no member twice) and its members,
+// running a storm in process (RunOrFail) or the storm binary (RunBinary,
+// RunBinaryUntil), and the runfiles paths.
 //
 // Thread-safety: the functions are not meant for concurrent use (RunStorm
 // forks and installs signal handlers).
@@ -17,37 +18,57 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
-#include "bench/storm/harness.h"
+#include "bench/storm/environment.h"
+#include "bench/storm/options.h"
+#include "bench/storm/run.h"
+#include "bench/storm/summary.h"
 #include "gtest/gtest.h"
-#include "testing/json.h"
 
 namespace aequor {
 namespace storm {
 namespace storm_testing {
 
 // ---------------------------------------------------------------------------
-// The summary line, read with the strict reader of testing/json.h.
+// The summary line, read with nlohmann-json.
 
-using Json = ::aequor::testing::Json;
+using Json = ::nlohmann::json;
 
 // The summary line as a JSON object that names no member twice (at any
 // depth): StormSummaryToJson never repeats one, so a repeat is a bug.
 inline absl::StatusOr<Json> ParseSummary(absl::string_view text) {
-  absl::StatusOr<Json> j = ::aequor::testing::ParseJson(text);
-  if (!j.ok()) return j.status();
-  if (!j->is_object()) return absl::InvalidArgumentError("JSON: not an object");
-  if (absl::Status unique = ::aequor::testing::CheckUniqueKeys(*j); !unique.ok()) return unique;
+  std::vector<std::set<std::string>> open_objects;  // the keys of each object being read
+  std::string repeated;
+  const Json::parser_callback_t check_keys = [&](int, Json::parse_event_t event, Json& parsed) {
+    if (event == Json::parse_event_t::object_start) {
+      open_objects.emplace_back();
+    } else if (event == Json::parse_event_t::object_end && !open_objects.empty()) {
+      open_objects.pop_back();
+    } else if (event == Json::parse_event_t::key && !open_objects.empty() &&
+               !open_objects.back().insert(parsed.get<std::string>()).second && repeated.empty()) {
+      repeated = parsed.get<std::string>();
+    }
+    return true;
+  };
+  Json j = Json::parse(text.begin(), text.end(), check_keys, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return absl::InvalidArgumentError("JSON: not valid JSON");
+  if (!repeated.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("JSON: member \"", repeated, "\" repeated"));
+  }
+  if (!j.is_object()) return absl::InvalidArgumentError("JSON: not an object");
   return j;
 }
 
@@ -55,28 +76,59 @@ inline absl::StatusOr<Json> ParseSummary(absl::string_view text) {
 inline Json ParseJsonOrDie(const std::string& text) {
   absl::StatusOr<Json> j = ParseSummary(text);
   EXPECT_TRUE(j.ok()) << j.status() << "\nnot the summary: " << text;
-  return j.ok() ? *std::move(j) : Json();
+  return j.ok() ? *std::move(j) : Json::object();
+}
+
+// Whether object `j` has member `key`.
+inline bool Has(const Json& j, const std::string& key) { return j.is_object() && j.contains(key); }
+
+// Member `key` of `j`; null (and a failure) when it is missing.
+inline const Json& Member(const Json& j, const std::string& key) {
+  static const Json* const kMissing = new Json();
+  EXPECT_TRUE(Has(j, key)) << "missing " << key;
+  return Has(j, key) ? j.at(key) : *kMissing;
+}
+
+// The number `key` of `j`; -1 (and a failure) when it is missing.
+inline double Number(const Json& j, const std::string& key) {
+  const Json& v = Member(j, key);
+  EXPECT_TRUE(v.is_number()) << key << " is not a number: " << v.dump();
+  return v.is_number() ? v.get<double>() : -1;
 }
 
 // The number `key` of `j` as an int; -1 (and a failure) when it is missing.
-inline int Int(const Json& j, const std::string& key) {
-  EXPECT_TRUE(j.has(key)) << "missing " << key;
-  if (!j.has(key)) return -1;
-  EXPECT_TRUE(j[key].is_number()) << key;
-  return static_cast<int>(j[key].number);
+inline int Int(const Json& j, const std::string& key) { return static_cast<int>(Number(j, key)); }
+
+// The string `key` of `j`; "" (and a failure) when it is missing.
+inline std::string String(const Json& j, const std::string& key) {
+  const Json& v = Member(j, key);
+  EXPECT_TRUE(v.is_string()) << key << " is not a string: " << v.dump();
+  return v.is_string() ? v.get<std::string>() : "";
+}
+
+// The boolean `key` of `j`; false (and a failure) when it is missing.
+inline bool Bool(const Json& j, const std::string& key) {
+  const Json& v = Member(j, key);
+  EXPECT_TRUE(v.is_boolean()) << key << " is not a boolean: " << v.dump();
+  return v.is_boolean() && v.get<bool>();
+}
+
+// `key` is present and null.
+inline bool IsNull(const Json& j, const std::string& key) {
+  return Has(j, key) && j.at(key).is_null();
 }
 
 inline void ExpectContractFields(const Json& j) {
-  for (const char* key : {"client", "invocations", "ok", "failed", "failures", "peak_connections",
-                          "zombies_reaped", "false_kills", "p50_ms", "p99_ms", "rows",
-                          "duplicated_invocations", "ok_without_row", "unknown_outcome",
-                          "fault_kills"}) {
-    EXPECT_TRUE(j.has(key)) << "missing field " << key;
+  for (const char* key :
+       {"client", "invocations", "ok", "failed", "failures", "peak_connections", "zombies_reaped",
+        "false_kills", "p50_ms", "p99_ms", "rows", "duplicated_invocations", "ok_without_row",
+        "unknown_outcome", "fault_kills"}) {
+    EXPECT_TRUE(Has(j, key)) << "missing field " << key;
   }
-  EXPECT_TRUE(j["client"].is_string());
-  EXPECT_TRUE(j["failures"].is_object());
-  EXPECT_TRUE(j["p50_ms"].is_number());
-  EXPECT_TRUE(j["p99_ms"].is_number());
+  EXPECT_TRUE(Member(j, "client").is_string());
+  EXPECT_TRUE(Member(j, "failures").is_object());
+  EXPECT_TRUE(Member(j, "p50_ms").is_number());
+  EXPECT_TRUE(Member(j, "p99_ms").is_number());
   EXPECT_EQ(Int(j, "ok") + Int(j, "failed"), Int(j, "invocations"));
 }
 
@@ -130,7 +182,6 @@ inline Ran RunOrFail(StormOptions options) {
   ExpectContractFields(ran.json);
   return ran;
 }
-
 
 struct Exec {
   int status = -1;

@@ -5,7 +5,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
-#include "core/reaper.h"
+#include "core/reap_decision.h"
 #include "tools/aequorctl/connection.h"
 #include "tools/aequorctl/session_scan.h"
 

@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "core/reaper.h"
+#include "core/reap_decision.h"
 #include "nlohmann/json.hpp"
 #include "tools/aequorctl/connection.h"
 #include "tools/aequorctl/flags.h"

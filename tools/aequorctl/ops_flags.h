@@ -21,7 +21,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "api/options.h"
-#include "core/reaper.h"
+#include "core/reap_decision.h"
 #include "tools/aequorctl/flags.h"
 
 namespace aequor {

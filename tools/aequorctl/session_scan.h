@@ -21,7 +21,7 @@
 #include "absl/status/statusor.h"
 #include "api/lease.h"
 #include "api/lease_signer.h"
-#include "core/reaper.h"
+#include "core/reap_decision.h"
 #include "tools/aequorctl/redactor.h"
 
 namespace aequor {

@@ -28,7 +28,7 @@ constexpr char kSecret[] = "integration-secret-0123456789";
 // One server for the whole binary (testing/postgres_test_base.h).
 class ManagerTest : public testing::PostgresTest<ManagerTest> {
  protected:
-  // No reaper passes here (tests/integration/reaper_test.cc has them).
+  // No reaper passes here (tests/core/reaper_test.cc has them).
   ConnectionManagerBuilder Builder(absl::string_view role = "aequor_app") {
     ConnectionManagerBuilder b = testing::QuietBuilder(*server_, "orders-api", kSecret, role);
     b.SetClock(&clock_).SetRandom(std::make_unique<SeededRandom>(1));

@@ -22,7 +22,7 @@
 #include "testing/fake_clock.h"
 #include "testing/manager_builders.h"
 #include "testing/throwaway_postgres.h"
-#include "tests/integration/zombies.h"
+#include "testing/zombies.h"
 
 namespace aequor {
 namespace {

@@ -1,5 +1,5 @@
 // ReapDecision (core/reaper.h): what a pass does with one pg_stat_activity
-// row, without a server. The integration tests (tests/integration/) cover the
+// row, without a server. The server tests (tests/core/*_test.cc) cover the
 // same decisions end to end; these pin the arithmetic at its edges.
 #include <cstdint>
 #include <limits>

@@ -19,7 +19,7 @@
 #include "testing/manager_builders.h"
 #include "testing/postgres_test_base.h"
 #include "testing/throwaway_postgres.h"
-#include "tests/integration/zombies.h"
+#include "testing/zombies.h"
 
 namespace aequor {
 namespace {

@@ -1,7 +1,7 @@
 // tests/tools/aequorctl/ops_fixture.h: what the tests of `aequorctl leases`,
 // `reap` and `doctor` share: a PostgreSQL 15 server (the binary's shared
 // one), leases signed with the test's secret, frozen instances holding them
-// (tests/integration/zombies.h: real processes stopped with SIGSTOP after
+// (testing/zombies.h: real processes stopped with SIGSTOP after
 // their query), runs of the real aequorctl binary, and its JSON read strictly.
 //
 //   TEST_F(AequorctlOpsTest, Example) {
@@ -36,7 +36,7 @@
 #include "testing/postgres_test_base.h"
 #include "testing/strict_json.h"
 #include "testing/throwaway_postgres.h"
-#include "tests/integration/zombies.h"
+#include "testing/zombies.h"
 #include "tests/tools/aequorctl/aequorctl_runner.h"
 
 namespace aequor {

@@ -9,7 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
-#include "tests/storm/storm_testing.h"
+#include "tests/bench/storm/storm_testing.h"
 
 namespace aequor {
 namespace storm {

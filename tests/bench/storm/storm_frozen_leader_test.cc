@@ -13,7 +13,7 @@
 #include "bench/storm/options.h"
 #include "bench/storm/summary.h"
 #include "gtest/gtest.h"
-#include "tests/storm/storm_testing.h"
+#include "tests/bench/storm/storm_testing.h"
 
 namespace aequor {
 namespace storm {

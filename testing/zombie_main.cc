@@ -1,4 +1,4 @@
-// tests/integration/zombie: a stand-in for a serverless instance that the
+// testing/zombie: a stand-in for a serverless instance that the
 // runtime froze. It connects with the application_name it is given, leaves
 // its session in the requested state, prints "pid <backend pid>", and stops
 // itself with SIGSTOP, exactly as a frozen container leaves its connection.

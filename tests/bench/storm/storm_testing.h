@@ -1,12 +1,12 @@
-// tests/storm/storm_testing.h: what the storm tests share: reading the
+// tests/bench/storm/storm_testing.h: what the storm tests share: reading the
 // summary line strictly (nlohmann-json, no member twice) and its members,
 // running a storm in process (RunOrFail) or the storm binary (RunBinary,
 // RunBinaryUntil), and the runfiles paths.
 //
 // Thread-safety: the functions are not meant for concurrent use (RunStorm
 // forks and installs signal handlers).
-#ifndef AEQUOR_TESTS_STORM_STORM_TESTING_H_
-#define AEQUOR_TESTS_STORM_STORM_TESTING_H_
+#ifndef AEQUOR_TESTS_BENCH_STORM_STORM_TESTING_H_
+#define AEQUOR_TESTS_BENCH_STORM_STORM_TESTING_H_
 
 #include <signal.h>
 #include <sys/types.h>
@@ -244,4 +244,4 @@ inline Exec RunBinary(const std::vector<std::string>& args) {
 }  // namespace storm
 }  // namespace aequor
 
-#endif  // AEQUOR_TESTS_STORM_STORM_TESTING_H_
+#endif  // AEQUOR_TESTS_BENCH_STORM_STORM_TESTING_H_

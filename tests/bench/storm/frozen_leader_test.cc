@@ -1,6 +1,6 @@
 // bench/storm/frozen_leader.h: what became of a frozen leader, from the
 // reaper passes the instances reported and the zombies reaped (the session
-// itself needs a server: tests/storm/storm_frozen_leader_test.cc).
+// itself needs a server: tests/bench/storm/storm_frozen_leader_test.cc).
 #include "bench/storm/frozen_leader.h"
 
 #include <vector>

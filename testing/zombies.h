@@ -1,4 +1,4 @@
-// tests/integration/zombies.h: frozen serverless instances for tests.
+// testing/zombies.h: frozen serverless instances for tests.
 //
 // A Zombie runs the `zombie` binary (zombie_main.cc): it connects with the
 // given application_name, leaves its session idle (or active, or in a
@@ -7,8 +7,8 @@
 // kills it (SIGKILL) and reaps the process.
 //
 // Thread-safety: not thread-safe.
-#ifndef AEQUOR_TESTS_INTEGRATION_ZOMBIES_H_
-#define AEQUOR_TESTS_INTEGRATION_ZOMBIES_H_
+#ifndef AEQUOR_TESTING_ZOMBIES_H_
+#define AEQUOR_TESTING_ZOMBIES_H_
 
 #include <signal.h>
 #include <sys/types.h>
@@ -86,7 +86,7 @@ class Zombie {
     const char* workspace = std::getenv("TEST_WORKSPACE");
     return absl::StrCat(srcdir != nullptr ? srcdir : ".", "/",
                         workspace != nullptr ? workspace : "aequor",
-                        "/tests/integration/zombie");
+                        "/testing/zombie");
   }
 
   std::string ReadLine() {
@@ -103,4 +103,4 @@ class Zombie {
 }  // namespace testing
 }  // namespace aequor
 
-#endif  // AEQUOR_TESTS_INTEGRATION_ZOMBIES_H_
+#endif  // AEQUOR_TESTING_ZOMBIES_H_

@@ -49,32 +49,17 @@ class Pass {
   ReapReport& report() { return report_; }
 
  private:
-  // Runs `sql` (simple protocol) and checks the result; nullptr on error.
-  pg::Result Exec(const std::string& sql, absl::string_view step) {
-    pg::Result r(PQexec(conn_, sql.c_str()));
-    return Check(std::move(r), step);
-  }
-
-  pg::Result ExecParams(const char* sql, const std::vector<std::string>& params,
-                        absl::string_view step) {
-    std::vector<const char*> values;
-    values.reserve(params.size());
-    for (const std::string& p : params) values.push_back(p.c_str());
-    pg::Result r(PQexecParams(conn_, sql, static_cast<int>(values.size()), nullptr, values.data(),
-                              nullptr, nullptr, 0));
-    return Check(std::move(r), step);
-  }
-
-  pg::Result Check(pg::Result r, absl::string_view step) {
-    ExecStatusType status = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
-    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return r;
-    const char* sqlstate = r ? PQresultErrorField(r.get(), PG_DIAG_SQLSTATE) : nullptr;
-    const char* primary = r ? PQresultErrorField(r.get(), PG_DIAG_MESSAGE_PRIMARY) : nullptr;
+  // Runs `sql` (the simple protocol without `params`) and checks the
+  // result; nullptr on error, whose message the report keeps.
+  pg::Result Exec(const std::string& sql, absl::string_view step,
+                  std::vector<std::string> params = {}) {
+    pg::Outcome out = pg::Exec(conn_, sql, params);
+    if (out.ok()) return out.release();
     if (report_.message.empty()) {
       report_.message = absl::StrCat(
           "reaper pass failed at ", step,
-          sqlstate != nullptr ? absl::StrCat(" (SQLSTATE ", sqlstate, ")") : "", ": ",
-          primary != nullptr ? std::string(primary) : pg::ErrorMessage(conn_));
+          out.sqlstate().empty() ? "" : absl::StrCat(" (SQLSTATE ", out.sqlstate(), ")"), ": ",
+          out.message());
     }
     return nullptr;
   }
@@ -128,7 +113,7 @@ class Pass {
         " WHERE l.locktype = 'advisory' AND l.classid = ", kReaperLockNamespace,
         " AND l.objid = hashtext($1)::oid AND l.objsubid = 2 AND l.granted"
         " AND a.pid <> pg_backend_pid() AND a.datname = current_database()");
-    pg::Result r = ExecParams(sql.c_str(), {settings_.service}, "lock holder lookup");
+    pg::Result r = Exec(sql, "lock holder lookup", {settings_.service});
     if (!r) return false;
     std::vector<Row> holders;
     std::map<std::string, int> ignored;
@@ -171,8 +156,7 @@ class Pass {
         // inspect; keep them so they are counted as not visible.
         " AND coalesce(a.backend_type, 'client backend') = 'client backend'"
         " AND left(a.application_name, length($1)) = $1");
-    pg::Result r =
-        ExecParams(sql.c_str(), {absl::StrCat("s=", settings_.service, ";")}, "scan");
+    pg::Result r = Exec(sql, "scan", {absl::StrCat("s=", settings_.service, ";")});
     if (!r) return false;
     report_.scanned = PQntuples(r.get());
     for (int i = 0; i < report_.scanned; ++i) {
@@ -243,11 +227,9 @@ WHERE a.application_name = t.app
   AND (pg_has_role(current_user, a.usesysid, 'MEMBER')
        OR pg_has_role(current_user, 'pg_signal_backend', 'MEMBER')
        OR (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)))sql";
-    pg::Result r = ExecParams(
-        kSql,
-        {array(pids), array(apps), array(started), array(changed), array(states),
-         absl::StrCat(wait_ms)},
-        "terminate");
+    pg::Result r = Exec(kSql, "terminate",
+                        {array(pids), array(apps), array(started), array(changed),
+                         array(states), absl::StrCat(wait_ms)});
     if (!r) return false;
     killed = 0;
     for (int i = 0; i < PQntuples(r.get()); ++i) {

@@ -10,21 +10,13 @@
 #include "api/errors.h"
 #include "api/secret.h"
 #include "core/connect_error.h"
+#include "tools/aequorctl/flags.h"
 
 namespace aequor {
 namespace cli {
-namespace {
-
-const char* Env(const char* name) {
-  const char* value = std::getenv(name);
-  return value != nullptr && value[0] != '\0' ? value : nullptr;
-}
-
-}  // namespace
-
 absl::StatusOr<pg::Conn> Connect(const std::optional<std::string>& dsn,
                                  absl::string_view application_name, Redactor& redactor) {
-  if (const char* password = Env("PGPASSWORD")) redactor.AddSensitive(password);
+  if (const char* password = NonEmptyEnv("PGPASSWORD")) redactor.AddSensitive(password);
   if (absl::StatusOr<Secret> secret = ReadSecretFromEnvironment(); secret.ok()) {
     redactor.AddSensitive(secret->UnsafeBytes());
   }
@@ -56,7 +48,7 @@ absl::StatusOr<pg::Conn> Connect(const std::optional<std::string>& dsn,
   // connect_timeout, and our application_name overrides the DSN's.
   std::vector<const char*> keywords;
   std::vector<const char*> values;
-  if (Env("PGCONNECT_TIMEOUT") == nullptr) {
+  if (NonEmptyEnv("PGCONNECT_TIMEOUT") == nullptr) {
     keywords.push_back("connect_timeout");
     values.push_back("10");
   }

@@ -1,6 +1,7 @@
 #include "tools/aequorctl/flags.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <utility>
 
 #include "CLI/CLI.hpp"
@@ -11,6 +12,11 @@
 
 namespace aequor {
 namespace cli {
+
+const char* NonEmptyEnv(const char* name) {
+  const char* value = std::getenv(name);
+  return value != nullptr && value[0] != '\0' ? value : nullptr;
+}
 namespace {
 
 bool IsHelp(absl::string_view arg) { return arg == "-h" || arg == "--help"; }

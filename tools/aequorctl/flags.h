@@ -65,6 +65,10 @@ struct Flags {
 
 // Reads `args` (the arguments after the command's name) against `defs`; see
 // the file comment for the grammar and the errors.
+// The value of environment variable `name`, or nullptr when it is unset or
+// empty (an empty PG* variable means "not set" to libpq too).
+const char* NonEmptyEnv(const char* name);
+
 absl::StatusOr<Flags> ParseFlags(const std::vector<std::string>& args,
                                  const std::vector<FlagDef>& defs);
 

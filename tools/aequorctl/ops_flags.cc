@@ -11,15 +11,6 @@
 
 namespace aequor {
 namespace cli {
-namespace {
-
-const char* Env(const char* name) {
-  const char* value = std::getenv(name);
-  return value != nullptr && value[0] != '\0' ? value : nullptr;
-}
-
-}  // namespace
-
 std::vector<FlagDef> OpsFlagDefs() {
   return {
       {"dsn", "DSN",
@@ -99,10 +90,10 @@ absl::StatusOr<ServiceChoice> ServiceFromFlags(const Flags& flags) {
     if (given->empty()) return absl::InvalidArgumentError("--service must not be empty");
     choice.given = *given;
     choice.source = "--service";
-  } else if (const char* env = Env(kServiceEnvVar)) {
+  } else if (const char* env = NonEmptyEnv(kServiceEnvVar)) {
     choice.given = env;
     choice.source = absl::StrCat("$", kServiceEnvVar);
-  } else if (const char* lambda = Env("AWS_LAMBDA_FUNCTION_NAME")) {
+  } else if (const char* lambda = NonEmptyEnv("AWS_LAMBDA_FUNCTION_NAME")) {
     choice.given = lambda;
     choice.source = "$AWS_LAMBDA_FUNCTION_NAME";
   } else {

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "api/lease_signer.h"
@@ -21,9 +22,6 @@
 
 namespace aequor {
 namespace {
-
-constexpr char kBase64UrlAlphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 // pg-aequor's fixed overhead around the service: "s=" ";i=" ";e=" + 13 digits
 // + ";g=" = 24, plus the instance and the tag.
@@ -352,29 +350,7 @@ std::string NewInstanceId(Random& random) {
 }
 
 std::string Base64UrlEncode(absl::string_view bytes) {
-  std::string out;
-  out.reserve((bytes.size() * 4 + 2) / 3);
-  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
-  size_t i = 0;
-  for (; i + 3 <= bytes.size(); i += 3) {
-    const uint32_t v = (uint32_t{p[i]} << 16) | (uint32_t{p[i + 1]} << 8) | p[i + 2];
-    out.push_back(kBase64UrlAlphabet[(v >> 18) & 63]);
-    out.push_back(kBase64UrlAlphabet[(v >> 12) & 63]);
-    out.push_back(kBase64UrlAlphabet[(v >> 6) & 63]);
-    out.push_back(kBase64UrlAlphabet[v & 63]);
-  }
-  const size_t rest = bytes.size() - i;
-  if (rest == 1) {
-    const uint32_t v = uint32_t{p[i]} << 16;
-    out.push_back(kBase64UrlAlphabet[(v >> 18) & 63]);
-    out.push_back(kBase64UrlAlphabet[(v >> 12) & 63]);
-  } else if (rest == 2) {
-    const uint32_t v = (uint32_t{p[i]} << 16) | (uint32_t{p[i + 1]} << 8);
-    out.push_back(kBase64UrlAlphabet[(v >> 18) & 63]);
-    out.push_back(kBase64UrlAlphabet[(v >> 12) & 63]);
-    out.push_back(kBase64UrlAlphabet[(v >> 6) & 63]);
-  }
-  return out;
+  return absl::WebSafeBase64Escape(bytes);  // RFC 4648 section 5, no padding
 }
 
 }  // namespace aequor

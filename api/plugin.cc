@@ -175,6 +175,15 @@ std::string FormatPluginSpec(const PluginSpec& spec) {
   return out;
 }
 
+namespace plugin_internal {
+
+absl::Status ForeignConfigError(absl::string_view factory) {
+  return absl::InvalidArgumentError(absl::StrCat(
+      factory, ": the config given to Create() was not made by this factory's ParseConfig()"));
+}
+
+}  // namespace plugin_internal
+
 ParamReader::ParamReader(const PluginSpec& spec) : spec_(spec) {}
 
 const std::string* ParamReader::Lookup(absl::string_view key) {

@@ -10,7 +10,7 @@
 // Or by name: builder.UseSigner("aequor.signer.hmac_sha256").
 //
 // Thread-safety: Sign() and Verify() are thread-safe (one keyed HMAC behind a
-// mutex, held for about 0.2 µs per call). No Botan exception escapes.
+// mutex, held for the hashing only). No Botan exception escapes.
 #ifndef AEQUOR_SIGNERS_HMAC_SHA256_BOTAN_H_
 #define AEQUOR_SIGNERS_HMAC_SHA256_BOTAN_H_
 

@@ -33,7 +33,7 @@ class KeyRingSigner final : public LeaseSigner {
   const std::vector<std::unique_ptr<LeaseSigner>> signers_;  // never empty
 };
 
-struct KeyRingConfig final : ParsedConfig {
+struct KeyRingConfig {
   PluginSpec inner;
 };
 
@@ -55,7 +55,7 @@ absl::StatusOr<std::pair<const LeaseSignerFactory*, std::unique_ptr<ParsedConfig
   return std::make_pair(*factory, *std::move(config));
 }
 
-class KeyRingFactory final : public LeaseSignerFactory {
+class KeyRingFactory final : public TypedPluginFactory<LeaseSigner, SignerContext, KeyRingConfig> {
  public:
   absl::string_view name() const override { return kKeyRingSignerName; }
   absl::string_view description() const override {
@@ -63,21 +63,22 @@ class KeyRingFactory final : public LeaseSignerFactory {
            "no window; optional child spec picks the HMAC (default aequor.signer.hmac_sha256)";
   }
 
-  absl::StatusOr<std::unique_ptr<ParsedConfig>> ParseConfig(
-      const PluginSpec& spec, const Registry& registry) const override {
+ protected:
+  absl::StatusOr<KeyRingConfig> ParseTyped(const PluginSpec& spec,
+                                           const Registry& registry) const override {
     ParamReader reader(spec);
     if (absl::Status s = reader.Finish(/*max_children=*/1); !s.ok()) return s;
-    auto config = std::make_unique<KeyRingConfig>();
-    config->inner =
+    KeyRingConfig config;
+    config.inner =
         spec.children.empty() ? PluginSpec(std::string(kDefaultSigner)) : spec.children[0];
     // Validate the child now so that Build() fails before anything connects.
-    if (auto inner = ParseInner(config->inner, registry); !inner.ok()) return inner.status();
+    if (auto inner = ParseInner(config.inner, registry); !inner.ok()) return inner.status();
     return config;
   }
 
-  absl::StatusOr<std::unique_ptr<LeaseSigner>> Create(const ParsedConfig& config,
-                                                      const SignerContext& context) const override {
-    return NewKeyRingSigner(context, static_cast<const KeyRingConfig&>(config).inner);
+  absl::StatusOr<std::unique_ptr<LeaseSigner>> CreateTyped(
+      const KeyRingConfig& config, const SignerContext& context) const override {
+    return NewKeyRingSigner(context, config.inner);
   }
 };
 

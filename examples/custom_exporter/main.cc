@@ -48,6 +48,10 @@ class SummaryExporter final : public aequor::HookExporter {
 
   void ExportMetrics(const aequor::MetricsSnapshot& m) override { latest_ = m; }
 
+  // Queued, the default, said here to show the choice: events in batches on
+  // the dispatcher thread (docs/EXPORTERS.md lists the other deliveries).
+  Delivery delivery() const override { return Delivery::kQueued; }
+
   absl::Status Flush(absl::Duration) override {
     const aequor::MetricsSnapshot d = aequor::MetricsDelta(latest_, written_);
     if (d.queries == 0 && d.connects == 0) return absl::OkStatus();  // nothing to say
@@ -78,28 +82,33 @@ class SummaryExporter final : public aequor::HookExporter {
   aequor::MetricsSnapshot written_;
 };
 
-// Step 2: its factory: a name, an option parser that validates, a Create.
-struct SummaryConfig : aequor::ParsedConfig {
+// Step 2: its factory: a name, an option parser that validates into a
+// config of its own type, and a Create from that config.
+struct SummaryConfig {
   std::string prefix;
 };
 
-class SummaryFactory final : public aequor::HookExporterFactory {
+class SummaryFactory final
+    : public aequor::TypedPluginFactory<aequor::HookExporter, aequor::ExporterContext,
+                                        SummaryConfig> {
  public:
   absl::string_view name() const override { return "example.exporter.summary"; }
   absl::string_view description() const override {
     return "one plain-text summary line per Flush() on stdout";
   }
-  absl::StatusOr<std::unique_ptr<aequor::ParsedConfig>> ParseConfig(
-      const aequor::PluginSpec& spec, const aequor::Registry&) const override {
-    auto config = std::make_unique<SummaryConfig>();
+
+ protected:
+  absl::StatusOr<SummaryConfig> ParseTyped(const aequor::PluginSpec& spec,
+                                           const aequor::Registry&) const override {
+    SummaryConfig config;
     aequor::ParamReader r(spec);
-    config->prefix = r.String("prefix", "summary:");
+    config.prefix = r.String("prefix", "summary:");
     if (absl::Status s = r.Finish(); !s.ok()) return s;  // unknown options are errors
     return config;
   }
-  absl::StatusOr<std::unique_ptr<aequor::HookExporter>> Create(
-      const aequor::ParsedConfig& config, const aequor::ExporterContext&) const override {
-    return std::make_unique<SummaryExporter>(static_cast<const SummaryConfig&>(config).prefix);
+  absl::StatusOr<std::unique_ptr<aequor::HookExporter>> CreateTyped(
+      const SummaryConfig& config, const aequor::ExporterContext&) const override {
+    return std::make_unique<SummaryExporter>(config.prefix);
   }
 };
 

@@ -70,31 +70,35 @@ class ContextHmacSigner final : public aequor::LeaseSigner {
   std::unique_ptr<Botan::MessageAuthenticationCode> mac_ ABSL_GUARDED_BY(mu_);
 };
 
-// Step 2: its factory: a name, an option parser that validates, a Create.
-struct ContextHmacConfig : aequor::ParsedConfig {
+// Step 2: its factory: a name, an option parser that validates into a
+// config of its own type, and a Create from that config.
+struct ContextHmacConfig {
   std::string context;
 };
 
-class ContextHmacFactory final : public aequor::LeaseSignerFactory {
+class ContextHmacFactory final
+    : public aequor::TypedPluginFactory<aequor::LeaseSigner, aequor::SignerContext,
+                                        ContextHmacConfig> {
  public:
   absl::string_view name() const override { return "example.signer.context_hmac"; }
   absl::string_view description() const override {
     return "HMAC-SHA256 keyed with SHA-256(context || secret)";
   }
-  absl::StatusOr<std::unique_ptr<aequor::ParsedConfig>> ParseConfig(
-      const aequor::PluginSpec& spec, const aequor::Registry&) const override {
-    auto config = std::make_unique<ContextHmacConfig>();
+
+ protected:
+  absl::StatusOr<ContextHmacConfig> ParseTyped(const aequor::PluginSpec& spec,
+                                               const aequor::Registry&) const override {
+    ContextHmacConfig config;
     aequor::ParamReader r(spec);
-    config->context = r.String("context", "");
-    if (config->context.empty()) r.Fail("option 'context' is required (e.g. context=billing)");
+    config.context = r.String("context", "");
+    if (config.context.empty()) r.Fail("option 'context' is required (e.g. context=billing)");
     if (absl::Status s = r.Finish(); !s.ok()) return s;
     return config;
   }
-  absl::StatusOr<std::unique_ptr<aequor::LeaseSigner>> Create(
-      const aequor::ParsedConfig& config, const aequor::SignerContext& context) const override {
+  absl::StatusOr<std::unique_ptr<aequor::LeaseSigner>> CreateTyped(
+      const ContextHmacConfig& config, const aequor::SignerContext& context) const override {
     if (context.keys.empty()) return absl::InvalidArgumentError("no coordination secret");
-    auto signer = ContextHmacSigner::Make(static_cast<const ContextHmacConfig&>(config).context,
-                                          context.keys.front());
+    auto signer = ContextHmacSigner::Make(config.context, context.keys.front());
     if (!signer.ok()) return signer.status();
     return std::unique_ptr<aequor::LeaseSigner>(*std::move(signer));
   }

@@ -13,7 +13,7 @@ namespace {
 // counts it) when a callback threw.
 struct CallbackFailed {};
 
-struct CallbackConfig final : ParsedConfig {
+struct CallbackConfig {
   bool synchronous = true;
 };
 
@@ -22,7 +22,9 @@ class CallbackExporter final : public HookExporter {
   CallbackExporter(CallbackHooks hooks, bool synchronous)
       : hooks_(std::move(hooks)), synchronous_(synchronous) {}
 
-  bool synchronous() const override { return synchronous_; }
+  Delivery delivery() const override {
+    return synchronous_ ? Delivery::kSynchronous : Delivery::kQueued;
+  }
 
   void Export(absl::Span<const Event> batch) override {
     failed_ = false;
@@ -67,33 +69,34 @@ class CallbackExporter final : public HookExporter {
   bool failed_ = false;
 };
 
-class Factory final : public HookExporterFactory {
+class Factory final : public TypedPluginFactory<HookExporter, ExporterContext, CallbackConfig> {
  public:
   absl::string_view name() const override { return kCallbackExporterName; }
   absl::string_view description() const override {
     return "the functions given to ConnectionManagerBuilder::SetHooks()";
   }
-  absl::StatusOr<std::unique_ptr<ParsedConfig>> ParseConfig(const PluginSpec& spec,
-                                                             const Registry&) const override {
+
+ protected:
+  absl::StatusOr<CallbackConfig> ParseTyped(const PluginSpec& spec,
+                                            const Registry&) const override {
     ParamReader r(spec);
     const std::string delivery = r.String("delivery", "sync");
     if (delivery != "sync" && delivery != "queued") {
       r.Fail(absl::StrCat("option 'delivery' must be 'sync' or 'queued', got '", delivery, "'"));
     }
     if (absl::Status s = r.Finish(); !s.ok()) return s;
-    auto config = std::make_unique<CallbackConfig>();
-    config->synchronous = delivery == "sync";
+    CallbackConfig config;
+    config.synchronous = delivery == "sync";
     return config;
   }
-  absl::StatusOr<std::unique_ptr<HookExporter>> Create(
-      const ParsedConfig& config, const ExporterContext& context) const override {
+  absl::StatusOr<std::unique_ptr<HookExporter>> CreateTyped(
+      const CallbackConfig& config, const ExporterContext& context) const override {
     if (context.hooks == nullptr) {
       return absl::FailedPreconditionError(
           "aequor.exporter.callback: no hooks were given; call "
           "ConnectionManagerBuilder::SetHooks()");
     }
-    return MakeCallbackExporter(*context.hooks,
-                                static_cast<const CallbackConfig&>(config).synchronous);
+    return MakeCallbackExporter(*context.hooks, config.synchronous);
   }
 };
 

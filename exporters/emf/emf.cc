@@ -1,7 +1,5 @@
 #include "exporters/emf/emf.h"
 
-#include "core/json_text.h"
-
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -21,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "nlohmann/json.hpp"
 
 namespace aequor {
 namespace {
@@ -28,6 +27,7 @@ namespace {
 // CloudWatch accepts at most 100 metric definitions per MetricDirective.
 constexpr size_t kMaxMetricsPerDirective = 100;
 
+using Json = nlohmann::ordered_json;
 
 // "connect_errors" -> "ConnectErrors".
 std::string Camel(absl::string_view snake) {
@@ -189,6 +189,97 @@ absl::Status WriteAll(int fd, absl::string_view line, absl::Time deadline) {
   return status;
 }
 
+// Writes the EMF lines of one exporter. A line is a JSON object:
+//   {"_aws":{"Timestamp":T,"CloudWatchMetrics":[...]},"Service":...,<metrics>}
+// nlohmann writes it, but for the timestamp and the metrics' values, from
+// the metric definitions; the rest changes only when a metric appears (a new
+// label), so its text is kept and a line costs no JSON serialisation. The
+// values are written as MetricsOf() formatted them (milliseconds with 3
+// decimals, "-3.250"), which a json number cannot keep (nlohmann writes
+// "-3.25").
+class EmfLineWriter {
+ public:
+  explicit EmfLineWriter(const EmfOptions& options) : options_(options) {}
+  EmfLineWriter(const EmfLineWriter&) = delete;
+  EmfLineWriter& operator=(const EmfLineWriter&) = delete;
+
+  std::string Format(const std::vector<Metric>& metrics, absl::Time timestamp) {
+    if (!SameMetrics(metrics)) Rebuild(metrics);
+    std::string out;
+    out.reserve(line_size_);
+    absl::StrAppend(&out, kHead, absl::ToUnixMillis(timestamp), tail_);
+    for (size_t i = 0; i < metrics.size(); ++i) {
+      absl::StrAppend(&out, ",", quoted_names_[i], ":", metrics[i].value);
+    }
+    out += '}';
+    line_size_ = std::max(line_size_, out.size());
+    return out;
+  }
+
+ private:
+  // How every document starts (the first members of ordered objects).
+  static constexpr absl::string_view kHead = "{\"_aws\":{\"Timestamp\":";
+
+  bool SameMetrics(const std::vector<Metric>& metrics) const {
+    if (!built_ || metrics.size() != names_.size()) return false;
+    for (size_t i = 0; i < metrics.size(); ++i) {
+      if (metrics[i].name != names_[i] || metrics[i].unit != units_[i]) return false;
+    }
+    return true;
+  }
+
+  static std::string Dump(const Json& json) {
+    // Invalid UTF-8 becomes U+FFFD instead of an exception.
+    return json.dump(-1, ' ', /*ensure_ascii=*/false, Json::error_handler_t::replace);
+  }
+
+  void Rebuild(const std::vector<Metric>& metrics) {
+    Json dimension_set = Json::array({"Service"});
+    if (!options_.function.empty()) dimension_set.push_back("Function");
+    Json directives = Json::array();
+    for (size_t start = 0; start < metrics.size() || start == 0; start += kMaxMetricsPerDirective) {
+      Json definitions = Json::array();
+      const size_t end = std::min(metrics.size(), start + kMaxMetricsPerDirective);
+      for (size_t i = start; i < end; ++i) {
+        definitions.push_back(
+            Json{{"Name", metrics[i].name}, {"Unit", std::string(metrics[i].unit)}});
+      }
+      directives.push_back(Json{{"Namespace", options_.metric_namespace},
+                                {"Dimensions", Json::array({dimension_set})},
+                                {"Metrics", std::move(definitions)}});
+      if (metrics.empty()) break;
+    }
+    Json doc = Json::object();
+    doc["_aws"] = Json{{"Timestamp", 0}, {"CloudWatchMetrics", std::move(directives)}};
+    doc["Service"] = options_.service;
+    if (!options_.function.empty()) doc["Function"] = options_.function;
+    if (!options_.instance.empty()) doc["Instance"] = options_.instance;
+
+    // `doc` is {"_aws":{"Timestamp":0,...}: keep what follows the 0, less the
+    // closing '}' (the metrics' members come before it).
+    const std::string text = Dump(doc);
+    tail_ = text.substr(kHead.size() + 1, text.size() - kHead.size() - 2);
+    names_.clear();
+    units_.clear();
+    quoted_names_.clear();
+    for (const Metric& m : metrics) {
+      names_.push_back(m.name);
+      units_.push_back(m.unit);
+      quoted_names_.push_back(Dump(Json(m.name)));
+    }
+    built_ = true;
+  }
+
+  const EmfOptions& options_;
+  bool built_ = false;
+  // The metrics the kept text was made for, and their names as JSON strings.
+  std::vector<std::string> names_;
+  std::vector<absl::string_view> units_;  // static strings (MetricsOf)
+  std::vector<std::string> quoted_names_;
+  std::string tail_;      // the document after the timestamp, without its '}'
+  size_t line_size_ = 0;  // the longest line so far, to reserve
+};
+
 class EmfExporter final : public HookExporter {
  public:
   explicit EmfExporter(EmfOptions options) : options_(std::move(options)) {
@@ -199,15 +290,14 @@ class EmfExporter final : public HookExporter {
   // Metrics only, and written on the thread that calls Flush(): no
   // dispatcher thread, no hand-over at the end of an invocation (the
   // manager calls it outside its lock; WriteAll keeps to the timeout).
-  bool wants_events() const override { return false; }
-  bool synchronous() const override { return true; }
+  Delivery delivery() const override { return Delivery::kOnFlushOnly; }
 
   void ExportMetrics(const MetricsSnapshot& metrics) override { latest_ = metrics; }
 
   absl::Status Flush(absl::Duration timeout) override {
     const MetricsSnapshot delta = MetricsDelta(latest_, written_);
     if (NothingHappened(delta, written_)) return absl::OkStatus();
-    std::string line = FormatEmfLine(options_, delta, options_.clock->Now());
+    std::string line = writer_.Format(MetricsOf(options_, delta), options_.clock->Now());
     line += '\n';
     absl::Status s = WriteAll(options_.fd, line, absl::Now() + timeout);
     if (s.ok()) written_ = latest_;  // else the next line carries these counts
@@ -216,11 +306,12 @@ class EmfExporter final : public HookExporter {
 
  private:
   EmfOptions options_;
+  EmfLineWriter writer_{options_};  // after options_, which it refers to
   MetricsSnapshot latest_;   // from the last ExportMetrics()
   MetricsSnapshot written_;  // as of the last line written
 };
 
-struct EmfConfig final : ParsedConfig {
+struct EmfConfig {
   std::string metric_namespace;
   std::string function;
   int fd = 1;
@@ -246,42 +337,43 @@ bool ValidDimensionValue(absl::string_view v) {
   return true;
 }
 
-class Factory final : public HookExporterFactory {
+class Factory final : public TypedPluginFactory<HookExporter, ExporterContext, EmfConfig> {
  public:
   absl::string_view name() const override { return kEmfExporterName; }
   absl::string_view description() const override {
     return "metrics as CloudWatch Embedded Metric Format lines on stdout/stderr, one per Flush()";
   }
-  absl::StatusOr<std::unique_ptr<ParsedConfig>> ParseConfig(const PluginSpec& spec,
-                                                             const Registry&) const override {
+
+ protected:
+  absl::StatusOr<EmfConfig> ParseTyped(const PluginSpec& spec, const Registry&) const override {
     ParamReader r(spec);
-    auto config = std::make_unique<EmfConfig>();
-    config->metric_namespace = r.String("namespace", "aequor");
+    EmfConfig config;
+    config.metric_namespace = r.String("namespace", "aequor");
     const std::string stream = r.String("stream", "stdout");
     const char* lambda = std::getenv("AWS_LAMBDA_FUNCTION_NAME");
-    config->function = r.String("function", lambda != nullptr ? lambda : "");
-    config->latency_buckets = r.Bool("latency_buckets", true);
-    if (!ValidNamespace(config->metric_namespace)) {
-      r.Fail(absl::StrCat("option 'namespace' must be 1 to 255 characters of "
-                          "[A-Za-z0-9._#:/-], got '",
-                          config->metric_namespace, "'"));
+    config.function = r.String("function", lambda != nullptr ? lambda : "");
+    config.latency_buckets = r.Bool("latency_buckets", true);
+    if (!ValidNamespace(config.metric_namespace)) {
+      r.Fail(
+          absl::StrCat("option 'namespace' must be 1 to 255 characters of "
+                       "[A-Za-z0-9._#:/-], got '",
+                       config.metric_namespace, "'"));
     }
     if (stream == "stdout") {
-      config->fd = STDOUT_FILENO;
+      config.fd = STDOUT_FILENO;
     } else if (stream == "stderr") {
-      config->fd = STDERR_FILENO;
+      config.fd = STDERR_FILENO;
     } else {
       r.Fail(absl::StrCat("option 'stream' must be 'stdout' or 'stderr', got '", stream, "'"));
     }
-    if (!ValidDimensionValue(config->function)) {
+    if (!ValidDimensionValue(config.function)) {
       r.Fail("option 'function' must be printable ASCII, at most 1024 characters");
     }
     if (absl::Status s = r.Finish(); !s.ok()) return s;
     return config;
   }
-  absl::StatusOr<std::unique_ptr<HookExporter>> Create(
-      const ParsedConfig& parsed, const ExporterContext& context) const override {
-    const auto& config = static_cast<const EmfConfig&>(parsed);
+  absl::StatusOr<std::unique_ptr<HookExporter>> CreateTyped(
+      const EmfConfig& config, const ExporterContext& context) const override {
     EmfOptions options;
     options.metric_namespace = config.metric_namespace;
     options.service = context.service;
@@ -298,48 +390,8 @@ class Factory final : public HookExporterFactory {
 
 std::string FormatEmfLine(const EmfOptions& options, const MetricsSnapshot& delta,
                           absl::Time timestamp) {
-  const std::vector<Metric> metrics = MetricsOf(options, delta);
-  std::string out;
-  out.reserve(2048);
-  absl::StrAppend(&out, "{\"_aws\":{\"Timestamp\":", absl::ToUnixMillis(timestamp),
-                  ",\"CloudWatchMetrics\":[");
-  for (size_t start = 0; start < metrics.size() || start == 0; start += kMaxMetricsPerDirective) {
-    if (start > 0) out += ',';
-    out += "{\"Namespace\":";
-    JsonQuoteTo(options.metric_namespace, &out);
-    out += options.function.empty() ? ",\"Dimensions\":[[\"Service\"]]"
-                                    : ",\"Dimensions\":[[\"Service\",\"Function\"]]";
-    out += ",\"Metrics\":[";
-    const size_t end = std::min(metrics.size(), start + kMaxMetricsPerDirective);
-    for (size_t i = start; i < end; ++i) {
-      if (i > start) out += ',';
-      out += "{\"Name\":";
-      JsonQuoteTo(metrics[i].name, &out);
-      out += ",\"Unit\":";
-      JsonQuoteTo(metrics[i].unit, &out);
-      out += '}';
-    }
-    out += "]}";
-    if (metrics.empty()) break;
-  }
-  out += "]},\"Service\":";
-  JsonQuoteTo(options.service, &out);
-  if (!options.function.empty()) {
-    out += ",\"Function\":";
-    JsonQuoteTo(options.function, &out);
-  }
-  if (!options.instance.empty()) {
-    out += ",\"Instance\":";
-    JsonQuoteTo(options.instance, &out);
-  }
-  for (const Metric& m : metrics) {
-    out += ',';
-    JsonQuoteTo(m.name, &out);
-    out += ':';
-    out += m.value;
-  }
-  out += '}';
-  return out;
+  EmfLineWriter writer(options);
+  return writer.Format(MetricsOf(options, delta), timestamp);
 }
 
 std::unique_ptr<HookExporter> MakeEmfExporter(EmfOptions options) {

@@ -291,7 +291,7 @@ class OtlpGrpcExporter final : public HookExporter {
   OtlpGrpcExporter& operator=(const OtlpGrpcExporter&) = delete;
 
   void Export(absl::Span<const Event>) override {}
-  bool wants_events() const override { return false; }
+  Delivery delivery() const override { return Delivery::kQueuedMetricsOnly; }
 
   void ExportMetrics(const MetricsSnapshot& metrics) override {
     const absl::Time now = options_.clock->Now();
@@ -468,13 +468,13 @@ class OtlpGrpcExporter final : public HookExporter {
 // ---------------------------------------------------------------------------
 // The factory.
 
-struct OtlpGrpcConfig final : ParsedConfig {
+struct OtlpGrpcConfig {
   std::string endpoint;
   absl::Duration interval;
   absl::Duration timeout;
 };
 
-class Factory final : public HookExporterFactory {
+class Factory final : public TypedPluginFactory<HookExporter, ExporterContext, OtlpGrpcConfig> {
  public:
   explicit Factory(OtlpGrpcRegistration registration) : registration_(std::move(registration)) {}
 
@@ -484,10 +484,11 @@ class Factory final : public HookExporterFactory {
            "Flush()";
   }
 
-  absl::StatusOr<std::unique_ptr<ParsedConfig>> ParseConfig(const PluginSpec& spec,
-                                                            const Registry&) const override {
+ protected:
+  absl::StatusOr<OtlpGrpcConfig> ParseTyped(const PluginSpec& spec,
+                                            const Registry&) const override {
     ParamReader r(spec);
-    auto config = std::make_unique<OtlpGrpcConfig>();
+    OtlpGrpcConfig config;
     const std::string endpoint = r.String("endpoint", kDefaultEndpoint);
     if (absl::StartsWith(absl::AsciiStrToLower(endpoint), "https://")) {
       r.Fail(
@@ -495,25 +496,24 @@ class Factory final : public HookExporterFactory {
                        "host:port of a plaintext OTLP/gRPC receiver, got '",
                        endpoint, "'"));
     } else {
-      config->endpoint = NormaliseEndpoint(endpoint);
-      if (config->endpoint.empty()) {
+      config.endpoint = NormaliseEndpoint(endpoint);
+      if (config.endpoint.empty()) {
         r.Fail(
             absl::StrCat("option 'endpoint' must be host:port (an IPv4 address, a host name "
                          "or a bracketed IPv6 address, and a port in [1, 65535]), got '",
                          endpoint, "'"));
       }
     }
-    config->interval =
+    config.interval =
         r.Millis("interval_ms", absl::Seconds(10), absl::Milliseconds(100), absl::Hours(1));
-    config->timeout =
+    config.timeout =
         r.Millis("timeout_ms", absl::Seconds(2), absl::Milliseconds(10), absl::Seconds(60));
     if (absl::Status s = r.Finish(); !s.ok()) return s;
     return config;
   }
 
-  absl::StatusOr<std::unique_ptr<HookExporter>> Create(
-      const ParsedConfig& parsed, const ExporterContext& context) const override {
-    const auto& config = static_cast<const OtlpGrpcConfig&>(parsed);
+  absl::StatusOr<std::unique_ptr<HookExporter>> CreateTyped(
+      const OtlpGrpcConfig& config, const ExporterContext& context) const override {
     OtlpGrpcOptions options;
     options.endpoint = config.endpoint;
     options.interval = config.interval;

@@ -220,7 +220,7 @@ class PrometheusExporter final : public HookExporter {
   ~PrometheusExporter() override { StopServer(); }
 
   void Export(absl::Span<const Event>) override {}
-  bool wants_events() const override { return false; }
+  Delivery delivery() const override { return Delivery::kQueuedMetricsOnly; }
   void ExportMetrics(const MetricsSnapshot& metrics) override { collectable_->Set(metrics); }
   // Nothing is buffered: Prometheus pulls.
   absl::Status Flush(absl::Duration) override { return absl::OkStatus(); }
@@ -269,7 +269,7 @@ class PrometheusExporter final : public HookExporter {
   const WakeAddress wake_;
 };
 
-struct PrometheusConfig final : ParsedConfig {
+struct PrometheusConfig {
   std::string bind;  // host:port, as given
   std::string host;
   int port = 0;
@@ -347,7 +347,7 @@ std::string WhyNotListening(const std::string& host, int port) {
   return why;
 }
 
-class Factory final : public HookExporterFactory {
+class Factory final : public TypedPluginFactory<HookExporter, ExporterContext, PrometheusConfig> {
  public:
   explicit Factory(PrometheusRegistration registration)
       : registration_(std::move(registration)) {}
@@ -358,24 +358,24 @@ class Factory final : public HookExporterFactory {
            "path /metrics)";
   }
 
-  absl::StatusOr<std::unique_ptr<ParsedConfig>> ParseConfig(const PluginSpec& spec,
-                                                             const Registry&) const override {
+ protected:
+  absl::StatusOr<PrometheusConfig> ParseTyped(const PluginSpec& spec,
+                                              const Registry&) const override {
     ParamReader r(spec);
-    auto config = std::make_unique<PrometheusConfig>();
-    config->bind = r.String("bind", kDefaultBind);
-    if (!ParseBind(config->bind, config->host, config->port)) {
+    PrometheusConfig config;
+    config.bind = r.String("bind", kDefaultBind);
+    if (!ParseBind(config.bind, config.host, config.port)) {
       r.Fail(absl::StrCat(
           "option 'bind' must be host:port with an IPv4 address or host name (no IPv6) "
           "and a port in [0, 65535], got '",
-          config->bind, "'"));
+          config.bind, "'"));
     }
     if (absl::Status s = r.Finish(); !s.ok()) return s;
     return config;
   }
 
-  absl::StatusOr<std::unique_ptr<HookExporter>> Create(
-      const ParsedConfig& parsed, const ExporterContext& context) const override {
-    const auto& config = static_cast<const PrometheusConfig&>(parsed);
+  absl::StatusOr<std::unique_ptr<HookExporter>> CreateTyped(
+      const PrometheusConfig& config, const ExporterContext& context) const override {
     auto collectable = std::make_shared<SnapshotCollectable>(context.service, context.instance);
     std::unique_ptr<prometheus::Exposer> exposer;
     std::vector<int> ports;

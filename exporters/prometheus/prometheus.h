@@ -1,11 +1,12 @@
 // exporters/prometheus/prometheus.h: "aequor.exporter.prometheus", the
-// manager's metrics (api/metrics.h) on an HTTP endpoint that Prometheus
-// scrapes, for long-running services. (A serverless function is frozen
-// between invocations and cannot answer a scrape: use aequor.exporter.emf
-// there.)
+// manager's metrics (api/metrics.h) on an HTTP endpoint (/metrics) that
+// Prometheus scrapes, for long-running services (a frozen serverless
+// function cannot answer a scrape: use aequor.exporter.emf there). The
+// series a scrape returns, binding and shutdown: docs/EXPORTERS.md.
 //
 // An optional target (//exporters/prometheus, prometheus-cpp + civetweb):
-// the core never links it, so register it before selecting it by name:
+// the composition root never links it, so register it before selecting it
+// by name:
 //
 //   aequor::RegistryBuilder rb(*aequor::Registry::Default());
 //   absl::Status s = aequor::RegisterPrometheusExporter(rb);
@@ -16,78 +17,21 @@
 //
 // Options:
 //   bind  host:port to listen on. Default "127.0.0.1:9464" (this host only).
-//         host is a dotted IPv4 address ("0.0.0.0" for every interface) or a
-//         host name resolving to one; IPv6 is not supported (Debian's
-//         civetweb is built without it). port is in [0, 65535]; 0 picks a
-//         free port, reported through PrometheusRegistration::on_listening.
-// The path is /metrics; other paths answer 404. Build() fails with
-// InvalidArgument naming the option for a malformed value, and with
-// Unavailable naming the address and the reason ("Address already in use")
-// when the address cannot be opened, e.g. when another manager of the process
-// already serves that port: each manager needs its own port.
-//
-// What a scrape returns (text exposition format 0.0.4). Every series has
-// the labels service (the manager's normalised service name) and instance
-// (its instance id); a labelled family adds its own label:
-//   aequor_connects_total, aequor_reconnects_total,
-//   aequor_connect_errors_total, aequor_retries_total{reason},
-//   aequor_queries_total, aequor_query_errors_total,
-//   aequor_lease_renewals_total, aequor_lease_renewal_failures_total,
-//   aequor_reaper_passes_total{outcome}, aequor_zombies_killed_total,
-//   aequor_reaper_rows_skipped_total{reason},
-//   aequor_dead_clients_total{source}, aequor_events_dropped_total,
-//   aequor_exporter_failures_total,
-//   aequor_clock_offset_warnings_total                      (counters)
-//   aequor_clock_offset_seconds     gauge: this host's clock offset to the
-//       server's (server minus host), as last measured, in seconds;
-//   aequor_connection_usage         gauge: connection slots in use / slots
-//       this role may use, as the last reaper pass read it (a ratio);
-//       a gauge is absent (no # HELP, # TYPE or series) until the manager
-//       has a value for it;
-//   aequor_query_duration_seconds   histogram of the query latency with
-//       LatencyHistogram::kBoundsMs as `le` bounds in seconds (0.00025 ...
-//       10, +Inf), cumulative as Prometheus wants; _sum in seconds.
-// A labelled family has one series per label value seen so far (none yet:
-// only its # HELP and # TYPE lines). prometheus-cpp's Exposer adds its own
-// series to every endpoint, without these labels and beyond our control:
-// exposer_transferred_bytes_total, exposer_scrapes_total and the summary
-// exposer_request_latencies (microseconds; quantiles "Nan" until scraped).
-// Content-Type is "text/plain; charset=utf-8".
-//
-//   # TYPE aequor_queries_total counter
-//   aequor_queries_total{service="orders-api",instance="AbCdEfGh"} 5
-//   aequor_query_duration_seconds_bucket{service="orders-api",instance="AbCdEfGh",le="0.001"} 4
-//   # TYPE aequor_clock_offset_seconds gauge
-//   aequor_clock_offset_seconds{service="orders-api",instance="AbCdEfGh"} -0.0035
-//
-// Note that Prometheus attaches its own `instance` label (the scrape
-// target); with the default honor_labels: false the manager's one is kept as
-// `exported_instance`. Set honor_labels: true on the scrape job to keep it
-// as `instance`.
-//
-// How the numbers get there. The snapshot is cumulative and so are
-// Prometheus counters, so the exporter keeps no prometheus::Counter objects
-// (which could only be incremented by deltas) but a Collectable of its own
-// holding the latest MetricsSnapshot, which it renders at each scrape. It is
-// replaced when the manager calls ExportMetrics(): on every Flush() and every
-// exporter_interval (default 1 s), so a scrape sees numbers at most that old.
-// A scrape runs on civetweb's threads and takes only the exporter's own
-// mutex (held while copying a snapshot), never the manager's lock: a long
-// query does not delay a scrape, and a slow scrape does not delay a query.
-// Before the first ExportMetrics() every counter is 0 and no gauge is
-// there. The endpoint closes at Shutdown() (the manager's destructor), in
-// some 20-40 ms: civetweb's listener only notices a stop between 2 s poll
-// quanta, so Shutdown() wakes it with a connection to the port.
+//         host is a dotted IPv4 address or a host name resolving to one (no
+//         IPv6); port in [0, 65535], 0 picking a free port (reported to
+//         PrometheusRegistration::on_listening). Build() fails with
+//         InvalidArgument for a malformed value, and with Unavailable naming
+//         the address and the reason when it cannot listen there.
 //
 // Process-wide side effect: civetweb sets SIGPIPE to SIG_IGN when the first
-// endpoint starts (so a scraper that hangs up cannot kill the process), and
-// leaves it so.
+// endpoint starts, and leaves it so.
 //
 // Thread-safety: the factory is immutable and thread-safe; on_listening is
 // called on the thread that runs ConnectionManagerBuilder::Build(). The
-// exporter is called by the manager's dispatcher thread only (it is queued
-// and wants no events: nearly free per query) and synchronises with
-// civetweb's threads itself. FormatPrometheusText() is a pure function.
+// exporter is queued and takes metrics only (kQueuedMetricsOnly): the
+// manager calls it on its dispatcher thread; scrapes run on civetweb's
+// threads and take only the exporter's own mutex, never the manager's lock.
+// FormatPrometheusText() is a pure function.
 #ifndef AEQUOR_EXPORTERS_PROMETHEUS_PROMETHEUS_H_
 #define AEQUOR_EXPORTERS_PROMETHEUS_PROMETHEUS_H_
 

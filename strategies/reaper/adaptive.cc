@@ -34,29 +34,30 @@ void AdaptiveScheduler::OnPassFinished(ReapOutcome outcome, absl::Time now) {
 
 namespace {
 
-class Factory final : public ReaperSchedulerFactory {
+class Factory final : public TypedPluginFactory<ReaperScheduler, SchedulerContext, AdaptiveConfig> {
  public:
   absl::string_view name() const override { return kAdaptiveSchedulerName; }
   absl::string_view description() const override {
     return "the default: rare passes (probability p, then a cooldown) while the database has "
            "room; a pass at every trigger that may find a zombie under pressure";
   }
-  absl::StatusOr<std::unique_ptr<ParsedConfig>> ParseConfig(const PluginSpec& spec,
-                                                             const Registry&) const override {
-    auto config = std::make_unique<AdaptiveConfig>();
+
+ protected:
+  absl::StatusOr<AdaptiveConfig> ParseTyped(const PluginSpec& spec,
+                                            const Registry&) const override {
+    AdaptiveConfig config;
     ParamReader r(spec);
-    config->p = r.Double("p", config->p, 0.0, 1.0);
-    ReadCooldownParams(r, config->cooldown);
+    config.p = r.Double("p", config.p, 0.0, 1.0);
+    ReadCooldownParams(r, config.cooldown);
     if (absl::Status s = r.Finish(); !s.ok()) return s;
     return config;
   }
-  absl::StatusOr<std::unique_ptr<ReaperScheduler>> Create(
-      const ParsedConfig& config, const SchedulerContext& context) const override {
+  absl::StatusOr<std::unique_ptr<ReaperScheduler>> CreateTyped(
+      const AdaptiveConfig& config, const SchedulerContext& context) const override {
     if (context.random == nullptr) {
       return absl::InvalidArgumentError("aequor.reaper.adaptive needs a Random");
     }
-    return std::make_unique<AdaptiveScheduler>(static_cast<const AdaptiveConfig&>(config),
-                                               context.random);
+    return std::make_unique<AdaptiveScheduler>(config, context.random);
   }
 };
 

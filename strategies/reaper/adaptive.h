@@ -45,7 +45,7 @@
 
 namespace aequor {
 
-struct AdaptiveConfig : ParsedConfig {
+struct AdaptiveConfig {
   double p = 0.1;  // REQUIRES: 0..1
   CooldownConfig cooldown;
 };

@@ -54,7 +54,8 @@ absl::Status InChild(absl::string_view composite, size_t index, const absl::Stat
 
 // all_of and any_of differ only in their name, description and product.
 template <typename Product>
-class ComposeFactory final : public ReaperSchedulerFactory {
+class ComposeFactory final
+    : public TypedPluginFactory<ReaperScheduler, SchedulerContext, ComposedSchedulerConfig> {
  public:
   ComposeFactory(absl::string_view name, absl::string_view description)
       : name_(name), description_(description) {}
@@ -62,8 +63,9 @@ class ComposeFactory final : public ReaperSchedulerFactory {
   absl::string_view name() const override { return name_; }
   absl::string_view description() const override { return description_; }
 
-  absl::StatusOr<std::unique_ptr<ParsedConfig>> ParseConfig(
-      const PluginSpec& spec, const Registry& registry) const override {
+ protected:
+  absl::StatusOr<ComposedSchedulerConfig> ParseTyped(const PluginSpec& spec,
+                                                     const Registry& registry) const override {
     ParamReader r(spec);  // no options of its own: any parameter is unknown
     if (spec.children.empty()) {
       r.Fail(absl::StrCat("needs at least 1 nested reaper scheduler spec, e.g. ", name_,
@@ -71,8 +73,8 @@ class ComposeFactory final : public ReaperSchedulerFactory {
     }
     if (absl::Status s = r.Finish(kMaxComposedSchedulers); !s.ok()) return s;
 
-    auto config = std::make_unique<ComposedSchedulerConfig>();
-    config->children.reserve(spec.children.size());
+    ComposedSchedulerConfig config;
+    config.children.reserve(spec.children.size());
     for (size_t i = 0; i < spec.children.size(); ++i) {
       const PluginSpec& child_spec = spec.children[i];
       absl::StatusOr<const ReaperSchedulerFactory*> factory =
@@ -86,14 +88,13 @@ class ComposeFactory final : public ReaperSchedulerFactory {
                        absl::InternalError(absl::StrCat("factory '", child_spec.name,
                                                         "' returned a null config")));
       }
-      config->children.push_back({child_spec.name, *factory, *std::move(child_config)});
+      config.children.push_back({child_spec.name, *factory, *std::move(child_config)});
     }
     return config;
   }
 
-  absl::StatusOr<std::unique_ptr<ReaperScheduler>> Create(
-      const ParsedConfig& config, const SchedulerContext& context) const override {
-    const auto& composed = static_cast<const ComposedSchedulerConfig&>(config);
+  absl::StatusOr<std::unique_ptr<ReaperScheduler>> CreateTyped(
+      const ComposedSchedulerConfig& composed, const SchedulerContext& context) const override {
     std::vector<std::unique_ptr<ReaperScheduler>> children;
     children.reserve(composed.children.size());
     for (size_t i = 0; i < composed.children.size(); ++i) {

@@ -56,7 +56,7 @@ namespace aequor {
 
 inline constexpr size_t kMaxComposedSchedulers = 8;
 
-struct ComposedSchedulerConfig : ParsedConfig {
+struct ComposedSchedulerConfig {
   struct Child {
     std::string name;
     const ReaperSchedulerFactory* factory = nullptr;  // owned by the registry

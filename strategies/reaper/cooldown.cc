@@ -60,28 +60,29 @@ void ReadCooldownParams(ParamReader& r, CooldownConfig& config) {
 
 namespace {
 
-class Factory final : public ReaperSchedulerFactory {
+class Factory final : public TypedPluginFactory<ReaperScheduler, SchedulerContext, CooldownConfig> {
  public:
   absl::string_view name() const override { return kCooldownSchedulerName; }
   absl::string_view description() const override {
     return "at most one pass per jittered cooldown (base_ms), backing off by busy_factor "
            "up to max_ms while another instance holds the reaper lock";
   }
-  absl::StatusOr<std::unique_ptr<ParsedConfig>> ParseConfig(const PluginSpec& spec,
-                                                             const Registry&) const override {
-    auto config = std::make_unique<CooldownConfig>();
+
+ protected:
+  absl::StatusOr<CooldownConfig> ParseTyped(const PluginSpec& spec,
+                                            const Registry&) const override {
+    CooldownConfig config;
     ParamReader r(spec);
-    ReadCooldownParams(r, *config);
+    ReadCooldownParams(r, config);
     if (absl::Status s = r.Finish(); !s.ok()) return s;
     return config;
   }
-  absl::StatusOr<std::unique_ptr<ReaperScheduler>> Create(
-      const ParsedConfig& config, const SchedulerContext& context) const override {
+  absl::StatusOr<std::unique_ptr<ReaperScheduler>> CreateTyped(
+      const CooldownConfig& config, const SchedulerContext& context) const override {
     if (context.random == nullptr) {
       return absl::InvalidArgumentError("aequor.reaper.cooldown needs a Random");
     }
-    return std::make_unique<CooldownScheduler>(static_cast<const CooldownConfig&>(config),
-                                               context.random);
+    return std::make_unique<CooldownScheduler>(config, context.random);
   }
 };
 

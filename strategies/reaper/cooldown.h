@@ -59,7 +59,7 @@
 
 namespace aequor {
 
-struct CooldownConfig : ParsedConfig {
+struct CooldownConfig {
   absl::Duration base = absl::Milliseconds(30000);  // REQUIRES: 1 ms..24 h
   double jitter = 0.2;                              // REQUIRES: 0..1
   double busy_factor = 1.5;                         // REQUIRES: 1..10

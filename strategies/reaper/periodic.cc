@@ -27,30 +27,31 @@ void PeriodicScheduler::OnPassFinished(ReapOutcome, absl::Time now) {
 
 namespace {
 
-class Factory final : public ReaperSchedulerFactory {
+class Factory final : public TypedPluginFactory<ReaperScheduler, SchedulerContext, PeriodicConfig> {
  public:
   absl::string_view name() const override { return kPeriodicSchedulerName; }
   absl::string_view description() const override {
     return "run a pass when interval_ms (jittered) has passed since the last one started; "
            "for long-running services";
   }
-  absl::StatusOr<std::unique_ptr<ParsedConfig>> ParseConfig(const PluginSpec& spec,
-                                                             const Registry&) const override {
-    auto config = std::make_unique<PeriodicConfig>();
+
+ protected:
+  absl::StatusOr<PeriodicConfig> ParseTyped(const PluginSpec& spec,
+                                            const Registry&) const override {
+    PeriodicConfig config;
     ParamReader r(spec);
-    config->interval = r.Millis("interval_ms", config->interval, absl::Milliseconds(1000),
-                                absl::Milliseconds(86400000));
-    config->jitter = r.Double("jitter", config->jitter, 0.0, 1.0);
+    config.interval = r.Millis("interval_ms", config.interval, absl::Milliseconds(1000),
+                               absl::Milliseconds(86400000));
+    config.jitter = r.Double("jitter", config.jitter, 0.0, 1.0);
     if (absl::Status s = r.Finish(); !s.ok()) return s;
     return config;
   }
-  absl::StatusOr<std::unique_ptr<ReaperScheduler>> Create(
-      const ParsedConfig& config, const SchedulerContext& context) const override {
+  absl::StatusOr<std::unique_ptr<ReaperScheduler>> CreateTyped(
+      const PeriodicConfig& config, const SchedulerContext& context) const override {
     if (context.random == nullptr) {
       return absl::InvalidArgumentError("aequor.reaper.periodic needs a Random");
     }
-    return std::make_unique<PeriodicScheduler>(static_cast<const PeriodicConfig&>(config),
-                                               context.random);
+    return std::make_unique<PeriodicScheduler>(config, context.random);
   }
 };
 

@@ -40,7 +40,7 @@
 
 namespace aequor {
 
-struct PeriodicConfig : ParsedConfig {
+struct PeriodicConfig {
   absl::Duration interval = absl::Milliseconds(60000);  // REQUIRES: 1 s..24 h
   double jitter = 0.1;                                  // REQUIRES: 0..1
 };

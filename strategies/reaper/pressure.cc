@@ -14,23 +14,25 @@ bool PressureScheduler::ShouldRun(const ScheduleInput& input) {
 
 namespace {
 
-class Factory final : public ReaperSchedulerFactory {
+class Factory final : public TypedPluginFactory<ReaperScheduler, SchedulerContext, PressureConfig> {
  public:
   absl::string_view name() const override { return kPressureSchedulerName; }
   absl::string_view description() const override {
     return "run a pass only when the role's connection usage (slots in use / slots it may "
            "use) >= threshold";
   }
-  absl::StatusOr<std::unique_ptr<ParsedConfig>> ParseConfig(const PluginSpec& spec,
-                                                             const Registry&) const override {
-    auto config = std::make_unique<PressureConfig>();
+
+ protected:
+  absl::StatusOr<PressureConfig> ParseTyped(const PluginSpec& spec,
+                                            const Registry&) const override {
+    PressureConfig config;
     ParamReader r(spec);
-    config->threshold = r.Double("threshold", config->threshold, 0.0, 1.0);
+    config.threshold = r.Double("threshold", config.threshold, 0.0, 1.0);
     std::string when_unknown = r.String("when_unknown", "skip");
     if (when_unknown == "run") {
-      config->run_when_unknown = true;
+      config.run_when_unknown = true;
     } else if (when_unknown == "skip") {
-      config->run_when_unknown = false;
+      config.run_when_unknown = false;
     } else {
       r.Fail(absl::StrCat("option 'when_unknown' must be 'run' or 'skip', got '", when_unknown,
                           "'"));
@@ -38,9 +40,9 @@ class Factory final : public ReaperSchedulerFactory {
     if (absl::Status s = r.Finish(); !s.ok()) return s;
     return config;
   }
-  absl::StatusOr<std::unique_ptr<ReaperScheduler>> Create(
-      const ParsedConfig& config, const SchedulerContext&) const override {
-    return std::make_unique<PressureScheduler>(static_cast<const PressureConfig&>(config));
+  absl::StatusOr<std::unique_ptr<ReaperScheduler>> CreateTyped(
+      const PressureConfig& config, const SchedulerContext&) const override {
+    return std::make_unique<PressureScheduler>(config);
   }
 };
 

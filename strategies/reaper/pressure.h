@@ -38,7 +38,7 @@
 
 namespace aequor {
 
-struct PressureConfig : ParsedConfig {
+struct PressureConfig {
   double threshold = 0.8;         // REQUIRES: 0..1
   bool run_when_unknown = false;  // when_unknown: "run" (true) or "skip" (false)
 };

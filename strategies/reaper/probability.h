@@ -20,7 +20,7 @@
 
 namespace aequor {
 
-struct ProbabilityConfig : ParsedConfig {
+struct ProbabilityConfig {
   double p = 0.1;
   double warm_p = 0.0;
 };

@@ -9,22 +9,20 @@
 #ifndef AEQUOR_STRATEGIES_RETRY_BACKOFF_CONFIG_H_
 #define AEQUOR_STRATEGIES_RETRY_BACKOFF_CONFIG_H_
 
-#include <memory>
-
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "api/plugin.h"
 
 namespace aequor {
 
-struct BackoffConfig : ParsedConfig {
+struct BackoffConfig {
   int retries = 3;
   absl::Duration base = absl::Milliseconds(100);
   absl::Duration cap = absl::Milliseconds(2000);
 };
 
 // Reads and validates retries/base_ms/cap_ms (base_ms <= cap_ms).
-absl::StatusOr<std::unique_ptr<ParsedConfig>> ParseBackoffConfig(const PluginSpec& spec);
+absl::StatusOr<BackoffConfig> ParseBackoffConfig(const PluginSpec& spec);
 
 }  // namespace aequor
 

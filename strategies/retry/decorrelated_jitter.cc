@@ -19,20 +19,20 @@ std::optional<absl::Duration> DecorrelatedJitterPolicy::NextDelay(const RetrySta
 
 namespace {
 
-class Factory final : public RetryPolicyFactory {
+class Factory final : public TypedPluginFactory<RetryPolicy, RetryContext, BackoffConfig> {
  public:
   absl::string_view name() const override { return kDecorrelatedJitterName; }
   absl::string_view description() const override {
     return "sleep = min(cap, uniform(base, 3 * previous sleep)); the default";
   }
-  absl::StatusOr<std::unique_ptr<ParsedConfig>> ParseConfig(const PluginSpec& spec,
-                                                             const Registry&) const override {
+
+ protected:
+  absl::StatusOr<BackoffConfig> ParseTyped(const PluginSpec& spec, const Registry&) const override {
     return ParseBackoffConfig(spec);
   }
-  absl::StatusOr<std::unique_ptr<RetryPolicy>> Create(const ParsedConfig& config,
-                                                      const RetryContext&) const override {
-    return std::make_unique<DecorrelatedJitterPolicy>(
-        static_cast<const BackoffConfig&>(config));
+  absl::StatusOr<std::unique_ptr<RetryPolicy>> CreateTyped(const BackoffConfig& config,
+                                                           const RetryContext&) const override {
+    return std::make_unique<DecorrelatedJitterPolicy>(config);
   }
 };
 

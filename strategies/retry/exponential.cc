@@ -19,19 +19,20 @@ std::optional<absl::Duration> ExponentialPolicy::NextDelay(const RetryState& sta
 
 namespace {
 
-class Factory final : public RetryPolicyFactory {
+class Factory final : public TypedPluginFactory<RetryPolicy, RetryContext, BackoffConfig> {
  public:
   absl::string_view name() const override { return kExponentialName; }
   absl::string_view description() const override {
     return "full jitter: sleep = uniform(0, min(cap, base * 2^(n-1)))";
   }
-  absl::StatusOr<std::unique_ptr<ParsedConfig>> ParseConfig(const PluginSpec& spec,
-                                                             const Registry&) const override {
+
+ protected:
+  absl::StatusOr<BackoffConfig> ParseTyped(const PluginSpec& spec, const Registry&) const override {
     return ParseBackoffConfig(spec);
   }
-  absl::StatusOr<std::unique_ptr<RetryPolicy>> Create(const ParsedConfig& config,
-                                                      const RetryContext&) const override {
-    return std::make_unique<ExponentialPolicy>(static_cast<const BackoffConfig&>(config));
+  absl::StatusOr<std::unique_ptr<RetryPolicy>> CreateTyped(const BackoffConfig& config,
+                                                           const RetryContext&) const override {
+    return std::make_unique<ExponentialPolicy>(config);
   }
 };
 

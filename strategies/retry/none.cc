@@ -3,18 +3,21 @@
 namespace aequor {
 namespace {
 
-class Factory final : public RetryPolicyFactory {
+struct NoOptions {};
+
+class Factory final : public TypedPluginFactory<RetryPolicy, RetryContext, NoOptions> {
  public:
   absl::string_view name() const override { return kNoRetryName; }
   absl::string_view description() const override { return "never retry"; }
-  absl::StatusOr<std::unique_ptr<ParsedConfig>> ParseConfig(const PluginSpec& spec,
-                                                             const Registry&) const override {
+
+ protected:
+  absl::StatusOr<NoOptions> ParseTyped(const PluginSpec& spec, const Registry&) const override {
     ParamReader r(spec);
     if (absl::Status s = r.Finish(); !s.ok()) return s;
-    return std::make_unique<ParsedConfig>();
+    return NoOptions{};
   }
-  absl::StatusOr<std::unique_ptr<RetryPolicy>> Create(const ParsedConfig&,
-                                                      const RetryContext&) const override {
+  absl::StatusOr<std::unique_ptr<RetryPolicy>> CreateTyped(const NoOptions&,
+                                                           const RetryContext&) const override {
     return std::make_unique<NoRetryPolicy>();
   }
 };

@@ -93,7 +93,7 @@ TEST(EventBus, AQueuedExporterGetsEveryEventInOrderByFlush) {
 
 TEST(EventBus, ASynchronousExporterRunsOnTheCallersThreadBeforeEmitReturns) {
   auto probe = std::make_shared<ExporterProbe>();
-  probe->synchronous = true;
+  probe->delivery = HookExporter::Delivery::kSynchronous;
   EventBus bus(One(probe));
   bus.Emit(QueryEnd("SELECT 1"));
   std::lock_guard<std::mutex> lock(probe->mu);
@@ -157,7 +157,7 @@ TEST(EventBus, AThrowingExporterIsCountedAndTheOthersStillGetTheirEvents) {
   auto thrower = std::make_shared<ExporterProbe>();
   thrower->throw_in_export = true;
   auto sync_thrower = std::make_shared<ExporterProbe>();
-  sync_thrower->synchronous = true;
+  sync_thrower->delivery = HookExporter::Delivery::kSynchronous;
   sync_thrower->throw_in_export = true;
   auto fine = std::make_shared<ExporterProbe>();
   std::vector<std::unique_ptr<HookExporter>> exporters;
@@ -185,7 +185,7 @@ TEST(EventBus, AFailedFlushIsReturnedAndCounted) {
 
 TEST(EventBus, AMetricsOnlyExporterIsSentNoEventsButTheMetricsOfEachFlush) {
   auto probe = std::make_shared<ExporterProbe>();
-  probe->wants_events = false;
+  probe->delivery = HookExporter::Delivery::kQueuedMetricsOnly;
   EventBus bus(One(probe));
   EXPECT_TRUE(bus.observed());
   EXPECT_FALSE(bus.streaming()) << "metrics alone need no event details";
@@ -199,12 +199,11 @@ TEST(EventBus, AMetricsOnlyExporterIsSentNoEventsButTheMetricsOfEachFlush) {
   EXPECT_EQ(probe->metrics.back().query_latency.counts.back(), 1);
 }
 
-// emf's kind: synchronous, metrics only. Never called on the query path, no
+// emf's kind: kOnFlushOnly (metrics only). Never called on the query path, no
 // dispatcher thread, flushed on the thread that flushes.
 TEST(EventBus, ASynchronousMetricsOnlyExporterIsCalledOnlyByFlushOnTheCallersThread) {
   auto probe = std::make_shared<ExporterProbe>();
-  probe->synchronous = true;
-  probe->wants_events = false;
+  probe->delivery = HookExporter::Delivery::kOnFlushOnly;
   EventBusOptions options;
   options.interval = absl::Milliseconds(1);  // a dispatcher would wake at once
   EventBus bus(One(probe), options);
@@ -228,8 +227,7 @@ TEST(EventBus, ASynchronousMetricsOnlyExporterIsCalledOnlyByFlushOnTheCallersThr
 
 TEST(EventBus, FlushesOfASynchronousMetricsOnlyExporterFromSeveralThreadsNeverOverlap) {
   auto probe = std::make_shared<ExporterProbe>();
-  probe->synchronous = true;
-  probe->wants_events = false;
+  probe->delivery = HookExporter::Delivery::kOnFlushOnly;
   EventBus bus(One(probe));
   EXPECT_EQ(EmitAndFlushFromThreads(bus, 4, 50), 200);
   bus.Shutdown(absl::Seconds(1));
@@ -242,8 +240,7 @@ TEST(EventBus, FlushesOfASynchronousMetricsOnlyExporterFromSeveralThreadsNeverOv
 
 TEST(EventBus, AFlushAfterShutdownCallsNothing) {
   auto probe = std::make_shared<ExporterProbe>();
-  probe->synchronous = true;
-  probe->wants_events = false;
+  probe->delivery = HookExporter::Delivery::kOnFlushOnly;
   EventBus bus(One(probe));
   EventBus::FlushTicket before = bus.StartFlush(absl::Seconds(1));
   bus.Shutdown(absl::Seconds(1));

@@ -34,8 +34,7 @@ namespace testing {
 
 struct ExporterProbe {
   // Settings (set before the exporter is used).
-  bool synchronous = false;
-  bool wants_events = true;
+  HookExporter::Delivery delivery = HookExporter::Delivery::kQueued;
   bool block_export = false;  // the first Export() waits for Release()
   bool block_flush = false;   // Flush() waits for Release()
   bool throw_in_export = false;
@@ -137,8 +136,7 @@ class ProbeExporter final : public HookExporter {
     probe_->changed.notify_all();
     return absl::OkStatus();
   }
-  bool synchronous() const override { return probe_->synchronous; }
-  bool wants_events() const override { return probe_->wants_events; }
+  Delivery delivery() const override { return probe_->delivery; }
 
  private:
   std::shared_ptr<ExporterProbe> probe_;

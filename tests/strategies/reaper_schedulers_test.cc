@@ -53,30 +53,32 @@ class RecordingScheduler final : public ReaperScheduler {
   std::vector<std::string>* log_;
 };
 
-struct RecordingConfig : ParsedConfig {
+struct RecordingConfig {
   std::string id;
   bool answer = true;
   bool wants_usage = false;
 };
 
-class RecordingFactory final : public ReaperSchedulerFactory {
+class RecordingFactory final
+    : public TypedPluginFactory<ReaperScheduler, SchedulerContext, RecordingConfig> {
  public:
   explicit RecordingFactory(std::vector<std::string>* log) : log_(log) {}
   absl::string_view name() const override { return "test.reaper.record"; }
   absl::string_view description() const override { return "records calls (tests)"; }
-  absl::StatusOr<std::unique_ptr<ParsedConfig>> ParseConfig(const PluginSpec& spec,
-                                                             const Registry&) const override {
-    auto config = std::make_unique<RecordingConfig>();
+
+ protected:
+  absl::StatusOr<RecordingConfig> ParseTyped(const PluginSpec& spec,
+                                             const Registry&) const override {
+    RecordingConfig config;
     ParamReader r(spec);
-    config->id = r.String("id", "?");
-    config->answer = r.Bool("answer", true);
-    config->wants_usage = r.Bool("wants_usage", false);
+    config.id = r.String("id", "?");
+    config.answer = r.Bool("answer", true);
+    config.wants_usage = r.Bool("wants_usage", false);
     if (absl::Status s = r.Finish(); !s.ok()) return s;
     return config;
   }
-  absl::StatusOr<std::unique_ptr<ReaperScheduler>> Create(const ParsedConfig& config,
-                                                          const SchedulerContext&) const override {
-    const auto& c = static_cast<const RecordingConfig&>(config);
+  absl::StatusOr<std::unique_ptr<ReaperScheduler>> CreateTyped(
+      const RecordingConfig& c, const SchedulerContext&) const override {
     return std::make_unique<RecordingScheduler>(c.id, c.answer, c.wants_usage, log_);
   }
 
@@ -335,6 +337,20 @@ TEST(CooldownScheduler, CreateWithoutRandomIsInvalidArgument) {
   testing::FakeClock clock;
   auto s = (*factory)->Create(**config, SchedulerContext{&clock, nullptr, &h.registry()});
   EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(TypedPluginFactory, CreateGivenAnotherFactorysConfigIsInvalidArgumentNotAMisreading) {
+  Harness h;
+  auto cooldown = h.registry().FindReaperScheduler("aequor.reaper.cooldown");
+  auto pressure = h.registry().FindReaperScheduler("aequor.reaper.pressure");
+  ASSERT_TRUE(cooldown.ok() && pressure.ok());
+  auto config = (*pressure)->ParseConfig(PluginSpec("aequor.reaper.pressure"), h.registry());
+  ASSERT_TRUE(config.ok()) << config.status();
+  testing::FakeClock clock;
+  SeededRandom random(7);
+  auto s = (*cooldown)->Create(**config, SchedulerContext{&clock, &random, &h.registry()});
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument) << s.status();
+  EXPECT_TRUE(absl::StrContains(s.status().message(), "not made by this factory")) << s.status();
 }
 
 // ---------------------------------------------------------------- pressure

@@ -15,7 +15,7 @@ constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 // Base64UrlEncode uses): the tag is encoded on every Sign() and Verify(), and
 // absl's encoder, which can only return a std::string, cost about 190 more
 // instructions per call (callgrind) and made a Botan Verify() about 10% slower
-// (lease_bench: 198 -> 220 ns). tests/lease_vectors_test pins the tags.
+// (lease_bench: 198 -> 220 ns). tests/api/lease_vectors_test pins the tags.
 void EncodeTag(const uint8_t* mac, char* out) {
   static_assert(kLeaseTagBytes == 8 && kLeaseTagLength == 11, "tag layout");
   // 8 bytes = two groups of 3 (4 characters each) + 2 bytes (3 characters).

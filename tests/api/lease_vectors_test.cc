@@ -1,5 +1,5 @@
 // Proves wire compatibility with pg-aequor: every vector that pg-aequor itself
-// produced (tests/testdata/lease_vectors.json, a verbatim copy of
+// produced (tests/api/testdata/lease_vectors.json, a verbatim copy of
 // ../shared/lease_vectors.json) is reproduced byte for byte by every built-in
 // signer, and parses and verifies.
 //
@@ -54,9 +54,9 @@ std::string ReadFile(const std::string& path, bool* ok) {
 std::string VectorsPath() {
   const char* srcdir = std::getenv("TEST_SRCDIR");
   const char* workspace = std::getenv("TEST_WORKSPACE");
-  if (srcdir == nullptr) return "tests/testdata/lease_vectors.json";  // run by hand from the root
+  if (srcdir == nullptr) return "tests/api/testdata/lease_vectors.json";  // run by hand from the root
   return absl::StrCat(srcdir, "/", workspace != nullptr ? workspace : "aequor",
-                      "/tests/testdata/lease_vectors.json");
+                      "/tests/api/testdata/lease_vectors.json");
 }
 
 struct Vector {
@@ -230,11 +230,11 @@ TEST(LeaseVectorsTest, CopyEqualsSharedVectorsWhenReachable) {
   if (const char* env = std::getenv("AEQUOR_SHARED_LEASE_VECTORS"); env != nullptr && *env) {
     shared = env;
   } else {
-    // The runfile is a symlink into the source tree: <root>/tests/testdata/...
+    // The runfile is a symlink into the source tree: <root>/tests/api/testdata/...
     char resolved[PATH_MAX];
     if (::realpath(VectorsPath().c_str(), resolved) != nullptr) {
       std::string path = resolved;
-      const std::string suffix = "/tests/testdata/lease_vectors.json";
+      const std::string suffix = "/tests/api/testdata/lease_vectors.json";
       if (path.size() > suffix.size() &&
           path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0) {
         shared = path.substr(0, path.size() - suffix.size()) + "/../shared/lease_vectors.json";
@@ -250,7 +250,7 @@ TEST(LeaseVectorsTest, CopyEqualsSharedVectorsWhenReachable) {
   std::string copy = ReadFile(VectorsPath(), &ok_copy);
   std::string original = ReadFile(shared, &ok_shared);
   ASSERT_TRUE(ok_copy && ok_shared);
-  EXPECT_EQ(copy, original) << "tests/testdata/lease_vectors.json differs from " << shared
+  EXPECT_EQ(copy, original) << "tests/api/testdata/lease_vectors.json differs from " << shared
                             << "; copy it again verbatim";
 }
 

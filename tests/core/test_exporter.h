@@ -1,4 +1,4 @@
-// tests/exporters/test_exporter.h: a HookExporter for tests that records
+// tests/core/test_exporter.h: a HookExporter for tests that records
 // what it is given and can be told to block, throw or fail.
 //
 //   auto probe = std::make_shared<testing::ExporterProbe>();
@@ -13,8 +13,8 @@
 //
 // Thread-safety: ExporterProbe is thread-safe (std::mutex, which
 // ThreadSanitizer understands, unlike Debian's prebuilt absl::Mutex).
-#ifndef AEQUOR_TESTS_EXPORTERS_TEST_EXPORTER_H_
-#define AEQUOR_TESTS_EXPORTERS_TEST_EXPORTER_H_
+#ifndef AEQUOR_TESTS_CORE_TEST_EXPORTER_H_
+#define AEQUOR_TESTS_CORE_TEST_EXPORTER_H_
 
 #include <chrono>
 #include <condition_variable>
@@ -149,4 +149,4 @@ inline std::unique_ptr<HookExporter> MakeProbeExporter(std::shared_ptr<ExporterP
 }  // namespace testing
 }  // namespace aequor
 
-#endif  // AEQUOR_TESTS_EXPORTERS_TEST_EXPORTER_H_
+#endif  // AEQUOR_TESTS_CORE_TEST_EXPORTER_H_

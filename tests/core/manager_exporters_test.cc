@@ -22,7 +22,7 @@
 #include "testing/manager_builders.h"
 #include "testing/postgres_test_base.h"
 #include "testing/strict_json.h"
-#include "tests/exporters/test_exporter.h"
+#include "tests/core/test_exporter.h"
 
 namespace aequor {
 namespace {

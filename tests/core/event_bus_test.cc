@@ -12,7 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
-#include "tests/exporters/test_exporter.h"
+#include "tests/core/test_exporter.h"
 
 namespace aequor {
 namespace {

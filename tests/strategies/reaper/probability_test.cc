@@ -1,4 +1,5 @@
-// Reaper schedulers: decisions from a seeded generator, no clock, no sleep.
+// aequor.reaper.probability (strategies/reaper/probability.h): decisions from a
+// seeded generator, no clock, no sleep.
 #include "absl/strings/match.h"
 #include "api/random.h"
 #include "api/registry.h"
@@ -45,8 +46,8 @@ TEST(ProbabilityScheduler, ZeroAndOneAreNeverAndAlways) {
   SeededRandom rng(1);
   testing::FakeClock clock;
   auto never = Make(PluginSpec("aequor.reaper.probability", {{"p", "0"}}), &rng, &clock);
-  auto always = Make(PluginSpec("aequor.reaper.probability", {{"p", "1"}, {"warm_p", "1"}}),
-                     &rng, &clock);
+  auto always =
+      Make(PluginSpec("aequor.reaper.probability", {{"p", "1"}, {"warm_p", "1"}}), &rng, &clock);
   ASSERT_TRUE(never.ok());
   ASSERT_TRUE(always.ok());
   EXPECT_EQ(CountRuns(**never, ReapTrigger::kConnect, 1000), 0);

@@ -57,8 +57,6 @@ Clock* Clock::Real() {
   return clock;
 }
 
-std::unique_ptr<Random> Random::FromEntropy() {
-  return std::make_unique<EntropyRandom>();
-}
+std::unique_ptr<Random> Random::FromEntropy() { return std::make_unique<EntropyRandom>(); }
 
 }  // namespace aequor

@@ -85,7 +85,7 @@ struct QueryOptions {
 // Per-transaction settings for ConnectionManager::RunTransaction().
 // A transaction's isolation level (BEGIN ISOLATION LEVEL ...).
 enum class Isolation {
-  kServerDefault,   // no ISOLATION LEVEL clause: the server's default_transaction_isolation
+  kServerDefault,  // no ISOLATION LEVEL clause: the server's default_transaction_isolation
   kReadCommitted,
   kRepeatableRead,
   kSerializable,
@@ -130,8 +130,7 @@ class ConnectionManager {
   virtual absl::StatusOr<QueryResult> Query(absl::string_view sql,
                                             absl::Span<const Param> params = {},
                                             const QueryOptions& options = {}) = 0;
-  absl::StatusOr<QueryResult> Query(absl::string_view sql,
-                                    std::initializer_list<Param> params,
+  absl::StatusOr<QueryResult> Query(absl::string_view sql, std::initializer_list<Param> params,
                                     const QueryOptions& options = {}) {
     return Query(sql, absl::MakeConstSpan(params.begin(), params.size()), options);
   }

@@ -45,8 +45,8 @@ std::string SqlState(const absl::Status& status);
 //   28 invalid authorization                            -> kUnauthenticated
 //   42501 insufficient privilege                        -> kPermissionDenied
 //   3D000 invalid catalog name, 42P01, 42883            -> kNotFound
-//   23 integrity constraint                             -> kAlreadyExists (23505) / kFailedPrecondition
-//   22, 42 (other)                                      -> kInvalidArgument
+//   23 integrity constraint                             -> kAlreadyExists (23505) /
+//   kFailedPrecondition 22, 42 (other)                                      -> kInvalidArgument
 //   57014 query canceled                                -> kDeadlineExceeded
 //   anything else                                       -> kInternal
 absl::StatusCode StatusCodeForSqlState(absl::string_view sqlstate);

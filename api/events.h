@@ -21,21 +21,21 @@
 namespace aequor {
 
 enum class EventKind {
-  kConnect,          // a connection was opened (first one)
-  kReconnect,        // a connection was opened to replace a lost one
-  kDisconnect,       // the manager closed its connection
-  kConnectError,     // one connect attempt failed
+  kConnect,       // a connection was opened (first one)
+  kReconnect,     // a connection was opened to replace a lost one
+  kDisconnect,    // the manager closed its connection
+  kConnectError,  // one connect attempt failed
   kQueryStart,
-  kQueryEnd,         // succeeded
-  kQueryError,       // failed (after retries, if any)
-  kRetry,            // an operation will be tried again after `delay`
+  kQueryEnd,    // succeeded
+  kQueryError,  // failed (after retries, if any)
+  kRetry,       // an operation will be tried again after `delay`
   kLeaseRenewed,
   kLeaseRenewFailed,
-  kReap,             // a reaper pass ran; see `reap`
-  kClientDead,       // the connection was found dead; `source` says how
-  kClockOffset,      // this host's clock was measured against the server's;
-                     // see `clock_offset`. `message` is set (a warning) when
-                     // the offset is larger than reap_clock_skew
+  kReap,         // a reaper pass ran; see `reap`
+  kClientDead,   // the connection was found dead; `source` says how
+  kClockOffset,  // this host's clock was measured against the server's;
+                 // see `clock_offset`. `message` is set (a warning) when
+                 // the offset is larger than reap_clock_skew
 };
 
 // "connect", "query_start", ... (stable names, used by exporters).
@@ -43,22 +43,22 @@ absl::string_view EventKindName(EventKind kind);
 
 // Where an event came from, for the kinds that say so (see Event::source).
 enum class EventSource {
-  kNone,        // the kind has no source
+  kNone,  // the kind has no source
   // kClientDead: how the dead connection was found.
-  kThawCheck,   // the check of a connection idle for thaw_check_after
-  kQuery,       // a statement failed with the connection lost
-  kTransaction, // a transaction statement failed with the connection lost
-  kCommit,      // COMMIT failed with the connection lost
-  kReaper,      // a reaper pass lost it
-  kProbe,       // the connect-time probe lost it
+  kThawCheck,    // the check of a connection idle for thaw_check_after
+  kQuery,        // a statement failed with the connection lost
+  kTransaction,  // a transaction statement failed with the connection lost
+  kCommit,       // COMMIT failed with the connection lost
+  kReaper,       // a reaper pass lost it
+  kProbe,        // the connect-time probe lost it
   // kReap: what triggered the pass.
   kConnect,     // a new connection
   kInvocation,  // a warm invocation
   kEmergency,   // a connect refused with 53300 (over reaper_conninfo)
   kManual,      // ConnectionManager::RunReaperPass()
   // kLeaseRenewed: how the lease was renewed.
-  kPipeline,    // with a statement, in one pipeline
-  kBlocking,    // alone, before a statement
+  kPipeline,  // with a statement, in one pipeline
+  kBlocking,  // alone, before a statement
 };
 
 // "thaw_check", "query", ... ("" for kNone): stable names, used by exporters
@@ -85,8 +85,8 @@ struct ClockOffset {
 
 struct ReapReport {
   ReapOutcome outcome = ReapOutcome::kError;
-  int scanned = 0;      // sessions of this service seen in pg_stat_activity
-  int candidates = 0;   // expired, signed, idle long enough
+  int scanned = 0;     // sessions of this service seen in pg_stat_activity
+  int candidates = 0;  // expired, signed, idle long enough
   int killed = 0;
   // The lock was held by a frozen leader (an expired lease of this service)
   // which this pass terminated before taking the lock.
@@ -110,19 +110,19 @@ struct ReapReport {
 
 struct Event {
   EventKind kind = EventKind::kConnect;
-  absl::Time time;         // wall clock, from the manager's Clock
-  std::string service;     // normalised service
-  std::string instance;    // this manager's instance id
-  absl::Duration duration; // of the connect, query or pass, when it has one
-  int attempt = 0;         // 1 for the first try
-  absl::Duration delay;    // kRetry: the sleep before the next attempt
-  std::string sql;         // kQuery*: the statement text (never parameters)
-  std::string sqlstate;    // kQueryError/kConnectError/kClientDead/kRetry, if known
-  std::string message;     // a short human reason (server message, etc.)
+  absl::Time time;          // wall clock, from the manager's Clock
+  std::string service;      // normalised service
+  std::string instance;     // this manager's instance id
+  absl::Duration duration;  // of the connect, query or pass, when it has one
+  int attempt = 0;          // 1 for the first try
+  absl::Duration delay;     // kRetry: the sleep before the next attempt
+  std::string sql;          // kQuery*: the statement text (never parameters)
+  std::string sqlstate;     // kQueryError/kConnectError/kClientDead/kRetry, if known
+  std::string message;      // a short human reason (server message, etc.)
   EventSource source = EventSource::kNone;  // kClientDead, kReap, kLeaseRenewed
-  int64_t rows = 0;        // kQueryEnd: rows returned or affected
-  ReapReport reap;         // kReap
-  ClockOffset clock_offset;  // kClockOffset
+  int64_t rows = 0;                         // kQueryEnd: rows returned or affected
+  ReapReport reap;                          // kReap
+  ClockOffset clock_offset;                 // kClockOffset
 };
 
 }  // namespace aequor

@@ -10,7 +10,8 @@
 //    public:
 //     void Export(absl::Span<const aequor::Event> batch) override { n_ += batch.size(); }
 //     void ExportMetrics(const aequor::MetricsSnapshot& m) override { queries_ = m.queries; }
-//     absl::Status Flush(absl::Duration) override { /* write n_, queries_ */ return absl::OkStatus(); }
+//     absl::Status Flush(absl::Duration) override { /* write n_, queries_ */ return
+//     absl::OkStatus(); }
 //    private:
 //     size_t n_ = 0;
 //     int64_t queries_ = 0;

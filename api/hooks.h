@@ -37,11 +37,11 @@
 namespace aequor {
 
 struct CallbackHooks {
-  std::function<void(const Event&)> on_connect;      // kConnect and kReconnect
+  std::function<void(const Event&)> on_connect;  // kConnect and kReconnect
   std::function<void(const Event&)> on_query_start;
   std::function<void(const Event&)> on_query_end;
   std::function<void(const Event&)> on_query_error;
-  std::function<void(const Event&)> on_event;        // every event, any kind
+  std::function<void(const Event&)> on_event;  // every event, any kind
 };
 
 // The exporter behind "aequor.exporter.callback" (exporters/callback):

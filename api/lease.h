@@ -34,10 +34,10 @@ namespace aequor {
 class LeaseSigner;
 class Random;
 
-inline constexpr size_t kMaxLeaseLength = 63;     // NAMEDATALEN - 1
-inline constexpr size_t kLeaseTagLength = 11;     // base64url of 8 bytes
+inline constexpr size_t kMaxLeaseLength = 63;  // NAMEDATALEN - 1
+inline constexpr size_t kLeaseTagLength = 11;  // base64url of 8 bytes
 inline constexpr size_t kLeaseTagBytes = 8;
-inline constexpr size_t kInstanceIdLength = 8;    // base64url of 6 bytes
+inline constexpr size_t kInstanceIdLength = 8;  // base64url of 6 bytes
 inline constexpr size_t kMinSecretBytes = 16;
 
 // The longest normalised service that fits a lease whose instance id has
@@ -53,20 +53,18 @@ size_t MaxServiceLength(size_t instance_length = kInstanceIdLength);
 // (only the hash, cut to max, when max <= 8). An empty name becomes "sls_pg",
 // pg-aequor's default. (For invalid UTF-8 Node would hash the U+FFFD-replaced
 // text instead: such names are not portable across the two libraries.)
-std::string NormalizeService(absl::string_view service,
-                             size_t instance_length = kInstanceIdLength);
+std::string NormalizeService(absl::string_view service, size_t instance_length = kInstanceIdLength);
 
 // "s=<service>;i=<instance>;e=<expires_ms>": the text the tag is computed over.
-std::string LeasePayload(absl::string_view normalized_service,
-                         absl::string_view instance, int64_t expires_ms);
+std::string LeasePayload(absl::string_view normalized_service, absl::string_view instance,
+                         int64_t expires_ms);
 
 // The full application_name: payload + ";g=" + tag. `normalized_service` must
 // already be normalised. InvalidArgument if a field has characters the format
 // forbids or the result exceeds 63 bytes; the signer's error if it fails.
 absl::StatusOr<std::string> SignLease(const LeaseSigner& signer,
                                       absl::string_view normalized_service,
-                                      absl::string_view instance,
-                                      int64_t expires_ms);
+                                      absl::string_view instance, int64_t expires_ms);
 
 // A lease split into its fields, structure checked, tag NOT yet verified.
 struct ParsedLease {

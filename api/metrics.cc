@@ -78,7 +78,8 @@ std::vector<CounterPoint> Counters(const MetricsSnapshot& m) {
 
 std::vector<GaugePoint> Gauges(const MetricsSnapshot& m) {
   std::vector<GaugePoint> out;
-  if (m.clock_offset_ms.has_value()) out.push_back(GaugePoint{"clock_offset_ms", *m.clock_offset_ms});
+  if (m.clock_offset_ms.has_value())
+    out.push_back(GaugePoint{"clock_offset_ms", *m.clock_offset_ms});
   if (m.connection_usage.has_value()) {
     out.push_back(GaugePoint{"connection_usage", *m.connection_usage});
   }

@@ -41,8 +41,8 @@ struct LatencyHistogram {
   // d <= 0.25 ms); the last bucket, index kBoundsMs.size(), counts d > 10 s.
   // This is OpenTelemetry's explicit-bucket layout; Prometheus's cumulative
   // `le` buckets are running sums of `counts`.
-  static constexpr std::array<double, 15> kBoundsMs = {
-      0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000};
+  static constexpr std::array<double, 15> kBoundsMs = {0.25, 0.5, 1,   2.5,  5,    10,   25,   50,
+                                                       100,  250, 500, 1000, 2500, 5000, 10000};
   static constexpr size_t kBuckets = kBoundsMs.size() + 1;
 
   std::array<int64_t, kBuckets> counts{};  // not cumulative

@@ -1,8 +1,8 @@
 // ValidateOptions: every value and relation of ManagerOptions that does not
 // involve a plugin.
+#include "api/options.h"
 #include "absl/strings/str_cat.h"
 #include "api/lease.h"
-#include "api/options.h"
 
 namespace aequor {
 namespace {
@@ -43,13 +43,13 @@ absl::Status ValidateOptions(const ManagerOptions& o) {
                                 Show(o.lease_ttl), ")"));
   }
   if (o.lease_block_before >= o.lease_renew_before) {
-    return Invalid("lease_block_before",
-                   absl::StrCat("(", Show(o.lease_block_before),
-                                ") must be less than lease_renew_before (",
-                                Show(o.lease_renew_before), ")"));
+    return Invalid("lease_block_before", absl::StrCat("(", Show(o.lease_block_before),
+                                                      ") must be less than lease_renew_before (",
+                                                      Show(o.lease_renew_before), ")"));
   }
   if (o.reap_min_idle < absl::ZeroDuration()) {
-    return Invalid("reap_min_idle", absl::StrCat("must not be negative, got ", Show(o.reap_min_idle)));
+    return Invalid("reap_min_idle",
+                   absl::StrCat("must not be negative, got ", Show(o.reap_min_idle)));
   }
   if (o.reap_max_kills < 1 || o.reap_max_kills > 1000) {
     return Invalid("reap_max_kills", absl::StrCat("must be in [1, 1000], got ", o.reap_max_kills));
@@ -60,10 +60,10 @@ absl::Status ValidateOptions(const ManagerOptions& o) {
   }
   if (o.reap_idle_in_transaction_after != absl::ZeroDuration() &&
       o.reap_idle_in_transaction_after < o.reap_min_idle) {
-    return Invalid("reap_idle_in_transaction_after",
-                   absl::StrCat("(", Show(o.reap_idle_in_transaction_after),
-                                ") must be 0 (off) or at least reap_min_idle (",
-                                Show(o.reap_min_idle), ")"));
+    return Invalid(
+        "reap_idle_in_transaction_after",
+        absl::StrCat("(", Show(o.reap_idle_in_transaction_after),
+                     ") must be 0 (off) or at least reap_min_idle (", Show(o.reap_min_idle), ")"));
   }
   for (const auto& [name, value] :
        {std::pair<absl::string_view, absl::Duration>{"reap_clock_skew", o.reap_clock_skew},
@@ -75,17 +75,17 @@ absl::Status ValidateOptions(const ManagerOptions& o) {
       return Invalid(name, absl::StrCat("must not be negative, got ", Show(value)));
     }
   }
-  for (const auto& [name, value] :
-       {std::pair<absl::string_view, absl::Duration>{"reap_statement_timeout",
-                                                     o.reap_statement_timeout},
-        {"reap_lock_timeout", o.reap_lock_timeout}}) {
+  for (const auto& [name, value] : {std::pair<absl::string_view, absl::Duration>{
+                                        "reap_statement_timeout", o.reap_statement_timeout},
+                                    {"reap_lock_timeout", o.reap_lock_timeout}}) {
     if (value < absl::Milliseconds(1)) {
       return Invalid(name, absl::StrCat("must be at least 1ms, got ", Show(value)));
     }
   }
   if (o.server_keepalives) {
     if (o.keepalives_idle < absl::Seconds(1) || o.keepalives_interval < absl::Seconds(1)) {
-      return Invalid("keepalives_idle/keepalives_interval", "must be at least 1s when server_keepalives is on");
+      return Invalid("keepalives_idle/keepalives_interval",
+                     "must be at least 1s when server_keepalives is on");
     }
     if (o.keepalives_count < 1 || o.keepalives_count > 100) {
       return Invalid("keepalives_count",
@@ -93,9 +93,8 @@ absl::Status ValidateOptions(const ManagerOptions& o) {
     }
   }
   if (o.connect_timeout < absl::Seconds(2)) {
-    return Invalid("connect_timeout",
-                   absl::StrCat("must be at least 2s (libpq's smallest), got ",
-                                Show(o.connect_timeout)));
+    return Invalid("connect_timeout", absl::StrCat("must be at least 2s (libpq's smallest), got ",
+                                                   Show(o.connect_timeout)));
   }
   if (o.connect_timeout > o.connect_budget) {
     return Invalid("connect_timeout",

@@ -116,8 +116,7 @@ class SpecParser {
 
   absl::Status Error(absl::string_view what) { return Error(what, pos_); }
   absl::Status Error(absl::string_view what, size_t at) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("plugin spec: ", what, " at offset ", at));
+    return absl::InvalidArgumentError(absl::StrCat("plugin spec: ", what, " at offset ", at));
   }
 
   absl::string_view text_;
@@ -199,8 +198,8 @@ bool ParamReader::Has(absl::string_view key) const {
 void ParamReader::Error(absl::string_view key, absl::string_view expectation,
                         absl::string_view got) {
   if (!status_.ok()) return;
-  status_ = absl::InvalidArgumentError(absl::StrCat(
-      spec_.name, ": option '", key, "' must be ", expectation, ", got ", Quote(got)));
+  status_ = absl::InvalidArgumentError(
+      absl::StrCat(spec_.name, ": option '", key, "' must be ", expectation, ", got ", Quote(got)));
 }
 
 void ParamReader::Fail(absl::string_view message) {
@@ -208,8 +207,7 @@ void ParamReader::Fail(absl::string_view message) {
   status_ = absl::InvalidArgumentError(absl::StrCat(spec_.name, ": ", message));
 }
 
-double ParamReader::Double(absl::string_view key, double default_value, double min,
-                           double max) {
+double ParamReader::Double(absl::string_view key, double default_value, double min, double max) {
   const std::string* text = Lookup(key);
   if (text == nullptr) return default_value;
   double v;
@@ -220,8 +218,7 @@ double ParamReader::Double(absl::string_view key, double default_value, double m
   return v;
 }
 
-int64_t ParamReader::Int(absl::string_view key, int64_t default_value, int64_t min,
-                         int64_t max) {
+int64_t ParamReader::Int(absl::string_view key, int64_t default_value, int64_t min, int64_t max) {
   const std::string* text = Lookup(key);
   if (text == nullptr) return default_value;
   int64_t v;
@@ -251,8 +248,7 @@ absl::Duration ParamReader::Millis(absl::string_view key, absl::Duration default
   if (!absl::SimpleAtoi(*text, &ms) || absl::Milliseconds(ms) < min ||
       absl::Milliseconds(ms) > max) {
     Error(key,
-          absl::StrCat("a whole number of milliseconds in [",
-                       absl::ToInt64Milliseconds(min), ", ",
+          absl::StrCat("a whole number of milliseconds in [", absl::ToInt64Milliseconds(min), ", ",
                        absl::ToInt64Milliseconds(max), "]"),
           *text);
     return default_value;
@@ -274,15 +270,15 @@ absl::Status ParamReader::Finish(size_t max_children) {
   if (!unknown.empty()) {
     std::vector<std::string> known;
     for (const std::string& k : read_) known.push_back(Quote(k));
-    return absl::InvalidArgumentError(absl::StrCat(
-        spec_.name, ": unknown option", unknown.size() > 1 ? "s " : " ",
-        absl::StrJoin(unknown, ", "), "; known: ",
-        known.empty() ? "none" : absl::StrJoin(known, ", ")));
+    return absl::InvalidArgumentError(
+        absl::StrCat(spec_.name, ": unknown option", unknown.size() > 1 ? "s " : " ",
+                     absl::StrJoin(unknown, ", "),
+                     "; known: ", known.empty() ? "none" : absl::StrJoin(known, ", ")));
   }
   if (spec_.children.size() > max_children) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        spec_.name, ": takes at most ", max_children, " nested plugin spec",
-        max_children == 1 ? "" : "s", ", got ", spec_.children.size()));
+    return absl::InvalidArgumentError(
+        absl::StrCat(spec_.name, ": takes at most ", max_children, " nested plugin spec",
+                     max_children == 1 ? "" : "s", ", got ", spec_.children.size()));
   }
   return absl::OkStatus();
 }

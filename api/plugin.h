@@ -46,9 +46,7 @@ struct PluginSpec {
   PluginSpec(const char* name) : name(name) {}             // NOLINT
   PluginSpec(std::string name, std::map<std::string, std::string> params,
              std::vector<PluginSpec> children = {})
-      : name(std::move(name)),
-        params(std::move(params)),
-        children(std::move(children)) {}
+      : name(std::move(name)), params(std::move(params)), children(std::move(children)) {}
 
   std::string name;                           // e.g. "aequor.reaper.cooldown"
   std::map<std::string, std::string> params;  // e.g. {"base_ms": "30000"}
@@ -72,8 +70,8 @@ std::string FormatPluginSpec(const PluginSpec& spec);
 //
 //   ParamReader r(spec);
 //   double p = r.Double("p", 0.1, 0.0, 1.0);
-//   absl::Duration base = r.Millis("base_ms", absl::Seconds(30), absl::Milliseconds(1), absl::Hours(1));
-//   if (absl::Status s = r.Finish(); !s.ok()) return s;
+//   absl::Duration base = r.Millis("base_ms", absl::Seconds(30), absl::Milliseconds(1),
+//   absl::Hours(1)); if (absl::Status s = r.Finish(); !s.ok()) return s;
 //
 // Errors are InvalidArgument: "<plugin>: option 'p' must be a number in
 // [0, 1], got '2'". Finish() also rejects parameters nobody read (a typo in an
@@ -86,8 +84,8 @@ class ParamReader {
   int64_t Int(absl::string_view key, int64_t default_value, int64_t min, int64_t max);
   bool Bool(absl::string_view key, bool default_value);
   // Milliseconds as an integer, returned as a Duration.
-  absl::Duration Millis(absl::string_view key, absl::Duration default_value,
-                        absl::Duration min, absl::Duration max);
+  absl::Duration Millis(absl::string_view key, absl::Duration default_value, absl::Duration min,
+                        absl::Duration max);
   std::string String(absl::string_view key, absl::string_view default_value);
   bool Has(absl::string_view key) const;
 
@@ -138,8 +136,8 @@ class PluginFactory {
       const PluginSpec& spec, const Registry& registry) const = 0;
 
   // Creates the plugin. `config` is what this factory's ParseConfig returned.
-  virtual absl::StatusOr<std::unique_ptr<Product>> Create(
-      const ParsedConfig& config, const Context& context) const = 0;
+  virtual absl::StatusOr<std::unique_ptr<Product>> Create(const ParsedConfig& config,
+                                                          const Context& context) const = 0;
 };
 
 namespace plugin_internal {

@@ -25,9 +25,7 @@ class Random {
   double Uniform01() { return static_cast<double>(Next64() >> 11) * 0x1.0p-53; }
 
   // Uniform in [lo, hi]; returns lo when hi <= lo.
-  double UniformReal(double lo, double hi) {
-    return hi <= lo ? lo : lo + (hi - lo) * Uniform01();
-  }
+  double UniformReal(double lo, double hi) { return hi <= lo ? lo : lo + (hi - lo) * Uniform01(); }
 
   // A generator seeded from the operating system's entropy source. The
   // default for every manager.

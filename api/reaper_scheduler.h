@@ -127,11 +127,11 @@ inline constexpr absl::string_view kPgAequorReaperScheduler =
 
 // kPgAequorReaperScheduler as a PluginSpec.
 inline PluginSpec PgAequorReaperSchedulerSpec() {
-  return PluginSpec("aequor.reaper.all_of", {},
-                    {PluginSpec("aequor.reaper.probability", {{"p", "0.1"}}),
-                     PluginSpec("aequor.reaper.cooldown", {{"base_ms", "30000"},
-                                                           {"busy_factor", "1.5"},
-                                                           {"max_ms", "600000"}})});
+  return PluginSpec(
+      "aequor.reaper.all_of", {},
+      {PluginSpec("aequor.reaper.probability", {{"p", "0.1"}}),
+       PluginSpec("aequor.reaper.cooldown",
+                  {{"base_ms", "30000"}, {"busy_factor", "1.5"}, {"max_ms", "600000"}})});
 }
 
 }  // namespace aequor

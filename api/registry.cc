@@ -21,9 +21,9 @@ absl::StatusOr<const Factory*> Find(const registry_internal::Table<Factory>& tab
                                     absl::string_view kind, absl::string_view name) {
   auto it = table.find(name);
   if (it != table.end()) return it->second.get();
-  return absl::NotFoundError(absl::StrCat("unknown ", kind, " '", name, "'; known: ",
-                                          table.empty() ? "none"
-                                                        : absl::StrJoin(Names(table), ", ")));
+  return absl::NotFoundError(
+      absl::StrCat("unknown ", kind, " '", name,
+                   "'; known: ", table.empty() ? "none" : absl::StrJoin(Names(table), ", ")));
 }
 
 // Dotted lowercase: [a-z0-9_]+ ('.' [a-z0-9_]+)*.
@@ -55,7 +55,8 @@ absl::Status Add(registry_internal::Table<Factory>& table, std::unique_ptr<Facto
         "' is not dotted lowercase ([a-z0-9_]+ separated by '.', e.g. acme.signer.kms)"));
   }
   if (table.count(name) > 0) {
-    return absl::AlreadyExistsError(absl::StrCat("a plugin named '", name, "' is already registered"));
+    return absl::AlreadyExistsError(
+        absl::StrCat("a plugin named '", name, "' is already registered"));
   }
   table.emplace(std::move(name), std::move(factory));
   return absl::OkStatus();

@@ -27,8 +27,8 @@ class Random;
 
 // Where one operation is in its retries.
 struct RetryState {
-  int retry = 1;                   // 1 for the first retry (the second attempt)
-  absl::Duration previous_delay;   // zero before the first retry
+  int retry = 1;                  // 1 for the first retry (the second attempt)
+  absl::Duration previous_delay;  // zero before the first retry
 };
 
 class RetryPolicy {

@@ -25,21 +25,21 @@ absl::StatusOr<Secret> ReadSecretFromEnvironment() {
   const char* direct = Env(kSecretEnvVar);
   const char* path = Env(kSecretFileEnvVar);
   if (direct != nullptr && path != nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "both ", kSecretEnvVar, " and ", kSecretFileEnvVar, " are set; set only one"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("both ", kSecretEnvVar, " and ", kSecretFileEnvVar, " are set; set only one"));
   }
   if (direct != nullptr) return Secret(direct);
   if (path == nullptr) {
-    return absl::NotFoundError(absl::StrCat("no coordination secret: set ", kSecretEnvVar,
-                                            " or ", kSecretFileEnvVar));
+    return absl::NotFoundError(
+        absl::StrCat("no coordination secret: set ", kSecretEnvVar, " or ", kSecretFileEnvVar));
   }
   // A regular file of at most kMaxSecretFileBytes: /dev/zero would grow the
   // process without bound, a FIFO would block (hence O_NONBLOCK for open),
   // a directory is not a secret.
   const int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {
-    return absl::FailedPreconditionError(absl::StrCat(kSecretFileEnvVar, ": cannot read '",
-                                                      path, "': ", std::strerror(errno)));
+    return absl::FailedPreconditionError(
+        absl::StrCat(kSecretFileEnvVar, ": cannot read '", path, "': ", std::strerror(errno)));
   }
   struct stat st;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -57,17 +57,17 @@ absl::StatusOr<Secret> ReadSecretFromEnvironment() {
     if (n < 0) {
       const int error = errno;
       close(fd);
-      return absl::FailedPreconditionError(absl::StrCat(
-          kSecretFileEnvVar, ": cannot read '", path, "': ", std::strerror(error)));
+      return absl::FailedPreconditionError(
+          absl::StrCat(kSecretFileEnvVar, ": cannot read '", path, "': ", std::strerror(error)));
     }
     if (n == 0) break;
     got += static_cast<size_t>(n);
   }
   close(fd);
   if (got > kMaxSecretFileBytes) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        kSecretFileEnvVar, ": '", path, "' is larger than ", kMaxSecretFileBytes,
-        " bytes; it must hold only the secret"));
+    return absl::FailedPreconditionError(absl::StrCat(kSecretFileEnvVar, ": '", path,
+                                                      "' is larger than ", kMaxSecretFileBytes,
+                                                      " bytes; it must hold only the secret"));
   }
   bytes.resize(got);
   if (!bytes.empty() && bytes.back() == '\n') bytes.pop_back();

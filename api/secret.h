@@ -41,9 +41,7 @@ class Secret {
   friend void AbslStringify(Sink& sink, const Secret&) {
     sink.Append("<redacted>");
   }
-  friend std::ostream& operator<<(std::ostream& os, const Secret&) {
-    return os << "<redacted>";
-  }
+  friend std::ostream& operator<<(std::ostream& os, const Secret&) { return os << "<redacted>"; }
 
  private:
   void Wipe() {

@@ -204,8 +204,7 @@ void Select1Paired(benchmark::State& state) {
     return;
   }
   Paired(
-      state, 200,
-      [&] { RawSelect1(conn); },
+      state, 200, [&] { RawSelect1(conn); },
       [&] {
         absl::StatusOr<QueryResult> r = m->Query("SELECT 1");
         benchmark::DoNotOptimize(r->Get(0, 0).data());
@@ -230,8 +229,7 @@ void Select1PairedEmf(benchmark::State& state) {
   int queries = 0;
   int flush_errors = 0;
   Paired(
-      state, 200,
-      [&] { RawSelect1(conn); },
+      state, 200, [&] { RawSelect1(conn); },
       [&] {
         absl::StatusOr<QueryResult> r = m->Query("SELECT 1");
         benchmark::DoNotOptimize(r->Get(0, 0).data());
@@ -255,7 +253,8 @@ void Select1PairedControl(benchmark::State& state) {
   const char* values_b[] = {g_dsn.c_str(), "-c idle_in_transaction_session_timeout=60000",
                             "s=bench;i=AbCdEfGh;e=1795758993526;g=B_9fJ8NP_OE", nullptr};
   PGconn* b = PQconnectdbParams(keywords_b, values_b, 1);
-  Paired(state, 200, [&] { RawSelect1(a); }, [&] { RawSelect1(b); });
+  Paired(
+      state, 200, [&] { RawSelect1(a); }, [&] { RawSelect1(b); });
   PQfinish(a);
   PQfinish(b);
 }
@@ -265,7 +264,8 @@ template <typename AequorConnect>
 void PairedAgainstRawConnect(benchmark::State& state, AequorConnect aequor_connect) {
   const char* keywords[] = {"dbname", "application_name", nullptr};
   const char* values[] = {g_dsn.c_str(), "bench-baseline", nullptr};
-  Paired(state, 5, [&] { PQfinish(PQconnectdbParams(keywords, values, 1)); }, aequor_connect);
+  Paired(
+      state, 5, [&] { PQfinish(PQconnectdbParams(keywords, values, 1)); }, aequor_connect);
 }
 
 void ConnectPaired(benchmark::State& state) {
@@ -290,7 +290,10 @@ void ConnectFreshPaired(benchmark::State& state, bool default_scheduler) {
 void ConnectFreshNoProbe(benchmark::State& state) { ConnectFreshPaired(state, false); }
 void ConnectFreshDefault(benchmark::State& state) { ConnectFreshPaired(state, true); }
 
-BENCHMARK(ConnectFreshNoProbe)->Name("connect_fresh/paired_no_probe")->Iterations(60)->UseRealTime();
+BENCHMARK(ConnectFreshNoProbe)
+    ->Name("connect_fresh/paired_no_probe")
+    ->Iterations(60)
+    ->UseRealTime();
 BENCHMARK(ConnectFreshDefault)->Name("connect_fresh/paired_default")->Iterations(60)->UseRealTime();
 
 BENCHMARK(Select1Paired)->Name("select1/paired")->Iterations(400)->UseRealTime();

@@ -59,8 +59,7 @@ void RatioReporter::Finalize() {
     if (base == times.end() || base->second <= 0) continue;
     std::printf("ratio %s: %s/baseline = %.3f (%s %.2f us vs %.2f us)\n", parts[0].c_str(),
                 parts[1].c_str(), ns / base->second,
-                medians_.count(name) > 0 ? "median" : "single run", ns / 1e3,
-                base->second / 1e3);
+                medians_.count(name) > 0 ? "median" : "single run", ns / 1e3, base->second / 1e3);
   }
   std::fflush(stdout);
 }

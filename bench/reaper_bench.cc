@@ -70,17 +70,17 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "api/lease.h"
 #include "bench/ratio_reporter.h"
 #include "benchmark/benchmark.h"
-#include "util/pg.h"
 #include "core/reaper.h"
 #include "signers/hmac_sha256_botan.h"
 #include "testing/throwaway_postgres.h"
+#include "util/pg.h"
 
 namespace aequor {
 namespace {
@@ -94,19 +94,17 @@ constexpr absl::Duration kWaitLimit = absl::Seconds(60);
 testing::ThrowawayPostgres* g_server = nullptr;
 
 const LeaseSigner& Signer() {
-  static const LeaseSigner* const signer =
-      NewHmacSha256BotanSigner(Secret(kSecret))->release();
+  static const LeaseSigner* const signer = NewHmacSha256BotanSigner(Secret(kSecret))->release();
   return *signer;
 }
 
 // Mirrors Pass::Scan() in core/reaper.cc.
 std::string ScanSql() {
-  return absl::StrCat(
-      "SELECT ", kSessionColumnsSql,
-      " FROM pg_stat_activity a LEFT JOIN pg_roles r ON r.oid = a.usesysid"
-      " WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()"
-      " AND coalesce(a.backend_type, 'client backend') = 'client backend'"
-      " AND left(a.application_name, length($1)) = $1");
+  return absl::StrCat("SELECT ", kSessionColumnsSql,
+                      " FROM pg_stat_activity a LEFT JOIN pg_roles r ON r.oid = a.usesysid"
+                      " WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()"
+                      " AND coalesce(a.backend_type, 'client backend') = 'client backend'"
+                      " AND left(a.application_name, length($1)) = $1");
 }
 
 std::string ScanPrefix() { return absl::StrCat("s=", kService, ";"); }
@@ -120,8 +118,7 @@ pg::Result ExecScan(PGconn* conn, const std::string& sql) {
 void IgnoreNotice(void*, const char*) {}
 
 pg::Conn ConnectBlocking(const std::string& application_name) {
-  const std::string conninfo =
-      g_server->SocketConninfoFor(testing::ThrowawayPostgres::kAppRole);
+  const std::string conninfo = g_server->SocketConninfoFor(testing::ThrowawayPostgres::kAppRole);
   const char* kw[] = {"dbname", "application_name", nullptr};
   const char* vals[] = {conninfo.c_str(), application_name.c_str(), nullptr};
   return pg::Conn(PQconnectdbParams(kw, vals, 1));
@@ -204,8 +201,7 @@ class Fleet {
 
   // Opens `n` sessions, kInFlight at a time, with non-blocking libpq.
   absl::Status Open(int n) {
-    const std::string conninfo =
-        g_server->SocketConninfoFor(testing::ThrowawayPostgres::kAppRole);
+    const std::string conninfo = g_server->SocketConninfoFor(testing::ThrowawayPostgres::kAppRole);
     struct Pending {
       pg::Conn conn;
       PostgresPollingStatusType want;
@@ -253,9 +249,9 @@ class Fleet {
   }
 
   absl::Status WaitForServerCount(int n) {
-    const std::string sql = absl::StrCat(
-        "SELECT count(*) FROM pg_stat_activity WHERE left(application_name, ",
-        ScanPrefix().size(), ") = '", ScanPrefix(), "'");
+    const std::string sql =
+        absl::StrCat("SELECT count(*) FROM pg_stat_activity WHERE left(application_name, ",
+                     ScanPrefix().size(), ") = '", ScanPrefix(), "'");
     const absl::Time deadline = absl::Now() + kWaitLimit;
     std::string seen;
     while (absl::Now() < deadline) {  // each query is a new connection: no spin
@@ -309,7 +305,8 @@ void Live(benchmark::State& state) {
     ReapReport report = RunReaperPass(Reaper(), settings, Signer(), *Clock::Real());
     if (report.outcome != ReapOutcome::kCompleted || report.scanned != n || report.killed != 0) {
       state.SkipWithError(absl::StrCat("unexpected pass: scanned ", report.scanned, ", killed ",
-                                       report.killed, " ", report.message).c_str());
+                                       report.killed, " ", report.message)
+                              .c_str());
       break;
     }
   }
@@ -387,7 +384,8 @@ void KillPass(benchmark::State& state, int n, int kills) {
         report.killed != kills) {
       state.SkipWithError(absl::StrCat("unexpected pass: scanned ", report.scanned, " of ", n,
                                        ", killed ", report.killed, " of ", kills, " ",
-                                       report.message).c_str());
+                                       report.message)
+                              .c_str());
       break;  // no ResumeTiming() after an error: Google Benchmark forbids it
     }
     absl::Status replaced = TheFleet().ReplaceTerminated(kills);

@@ -247,11 +247,11 @@ absl::StatusOr<std::unique_ptr<ConnectionManager>> ConnectionManagerBuilder::Bui
     if (!signer.ok()) return signer.status();
     parts.signer = std::shared_ptr<const LeaseSigner>(*std::move(signer));
   } else if (options_.lease_mode == LeaseMode::kRequired) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "coordination_secret: required while lease_mode is required; set it with "
-        "SetCoordinationSecret() or the environment (",
-        kSecretEnvVar, " or ", kSecretFileEnvVar,
-        "), or choose LeaseMode::kOptional to run without leases"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("coordination_secret: required while lease_mode is required; set it with "
+                     "SetCoordinationSecret() or the environment (",
+                     kSecretEnvVar, " or ", kSecretFileEnvVar,
+                     "), or choose LeaseMode::kOptional to run without leases"));
   }
   if (parts.signer != nullptr) {
     // The longest lease this manager can write must fit application_name.
@@ -265,9 +265,9 @@ absl::StatusOr<std::unique_ptr<ConnectionManager>> ConnectionManagerBuilder::Bui
     parts.scheduler = std::move(objects.scheduler);
   } else {
     SchedulerContext context{parts.clock, parts.random.get(), &registry};
-    auto scheduler = MakePlugin<ReaperSchedulerFactory>(
-        "reaper_scheduler", options_.reaper_scheduler, &Registry::FindReaperScheduler, registry,
-        context);
+    auto scheduler =
+        MakePlugin<ReaperSchedulerFactory>("reaper_scheduler", options_.reaper_scheduler,
+                                           &Registry::FindReaperScheduler, registry, context);
     if (!scheduler.ok()) return scheduler.status();
     parts.scheduler = *std::move(scheduler);
   }
@@ -291,9 +291,9 @@ absl::StatusOr<std::unique_ptr<ConnectionManager>> ConnectionManagerBuilder::Bui
   exporter_context.registry = &registry;
   exporter_context.hooks = objects.hooks.get();
   for (size_t i = 0; i < options_.exporters.size(); ++i) {
-    auto exporter = MakePlugin<HookExporterFactory>(absl::StrCat("exporters[", i, "]"),
-                                                    options_.exporters[i], &Registry::FindExporter,
-                                                    registry, exporter_context);
+    auto exporter =
+        MakePlugin<HookExporterFactory>(absl::StrCat("exporters[", i, "]"), options_.exporters[i],
+                                        &Registry::FindExporter, registry, exporter_context);
     if (!exporter.ok()) return exporter.status();
     parts.exporters.push_back(*std::move(exporter));
   }

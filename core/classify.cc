@@ -9,9 +9,7 @@
 namespace aequor {
 namespace {
 
-bool RolledBack(const std::string& sqlstate) {
-  return sqlstate == "40001" || sqlstate == "40P01";
-}
+bool RolledBack(const std::string& sqlstate) { return sqlstate == "40001" || sqlstate == "40P01"; }
 
 }  // namespace
 
@@ -19,7 +17,8 @@ bool LooksLikeCommit(absl::string_view sql) {
   sql = absl::StripLeadingAsciiWhitespace(sql);
   auto starts = [&](absl::string_view word) {
     if (!absl::StartsWithIgnoreCase(sql, word)) return false;
-    return sql.size() == word.size() || !absl::ascii_isalnum(static_cast<unsigned char>(sql[word.size()]));
+    return sql.size() == word.size() ||
+           !absl::ascii_isalnum(static_cast<unsigned char>(sql[word.size()]));
   };
   return starts("commit") || starts("end");
 }
@@ -32,10 +31,8 @@ Verdict Classify(const FailureFacts& f) {
         case absl::StatusCode::kUnauthenticated:
         case absl::StatusCode::kNotFound:
         case absl::StatusCode::kInvalidArgument:
-        case absl::StatusCode::kPermissionDenied:
-          return Verdict::kFail;
-        default:
-          return Verdict::kRetry;
+        case absl::StatusCode::kPermissionDenied: return Verdict::kFail;
+        default: return Verdict::kRetry;
       }
     case Phase::kStatement:
       if (f.connection_lost) {

@@ -80,8 +80,7 @@ absl::Status ConnectFailureStatus(absl::string_view message) {
     return StatusFromSqlState(sqlstate, absl::StrCat("connect failed: ", message));
   }
   if (absl::StrContains(message, "invalid connection option") ||
-      absl::StrContains(message, "invalid URI") ||
-      absl::StrContains(message, "missing \"=\"") ||
+      absl::StrContains(message, "invalid URI") || absl::StrContains(message, "missing \"=\"") ||
       absl::StrContains(message, "invalid integer value") ||
       absl::StrContains(message, "invalid sslmode value")) {
     return absl::InvalidArgumentError(absl::StrCat("connect failed: ", message));

@@ -31,17 +31,16 @@ std::string BuildStartupOptions(const ManagerOptions& o) {
   std::vector<std::string> parts;
   auto ms = [](absl::Duration d) { return absl::ToInt64Milliseconds(d); };
   if (o.idle_in_transaction_timeout > absl::ZeroDuration()) {
-    parts.push_back(absl::StrCat("-c idle_in_transaction_session_timeout=",
-                                 ms(o.idle_in_transaction_timeout)));
+    parts.push_back(
+        absl::StrCat("-c idle_in_transaction_session_timeout=", ms(o.idle_in_transaction_timeout)));
   }
   if (o.idle_session_timeout > absl::ZeroDuration()) {
     parts.push_back(absl::StrCat("-c idle_session_timeout=", ms(o.idle_session_timeout)));
   }
   if (o.server_keepalives) {
-    parts.push_back(absl::StrCat("-c tcp_keepalives_idle=", WholeSeconds(o.keepalives_idle),
-                                 " -c tcp_keepalives_interval=",
-                                 WholeSeconds(o.keepalives_interval),
-                                 " -c tcp_keepalives_count=", o.keepalives_count));
+    parts.push_back(absl::StrCat(
+        "-c tcp_keepalives_idle=", WholeSeconds(o.keepalives_idle), " -c tcp_keepalives_interval=",
+        WholeSeconds(o.keepalives_interval), " -c tcp_keepalives_count=", o.keepalives_count));
   }
   // The user's own options come last so that their settings win. libpq takes
   // them from the conninfo, else from $PGOPTIONS; giving `options` ourselves

@@ -107,12 +107,8 @@ EventBus::EventBus(std::vector<std::unique_ptr<HookExporter>> exporters, EventBu
       state_->metrics.AddExporterFailures(1);
     }
     switch (delivery) {
-      case Delivery::kOnFlushOnly:
-        flushed_here_.push_back(std::move(e));
-        break;
-      case Delivery::kSynchronous:
-        sync_.push_back(std::move(e));
-        break;
+      case Delivery::kOnFlushOnly: flushed_here_.push_back(std::move(e)); break;
+      case Delivery::kSynchronous: sync_.push_back(std::move(e)); break;
       case Delivery::kQueued:
       case Delivery::kQueuedMetricsOnly:
       default: {
@@ -210,7 +206,8 @@ void EventBus::Run(std::shared_ptr<State> state) {
     if (stopping || flushing) {
       for (size_t i = 0; i < s.queued.size(); ++i) {
         s.busy.store(s.index[i]);
-        absl::Status one = FlushOne(s.metrics, *s.queued[i], snapshot, Remaining(deadline), stopping);
+        absl::Status one =
+            FlushOne(s.metrics, *s.queued[i], snapshot, Remaining(deadline), stopping);
         if (status.ok()) status = one;
       }
       next_metrics = SteadyClock::now() + interval;
@@ -280,9 +277,8 @@ absl::Status EventBus::FinishFlush(const FlushTicket& ticket) {
   if (ticket.generation == 0) return status;
   State& s = *state_;
   std::unique_lock<std::mutex> lock(s.mu);
-  const bool finished = s.done.wait_until(lock, ticket.deadline, [&] {
-    return s.flush_done >= ticket.generation || s.stopped;
-  });
+  const bool finished = s.done.wait_until(
+      lock, ticket.deadline, [&] { return s.flush_done >= ticket.generation || s.stopped; });
   if (!finished) {
     const int busy = s.busy.load();
     return absl::DeadlineExceededError(absl::StrCat(
@@ -331,9 +327,7 @@ void EventBus::Shutdown(absl::Duration timeout) {
 
 MetricsSnapshot EventBus::metrics() const { return state_->metrics.Snapshot(); }
 
-int64_t EventBus::exporter_failures() const {
-  return state_->metrics.Snapshot().exporter_failures;
-}
+int64_t EventBus::exporter_failures() const { return state_->metrics.Snapshot().exporter_failures; }
 
 int64_t EventBus::events_dropped() const { return state_->metrics.Snapshot().events_dropped; }
 

@@ -122,14 +122,14 @@ class EventBus {
   // flushed by FinishFlush() and Shutdown().
   std::vector<std::unique_ptr<HookExporter>> sync_;
   std::vector<std::unique_ptr<HookExporter>> flushed_here_;
-  std::mutex flush_mu_;  // held while a flushed_here_ exporter is called
+  std::mutex flush_mu_;                  // held while a flushed_here_ exporter is called
   bool flushed_here_shut_down_ = false;  // guarded by flush_mu_
-  std::shared_ptr<State> state_;  // shared with the dispatcher thread
-  Metrics* metrics_;              // state_->metrics
-  std::thread dispatcher_;        // not joinable without queued exporters
+  std::shared_ptr<State> state_;         // shared with the dispatcher thread
+  Metrics* metrics_;                     // state_->metrics
+  std::thread dispatcher_;               // not joinable without queued exporters
   bool observed_ = false;
   bool streaming_ = false;
-  bool queue_events_ = false;     // a kQueued exporter (one that takes events)
+  bool queue_events_ = false;  // a kQueued exporter (one that takes events)
   bool shut_down_ = false;
 };
 

@@ -54,8 +54,7 @@ void EventEmitter::QueryStartSlow(absl::string_view sql) {
   bus_.Emit(event);
 }
 
-void EventEmitter::QueryEndSlow(absl::string_view sql, int64_t took_ns, int attempt,
-                                int64_t rows) {
+void EventEmitter::QueryEndSlow(absl::string_view sql, int64_t took_ns, int attempt, int64_t rows) {
   Event event = Make(EventKind::kQueryEnd);
   event.sql = std::string(sql);
   event.duration = absl::Nanoseconds(took_ns);

@@ -38,8 +38,7 @@ absl::StatusOr<std::string> LeaseKeeper::NewLease() const {
   if (signer_ == nullptr) return std::string();
   // Compensated by this host's measured offset to the server's clock, so that
   // the server never sees the lease expire early (absl::Time saturates).
-  const int64_t expires_ms =
-      absl::ToUnixMillis(clock_.Now() + ttl_ + server_.lease_compensation());
+  const int64_t expires_ms = absl::ToUnixMillis(clock_.Now() + ttl_ + server_.lease_compensation());
   absl::StatusOr<std::string> lease = SignLease(*signer_, service_, instance_, expires_ms);
   if (!lease.ok()) {
     return absl::Status(lease.status().code(),
@@ -125,8 +124,7 @@ Execution LeaseKeeper::ExecWithRenewal(Connection& connection, const Statement& 
   const absl::Time sent_at = clock_.Now();
   const bool sent =
       PQenterPipelineMode(conn) &&
-      PQsendQueryParams(conn, renew_sql_.c_str(), 1, nullptr, lease_value, nullptr, nullptr,
-                        0) &&
+      PQsendQueryParams(conn, renew_sql_.c_str(), 1, nullptr, lease_value, nullptr, nullptr, 0) &&
       PQsendQueryParams(conn, statement.text, statement.n_params, nullptr, statement.values,
                         nullptr, nullptr, 0) &&
       PQpipelineSync(conn);

@@ -70,10 +70,9 @@ class LeaseKeeper {
  public:
   // `signer` null: leases off. `probe_settings` are the manager's, so that a
   // renewal's probe columns count as reapable what a pass would kill.
-  LeaseKeeper(std::shared_ptr<const LeaseSigner> signer, std::string service,
-              std::string instance, const ManagerOptions& options,
-              const ProbeSettings& probe_settings, Clock& clock, ServerView& server,
-              EventEmitter& events);
+  LeaseKeeper(std::shared_ptr<const LeaseSigner> signer, std::string service, std::string instance,
+              const ManagerOptions& options, const ProbeSettings& probe_settings, Clock& clock,
+              ServerView& server, EventEmitter& events);
 
   bool enabled() const { return signer_ != nullptr; }
 

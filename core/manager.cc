@@ -101,8 +101,7 @@ absl::StatusOr<Connection*> Manager::EnsureConnectedLocked(absl::Time deadline) 
     const bool full = SqlState(s) == "53300";
     if (full) refused_full = true;
     // A full database: free it with the emergency pass, then try at once.
-    if (full && !emergency_tried && !parts_.options.reaper_conninfo.empty() &&
-        leases_.enabled()) {
+    if (full && !emergency_tried && !parts_.options.reaper_conninfo.empty() && leases_.enabled()) {
       emergency_tried = true;
       std::optional<ReapReport> report = reaper_.RunEmergency();
       if (report.has_value() && report->killed > 0 && parts_.clock->MonotonicNow() < deadline) {
@@ -139,13 +138,12 @@ absl::StatusOr<Manager::Ready> Manager::PrepareLocked(absl::Time deadline, bool 
     const absl::Duration idle = absl::Nanoseconds(now_ns - conn_->last_used_ns());
     // Was the connection closed while we were idle (or frozen)?
     if (idle >= parts_.options.thaw_check_after && conn_->LooksDead()) {
-      events_.ClientDead(EventSource::kThawCheck, "",
-                         conn_->last_notice().empty() ? conn_->ErrorMessage()
-                                                      : conn_->last_notice());
+      events_.ClientDead(
+          EventSource::kThawCheck, "",
+          conn_->last_notice().empty() ? conn_->ErrorMessage() : conn_->last_notice());
       conn_.reset();
     } else if (idle >= parts_.options.invocation_gap &&
-               !reaper_.MaybeRun(*conn_, ReapTrigger::kInvocation, /*database_full=*/false)
-                    .ok()) {
+               !reaper_.MaybeRun(*conn_, ReapTrigger::kInvocation, /*database_full=*/false).ok()) {
       conn_.reset();  // a warm invocation's pass lost it
     }
   }
@@ -155,12 +153,9 @@ absl::StatusOr<Manager::Ready> Manager::PrepareLocked(absl::Time deadline, bool 
     now_ns = parts_.clock->MonotonicNanos();
   }
   switch (leases_.Due(*conn_, now_ns)) {
-    case LeaseDue::kNothing:
-      return Ready{conn_.get(), false};
-    case LeaseDue::kPipelined:
-      return Ready{conn_.get(), true};
-    case LeaseDue::kBlocking:
-      break;
+    case LeaseDue::kNothing: return Ready{conn_.get(), false};
+    case LeaseDue::kPipelined: return Ready{conn_.get(), true};
+    case LeaseDue::kBlocking: break;
   }
   if (leases_.RenewBlocking(*conn_).ok()) return Ready{conn_.get(), false};
   // Nothing of the caller's was sent: connect again with a fresh lease

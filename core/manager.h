@@ -50,8 +50,8 @@ namespace aequor {
 // Everything a manager is made of, checked by the builder.
 struct ManagerParts {
   ManagerOptions options;
-  std::string service;   // normalised
-  std::string instance;  // base64url id
+  std::string service;                        // normalised
+  std::string instance;                       // base64url id
   std::shared_ptr<const LeaseSigner> signer;  // null: leases off
   std::unique_ptr<ReaperScheduler> scheduler;
   std::shared_ptr<const RetryPolicy> retry_policy;

@@ -32,27 +32,16 @@ void Metrics::Record(const Event& event) {
       RecordQuery(absl::ToInt64Nanoseconds(event.duration), /*failed=*/true);
       return;
     case EventKind::kQueryStart:
-    case EventKind::kDisconnect:
-      return;
-    case EventKind::kConnect:
-      connects_.Add(1);
-      return;
+    case EventKind::kDisconnect: return;
+    case EventKind::kConnect: connects_.Add(1); return;
     case EventKind::kReconnect:
       connects_.Add(1);
       reconnects_.Add(1);
       return;
-    case EventKind::kConnectError:
-      connect_errors_.Add(1);
-      return;
-    case EventKind::kRetry:
-      AddLabelled(retries_, RetryReason(event.sqlstate), 1);
-      return;
-    case EventKind::kLeaseRenewed:
-      lease_renewals_.Add(1);
-      return;
-    case EventKind::kLeaseRenewFailed:
-      lease_renewal_failures_.Add(1);
-      return;
+    case EventKind::kConnectError: connect_errors_.Add(1); return;
+    case EventKind::kRetry: AddLabelled(retries_, RetryReason(event.sqlstate), 1); return;
+    case EventKind::kLeaseRenewed: lease_renewals_.Add(1); return;
+    case EventKind::kLeaseRenewFailed: lease_renewal_failures_.Add(1); return;
     case EventKind::kReap:
       if (event.reap.connection_usage.has_value()) {
         std::lock_guard<std::mutex> lock(labels_mu_);

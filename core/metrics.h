@@ -73,7 +73,9 @@ class Metrics {
   // Written by the recording thread only.
   class Counter {
    public:
-    void Add(int64_t n) { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+    void Add(int64_t n) {
+      v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    }
     int64_t Get() const { return v_.load(std::memory_order_relaxed); }
 
    private:

@@ -59,8 +59,7 @@ SessionRow ReadSessionRow(const PGresult* r, int i) {
 }
 
 const char* ReapDecision(const SessionRow& row, const ReaperSettings& settings,
-                         const LeaseSigner& signer, bool reaper_is_superuser,
-                         int64_t* expires_ms) {
+                         const LeaseSigner& signer, bool reaper_is_superuser, int64_t* expires_ms) {
   if (row.state.empty()) return skip_reason::kNotVisible;
   absl::StatusOr<ParsedLease> lease = ParseLease(row.application_name);
   if (!lease.ok()) return skip_reason::kBadLease;
@@ -74,8 +73,7 @@ const char* ReapDecision(const SessionRow& row, const ReaperSettings& settings,
   }
   if (row.state == "idle") {
     if (row.idle_s < absl::ToDoubleSeconds(settings.min_idle)) return skip_reason::kIdleTooShort;
-  } else if (row.state == "idle in transaction" ||
-             row.state == "idle in transaction (aborted)") {
+  } else if (row.state == "idle in transaction" || row.state == "idle in transaction (aborted)") {
     if (settings.idle_in_transaction_min_idle <= absl::ZeroDuration()) {
       return skip_reason::kIdleInTransaction;
     }

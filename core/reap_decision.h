@@ -71,18 +71,18 @@ ProbeSettings ProbeSettingsOf(const ReaperSettings& settings);
 
 // Skip reasons used in ReapReport::skipped.
 namespace skip_reason {
-inline constexpr char kNotVisible[] = "not_visible";          // no pg_read_all_stats
-inline constexpr char kBadLease[] = "bad_lease";              // unparsable application_name
-inline constexpr char kBadTag[] = "bad_tag";                  // other secret or forged
+inline constexpr char kNotVisible[] = "not_visible";  // no pg_read_all_stats
+inline constexpr char kBadLease[] = "bad_lease";      // unparsable application_name
+inline constexpr char kBadTag[] = "bad_tag";          // other secret or forged
 inline constexpr char kOtherService[] = "other_service";
 inline constexpr char kNotExpired[] = "not_expired";
-inline constexpr char kActive[] = "active";                   // running a query
+inline constexpr char kActive[] = "active";  // running a query
 inline constexpr char kIdleInTransaction[] = "idle_in_transaction";
 inline constexpr char kIdleTooShort[] = "idle_too_short";
 inline constexpr char kSuperuser[] = "superuser";
-inline constexpr char kNotPermitted[] = "not_permitted";      // cannot signal that role
-inline constexpr char kOverLimit[] = "over_limit";            // beyond max_kills
-inline constexpr char kChanged[] = "changed";                 // changed between scan and kill
+inline constexpr char kNotPermitted[] = "not_permitted";  // cannot signal that role
+inline constexpr char kOverLimit[] = "over_limit";        // beyond max_kills
+inline constexpr char kChanged[] = "changed";             // changed between scan and kill
 inline constexpr char kDryRun[] = "dry_run";
 }  // namespace skip_reason
 
@@ -93,8 +93,8 @@ struct SessionRow {
   std::string application_name;
   std::string backend_start_us;  // microseconds since the epoch, as text
   std::string state_change_us;
-  std::string state;  // "" when not visible to this role (NULL)
-  double idle_s = 0;  // since state_change, by the server's clock
+  std::string state;   // "" when not visible to this role (NULL)
+  double idle_s = 0;   // since state_change, by the server's clock
   int64_t now_ms = 0;  // the server's clock_timestamp()
   bool target_superuser = false;
   bool may_signal = false;  // this role may pg_terminate_backend it

@@ -99,20 +99,22 @@ class Pass {
     if (probe.server_us.has_value()) {
       report_.clock_offset = OffsetFromSample(*probe.server_us, sent, received);
     }
-    report_.under_pressure = settings_.under_pressure ||
-                             (probe.usage.has_value() && *probe.usage >= settings_.pressure_threshold);
+    report_.under_pressure =
+        settings_.under_pressure ||
+        (probe.usage.has_value() && *probe.usage >= settings_.pressure_threshold);
     return true;
   }
 
   // Step 2: a frozen leader holding the lock is a zombie like any other.
   bool FreeFrozenLeader(bool& locked) {
-    std::string sql = absl::StrCat(
-        "SELECT ", kSessionColumnsSql,
-        " FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
-        " LEFT JOIN pg_roles r ON r.oid = a.usesysid"
-        " WHERE l.locktype = 'advisory' AND l.classid = ", kReaperLockNamespace,
-        " AND l.objid = hashtext($1)::oid AND l.objsubid = 2 AND l.granted"
-        " AND a.pid <> pg_backend_pid() AND a.datname = current_database()");
+    std::string sql =
+        absl::StrCat("SELECT ", kSessionColumnsSql,
+                     " FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+                     " LEFT JOIN pg_roles r ON r.oid = a.usesysid"
+                     " WHERE l.locktype = 'advisory' AND l.classid = ",
+                     kReaperLockNamespace,
+                     " AND l.objid = hashtext($1)::oid AND l.objsubid = 2 AND l.granted"
+                     " AND a.pid <> pg_backend_pid() AND a.datname = current_database()");
     pg::Result r = Exec(sql, "lock holder lookup", {settings_.service});
     if (!r) return false;
     std::vector<Row> holders;
@@ -148,14 +150,14 @@ class Pass {
   bool Scan(std::vector<Row>& candidates) {
     if (!Exec("SELECT pg_stat_clear_snapshot()", "snapshot")) return false;
     // Exact text prefix: left(...) = prefix, never LIKE ('_' is a wildcard).
-    std::string sql = absl::StrCat(
-        "SELECT ", kSessionColumnsSql,
-        " FROM pg_stat_activity a LEFT JOIN pg_roles r ON r.oid = a.usesysid"
-        " WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()"
-        // backend_type is NULL (like state) for sessions this role may not
-        // inspect; keep them so they are counted as not visible.
-        " AND coalesce(a.backend_type, 'client backend') = 'client backend'"
-        " AND left(a.application_name, length($1)) = $1");
+    std::string sql =
+        absl::StrCat("SELECT ", kSessionColumnsSql,
+                     " FROM pg_stat_activity a LEFT JOIN pg_roles r ON r.oid = a.usesysid"
+                     " WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()"
+                     // backend_type is NULL (like state) for sessions this role may not
+                     // inspect; keep them so they are counted as not visible.
+                     " AND coalesce(a.backend_type, 'client backend') = 'client backend'"
+                     " AND left(a.application_name, length($1)) = $1");
     pg::Result r = Exec(sql, "scan", {absl::StrCat("s=", settings_.service, ";")});
     if (!r) return false;
     report_.scanned = PQntuples(r.get());
@@ -170,9 +172,10 @@ class Pass {
       if (a.expires_ms != b.expires_ms) return a.expires_ms < b.expires_ms;
       return a.idle_s > b.idle_s;
     });
-    const size_t keep = report_.under_pressure
-                            ? candidates.size()
-                            : static_cast<size_t>(std::max(0, settings_.max_kills - report_.killed));
+    const size_t keep =
+        report_.under_pressure
+            ? candidates.size()
+            : static_cast<size_t>(std::max(0, settings_.max_kills - report_.killed));
     if (candidates.size() > keep) {
       report_.skipped[skip_reason::kOverLimit] += static_cast<int>(candidates.size() - keep);
       candidates.resize(keep);
@@ -228,8 +231,8 @@ WHERE a.application_name = t.app
        OR pg_has_role(current_user, 'pg_signal_backend', 'MEMBER')
        OR (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)))sql";
     pg::Result r = Exec(kSql, "terminate",
-                        {array(pids), array(apps), array(started), array(changed),
-                         array(states), absl::StrCat(wait_ms)});
+                        {array(pids), array(apps), array(started), array(changed), array(states),
+                         absl::StrCat(wait_ms)});
     if (!r) return false;
     killed = 0;
     for (int i = 0; i < PQntuples(r.get()); ++i) {

@@ -42,16 +42,16 @@ absl::Status ReaperRunner::MaybeRun(Connection& conn, ReapTrigger trigger, bool 
     if (!conn.ok()) {
       const std::string message = conn.ErrorMessage();
       events_.ClientDead(EventSource::kProbe, "", message);
-      return absl::UnavailableError(absl::StrCat("the connect-time probe lost the connection: ",
-                                                 message));
+      return absl::UnavailableError(
+          absl::StrCat("the connect-time probe lost the connection: ", message));
     }
   }
   const ScheduleInput input = server_.ScheduleInputFor(trigger, database_full);
   if (!scheduler_.ShouldRun(input)) return absl::OkStatus();
-  const ReapReport report = RunPass(
-      conn.get(), /*own=*/true, /*dry_run=*/false, input.under_pressure,
-      trigger == ReapTrigger::kConnect ? EventSource::kConnect : EventSource::kInvocation,
-      server_.FreshUsage());
+  const ReapReport report =
+      RunPass(conn.get(), /*own=*/true, /*dry_run=*/false, input.under_pressure,
+              trigger == ReapTrigger::kConnect ? EventSource::kConnect : EventSource::kInvocation,
+              server_.FreshUsage());
   scheduler_.OnPassFinished(report.outcome, clock_.MonotonicNow());
   if (!conn.ok()) {
     events_.ClientDead(EventSource::kReaper, "", report.message);
@@ -62,15 +62,15 @@ absl::Status ReaperRunner::MaybeRun(Connection& conn, ReapTrigger trigger, bool 
 }
 
 ReapReport ReaperRunner::RunManual(Connection& conn, bool dry_run) {
-  return RunPass(conn.get(), /*own=*/true, dry_run, /*under_pressure=*/false,
-                 EventSource::kManual, std::nullopt);
+  return RunPass(conn.get(), /*own=*/true, dry_run, /*under_pressure=*/false, EventSource::kManual,
+                 std::nullopt);
 }
 
 std::optional<ReapReport> ReaperRunner::RunEmergency() {
   const char* keywords[] = {"dbname", "connect_timeout", "application_name", nullptr};
   const std::string name = absl::StrCat("aequor-reaper:", service_);
-  const char* values[] = {reaper_conninfo_.c_str(), connect_timeout_seconds_.c_str(),
-                          name.c_str(), nullptr};
+  const char* values[] = {reaper_conninfo_.c_str(), connect_timeout_seconds_.c_str(), name.c_str(),
+                          nullptr};
   pg::Conn conn(PQconnectdbParams(keywords, values, 1));
   if (conn != nullptr) PQsetNoticeProcessor(conn.get(), &IgnoreNotice, nullptr);
   if (conn == nullptr || PQstatus(conn.get()) != CONNECTION_OK) {

@@ -61,8 +61,8 @@ class ReaperRunner {
  private:
   // `own`: `conn` is the manager's connection, so what the pass saw is this
   // role's (the emergency pass reads another role's usage).
-  ReapReport RunPass(PGconn* conn, bool own, bool dry_run, bool under_pressure,
-                     EventSource source, std::optional<double> known_usage);
+  ReapReport RunPass(PGconn* conn, bool own, bool dry_run, bool under_pressure, EventSource source,
+                     std::optional<double> known_usage);
 
   const std::string reaper_conninfo_;
   const std::string service_;

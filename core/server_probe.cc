@@ -43,7 +43,8 @@ std::string ProbeSql(const ProbeSettings& s, bool check_lock) {
       "count(*) FILTER (WHERE s.usesysid = r.oid)::float8 AS mine, "
       // at most 15 digits of expiry, so the cast cannot overflow
       "count(*) FILTER (WHERE s.datid = d.oid AND s.pid <> pg_backend_pid()"
-      " AND left(s.application_name, ", prefix.size(), ") = '", prefix, "' AND (", idle,
+      " AND left(s.application_name, ",
+      prefix.size(), ") = '", prefix, "' AND (", idle,
       ") AND substring(s.application_name from ';e=([0-9]{1,15});g=')::bigint + ",
       absl::ToInt64Milliseconds(s.clock_skew),
       " < (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::bigint) AS reapable, "

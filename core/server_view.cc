@@ -49,8 +49,7 @@ ScheduleInput ServerView::ScheduleInputFor(ReapTrigger trigger, bool database_fu
     input.connection_usage = usage_;
     input.reapable = reapable_;
     input.reaper_lock_busy = lock_busy_;
-  } else if (usage_.has_value() && trigger == ReapTrigger::kInvocation &&
-             age < kWarmUsageMaxAge) {
+  } else if (usage_.has_value() && trigger == ReapTrigger::kInvocation && age < kWarmUsageMaxAge) {
     input.connection_usage = usage_;
   }
   input.under_pressure = database_full || (input.connection_usage.has_value() &&
@@ -61,9 +60,9 @@ ScheduleInput ServerView::ScheduleInputFor(ReapTrigger trigger, bool database_fu
 void ServerView::ObserveClock(const ClockOffset& offset) {
   lease_compensation_ = LeaseCompensation(offset);
   const bool over = absl::AbsDuration(offset.offset) > clock_margin_;
-  const bool moved = !reported_offset_.has_value() ||
-                     absl::AbsDuration(offset.offset - *reported_offset_) >
-                         std::max(absl::Milliseconds(1), clock_margin_ / 10);
+  const bool moved =
+      !reported_offset_.has_value() || absl::AbsDuration(offset.offset - *reported_offset_) >
+                                           std::max(absl::Milliseconds(1), clock_margin_ / 10);
   if (!over && !moved) return;
   reported_offset_ = offset.offset;
   std::string warning;

@@ -51,9 +51,9 @@ class TransactionRunner::Tx final : public Transaction {
   absl::StatusOr<QueryResult> Query(absl::string_view sql,
                                     absl::Span<const Param> params) override {
     if (!first_error_.ok()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the transaction already failed (", first_error_.message(),
-          "); return from the body to roll back"));
+      return absl::FailedPreconditionError(absl::StrCat("the transaction already failed (",
+                                                        first_error_.message(),
+                                                        "); return from the body to roll back"));
     }
     absl::StatusOr<QueryResult> r = runner_.RunStatement(conn_, sql, params);
     if (!r.ok()) {
@@ -73,16 +73,15 @@ class TransactionRunner::Tx final : public Transaction {
   bool connection_lost_ = false;
 };
 
-absl::StatusOr<QueryResult> TransactionRunner::RunStatement(Connection& conn,
-                                                            absl::string_view sql,
+absl::StatusOr<QueryResult> TransactionRunner::RunStatement(Connection& conn, absl::string_view sql,
                                                             absl::Span<const Param> params) {
   const std::string text(sql);
   std::vector<const char*> values(params.size());
   for (size_t i = 0; i < params.size(); ++i) values[i] = params[i].c_str();
   const int64_t start_ns = clock_.MonotonicNanos();
   events_.QueryStart(sql);
-  pg::Result r = Exec(conn, Statement{text.c_str(), static_cast<int>(values.size()),
-                                      values.data()});
+  pg::Result r =
+      Exec(conn, Statement{text.c_str(), static_cast<int>(values.size()), values.data()});
   const int64_t took_ns = clock_.MonotonicNanos() - start_ns;
   if (Succeeded(r.get())) {
     QueryResult rows(r.release());
@@ -98,8 +97,7 @@ absl::StatusOr<QueryResult> TransactionRunner::RunStatement(Connection& conn,
 }
 
 TransactionAttempt TransactionRunner::Attempt(Connection& conn, const std::string& begin,
-                                              const TransactionBody& body,
-                                              bool resolve_outcome) {
+                                              const TransactionBody& body, bool resolve_outcome) {
   TransactionAttempt out;
   out.facts.phase = Phase::kTransactionBody;
   pg::Result began(PQexec(conn.get(), begin.c_str()));

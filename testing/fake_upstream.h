@@ -93,14 +93,10 @@ inline Ending ReadToEnd(int fd, absl::Duration timeout = absl::Seconds(5)) {
 
 inline const char* EndingName(Ending e) {
   switch (e) {
-    case Ending::kFin:
-      return "FIN";
-    case Ending::kReset:
-      return "RST";
-    case Ending::kOtherError:
-      return "other error";
-    case Ending::kStillOpen:
-      return "still open";
+    case Ending::kFin: return "FIN";
+    case Ending::kReset: return "RST";
+    case Ending::kOtherError: return "other error";
+    case Ending::kStillOpen: return "still open";
   }
   return "?";
 }

@@ -387,8 +387,7 @@ int TcpProxy::State::PollTimeoutMs(absl::Time now) const {
       if (!t->has_value()) continue;
       int ms = 0;
       switch ((*t)->phase) {
-        case Pending::Phase::kForwarding:
-          continue;  // woken by the socket becoming writable
+        case Pending::Phase::kForwarding: continue;  // woken by the socket becoming writable
         case Pending::Phase::kAwaitingAck:
           ms = 1;  // no event tells when an ACK arrives: poll for it
           break;

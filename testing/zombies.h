@@ -85,8 +85,7 @@ class Zombie {
     const char* srcdir = std::getenv("TEST_SRCDIR");
     const char* workspace = std::getenv("TEST_WORKSPACE");
     return absl::StrCat(srcdir != nullptr ? srcdir : ".", "/",
-                        workspace != nullptr ? workspace : "aequor",
-                        "/testing/zombie");
+                        workspace != nullptr ? workspace : "aequor", "/testing/zombie");
   }
 
   std::string ReadLine() {

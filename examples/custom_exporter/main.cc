@@ -64,8 +64,8 @@ class SummaryExporter final : public aequor::HookExporter {
     }
     std::string line = absl::StrCat(
         prefix_, " ", d.queries, " queries (", d.query_errors, " failed), ", d.connects,
-        " connect(s), slowest ", slowest, "; statements: ",
-        absl::StrJoin(statements_, ", ", absl::PairFormatter(" x")), "\n");
+        " connect(s), slowest ", slowest,
+        "; statements: ", absl::StrJoin(statements_, ", ", absl::PairFormatter(" x")), "\n");
     // One write() per line, so the line never interleaves with other output.
     if (write(STDOUT_FILENO, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
       return absl::UnavailableError("example.exporter.summary: could not write");

@@ -48,8 +48,8 @@ class ContextHmacSigner final : public aequor::LeaseSigner {
     try {
       mac_->update(reinterpret_cast<const uint8_t*>(payload.data()), payload.size());
       Botan::secure_vector<uint8_t> tag = mac_->final();
-      return aequor::Base64UrlEncode(absl::string_view(
-          reinterpret_cast<const char*>(tag.data()), aequor::kLeaseTagBytes));
+      return aequor::Base64UrlEncode(
+          absl::string_view(reinterpret_cast<const char*>(tag.data()), aequor::kLeaseTagBytes));
     } catch (const std::exception& e) {
       return absl::InternalError(absl::StrCat("example.signer.context_hmac: ", e.what()));
     }

@@ -73,8 +73,9 @@ int main(int argc, char** argv) {
     if (!started.ok()) return Fail("starting PostgreSQL", started.status());
     server = *std::move(started);
     dsn = server->ConninfoFor("aequor_app");
-    Say(absl::StrCat("  started on 127.0.0.1:", server->port(), " in ",
-                     absl::FormatDuration(absl::Trunc(absl::Now() - start, absl::Milliseconds(1)))));
+    Say(absl::StrCat(
+        "  started on 127.0.0.1:", server->port(), " in ",
+        absl::FormatDuration(absl::Trunc(absl::Now() - start, absl::Milliseconds(1)))));
   }
 
   aequor::ConnectionManagerBuilder builder;
@@ -124,9 +125,9 @@ int main(int argc, char** argv) {
   Say(absl::StrCat("SELECT $1::int + $2::int with (40, 2) = ", sum->Get(0, 0)));
 
   absl::StatusOr<aequor::QueryResult> bad = db.Query("SELECT 1/0");
-  Say(absl::StrCat("SELECT 1/0 fails as it should: SQLSTATE ", aequor::SqlState(bad.status()),
-                   " (", absl::StatusCodeToString(bad.status().code()), ": ",
-                   bad.status().message(), ")"));
+  Say(absl::StrCat("SELECT 1/0 fails as it should: SQLSTATE ", aequor::SqlState(bad.status()), " (",
+                   absl::StatusCodeToString(bad.status().code()), ": ", bad.status().message(),
+                   ")"));
 
   if (emf) {
     // What a Lambda handler does before returning: the line below goes to

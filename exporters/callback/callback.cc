@@ -31,20 +31,11 @@ class CallbackExporter final : public HookExporter {
     for (const Event& event : batch) {
       switch (event.kind) {
         case EventKind::kConnect:
-        case EventKind::kReconnect:
-          Call(hooks_.on_connect, event);
-          break;
-        case EventKind::kQueryStart:
-          Call(hooks_.on_query_start, event);
-          break;
-        case EventKind::kQueryEnd:
-          Call(hooks_.on_query_end, event);
-          break;
-        case EventKind::kQueryError:
-          Call(hooks_.on_query_error, event);
-          break;
-        default:
-          break;
+        case EventKind::kReconnect: Call(hooks_.on_connect, event); break;
+        case EventKind::kQueryStart: Call(hooks_.on_query_start, event); break;
+        case EventKind::kQueryEnd: Call(hooks_.on_query_end, event); break;
+        case EventKind::kQueryError: Call(hooks_.on_query_error, event); break;
+        default: break;
       }
       Call(hooks_.on_event, event);
     }

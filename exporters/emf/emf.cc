@@ -77,8 +77,8 @@ std::vector<Metric> MetricsOf(const EmfOptions& options, const MetricsSnapshot& 
       if (p.name != snake) continue;
       total += p.value;
       if (!p.label_key.empty()) {
-        labels.push_back(Metric{absl::StrCat(name, ".", p.label_value), "Count",
-                                absl::StrCat(p.value)});
+        labels.push_back(
+            Metric{absl::StrCat(name, ".", p.label_value), "Count", absl::StrCat(p.value)});
       }
     }
     out.push_back(Metric{name, "Count", absl::StrCat(total)});
@@ -88,12 +88,11 @@ std::vector<Metric> MetricsOf(const EmfOptions& options, const MetricsSnapshot& 
        {"connects", "reconnects", "connect_errors", "retries", "queries", "query_errors"}) {
     counter(snake);
   }
-  out.push_back(Metric{"QueryLatencySum", "Milliseconds",
-                       absl::StrFormat("%.3f", d.query_latency.sum_ms)});
-  for (absl::string_view snake :
-       {"lease_renewals", "lease_renewal_failures", "reaper_passes", "zombies_killed",
-        "reaper_rows_skipped", "dead_clients", "events_dropped", "exporter_failures",
-        "clock_offset_warnings"}) {
+  out.push_back(
+      Metric{"QueryLatencySum", "Milliseconds", absl::StrFormat("%.3f", d.query_latency.sum_ms)});
+  for (absl::string_view snake : {"lease_renewals", "lease_renewal_failures", "reaper_passes",
+                                  "zombies_killed", "reaper_rows_skipped", "dead_clients",
+                                  "events_dropped", "exporter_failures", "clock_offset_warnings"}) {
     counter(snake);
   }
   // Gauges: the current value (MetricsDelta carries it as is), only once
@@ -110,9 +109,9 @@ std::vector<Metric> MetricsOf(const EmfOptions& options, const MetricsSnapshot& 
     for (size_t i = 0; i < LatencyHistogram::kBuckets; ++i) {
       const int64_t n = d.query_latency.counts[i];
       if (n == 0) continue;
-      std::string name =
-          i < bounds.size() ? absl::StrCat("QueryLatency.le_", Bound(bounds[i]), "ms")
-                            : absl::StrCat("QueryLatency.gt_", Bound(bounds.back()), "ms");
+      std::string name = i < bounds.size()
+                             ? absl::StrCat("QueryLatency.le_", Bound(bounds[i]), "ms")
+                             : absl::StrCat("QueryLatency.gt_", Bound(bounds.back()), "ms");
       out.push_back(Metric{std::move(name), "Count", absl::StrCat(n)});
     }
   }
@@ -307,8 +306,8 @@ class EmfExporter final : public HookExporter {
  private:
   EmfOptions options_;
   EmfLineWriter writer_{options_};  // after options_, which it refers to
-  MetricsSnapshot latest_;   // from the last ExportMetrics()
-  MetricsSnapshot written_;  // as of the last line written
+  MetricsSnapshot latest_;          // from the last ExportMetrics()
+  MetricsSnapshot written_;         // as of the last line written
 };
 
 struct EmfConfig {
@@ -321,8 +320,8 @@ struct EmfConfig {
 bool ValidNamespace(absl::string_view ns) {
   if (ns.empty() || ns.size() > 255) return false;
   for (char c : ns) {
-    if (!(absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' ||
-          c == '#' || c == ':' || c == '/' || c == '-')) {
+    if (!(absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '#' ||
+          c == ':' || c == '/' || c == '-')) {
       return false;
     }
   }

@@ -8,10 +8,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cstdint>
-#include <exception>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
+#include <exception>
 #include <limits>
 #include <mutex>
 #include <optional>
@@ -349,8 +349,7 @@ std::string WhyNotListening(const std::string& host, int port) {
 
 class Factory final : public TypedPluginFactory<HookExporter, ExporterContext, PrometheusConfig> {
  public:
-  explicit Factory(PrometheusRegistration registration)
-      : registration_(std::move(registration)) {}
+  explicit Factory(PrometheusRegistration registration) : registration_(std::move(registration)) {}
 
   absl::string_view name() const override { return kPrometheusExporterName; }
   absl::string_view description() const override {
@@ -391,8 +390,8 @@ class Factory final : public TypedPluginFactory<HookExporter, ExporterContext, P
       exposer->RegisterCollectable(collectable, kPath);
       ports = exposer->GetListeningPorts();
     } catch (const std::exception& e) {
-      return absl::InternalError(absl::StrCat(kPrometheusExporterName, ": serving ", kPath,
-                                              " on ", config.bind, ": ", e.what()));
+      return absl::InternalError(absl::StrCat(kPrometheusExporterName, ": serving ", kPath, " on ",
+                                              config.bind, ": ", e.what()));
     }
     if (ports.empty()) {
       return absl::InternalError(absl::StrCat(kPrometheusExporterName, ": listening on ",

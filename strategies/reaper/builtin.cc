@@ -12,9 +12,10 @@
 namespace aequor {
 
 absl::Status RegisterBuiltinReaperSchedulers(RegistryBuilder& builder) {
-  for (auto* make : {&NewAdaptiveSchedulerFactory, &NewProbabilitySchedulerFactory, &NewCooldownSchedulerFactory,
-                     &NewPressureSchedulerFactory, &NewPeriodicSchedulerFactory,
-                     &NewAllOfSchedulerFactory, &NewAnyOfSchedulerFactory}) {
+  for (auto* make :
+       {&NewAdaptiveSchedulerFactory, &NewProbabilitySchedulerFactory, &NewCooldownSchedulerFactory,
+        &NewPressureSchedulerFactory, &NewPeriodicSchedulerFactory, &NewAllOfSchedulerFactory,
+        &NewAnyOfSchedulerFactory}) {
     if (absl::Status s = builder.Register(make()); !s.ok()) return s;
   }
   return absl::OkStatus();

@@ -85,8 +85,8 @@ class ComposeFactory final
       if (!child_config.ok()) return InChild(name_, i, child_config.status());
       if (*child_config == nullptr) {
         return InChild(name_, i,
-                       absl::InternalError(absl::StrCat("factory '", child_spec.name,
-                                                        "' returned a null config")));
+                       absl::InternalError(
+                           absl::StrCat("factory '", child_spec.name, "' returned a null config")));
       }
       config.children.push_back({child_spec.name, *factory, *std::move(child_config)});
     }
@@ -103,9 +103,9 @@ class ComposeFactory final
           child.factory->Create(*child.config, context);
       if (!product.ok()) return InChild(name_, i, product.status());
       if (*product == nullptr) {
-        return InChild(name_, i,
-                       absl::InternalError(absl::StrCat("factory '", child.name,
-                                                        "' returned null")));
+        return InChild(
+            name_, i,
+            absl::InternalError(absl::StrCat("factory '", child.name, "' returned null")));
       }
       children.push_back(*std::move(product));
     }

@@ -18,9 +18,7 @@ bool CooldownScheduler::ShouldRun(const ScheduleInput& input) {
 
 void CooldownScheduler::OnPassFinished(ReapOutcome outcome, absl::Time now) {
   switch (outcome) {
-    case ReapOutcome::kCompleted:
-      nominal_ = config_.base;
-      break;
+    case ReapOutcome::kCompleted: nominal_ = config_.base; break;
     case ReapOutcome::kBusy:
       nominal_ = std::min(nominal_ * config_.busy_factor, config_.max);
       break;

@@ -34,8 +34,8 @@ class Factory final : public TypedPluginFactory<ReaperScheduler, SchedulerContex
     } else if (when_unknown == "skip") {
       config.run_when_unknown = false;
     } else {
-      r.Fail(absl::StrCat("option 'when_unknown' must be 'run' or 'skip', got '", when_unknown,
-                          "'"));
+      r.Fail(
+          absl::StrCat("option 'when_unknown' must be 'run' or 'skip', got '", when_unknown, "'"));
     }
     if (absl::Status s = r.Finish(); !s.ok()) return s;
     return config;

@@ -11,9 +11,9 @@ std::optional<absl::Duration> ExponentialPolicy::NextDelay(const RetryState& sta
                                                            Random& random) const {
   if (state.retry < 1 || state.retry > config_.retries) return std::nullopt;
   // 2^(n-1) overflows nothing as a double; the cap bounds the result.
-  double ceiling = std::min(absl::ToDoubleMilliseconds(config_.cap),
-                            absl::ToDoubleMilliseconds(config_.base) *
-                                std::ldexp(1.0, std::min(state.retry - 1, 62)));
+  double ceiling = std::min(
+      absl::ToDoubleMilliseconds(config_.cap),
+      absl::ToDoubleMilliseconds(config_.base) * std::ldexp(1.0, std::min(state.retry - 1, 62)));
   return absl::Milliseconds(random.UniformReal(0.0, ceiling));
 }
 

@@ -54,7 +54,8 @@ std::string ReadFile(const std::string& path, bool* ok) {
 std::string VectorsPath() {
   const char* srcdir = std::getenv("TEST_SRCDIR");
   const char* workspace = std::getenv("TEST_WORKSPACE");
-  if (srcdir == nullptr) return "tests/api/testdata/lease_vectors.json";  // run by hand from the root
+  if (srcdir == nullptr)
+    return "tests/api/testdata/lease_vectors.json";  // run by hand from the root
   return absl::StrCat(srcdir, "/", workspace != nullptr ? workspace : "aequor",
                       "/tests/api/testdata/lease_vectors.json");
 }

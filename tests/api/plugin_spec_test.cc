@@ -56,12 +56,9 @@ TEST(ParsePluginSpec, RejectsMalformedTextWithPosition) {
     const char* text;
     const char* reason;
   };
-  for (const Case& c : {Case{"", "expected a plugin name"},
-                        Case{"a(", "expected an option name"},
-                        Case{"a(b=1", "expected ',' or ')'"},
-                        Case{"a(b=1,b=2)", "given twice"},
-                        Case{"a(b=\"x)", "unterminated"},
-                        Case{"a(b=x(y))", "must be quoted"},
+  for (const Case& c : {Case{"", "expected a plugin name"}, Case{"a(", "expected an option name"},
+                        Case{"a(b=1", "expected ',' or ')'"}, Case{"a(b=1,b=2)", "given twice"},
+                        Case{"a(b=\"x)", "unterminated"}, Case{"a(b=x(y))", "must be quoted"},
                         Case{"a) trailing", "unexpected text"}}) {
     absl::StatusOr<PluginSpec> spec = ParsePluginSpec(c.text);
     ASSERT_FALSE(spec.ok()) << c.text;
@@ -81,8 +78,9 @@ TEST(ParsePluginSpec, DeepNestingIsAnErrorNotACrash) {
 }
 
 TEST(ParamReader, ReadsTypedValuesAndDefaults) {
-  PluginSpec spec("acme.x", {{"p", "0.25"}, {"n", "7"}, {"on", "true"}, {"wait_ms", "1500"},
-                             {"label", "blue"}});
+  PluginSpec spec(
+      "acme.x",
+      {{"p", "0.25"}, {"n", "7"}, {"on", "true"}, {"wait_ms", "1500"}, {"label", "blue"}});
   ParamReader r(spec);
   EXPECT_DOUBLE_EQ(r.Double("p", 0.1, 0, 1), 0.25);
   EXPECT_EQ(r.Int("n", 1, 0, 10), 7);

@@ -23,7 +23,7 @@ class FixedRetryFactory final : public RetryPolicyFactory {
   absl::string_view name() const override { return name_; }
   absl::string_view description() const override { return "always 7 ms"; }
   absl::StatusOr<std::unique_ptr<ParsedConfig>> ParseConfig(const PluginSpec&,
-                                                             const Registry&) const override {
+                                                            const Registry&) const override {
     return std::make_unique<ParsedConfig>();
   }
   absl::StatusOr<std::unique_ptr<RetryPolicy>> Create(const ParsedConfig&,
@@ -42,7 +42,8 @@ TEST(Registry, UnknownNameIsNotFoundListingKnownNames) {
   absl::StatusOr<const RetryPolicyFactory*> f = registry->FindRetryPolicy("aequor.retry.jitter");
   ASSERT_FALSE(f.ok());
   EXPECT_EQ(f.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_TRUE(absl::StrContains(f.status().message(), "unknown retry policy 'aequor.retry.jitter'"));
+  EXPECT_TRUE(
+      absl::StrContains(f.status().message(), "unknown retry policy 'aequor.retry.jitter'"));
   EXPECT_TRUE(absl::StrContains(f.status().message(), "aequor.retry.decorrelated_jitter"));
   EXPECT_TRUE(absl::StrContains(f.status().message(), "aequor.retry.exponential"));
   EXPECT_TRUE(absl::StrContains(f.status().message(), "aequor.retry.none"));
@@ -79,8 +80,8 @@ TEST(Registry, DuplicateNameIsAlreadyExists) {
 }
 
 TEST(Registry, BadNamesAreRejected) {
-  for (const char* bad : {"", "Acme.Retry", "acme..retry", ".acme", "acme.", "acme retry",
-                          "acme-retry"}) {
+  for (const char* bad :
+       {"", "Acme.Retry", "acme..retry", ".acme", "acme.", "acme retry", "acme-retry"}) {
     RegistryBuilder b;
     absl::Status s = b.Register(std::make_unique<FixedRetryFactory>(bad));
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << "'" << bad << "'";
@@ -102,8 +103,8 @@ TEST(Registry, ReplaceSwapsOneFactoryForATestScope) {
   RetryContext context{swapped.get()};
   auto f = swapped->FindRetryPolicy("aequor.retry.none");
   ASSERT_TRUE(f.ok());
-  auto policy = (*f)->Create(**(*f)->ParseConfig(PluginSpec("aequor.retry.none"), *swapped),
-                             context);
+  auto policy =
+      (*f)->Create(**(*f)->ParseConfig(PluginSpec("aequor.retry.none"), *swapped), context);
   ASSERT_TRUE(policy.ok());
   EXPECT_EQ((*policy)->NextDelay(RetryState{}, rng), absl::Milliseconds(7));
 

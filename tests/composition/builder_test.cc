@@ -257,11 +257,11 @@ TEST_F(BuilderTest, SecretFromEnvironmentVariableAndFile) {
   ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
   const std::string big = std::string(std::getenv("TEST_TMPDIR")) + "/secret.big";
   std::ofstream(big) << std::string(kMaxSecretFileBytes + 1, 'x');
-  for (const auto& [file, says] : std::vector<std::pair<std::string, std::string>>{
-           {"/dev/zero", "not a regular file"},
-           {fifo, "not a regular file"},
-           {std::getenv("TEST_TMPDIR"), "a directory"},
-           {big, "larger than 4096 bytes"}}) {
+  for (const auto& [file, says] :
+       std::vector<std::pair<std::string, std::string>>{{"/dev/zero", "not a regular file"},
+                                                        {fifo, "not a regular file"},
+                                                        {std::getenv("TEST_TMPDIR"), "a directory"},
+                                                        {big, "larger than 4096 bytes"}}) {
     setenv("AEQUOR_COORDINATION_SECRET_FILE", file.c_str(), 1);
     ConnectionManagerBuilder odd;
     odd.SetCoordinationSecretFromEnv();

@@ -67,9 +67,9 @@ TEST(Backoff, TheLastSleepIsCutToTheDeadlineAndThenItGivesUp) {
   CountingRandom random;
   Backoff backoff(policy, random, clock, capture.emitter(),
                   clock.MonotonicNow() + absl::Milliseconds(250));
-  EXPECT_TRUE(backoff.Wait(1, "x", ""));    // 100 ms, 150 ms left
-  EXPECT_FALSE(backoff.Wait(2, "x", ""));   // 200 ms cut to 150: deadline reached
-  EXPECT_FALSE(backoff.Wait(3, "x", ""));   // nothing left: no sleep
+  EXPECT_TRUE(backoff.Wait(1, "x", ""));   // 100 ms, 150 ms left
+  EXPECT_FALSE(backoff.Wait(2, "x", ""));  // 200 ms cut to 150: deadline reached
+  EXPECT_FALSE(backoff.Wait(3, "x", ""));  // nothing left: no sleep
   EXPECT_EQ(clock.sleeps(),
             (std::vector<absl::Duration>{absl::Milliseconds(100), absl::Milliseconds(150)}));
 }

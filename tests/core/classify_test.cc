@@ -85,8 +85,8 @@ TEST(LooksLikeCommit, RecognisesCommitStatementsOnly) {
                           "COMMIT AND CHAIN", "COMMIT PREPARED 'x'"}) {
     EXPECT_TRUE(LooksLikeCommit(yes)) << yes;
   }
-  for (const char* no : {"SELECT 1", "committed_at", "ENDING", "INSERT INTO commit VALUES (1)",
-                         "", "ROLLBACK"}) {
+  for (const char* no :
+       {"SELECT 1", "committed_at", "ENDING", "INSERT INTO commit VALUES (1)", "", "ROLLBACK"}) {
     EXPECT_FALSE(LooksLikeCommit(no)) << no;
   }
 }

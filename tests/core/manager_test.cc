@@ -73,9 +73,9 @@ TEST_F(ManagerTest, ConnectingSendsNoSql) {
   std::unique_ptr<ConnectionManager> m = Make(Builder());
   ASSERT_TRUE(m->Connect().ok());
   // A backend that has run nothing shows an empty query and state idle.
-  std::string row = Admin(absl::StrCat(
-      "SELECT state || '|' || query FROM pg_stat_activity WHERE application_name = '",
-      m->application_name(), "'"));
+  std::string row = Admin(
+      absl::StrCat("SELECT state || '|' || query FROM pg_stat_activity WHERE application_name = '",
+                   m->application_name(), "'"));
   EXPECT_EQ(row, "idle|");
 }
 
@@ -176,9 +176,9 @@ TEST_F(ManagerTest, HooksSeeConnectAndQueriesAndAThrowingHookBreaksNothing) {
   EXPECT_FALSE(m->Query("SELECT 1/0").ok());
 
   std::lock_guard<std::mutex> lock(mu);
-  EXPECT_EQ(seen, (std::vector<std::string>{"connect::", "query_start:SELECT 7:",
-                                            "query_end:SELECT 7:", "query_start:SELECT 1/0:",
-                                            "query_error:SELECT 1/0:22012"}));
+  EXPECT_EQ(seen,
+            (std::vector<std::string>{"connect::", "query_start:SELECT 7:", "query_end:SELECT 7:",
+                                      "query_start:SELECT 1/0:", "query_error:SELECT 1/0:22012"}));
 }
 
 // Waits (bounded) until backend `pid` has left pg_stat_activity and its
@@ -189,8 +189,8 @@ void WaitUntilGone(testing::ThrowawayPostgres& server, absl::string_view pid) {
   int n_pid = 0;
   ASSERT_TRUE(absl::SimpleAtoi(pid, &n_pid));
   for (int i = 0; i < 500; ++i) {
-    absl::StatusOr<std::string> n = server.AdminQuery(
-        absl::StrCat("SELECT count(*) FROM pg_stat_activity WHERE pid = ", pid));
+    absl::StatusOr<std::string> n =
+        server.AdminQuery(absl::StrCat("SELECT count(*) FROM pg_stat_activity WHERE pid = ", pid));
     if (n.ok() && *n == "0" && kill(n_pid, 0) != 0 && errno == ESRCH) return;
     absl::SleepFor(absl::Milliseconds(10));
   }
@@ -235,11 +235,12 @@ TEST_F(ManagerTest, AThawedInstanceWhoseConnectionWasKilledReconnectsSilently) {
   EXPECT_NE(m->application_name(), first_lease) << "a reconnect signs a fresh lease";
   std::vector<std::string> kinds;
   for (const Event& e : events) {
-    kinds.push_back(absl::StrCat(EventKindName(e.kind), e.source == EventSource::kNone ? "" : ":", EventSourceName(e.source)));
+    kinds.push_back(absl::StrCat(EventKindName(e.kind), e.source == EventSource::kNone ? "" : ":",
+                                 EventSourceName(e.source)));
   }
   EXPECT_EQ(kinds, (std::vector<std::string>{"connect", "query_start", "query_end",
-                                             "client_dead:thaw_check", "reconnect",
-                                             "query_start", "query_end"}));
+                                             "client_dead:thaw_check", "reconnect", "query_start",
+                                             "query_end"}));
 }
 
 // Found by the storm: a warm container thawed 500 ms after its connection
@@ -291,7 +292,8 @@ TEST_F(ManagerTest, AThawedInstanceWhoseSessionTimedOutReconnectsSilently) {
   std::vector<std::string> kinds;
   CallbackHooks hooks;
   hooks.on_event = [&](const Event& e) {
-    kinds.push_back(absl::StrCat(EventKindName(e.kind), e.source == EventSource::kNone ? "" : ":", EventSourceName(e.source)));
+    kinds.push_back(absl::StrCat(EventKindName(e.kind), e.source == EventSource::kNone ? "" : ":",
+                                 EventSourceName(e.source)));
   };
   ConnectionManagerBuilder b = Builder();
   b.SetHooks(std::move(hooks));
@@ -305,8 +307,8 @@ TEST_F(ManagerTest, AThawedInstanceWhoseSessionTimedOutReconnectsSilently) {
   absl::StatusOr<QueryResult> after = m->Query("SELECT 1");
   ASSERT_TRUE(after.ok()) << after.status();
   EXPECT_EQ(kinds, (std::vector<std::string>{"connect", "query_start", "query_end",
-                                             "client_dead:thaw_check", "reconnect",
-                                             "query_start", "query_end"}));
+                                             "client_dead:thaw_check", "reconnect", "query_start",
+                                             "query_end"}));
 }
 
 TEST_F(ManagerTest, AuthenticationFailureIsNotRetried) {
@@ -422,7 +424,8 @@ TEST_F(ManagerTest, TheSecretAppearsInNoMessageOrEvent) {
   texts.push_back(m->application_name());
   m->Close();
   for (const Event& e : events) {
-    texts.push_back(absl::StrCat(e.service, e.instance, e.sql, e.sqlstate, e.message, EventSourceName(e.source)));
+    texts.push_back(absl::StrCat(e.service, e.instance, e.sql, e.sqlstate, e.message,
+                                 EventSourceName(e.source)));
   }
   ASSERT_GT(events.size(), 3u);
   for (const std::string& t : texts) EXPECT_FALSE(absl::StrContains(t, kSecret)) << t;

@@ -85,9 +85,9 @@ TEST(Metrics, RetriesAreCountedByReason) {
     m.Record(e);
   }
   MetricsSnapshot s = m.Snapshot();
-  EXPECT_EQ(s.retries, (std::map<std::string, int64_t>{
-                           {"connection", 1}, {"serialization_failure", 1},
-                           {"too_many_connections", 2}}));
+  EXPECT_EQ(s.retries,
+            (std::map<std::string, int64_t>{
+                {"connection", 1}, {"serialization_failure", 1}, {"too_many_connections", 2}}));
 }
 
 TEST(Metrics, ReaperPassesZombiesSkippedRowsAndDeadClients) {
@@ -106,20 +106,20 @@ TEST(Metrics, ReaperPassesZombiesSkippedRowsAndDeadClients) {
   Event error = Make(EventKind::kReap);
   error.reap.outcome = ReapOutcome::kError;
   m.Record(error);
-  for (EventSource source : {EventSource::kThawCheck, EventSource::kThawCheck,
-                              EventSource::kQuery, EventSource::kNone}) {
+  for (EventSource source : {EventSource::kThawCheck, EventSource::kThawCheck, EventSource::kQuery,
+                             EventSource::kNone}) {
     Event dead = Make(EventKind::kClientDead);
     dead.source = source;
     m.Record(dead);
   }
   MetricsSnapshot s = m.Snapshot();
-  EXPECT_EQ(s.reaper_passes, (std::map<std::string, int64_t>{
-                                 {"busy", 1}, {"completed", 2}, {"error", 1}}));
+  EXPECT_EQ(s.reaper_passes,
+            (std::map<std::string, int64_t>{{"busy", 1}, {"completed", 2}, {"error", 1}}));
   EXPECT_EQ(s.zombies_killed, 4);
   EXPECT_EQ(s.reaper_rows_skipped,
             (std::map<std::string, int64_t>{{"bad_tag", 1}, {"not_expired", 6}}));
-  EXPECT_EQ(s.dead_clients, (std::map<std::string, int64_t>{
-                                {"query", 1}, {"thaw_check", 2}, {"unknown", 1}}));
+  EXPECT_EQ(s.dead_clients,
+            (std::map<std::string, int64_t>{{"query", 1}, {"thaw_check", 2}, {"unknown", 1}}));
 }
 
 TEST(Metrics, DroppedEventsAndExporterFailuresAddUpFromAnyThread) {
@@ -165,12 +165,12 @@ TEST(Metrics, CountersListsEveryCounterInAFixedOrder) {
                        ? absl::StrCat(c.name, "=", c.value)
                        : absl::StrCat(c.name, "{", c.label_key, "=", c.label_value, "}=", c.value));
   }
-  EXPECT_EQ(seen, (std::vector<std::string>{
-                      "connects=1", "reconnects=0", "connect_errors=0",
-                      "retries{reason=deadlock}=2", "queries=0", "query_errors=0",
-                      "lease_renewals=0", "lease_renewal_failures=0", "zombies_killed=0",
-                      "dead_clients{source=query}=3", "events_dropped=0",
-                      "exporter_failures=0", "clock_offset_warnings=0"}));
+  EXPECT_EQ(seen,
+            (std::vector<std::string>{
+                "connects=1", "reconnects=0", "connect_errors=0", "retries{reason=deadlock}=2",
+                "queries=0", "query_errors=0", "lease_renewals=0", "lease_renewal_failures=0",
+                "zombies_killed=0", "dead_clients{source=query}=3", "events_dropped=0",
+                "exporter_failures=0", "clock_offset_warnings=0"}));
 }
 
 TEST(Metrics, GaugesListOnlyTheGaugesThatHaveAValue) {

@@ -14,7 +14,6 @@
 #include "absl/time/clock.h"
 #include "api/connection_manager.h"
 #include "api/lease.h"
-#include "util/pg.h"
 #include "core/reaper.h"
 #include "core/server_probe.h"
 #include "gtest/gtest.h"
@@ -23,6 +22,7 @@
 #include "testing/manager_builders.h"
 #include "testing/throwaway_postgres.h"
 #include "testing/zombies.h"
+#include "util/pg.h"
 
 namespace aequor {
 namespace {
@@ -217,14 +217,14 @@ TEST_F(PressureTest, TheDefaultSchedulerRunsNoPassWhenTheProbeSeesNothingReapabl
 // its lease expired) stops every pg-aequor instance of a mixed fleet from
 // reaping: the default frees it on connect even with plenty of room.
 TEST_F(PressureTest, TheDefaultSchedulerFreesAFrozenPgAequorLeaderEvenWithRoom) {
-  auto leader = Zombie::Start(server_->ConninfoFor(ThrowawayPostgres::kAppRole),
-                              Lease("svc_leader", NowMs() - 60000, "leader00"),
-                              "session-lock:svc_leader");
+  auto leader =
+      Zombie::Start(server_->ConninfoFor(ThrowawayPostgres::kAppRole),
+                    Lease("svc_leader", NowMs() - 60000, "leader00"), "session-lock:svc_leader");
   ASSERT_TRUE(leader.ok()) << leader.status();
   ProbeReading probe = Probe("svc_leader", absl::ZeroDuration());
   ASSERT_TRUE(probe.lock_busy.has_value());
   EXPECT_TRUE(*probe.lock_busy);
-  EXPECT_EQ(probe.reapable, 1);  // the leader itself
+  EXPECT_EQ(probe.reapable, 1);   // the leader itself
   EXPECT_LT(*probe.usage, 0.25);  // room: 2 or 3 of 20 slots
   std::vector<Event> events;
   ConnectionManagerBuilder b = Builder("svc_leader", &events);

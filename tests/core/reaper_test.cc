@@ -199,10 +199,10 @@ TEST_F(ReaperTest, IdleInTransactionIsReapedOnlyWhenEnabled) {
 }
 
 TEST_F(ReaperTest, OtherRolesAndSuperusersNeedTheRightGrants) {
-  std::unique_ptr<Zombie> super = Freeze(Expired("svc_roles", "super000"), "idle",
-                                         ThrowawayPostgres::kSuperRole);
-  std::unique_ptr<Zombie> other = Freeze(Expired("svc_roles", "other000"), "idle",
-                                         ThrowawayPostgres::kApp2Role);
+  std::unique_ptr<Zombie> super =
+      Freeze(Expired("svc_roles", "super000"), "idle", ThrowawayPostgres::kSuperRole);
+  std::unique_ptr<Zombie> other =
+      Freeze(Expired("svc_roles", "other000"), "idle", ThrowawayPostgres::kApp2Role);
   // The app role cannot see other roles' session state: it must say so.
   absl::StatusOr<ReapReport> app = Reaper("svc_roles")->RunReaperPass();
   ASSERT_TRUE(app.ok());
@@ -299,8 +299,8 @@ TEST_F(ReaperTest, ALiveSessionLockHolderMeansBusyAndIsNotKilled) {
 TEST_F(ReaperTest, KillsPerPassAreBoundedOldestExpiryFirst) {
   std::vector<std::unique_ptr<Zombie>> zombies;
   for (int i = 0; i < 5; ++i) {
-    zombies.push_back(Freeze(Lease("svc_max", NowMs() - 60000 - i * 1000, kSecret,
-                                   absl::StrCat("maxzomb", i))));
+    zombies.push_back(
+        Freeze(Lease("svc_max", NowMs() - 60000 - i * 1000, kSecret, absl::StrCat("maxzomb", i))));
   }
   std::unique_ptr<ConnectionManager> reaper = Reaper("svc_max", ThrowawayPostgres::kAppRole, 2);
   absl::StatusOr<ReapReport> report = reaper->RunReaperPass();
@@ -328,9 +328,9 @@ TEST_F(ReaperTest, TheSchedulerRunsPassesOnConnectAndOnWarmInvocations) {
   std::unique_ptr<Zombie> first = Freeze(Expired("svc_sched", "first000"));
   testing::FakeClock clock{absl::Now()};
   std::vector<Event> reaps;
-  ConnectionManagerBuilder b = Scheduled(
-      "svc_sched", &clock, &reaps,
-      PluginSpec("aequor.reaper.probability", {{"p", "1"}, {"warm_p", "1"}}));
+  ConnectionManagerBuilder b =
+      Scheduled("svc_sched", &clock, &reaps,
+                PluginSpec("aequor.reaper.probability", {{"p", "1"}, {"warm_p", "1"}}));
   b.SetReapMinIdle(absl::ZeroDuration());
   auto m = b.Build();
   ASSERT_TRUE(m.ok()) << m.status();
@@ -402,7 +402,8 @@ TEST_F(ReaperTest, TheLeaseIsRenewedWithTheQueryAndAloneWhenAboutToExpire) {
   std::vector<std::string> kinds;
   CallbackHooks hooks;
   hooks.on_event = [&](const Event& e) {
-    kinds.push_back(absl::StrCat(EventKindName(e.kind), e.source == EventSource::kNone ? "" : ":", EventSourceName(e.source)));
+    kinds.push_back(absl::StrCat(EventKindName(e.kind), e.source == EventSource::kNone ? "" : ":",
+                                 EventSourceName(e.source)));
   };
   ConnectionManagerBuilder b;
   b.SetConninfo(server_->ConninfoFor(ThrowawayPostgres::kAppRole))

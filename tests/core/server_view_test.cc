@@ -88,8 +88,7 @@ TEST_F(ServerViewTest, AnOldUsageServesOnlyAWarmInvocationAndNeverSaysNothingIsR
   ScheduleInput connect = view_.ScheduleInputFor(ReapTrigger::kConnect, false);
   EXPECT_EQ(connect.connection_usage, std::nullopt);
   clock_.Advance(absl::Seconds(55));
-  EXPECT_EQ(view_.ScheduleInputFor(ReapTrigger::kInvocation, false).connection_usage,
-            std::nullopt);
+  EXPECT_EQ(view_.ScheduleInputFor(ReapTrigger::kInvocation, false).connection_usage, std::nullopt);
 }
 
 TEST_F(ServerViewTest, AFullDatabaseIsPressureWhateverTheUsage) {

@@ -68,10 +68,10 @@ struct ExporterProbe {
   std::vector<std::string> kinds;  // EventKindName + ":" + sql of each event
   std::vector<size_t> batch_sizes;
   std::vector<std::thread::id> export_threads;
-  std::vector<MetricsSnapshot> metrics;  // each ExportMetrics()
-  std::vector<std::string> calls;        // "export", "metrics", "flush", "shutdown"
+  std::vector<MetricsSnapshot> metrics;        // each ExportMetrics()
+  std::vector<std::string> calls;              // "export", "metrics", "flush", "shutdown"
   std::vector<std::thread::id> flush_threads;  // of each ExportMetrics/Flush/Shutdown
-  int in_call = 0;       // exporter calls under way now
+  int in_call = 0;                             // exporter calls under way now
   int most_in_call = 0;  // the most ever under way at once (1: never concurrent)
 };
 
@@ -104,7 +104,8 @@ class ProbeExporter final : public HookExporter {
       p.calls.push_back("export");
       p.batch_sizes.push_back(batch.size());
       p.export_threads.push_back(std::this_thread::get_id());
-      for (const Event& e : batch) p.kinds.push_back(absl::StrCat(EventKindName(e.kind), ":", e.sql));
+      for (const Event& e : batch)
+        p.kinds.push_back(absl::StrCat(EventKindName(e.kind), ":", e.sql));
       p.changed.notify_all();
       if (p.block_export) p.changed.wait(lock, [&p] { return p.released; });
     }

@@ -22,8 +22,9 @@ using testing::ThrowawayPostgres;
 class TransactionTest : public testing::PostgresTest<TransactionTest> {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(server_->AdminQuery("DROP TABLE IF EXISTS t; CREATE TABLE t (id int, v int); "
-                                    "INSERT INTO t VALUES (1, 0); GRANT ALL ON t TO aequor_app")
+    ASSERT_TRUE(server_
+                    ->AdminQuery("DROP TABLE IF EXISTS t; CREATE TABLE t (id int, v int); "
+                                 "INSERT INTO t VALUES (1, 0); GRANT ALL ON t TO aequor_app")
                     .ok());
     std::vector<Event>* events = &events_;
     CallbackHooks hooks;

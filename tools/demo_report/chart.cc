@@ -92,8 +92,7 @@ std::string ConnectionsChart(const std::vector<Series>& series, double limit,
                           kLeft, y(v), kLeft + plot_w, y(v), kLeft - 6, y(v) + 4, v);
   }
   for (double s = 0; s * 1000 <= max_t; s += t_step) {
-    absl::StrAppendFormat(&svg,
-                          "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%gs</text>\n",
+    absl::StrAppendFormat(&svg, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%gs</text>\n",
                           x(s * 1000), kTop + plot_h + 18, s);
   }
   absl::StrAppendFormat(

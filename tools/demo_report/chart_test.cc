@@ -24,9 +24,8 @@ TEST(ParseSeriesCsv, AMalformedRowNamesItsLine) {
 }
 
 TEST(ConnectionsChart, DrawsEachSeriesTheLimitAndEscapesText) {
-  std::vector<Series> series = {
-      {"plain libpq", {{0, 0}, {1000, 10}, {2000, 27}}, "#d62728"},
-      {"aequor <reaper>", {{0, 0}, {1000, 8}, {2000, 9}}, "#1f77b4"}};
+  std::vector<Series> series = {{"plain libpq", {{0, 0}, {1000, 10}, {2000, 27}}, "#d62728"},
+                                {"aequor <reaper>", {{0, 0}, {1000, 8}, {2000, 9}}, "#1f77b4"}};
   std::string svg = ConnectionsChart(series, 27, "max_connections", "storm & calm");
   EXPECT_TRUE(absl::StartsWith(svg, "<svg xmlns=\"http://www.w3.org/2000/svg\""));
   EXPECT_TRUE(absl::EndsWith(svg, "</svg>\n"));

@@ -28,9 +28,7 @@ constexpr char kMessage[] = "abc";
 constexpr char kExpectedHmacHex[] =
     "9c196e32dc0175f86f4b1cb89289d6619de6bee699e4c378e68309ed97a1a6ab";
 
-TEST(SmokeTest, LibpqIsVersion15OrNewer) {
-  EXPECT_GE(PQlibVersion(), 150000);
-}
+TEST(SmokeTest, LibpqIsVersion15OrNewer) { EXPECT_GE(PQlibVersion(), 150000); }
 
 TEST(SmokeTest, BotanHmacSha256MatchesKnownDigest) {
   std::unique_ptr<Botan::MessageAuthenticationCode> mac =
@@ -38,21 +36,20 @@ TEST(SmokeTest, BotanHmacSha256MatchesKnownDigest) {
   ASSERT_NE(mac, nullptr);
   mac->set_key(reinterpret_cast<const uint8_t*>(kKey), sizeof(kKey) - 1);
   mac->update(std::string(kMessage));
-  EXPECT_EQ(Botan::hex_encode(mac->final(), /*uppercase=*/false),
-            kExpectedHmacHex);
+  EXPECT_EQ(Botan::hex_encode(mac->final(), /*uppercase=*/false), kExpectedHmacHex);
 }
 
 TEST(SmokeTest, OpenSslHmacSha256MatchesKnownDigest) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int digest_len = 0;
-  ASSERT_NE(HMAC(EVP_sha256(), kKey, sizeof(kKey) - 1,
-                 reinterpret_cast<const unsigned char*>(kMessage),
-                 sizeof(kMessage) - 1, digest, &digest_len),
-            nullptr);
+  ASSERT_NE(
+      HMAC(EVP_sha256(), kKey, sizeof(kKey) - 1, reinterpret_cast<const unsigned char*>(kMessage),
+           sizeof(kMessage) - 1, digest, &digest_len),
+      nullptr);
   ASSERT_EQ(digest_len, 32u);
-  EXPECT_EQ(absl::BytesToHexString(absl::string_view(
-                reinterpret_cast<const char*>(digest), digest_len)),
-            kExpectedHmacHex);
+  EXPECT_EQ(
+      absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), digest_len)),
+      kExpectedHmacHex);
 }
 
 absl::StatusOr<int> ParsePositive(int value) {

@@ -188,8 +188,9 @@ TEST(FormatPrometheusText, MapsEveryCounterAndTheCumulativeHistogramInSeconds) {
   const std::vector<int> cumulative = {2, 2, 2, 3, 3, 3, 3, 3, 4, 4, 4, 4, 4, 4, 4, 5};
   ASSERT_EQ(LeValues().size(), cumulative.size());
   for (size_t i = 0; i < cumulative.size(); ++i) {
-    const std::string key = absl::StrCat("aequor_query_duration_seconds_bucket",
-                                         Labels("svc", "inst", absl::StrCat("le=\"", LeValues()[i], "\"")));
+    const std::string key =
+        absl::StrCat("aequor_query_duration_seconds_bucket",
+                     Labels("svc", "inst", absl::StrCat("le=\"", LeValues()[i], "\"")));
     ASSERT_EQ(s.count(key), 1u) << key << "\n" << text;
     EXPECT_EQ(s.at(key), absl::StrCat(cumulative[i])) << key;
   }
@@ -258,8 +259,9 @@ TEST(FormatPrometheusText, GaugesAreGaugeFamiliesInBaseUnitsWithTheCounterLabels
 
 absl::Status Parse(std::map<std::string, std::string> params) {
   std::unique_ptr<HookExporterFactory> f = NewPrometheusExporterFactory();
-  return f->ParseConfig(PluginSpec(std::string(kPrometheusExporterName), std::move(params)),
-                        *Registry::Default())
+  return f
+      ->ParseConfig(PluginSpec(std::string(kPrometheusExporterName), std::move(params)),
+                    *Registry::Default())
       .status();
 }
 
@@ -317,9 +319,8 @@ class PrometheusScrapeTest : public testing::PostgresTest<PrometheusScrapeTest> 
 
   ConnectionManagerBuilder Builder(const std::string& bind = "127.0.0.1:0") {
     ConnectionManagerBuilder b = testing::QuietBuilder(*server_, kService, kSecret);
-    b.SetInstanceId(kInstance)
-        .SetRegistry(registry_)
-        .AddExporter(PluginSpec(std::string(kPrometheusExporterName), {{"bind", bind}}));
+    b.SetInstanceId(kInstance).SetRegistry(registry_).AddExporter(
+        PluginSpec(std::string(kPrometheusExporterName), {{"bind", bind}}));
     return b;
   }
 
@@ -381,8 +382,9 @@ TEST_F(PrometheusScrapeTest, AScrapeAfterFlushShowsTheQueriesTheErrorAndTheHisto
   // Buckets: every `le`, in order, cumulative, ending at _count.
   int64_t previous = 0;
   for (const std::string& le : LeValues()) {
-    const std::string key = absl::StrCat("aequor_query_duration_seconds_bucket",
-                                         Labels(kService, kInstance, absl::StrCat("le=\"", le, "\"")));
+    const std::string key =
+        absl::StrCat("aequor_query_duration_seconds_bucket",
+                     Labels(kService, kInstance, absl::StrCat("le=\"", le, "\"")));
     ASSERT_EQ(s.count(key), 1u) << key << "\n" << text;
     int64_t n = -1;
     ASSERT_TRUE(absl::SimpleAtoi(s.at(key), &n)) << s.at(key);
@@ -452,8 +454,7 @@ TEST_F(PrometheusScrapeTest, TheGaugesAppearOnceAReaperPassHasMeasuredThem) {
   // Server and test share this host's clock: the offset is within the
   // measurement's uncertainty (half a loopback round trip) plus clock_timestamp()'s
   // microsecond rounding.
-  EXPECT_LE(std::abs(offset_s),
-            absl::ToDoubleSeconds(pass->clock_offset->uncertainty) + 2e-6)
+  EXPECT_LE(std::abs(offset_s), absl::ToDoubleSeconds(pass->clock_offset->uncertainty) + 2e-6)
       << text;
   EXPECT_EQ(s.at("aequor_clock_offset_warnings_total" + l), "0");
   std::printf("---- gauges (pass: offset %s +/- %s) ----\n",

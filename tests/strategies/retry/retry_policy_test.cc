@@ -51,8 +51,8 @@ TEST(DecorrelatedJitter, DefaultsAreThreeRetriesBetween100And2000Ms) {
 }
 
 TEST(DecorrelatedJitter, FirstSleepIsUniformBetweenBaseAndThreeBase) {
-  auto policy = Make(PluginSpec("aequor.retry.decorrelated_jitter",
-                                {{"base_ms", "100"}, {"cap_ms", "10000"}}));
+  auto policy = Make(
+      PluginSpec("aequor.retry.decorrelated_jitter", {{"base_ms", "100"}, {"cap_ms", "10000"}}));
   ASSERT_TRUE(policy.ok());
   SeededRandom rng(11);
   constexpr int kN = 20000;
@@ -94,8 +94,8 @@ TEST(DecorrelatedJitter, ZeroRetriesNeverRetries) {
 }
 
 TEST(DecorrelatedJitter, BaseAboveCapIsRejectedNamingBothOptions) {
-  auto policy = Make(PluginSpec("aequor.retry.decorrelated_jitter",
-                                {{"base_ms", "3000"}, {"cap_ms", "2000"}}));
+  auto policy = Make(
+      PluginSpec("aequor.retry.decorrelated_jitter", {{"base_ms", "3000"}, {"cap_ms", "2000"}}));
   ASSERT_FALSE(policy.ok());
   EXPECT_EQ(policy.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(absl::StrContains(policy.status().message(), "'base_ms' (3000)"));

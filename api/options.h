@@ -149,14 +149,22 @@ struct ManagerOptions {
   absl::Duration keepalives_interval = absl::Seconds(10);
   int keepalives_count = 3;
 
-  // Total time for connecting, retries included (a deadline). Default 15 s.
+  // Total time for connecting, retries included (a deadline), also when a
+  // query or transaction has to connect first (then within its own budget
+  // too). A refused, full or starting server is retried until this budget is
+  // spent, not just for the retry policy's `retries`: once those are used up
+  // the policy's last delay is repeated (a failover takes seconds to tens of
+  // seconds). A policy that allows no retry (aequor.retry.none) means none.
+  // Default 15 s.
   absl::Duration connect_budget = absl::Seconds(15);
 
   // Total time for one query, retries included (a deadline). Default 15 s.
   absl::Duration query_budget = absl::Seconds(15);
 
   // libpq's connect_timeout for one attempt, whole seconds, at least 2 (libpq
-  // raises smaller values to 2). Default 5 s. REQUIRES: <= connect_budget.
+  // raises smaller values to 2). A connect_timeout in the conninfo (or
+  // $PGCONNECT_TIMEOUT) wins over this one. Default 5 s.
+  // REQUIRES: <= connect_budget.
   absl::Duration connect_timeout = absl::Seconds(5);
 
   // The plugins, by name and parameters.

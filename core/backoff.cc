@@ -1,21 +1,23 @@
 #include "core/backoff.h"
 
-#include <algorithm>
 #include <optional>
 
 namespace aequor {
 
 bool Backoff::Wait(int retry, absl::string_view reason, absl::string_view sqlstate) {
-  const std::optional<absl::Duration> delay =
-      policy_.NextDelay(RetryState{retry, previous_}, random_);
-  if (!delay.has_value()) return false;
+  std::optional<absl::Duration> delay = policy_.NextDelay(RetryState{retry, previous_}, random_);
+  if (!delay.has_value()) {
+    if (limit_ != Limit::kDeadline || previous_ <= absl::ZeroDuration()) return false;
+    delay = previous_;  // the policy's retries are used up: its last delay again
+  }
+  // A wait that reaches the deadline would only delay the error: the next
+  // attempt could not start in time.
   const absl::Duration left = deadline_ - clock_.MonotonicNow();
-  if (left <= absl::ZeroDuration()) return false;
-  const absl::Duration sleep = std::min(*delay, left);
+  if (*delay >= left) return false;
   previous_ = *delay;
-  events_.Retry(retry + 1, sleep, reason, sqlstate);
-  clock_.SleepFor(sleep);
-  return clock_.MonotonicNow() < deadline_;
+  events_.Retry(retry + 1, *delay, reason, sqlstate);
+  clock_.SleepFor(*delay);
+  return true;
 }
 
 }  // namespace aequor

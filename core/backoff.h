@@ -24,14 +24,30 @@ namespace aequor {
 
 class Backoff {
  public:
+  // How many attempts the policy's retries allow.
+  enum class Limit {
+    // Statements: at most the policy's retries, within the deadline.
+    kPolicy,
+    // Connects: until the deadline. Once the policy's retries are used up,
+    // its last delay is repeated; a policy that allows no retry at all
+    // (aequor.retry.none) still means none.
+    kDeadline,
+  };
+
   // `deadline` is monotonic.
   Backoff(const RetryPolicy& policy, Random& random, Clock& clock, EventEmitter& events,
-          absl::Time deadline)
-      : policy_(policy), random_(random), clock_(clock), events_(events), deadline_(deadline) {}
+          absl::Time deadline, Limit limit = Limit::kPolicy)
+      : policy_(policy),
+        random_(random),
+        clock_(clock),
+        events_(events),
+        deadline_(deadline),
+        limit_(limit) {}
 
-  // Sleeps before retry number `retry` (1 for the first) if the policy and
-  // the deadline allow it, reporting kRetry with `reason` and `sqlstate`.
-  // False: give up now (the caller returns its error).
+  // Sleeps before retry number `retry` (1 for the first) if the policy (see
+  // Limit) allows it and the next attempt can start before the deadline,
+  // reporting kRetry with `reason` and `sqlstate`. False: give up now (the
+  // caller returns its error), without waiting for the deadline.
   bool Wait(int retry, absl::string_view reason, absl::string_view sqlstate);
 
   absl::Time deadline() const { return deadline_; }
@@ -42,6 +58,7 @@ class Backoff {
   Clock& clock_;
   EventEmitter& events_;
   const absl::Time deadline_;
+  const Limit limit_;
   absl::Duration previous_;
 };
 

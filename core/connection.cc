@@ -22,8 +22,31 @@ int64_t WholeSeconds(absl::Duration d) {
 
 }  // namespace
 
+std::string ConnectTimeoutText(const ManagerOptions& o) {
+  return absl::StrCat(WholeSeconds(o.connect_timeout));
+}
+
+bool UserSetsConnectTimeout(const std::string& conninfo) {
+  if (const char* env = std::getenv("PGCONNECT_TIMEOUT"); env != nullptr && env[0] != '\0') {
+    return true;
+  }
+  if (conninfo.empty()) return false;
+  bool set = false;
+  if (PQconninfoOption* parsed = PQconninfoParse(conninfo.c_str(), nullptr)) {
+    for (PQconninfoOption* opt = parsed; opt->keyword != nullptr; ++opt) {
+      if (std::string(opt->keyword) == "connect_timeout" && opt->val != nullptr &&
+          opt->val[0] != '\0') {
+        set = true;
+      }
+    }
+    PQconninfoFree(parsed);
+  }
+  return set;
+}
+
 ConnectSpec ConnectSpecFrom(const ManagerOptions& o, std::string startup_options) {
-  return ConnectSpec{o.conninfo, absl::StrCat(WholeSeconds(o.connect_timeout)),
+  return ConnectSpec{o.conninfo,
+                     UserSetsConnectTimeout(o.conninfo) ? std::string() : ConnectTimeoutText(o),
                      std::move(startup_options)};
 }
 
@@ -73,8 +96,10 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const ConnectSpec& 
     keywords[n] = "dbname";
     values[n++] = spec.conninfo.c_str();
   }
-  keywords[n] = "connect_timeout";
-  values[n++] = spec.connect_timeout_seconds.c_str();
+  if (!spec.connect_timeout_seconds.empty()) {
+    keywords[n] = "connect_timeout";
+    values[n++] = spec.connect_timeout_seconds.c_str();
+  }
   if (!spec.startup_options.empty()) {
     keywords[n] = "options";
     values[n++] = spec.startup_options.c_str();

@@ -29,12 +29,21 @@ namespace aequor {
 
 // What every connection of a manager is opened with.
 struct ConnectSpec {
-  std::string conninfo;                 // the user's; expanded by libpq
-  std::string connect_timeout_seconds;  // libpq wants whole seconds as text
-  std::string startup_options;          // server backstops + the user's options
+  std::string conninfo;  // the user's; expanded by libpq
+  // libpq's connect_timeout (whole seconds as text); "" when the user's
+  // conninfo or $PGCONNECT_TIMEOUT sets one, which then wins.
+  std::string connect_timeout_seconds;
+  std::string startup_options;  // server backstops + the user's options
 };
 
-// The spec for `o` (connect_timeout rounded up to whole seconds).
+// ManagerOptions::connect_timeout as libpq takes it: whole seconds, rounded up.
+std::string ConnectTimeoutText(const ManagerOptions& o);
+
+// Whether `conninfo` (keywords or a URI) or $PGCONNECT_TIMEOUT sets libpq's
+// connect_timeout.
+bool UserSetsConnectTimeout(const std::string& conninfo);
+
+// The spec for `o`.
 ConnectSpec ConnectSpecFrom(const ManagerOptions& o, std::string startup_options);
 
 // The server backstops of `o` as a startup `options` string, followed by the

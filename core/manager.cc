@@ -32,7 +32,7 @@ Manager::Manager(ManagerParts parts)
       leases_(parts_.signer, parts_.service, parts_.instance, parts_.options,
               ProbeSettingsFor(parts_.options, parts_.service), *parts_.clock, server_, events_),
       reaper_(parts_.options, parts_.service, parts_.signer, *parts_.scheduler,
-              spec_.connect_timeout_seconds, *parts_.clock, server_, events_),
+              ConnectTimeoutText(parts_.options), *parts_.clock, server_, events_),
       transactions_(*parts_.clock, events_) {}
 
 Manager::~Manager() {
@@ -72,7 +72,9 @@ absl::Status Manager::Connect() {
 absl::StatusOr<Connection*> Manager::EnsureConnectedLocked(absl::Time deadline) {
   if (conn_ != nullptr && conn_->ok()) return conn_.get();
   conn_.reset();
-  Backoff backoff = MakeBackoff(deadline);
+  // A failover or a restart takes as long as it takes: connects are retried
+  // until connect_budget, not just the policy's retries.
+  Backoff backoff = MakeBackoff(deadline, Backoff::Limit::kDeadline);
   bool emergency_tried = false;
   bool refused_full = false;  // some attempt met a full database (53300)
   bool housekeeping_done = false;
@@ -148,7 +150,8 @@ absl::StatusOr<Manager::Ready> Manager::PrepareLocked(absl::Time deadline, bool 
     }
   }
   if (conn_ == nullptr || !conn_->ok()) {
-    absl::StatusOr<Connection*> conn = EnsureConnectedLocked(deadline);
+    // Connecting keeps to connect_budget inside the call's own deadline.
+    absl::StatusOr<Connection*> conn = EnsureConnectedLocked(ConnectDeadline(deadline));
     if (!conn.ok()) return conn.status();
     now_ns = parts_.clock->MonotonicNanos();
   }
@@ -161,7 +164,7 @@ absl::StatusOr<Manager::Ready> Manager::PrepareLocked(absl::Time deadline, bool 
   // Nothing of the caller's was sent: connect again with a fresh lease
   // rather than run on an expiring one.
   conn_.reset();
-  absl::StatusOr<Connection*> conn = EnsureConnectedLocked(deadline);
+  absl::StatusOr<Connection*> conn = EnsureConnectedLocked(ConnectDeadline(deadline));
   if (!conn.ok()) return conn.status();
   return Ready{*conn, false};
 }
@@ -296,7 +299,8 @@ absl::Status Manager::RunTransaction(const TransactionBody& body,
     // A transaction's statements are the user's: the lease goes first, alone.
     if (ready->renew_in_pipeline && !leases_.RenewBlocking(*conn).ok()) {
       conn_.reset();
-      absl::StatusOr<Connection*> again = EnsureConnectedLocked(backoff.deadline());
+      absl::StatusOr<Connection*> again =
+          EnsureConnectedLocked(ConnectDeadline(backoff.deadline()));
       if (!again.ok()) return again.status();
       conn = *again;
     }

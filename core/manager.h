@@ -26,6 +26,7 @@
 #ifndef AEQUOR_CORE_MANAGER_H_
 #define AEQUOR_CORE_MANAGER_H_
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -117,12 +118,17 @@ class Manager final : public ConnectionManager {
                                                           Backoff& backoff);
   // A transaction id's fate, looked up on a (new) connection until `deadline`.
   XidFate ResolveXidLocked(const std::string& xid, absl::Time deadline);
+  // When a connect inside a call that ends at `call_deadline` must give up:
+  // connect_budget from now, or the call's deadline if that comes first.
+  absl::Time ConnectDeadline(absl::Time call_deadline) const {
+    return std::min(call_deadline, parts_.clock->MonotonicNow() + parts_.options.connect_budget);
+  }
   // The end of query_budget for a call that started at monotonic `start_ns`.
   absl::Time QueryDeadline(int64_t start_ns) const {
     return absl::FromUnixNanos(start_ns) + parts_.options.query_budget;
   }
-  Backoff MakeBackoff(absl::Time deadline) {
-    return Backoff(*parts_.retry_policy, *parts_.random, *parts_.clock, events_, deadline);
+  Backoff MakeBackoff(absl::Time deadline, Backoff::Limit limit = Backoff::Limit::kPolicy) {
+    return Backoff(*parts_.retry_policy, *parts_.random, *parts_.clock, events_, deadline, limit);
   }
   // FailedPrecondition when called from inside a RunTransaction body (which
   // holds mu_ on this thread: locking again would deadlock).

@@ -60,7 +60,7 @@ TEST(Backoff, SleepsThePolicysDelaysAndReportsEachRetry) {
   EXPECT_EQ(events[1].attempt, 3);
 }
 
-TEST(Backoff, TheLastSleepIsCutToTheDeadlineAndThenItGivesUp) {
+TEST(Backoff, ItGivesUpAtOnceWhenTheNextAttemptCouldNotStartBeforeTheDeadline) {
   FakeClock clock;
   EventCapture capture(clock);
   LinearPolicy policy(10);
@@ -68,10 +68,38 @@ TEST(Backoff, TheLastSleepIsCutToTheDeadlineAndThenItGivesUp) {
   Backoff backoff(policy, random, clock, capture.emitter(),
                   clock.MonotonicNow() + absl::Milliseconds(250));
   EXPECT_TRUE(backoff.Wait(1, "x", ""));   // 100 ms, 150 ms left
-  EXPECT_FALSE(backoff.Wait(2, "x", ""));  // 200 ms cut to 150: deadline reached
-  EXPECT_FALSE(backoff.Wait(3, "x", ""));  // nothing left: no sleep
+  EXPECT_FALSE(backoff.Wait(2, "x", ""));  // 200 ms would pass the deadline: no sleep
+  EXPECT_EQ(clock.sleeps(), (std::vector<absl::Duration>{absl::Milliseconds(100)}));
+  EXPECT_EQ(capture.Take().size(), 1u) << "no retry event for a retry that will not happen";
+}
+
+TEST(Backoff, UntilTheDeadlineItRepeatsThePolicysLastDelayOnceItsRetriesAreUsedUp) {
+  FakeClock clock;
+  EventCapture capture(clock);
+  LinearPolicy policy(2);  // 100 ms, 200 ms, then no more
+  CountingRandom random;
+  Backoff backoff(policy, random, clock, capture.emitter(), clock.MonotonicNow() + absl::Seconds(1),
+                  Backoff::Limit::kDeadline);
+  int retry = 1;
+  while (backoff.Wait(retry, "refused", "")) ++retry;
+  // 100 + 200 + 200 + 200 = 700 ms; one more 200 ms would reach 900 ms < 1 s,
+  // and the one after that would pass the deadline.
   EXPECT_EQ(clock.sleeps(),
-            (std::vector<absl::Duration>{absl::Milliseconds(100), absl::Milliseconds(150)}));
+            (std::vector<absl::Duration>{absl::Milliseconds(100), absl::Milliseconds(200),
+                                         absl::Milliseconds(200), absl::Milliseconds(200),
+                                         absl::Milliseconds(200)}));
+  EXPECT_EQ(retry, 6);
+}
+
+TEST(Backoff, UntilTheDeadlineAPolicyThatAllowsNoRetryStillMeansNone) {
+  FakeClock clock;
+  EventCapture capture(clock);
+  LinearPolicy policy(0);
+  CountingRandom random;
+  Backoff backoff(policy, random, clock, capture.emitter(), clock.MonotonicNow() + absl::Seconds(10),
+                  Backoff::Limit::kDeadline);
+  EXPECT_FALSE(backoff.Wait(1, "refused", ""));
+  EXPECT_TRUE(clock.sleeps().empty());
 }
 
 }  // namespace

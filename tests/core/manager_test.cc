@@ -331,24 +331,63 @@ TEST_F(ManagerTest, AuthenticationFailureIsNotRetried) {
   EXPECT_TRUE(clock_.sleeps().empty()) << "no backoff for a bad password";
 }
 
-TEST_F(ManagerTest, ARefusedServerIsRetriedWithBackoffWithinTheBudget) {
+TEST_F(ManagerTest, ARefusedServerIsRetriedWithBackoffUntilTheConnectBudget) {
+  int connect_errors = 0;
+  CallbackHooks hooks;
+  hooks.on_event = [&](const Event& e) { connect_errors += e.kind == EventKind::kConnectError; };
+  ConnectionManagerBuilder b = Builder();
+  ManagerOptions o;
+  o.connect_budget = absl::Seconds(15);
+  b.SetConninfo("host=127.0.0.1 port=1 dbname=x user=x")
+      .SetConnectBudget(o.connect_budget)
+      .SetHooks(std::move(hooks))
+      .UseRetryPolicy(PluginSpec("aequor.retry.decorrelated_jitter",
+                                 {{"retries", "3"}, {"base_ms", "100"}, {"cap_ms", "2000"}}));
+  std::unique_ptr<ConnectionManager> m = Make(std::move(b));
+  EXPECT_EQ(m->Connect().code(), absl::StatusCode::kUnavailable);
+  // A failover takes longer than the policy's 3 retries (about 0.7 s): the
+  // manager goes on, with the policy's backoff, until the budget.
+  EXPECT_GT(connect_errors, 4) << "beyond 1 attempt + 3 retries";
+  std::vector<absl::Duration> sleeps = clock_.sleeps();
+  ASSERT_EQ(sleeps.size() + 1, static_cast<size_t>(connect_errors)) << "a sleep between attempts";
+  absl::Duration total;
+  for (absl::Duration d : sleeps) {
+    EXPECT_GE(d, absl::Milliseconds(100));
+    EXPECT_LE(d, absl::Milliseconds(2000));
+    total += d;
+  }
+  EXPECT_LE(total, o.connect_budget);
+  EXPECT_GT(total + absl::Milliseconds(2000), o.connect_budget) << "it used the budget";
+}
+
+TEST_F(ManagerTest, ANoRetryPolicyConnectsOnce) {
   int connect_errors = 0;
   CallbackHooks hooks;
   hooks.on_event = [&](const Event& e) { connect_errors += e.kind == EventKind::kConnectError; };
   ConnectionManagerBuilder b = Builder();
   b.SetConninfo("host=127.0.0.1 port=1 dbname=x user=x")
       .SetHooks(std::move(hooks))
-      .UseRetryPolicy(PluginSpec("aequor.retry.decorrelated_jitter",
-                                 {{"retries", "3"}, {"base_ms", "100"}, {"cap_ms", "2000"}}));
+      .UseRetryPolicy(PluginSpec("aequor.retry.none"));
   std::unique_ptr<ConnectionManager> m = Make(std::move(b));
   EXPECT_EQ(m->Connect().code(), absl::StatusCode::kUnavailable);
-  EXPECT_EQ(connect_errors, 4) << "1 attempt + 3 retries";
-  std::vector<absl::Duration> sleeps = clock_.sleeps();
-  ASSERT_EQ(sleeps.size(), 3u);
-  for (absl::Duration d : sleeps) {
-    EXPECT_GE(d, absl::Milliseconds(100));
-    EXPECT_LE(d, absl::Milliseconds(2000));
-  }
+  EXPECT_EQ(connect_errors, 1);
+  EXPECT_TRUE(clock_.sleeps().empty());
+}
+
+TEST_F(ManagerTest, AQueryThatMustConnectFirstKeepsToTheConnectBudget) {
+  ConnectionManagerBuilder b = Builder();
+  b.SetConninfo("host=127.0.0.1 port=1 dbname=x user=x")
+      .SetConnectTimeout(absl::Seconds(2))
+      .SetConnectBudget(absl::Seconds(3))
+      .SetQueryBudget(absl::Seconds(20))
+      .UseRetryPolicy(PluginSpec("aequor.retry.decorrelated_jitter",
+                                 {{"retries", "3"}, {"base_ms", "100"}, {"cap_ms", "1000"}}));
+  std::unique_ptr<ConnectionManager> m = Make(std::move(b));
+  const absl::Time start = clock_.MonotonicNow();
+  absl::StatusOr<QueryResult> r = m->Query("SELECT 1");
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable) << r.status();
+  EXPECT_LE(clock_.MonotonicNow() - start, absl::Seconds(3)) << "connect_budget, not query_budget";
+  EXPECT_GT(clock_.sleeps().size(), 3u) << "retried until the connect budget";
 }
 
 TEST_F(ManagerTest, WritingToAConnectionTheServerClosedRaisesNoSigpipe) {

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -151,6 +152,14 @@ class SilentCollector {
   }
   ~SilentCollector() { close(fd_); }
   int port() const { return port_; }
+
+  // True once a client's connection waits in the accept queue (a listening
+  // socket is readable then): the exporter has started an export that will
+  // never be answered.
+  bool WaitForConnection(absl::Duration timeout) const {
+    struct pollfd p = {fd_, POLLIN, 0};
+    return poll(&p, 1, static_cast<int>(absl::ToInt64Milliseconds(timeout))) == 1;
+  }
 
  private:
   int fd_ = -1;
@@ -436,7 +445,7 @@ TEST_F(OtlpExportTest, ASilentCollectorCostsFlushItsTimeoutAndNeverAQuery) {
       Make(ByName(absl::StrCat("127.0.0.1:", silent.port()), "100", "2000"));
   ASSERT_NE(m, nullptr);
   ASSERT_TRUE(m->Connect().ok());
-  absl::SleepFor(absl::Milliseconds(1200));  // metrics handed over, an export in flight
+  ASSERT_TRUE(silent.WaitForConnection(absl::Seconds(30))) << "the exporter never connected";
   absl::Duration slowest;
   for (int i = 0; i < 20; ++i) {
     const absl::Time start = absl::Now();

@@ -11,8 +11,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "api/plugin.h"
 #include "bench/storm/conninfo.h"
+#include "bench/storm/plugin_specs.h"
 
 namespace aequor {
 namespace storm {
@@ -180,13 +180,6 @@ absl::Status Apply(const Flag& flag, const std::optional<std::string>& value, St
   return absl::OkStatus();
 }
 
-absl::Status CheckReaperScheduler(const std::string& spec) {
-  if (absl::StatusOr<PluginSpec> parsed = ParsePluginSpec(spec); !parsed.ok()) {
-    return Bad("reaper-scheduler", parsed.status().message());
-  }
-  return absl::OkStatus();
-}
-
 // The checks between flags, once every value is in. `given` says whether a
 // flag was on the command line.
 absl::Status CheckCombinations(const StormOptions& o,
@@ -212,7 +205,7 @@ absl::Status CheckCombinations(const StormOptions& o,
     if (o.client == ClientKind::kLibpq) {
       return Bad("reaper-scheduler", "has no effect with --client=libpq (no reaper)");
     }
-    if (absl::Status s = CheckReaperScheduler(o.reaper_scheduler); !s.ok()) return s;
+    if (absl::Status s = CheckReaperSchedulerSpec(o.reaper_scheduler); !s.ok()) return s;
   }
   if (o.reaper_role && !o.dsn.empty()) {
     return Bad("reaper-role",
@@ -348,7 +341,7 @@ absl::Status ApplyStormEnvironment(const std::function<const char*(const char*)>
   if (const char* spec = getenv("AEQUOR_REAPER_SCHEDULER"); spec != nullptr && spec[0] != '\0' &&
                                                             options->reaper_scheduler.empty() &&
                                                             options->client != ClientKind::kLibpq) {
-    if (absl::Status s = CheckReaperScheduler(spec); !s.ok()) {
+    if (absl::Status s = CheckReaperSchedulerSpec(spec); !s.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("AEQUOR_REAPER_SCHEDULER: ", s.message()));
     }
     options->reaper_scheduler = spec;

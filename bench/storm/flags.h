@@ -41,7 +41,8 @@ absl::StatusOr<StormArgs> ParseStormArgs(const std::vector<std::string>& args);
 
 // What the storm takes from its environment: AEQUOR_COORDINATION_SECRET
 // (at least 16 bytes) and AEQUOR_REAPER_SCHEDULER (when --reaper-scheduler
-// is not given and the client has a reaper; validated like the flag).
+// is not given and the client has a reaper; validated like the flag: built
+// through the library's registry, bench/storm/plugin_specs.h).
 // InvalidArgument "AEQUOR_COORDINATION_SECRET: must be at least 16 bytes" or
 // "AEQUOR_REAPER_SCHEDULER: --reaper-scheduler: ...".
 absl::Status ApplyStormEnvironment(const std::function<const char*(const char*)>& getenv,

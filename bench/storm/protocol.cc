@@ -15,6 +15,18 @@ namespace {
 
 constexpr size_t kMaxKeyBytes = 80;
 
+// `text` (trimmed) cut to at most kMaxKeyBytes at a word boundary; a first
+// word longer than that is kept whole, never cut inside.
+std::string FailureKey(absl::string_view text) {
+  if (text.size() <= kMaxKeyBytes) return std::string(text);
+  size_t end = kMaxKeyBytes;
+  if (!absl::ascii_isspace(static_cast<unsigned char>(text[end]))) {
+    const size_t space = text.substr(0, end).find_last_of(" \t");
+    end = space != absl::string_view::npos ? space : text.find_first_of(" \t");
+  }
+  return std::string(absl::StripTrailingAsciiWhitespace(text.substr(0, end)));
+}
+
 }  // namespace
 
 bool LooksLikeSqlState(absl::string_view token) {
@@ -49,8 +61,7 @@ InstanceLine ParseInstanceLine(absl::string_view line) {
       out.failure_key = std::string(parts.first);
       out.detail = std::string(absl::StripAsciiWhitespace(parts.second));
     } else {
-      out.failure_key = std::string(rest.substr(0, kMaxKeyBytes));
-      absl::StripTrailingAsciiWhitespace(&out.failure_key);
+      out.failure_key = FailureKey(rest);
     }
     return out;
   }

@@ -115,7 +115,8 @@ struct InstanceLine {
   };
   Kind kind = Kind::kOther;
   // kFail: the SQLSTATE when the text starts with one, "unknown_outcome" when
-  // it starts with that word, else the text itself (first 80 bytes, trimmed).
+  // it starts with that word, else the text itself (trimmed, cut to at most
+  // 80 bytes at a word boundary; a first word longer than that stays whole).
   // "fail" alone gives "unspecified".
   std::string failure_key;
   // kFail: the answer was "fail unknown_outcome ...".

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "bench/storm/environment.h"
+#include "bench/storm/plugin_specs.h"
 #include "bench/storm/protocol.h"
 
 namespace aequor {
@@ -68,6 +69,10 @@ absl::Status PrepareStorm(const StormOptions& o, StormSetup* setup, StormSummary
     return absl::InvalidArgumentError(
         "--frozen-leader: cannot be combined with a restart fault (the restart would end the "
         "leader's session, and with it the lock)");
+  }
+  // Every invocation would fail on a scheduler the library cannot build.
+  if (!o.reaper_scheduler.empty() && o.client != ClientKind::kLibpq) {
+    if (absl::Status s = CheckReaperSchedulerSpec(o.reaper_scheduler); !s.ok()) return s;
   }
   if (o.seed.has_value()) {
     setup->seed = *o.seed;

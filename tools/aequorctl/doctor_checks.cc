@@ -27,12 +27,28 @@ int AvailableSlots(const ServerFacts& s) {
 
 const std::string& Service(const DoctorFacts& facts) { return facts.settings.service.normalized; }
 
+// Sessions of other roles this role cannot see (0 when unknown).
+int HiddenCount(const DoctorFacts& facts) { return facts.hidden.ok() ? facts.hidden->count : 0; }
+
 // The leased zombies of the service now, as the headroom check shows them.
 std::string ZombiesText(const DoctorFacts& facts) {
   if (!facts.leases.ok()) return "unknown (could not read pg_stat_activity)";
   if (!facts.secret.ok()) return "unknown without the coordination secret";
   const size_t zombies = facts.leases->would_kill.size();
-  return absl::StrCat(zombies, zombies > 0 ? " (a reaper pass would kill them now)" : "");
+  return absl::StrCat(zombies, zombies > 0 ? " (a reaper pass would kill them now)" : "",
+                      HiddenCount(facts) > 0
+                          ? absl::StrCat(" among the visible sessions, ", HiddenCount(facts),
+                                         " session(s) of other roles not visible")
+                          : "");
+}
+
+// "; N session(s) of other roles (a, b) are not visible to role R, so ...",
+// or "" when every session is visible (or visibility could not be read).
+std::string HiddenNote(const DoctorFacts& facts) {
+  if (HiddenCount(facts) == 0) return "";
+  return absl::StrCat("; ", facts.hidden->count, " session(s) of other roles (",
+                      facts.hidden->roles, ") are not visible to role ", facts.server.role,
+                      ", so leased zombies among them cannot be counted");
 }
 
 std::string GrantFix(absl::string_view grant, const ServerFacts& s) {
@@ -340,6 +356,13 @@ Finding CheckLeasedZombies(const DoctorFacts& facts) {
   }
   const size_t zombies = facts.leases->would_kill.size();
   const int leased = facts.leases->leased;
+  if (zombies == 0 && HiddenCount(facts) > 0) {
+    // Not "none": the sessions this role cannot see may hold some.
+    return {"leased_zombies", kWarn,
+            absl::StrCat("none of the ", leased, " visible session(s) with leases of service ",
+                         Service(facts), " is a leased zombie now", HiddenNote(facts)),
+            GrantFix("pg_read_all_stats", facts.server)};
+  }
   if (zombies == 0) {
     return {"leased_zombies", kOk,
             absl::StrCat("no leased zombies of service ", Service(facts), " now (", leased,
@@ -350,7 +373,8 @@ Finding CheckLeasedZombies(const DoctorFacts& facts) {
           absl::StrCat(zombies, " of the ", leased, " session(s) with leases of service ",
                        Service(facts), " are leased zombies now (signed, expired, idle at least ",
                        Seconds(facts.settings.reaper.min_idle),
-                       "): a pass would kill them; if they stay, no instance is running passes"),
+                       "): a pass would kill them; if they stay, no instance is running passes",
+                       HiddenNote(facts)),
           absl::StrCat("aequorctl reap --service ", Service(facts),
                        " (and check the instances' reaper scheduler)")};
 }

@@ -1,9 +1,14 @@
 #include "tools/aequorctl/lease_commands.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "api/lease.h"
 #include "api/lease_signer.h"
@@ -18,6 +23,42 @@ namespace {
 
 constexpr char kSign[] = "aequorctl lease sign";
 constexpr char kVerify[] = "aequorctl lease verify";
+
+// A lease's bytes besides service, instance and expiry: "s=" ";i=" ";e="
+// ";g=" and the 11-character tag.
+constexpr size_t kLeaseFixedBytes = 11 + kLeaseTagLength;
+// The expiry digits the service is shortened for (NormalizeService): any
+// time before the year 2286.
+constexpr size_t kExpiryDigits = 13;
+
+// Why a lease of `length` bytes (more than kMaxLeaseLength) does not fit, and
+// which input to shorten. The service is already shortened for the instance
+// (down to 1 byte), so only --instance and --expires-ms can be at fault.
+std::string TooLongLeaseMessage(size_t length, size_t instance_length, int64_t expires_ms) {
+  const size_t digits = absl::StrCat(expires_ms).size();
+  const size_t instance_fit =
+      kMaxLeaseLength - kLeaseFixedBytes - 1 - std::min(digits, kExpiryDigits);
+  std::vector<std::string> causes;
+  std::vector<std::string> fixes;
+  if (digits > kExpiryDigits) {
+    causes.push_back(absl::StrCat("--expires-ms is ", digits, " digits, at most ", kExpiryDigits,
+                                  " fit (any time before the year 2286)"));
+    fixes.push_back(absl::StrCat("give an --expires-ms of at most ", kExpiryDigits, " digits"));
+  }
+  if (instance_length > instance_fit) {
+    causes.push_back(absl::StrCat("--instance is ", instance_length, " bytes, at most ",
+                                  instance_fit, " fit (the service is shortened down to 1 byte)"));
+    fixes.push_back("shorten --instance");
+  }
+  if (causes.empty()) {
+    causes.push_back(absl::StrCat("--instance is ", instance_length, " bytes and --expires-ms ",
+                                  digits, " digits"));
+    fixes.push_back("shorten --instance or --expires-ms");
+  }
+  return absl::StrCat("the lease would be ", length, " bytes, more than the ", kMaxLeaseLength,
+                      " that application_name holds (PostgreSQL's NAMEDATALEN - 1): ",
+                      absl::StrJoin(causes, "; "), "; ", absl::StrJoin(fixes, ", and "));
+}
 
 const CommandGroup& LeaseGroup() {
   static const CommandGroup* const kGroup =
@@ -110,6 +151,12 @@ int RunLeaseSign(const std::vector<std::string>& args, CliEnv& env) {
   const std::string normalized = NormalizeService(*service, instance.size());
   absl::StatusOr<std::string> lease = SignLease(*secret.signer, normalized, instance, *expires_ms);
   if (!lease.ok()) {
+    const size_t length =
+        LeasePayload(normalized, instance, *expires_ms).size() + 3 + kLeaseTagLength;
+    if (lease.status().code() == absl::StatusCode::kInvalidArgument && length > kMaxLeaseLength) {
+      return Fail(env, kSign, TooLongLeaseMessage(length, instance.size(), *expires_ms),
+                  /*hint=*/true);
+    }
     if (lease.status().code() == absl::StatusCode::kInvalidArgument) {
       return Fail(env, kSign, lease.status().message(), /*hint=*/true);
     }

@@ -16,6 +16,7 @@
 #include "tools/aequorctl/redactor.h"
 #include "tools/aequorctl/secret_state.h"
 #include "tools/aequorctl/text_format.h"
+#include "util/pg.h"
 
 namespace aequor {
 namespace cli {
@@ -117,6 +118,14 @@ std::string Human(const ReapReport& report, const ReaperSettings& settings,
   return out;
 }
 
+// The connected role as SQL (quote_ident), for the GRANT a hint names;
+// "<role>" if it cannot be read.
+std::string CurrentRoleSql(PGconn* conn) {
+  pg::Outcome out = pg::Exec(conn, "SELECT quote_ident(current_user)");
+  if (!out.ok() || PQntuples(out.get()) != 1) return "<role>";
+  return PQgetvalue(out.get(), 0, 0);
+}
+
 }  // namespace
 
 int RunReapCommand(const std::vector<std::string>& args, CliEnv& env) {
@@ -157,6 +166,13 @@ int RunReapCommand(const std::vector<std::string>& args, CliEnv& env) {
     *env.err << kCommand << ": " << hidden->second
              << " session(s) of the service belong to roles this role cannot see"
              << " (skipped: not_visible); run 'aequorctl doctor' for the GRANT that fixes it.\n";
+  }
+  auto refused = report.skipped.find(skip_reason::kNotPermitted);
+  if (refused != report.skipped.end()) {
+    *env.err << kCommand << ": " << refused->second
+             << " session(s) of the service belong to roles this role may not signal"
+             << " (skipped: not_permitted); as a superuser, run: GRANT pg_signal_backend TO "
+             << CurrentRoleSql(conn->get()) << ";\n";
   }
   return report.outcome == ReapOutcome::kError ? kExitInvalid : kExitOk;
 }

@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
+#include "api/reaper_scheduler.h"
 #include "bench/storm/options.h"
 #include "gtest/gtest.h"
 
@@ -192,6 +193,36 @@ TEST(StormOptionsTest, EveryBadValueIsRejectedNamingItsOption) {
                                "--reaper-scheduler: "));
   EXPECT_EQ(ParseError({"--client=libpq", "--reaper-scheduler=aequor.reaper.probability"}),
             "--reaper-scheduler: has no effect with --client=libpq (no reaper)");
+}
+
+// A spec that parses but that the library cannot build would fail every
+// invocation of the run (issue 12, item 6): it is refused up front, with the
+// reason the library's registry gives.
+TEST(StormOptionsTest, ReaperSchedulerThatParsesButCannotBeBuiltIsRefusedWithTheLibrarysReason) {
+  for (const auto& [spec, reason] : std::vector<std::pair<std::string, std::string>>{
+           {"aequor.reaper.nope", "'aequor.reaper.nope'"},
+           {"aequor.reaper.probability(p=2)",
+            "aequor.reaper.probability: option 'p' must be a number in [0, 1], got '2'"},
+           {"aequor.reaper.probability(p=1, colour=red)",
+            "aequor.reaper.probability: unknown option 'colour'"},
+           {"aequor.reaper.all_of(aequor.reaper.nope)", "'aequor.reaper.nope'"}}) {
+    absl::StatusOr<StormArgs> a = ParseStormArgs({"--reaper-scheduler=" + spec});
+    ASSERT_FALSE(a.ok()) << spec;
+    EXPECT_EQ(a.status().code(), absl::StatusCode::kInvalidArgument) << spec;
+    EXPECT_TRUE(absl::StartsWith(a.status().message(), "--reaper-scheduler: "))
+        << a.status().message();
+    EXPECT_TRUE(absl::StrContains(a.status().message(), reason)) << a.status().message();
+  }
+  EXPECT_TRUE(ParseStormArgs({"--reaper-scheduler=aequor.reaper.probability(p=1)"}).ok());
+}
+
+TEST(StormOptionsTest, ReaperSchedulerIsRefusedOnlyWhereTheLibraryWouldRefuseIt) {
+  for (const std::string& spec :
+       {std::string(kDefaultReaperScheduler), std::string(kPgAequorReaperScheduler),
+        std::string("aequor.reaper.cooldown(base_ms=1000)")}) {
+    absl::StatusOr<StormArgs> a = ParseStormArgs({"--reaper-scheduler=" + spec});
+    EXPECT_TRUE(a.ok()) << spec << ": " << a.status();
+  }
 }
 
 TEST(StormOptionsTest, ReaperRoleParsesAndLeavesTheFleetASlot) {
@@ -381,6 +412,17 @@ TEST(StormEnvironmentVariablesTest, BadValuesNameTheVariable) {
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(absl::StartsWith(s.message(), "AEQUOR_REAPER_SCHEDULER: --reaper-scheduler: "))
       << s.message();
+}
+
+TEST(StormEnvironmentVariablesTest, SchedulerVariableThatCannotBeBuiltIsRefused) {
+  StormOptions o;
+  absl::Status s = ApplyStormEnvironment(
+      Environment(Vars{{"AEQUOR_REAPER_SCHEDULER", "aequor.reaper.probability(p=2)"}}), &o);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(),
+            "AEQUOR_REAPER_SCHEDULER: --reaper-scheduler: aequor.reaper.probability: option 'p' "
+            "must be a number in [0, 1], got '2'");
+  EXPECT_EQ(o.reaper_scheduler, "");
 }
 
 TEST(StormHelpTest, HelpNamesEveryFlag) {

@@ -28,6 +28,25 @@ TEST(StormProtocolTest, AnswerLines) {
   EXPECT_EQ(FailLine("", "boom\nbang"), "fail boom bang");
 }
 
+// A failure key is cut to about 80 bytes, at a word boundary, never mid-word
+// (issue 12, item 6: "... reaper_scheduler: aequor.reaper.probability: opt").
+TEST(StormProtocolTest, LongFailureTextIsCutBetweenWordsNeverInOne) {
+  const std::string text =
+      "config: reaper_scheduler: aequor.reaper.probability: option 'p' must be a number in "
+      "[0, 1], got '2'";
+  ASSERT_GT(text.size(), 80u);
+  InstanceLine f = ParseInstanceLine("fail " + text);
+  EXPECT_EQ(f.failure_key,
+            "config: reaper_scheduler: aequor.reaper.probability: option 'p' must be a number");
+  EXPECT_LE(f.failure_key.size(), 80u);
+  // Exactly 80 bytes that end a word stay whole.
+  const std::string eighty = std::string(75, 'x') + " abcd";
+  EXPECT_EQ(ParseInstanceLine("fail " + eighty + " more").failure_key, eighty);
+  // One word longer than the bound is kept whole, not cut inside.
+  const std::string word(100, 'y');
+  EXPECT_EQ(ParseInstanceLine("fail " + word + " tail").failure_key, word);
+}
+
 TEST(StormProtocolTest, UnknownOutcomeIsItsOwnFailureKey) {
   InstanceLine u = ParseInstanceLine("fail unknown_outcome terminating connection [57P01]");
   EXPECT_EQ(u.kind, InstanceLine::Kind::kFail);

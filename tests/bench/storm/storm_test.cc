@@ -347,6 +347,33 @@ TEST(StormBinaryTest, BadNewFlagExitsWithStatus2AndNamesTheFlag) {
   }
 }
 
+// A scheduler that parses but cannot be built used to fail every invocation
+// while the run exited 0 (issue 12, item 6): now nothing starts.
+TEST(StormBinaryTest, SchedulerThatCannotBeBuiltExitsWithStatus2BeforeAnyInstance) {
+  Exec e = RunBinary({"--reaper-scheduler=aequor.reaper.probability(p=2)"});
+  ASSERT_TRUE(WIFEXITED(e.status));
+  EXPECT_EQ(WEXITSTATUS(e.status), 2);
+  EXPECT_EQ(e.err,
+            "storm: --reaper-scheduler: aequor.reaper.probability: option 'p' must be a number "
+            "in [0, 1], got '2'\n");
+  EXPECT_EQ(e.out, "");
+}
+
+TEST(StormTest, RunStormRefusesASchedulerThatCannotBeBuiltBeforeAnyInstance) {
+  StormOptions o;
+  o.invocations = 1;
+  o.reaper_scheduler = "aequor.reaper.nope";
+  std::ostringstream progress;
+  absl::StatusOr<StormSummary> s = RunStorm(o, &progress);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StartsWith(s.status().message(), "--reaper-scheduler: "))
+      << s.status().message();
+  EXPECT_TRUE(absl::StrContains(s.status().message(), "'aequor.reaper.nope'"))
+      << s.status().message();
+  EXPECT_EQ(progress.str(), "") << "nothing started";
+}
+
 TEST(StormBinaryTest, HelpListsEveryContractOption) {
   Exec e = RunBinary({"--help"});
   ASSERT_TRUE(WIFEXITED(e.status));

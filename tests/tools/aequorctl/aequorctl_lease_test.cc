@@ -249,5 +249,33 @@ TEST(AequorctlLeaseTest, HelpOnEveryCommand) {
   EXPECT_THAT(verify_help.out, HasSubstr("--now-ms"));
 }
 
+// A lease longer than application_name holds says what is too long, by how
+// much, and which input to shorten, not a C++ function (issue 12, item 7).
+TEST(AequorctlLeaseTest, TooLongLeaseNamesTheLimitAndTheInputToShorten) {
+  RunResult instance = Aequorctl({"lease", "sign", "--service", "a", "--instance",
+                                  std::string(40, 'i'), "--expires-ms", "1700000000000"},
+                                 SecretEnv());
+  EXPECT_EQ(instance.exit_code, 2);
+  EXPECT_EQ(instance.out, "");
+  EXPECT_THAT(instance.err, HasSubstr("the lease would be 76 bytes, more than the 63"));
+  EXPECT_THAT(instance.err, HasSubstr("NAMEDATALEN"));
+  EXPECT_THAT(instance.err, HasSubstr("--instance is 40 bytes"));
+  EXPECT_THAT(instance.err, HasSubstr("shorten --instance"));
+  EXPECT_THAT(instance.err, Not(HasSubstr("NormalizeService")));
+  ExpectNoSecret(instance);
+
+  RunResult expiry = Aequorctl({"lease", "sign", "--service", std::string(30, 's'), "--instance",
+                                "abc", "--expires-ms", "999999999999999999"},
+                               SecretEnv());
+  EXPECT_EQ(expiry.exit_code, 2);
+  EXPECT_EQ(expiry.out, "");
+  EXPECT_THAT(expiry.err, HasSubstr("the lease would be 68 bytes, more than the 63"));
+  EXPECT_THAT(expiry.err, HasSubstr("--expires-ms is 18 digits"));
+  EXPECT_THAT(expiry.err, HasSubstr("--expires-ms"));
+  EXPECT_THAT(expiry.err, Not(HasSubstr("--instance is")));
+  EXPECT_THAT(expiry.err, Not(HasSubstr("NormalizeService")));
+  ExpectNoSecret(expiry);
+}
+
 }  // namespace
 }  // namespace aequor

@@ -573,6 +573,28 @@ TEST(DoctorReportTest, JsonHasTheDocumentedMembersInOrder) {
   EXPECT_TRUE(nulls["headroom"].is_null());
 }
 
+// Without pg_read_all_stats other roles' sessions are hidden: doctor says how
+// many it cannot see instead of "no leased zombies" (issue 12, item 7).
+TEST(DoctorChecksTest, LeasedZombiesSaysHowManySessionsItCannotSeeNeverNone) {
+  DoctorFacts f = Healthy();
+  f.server.read_all_stats = false;
+  f.hidden = HiddenSessions{3, "app2, app3"};
+  const Finding none = CheckLeasedZombies(f);
+  EXPECT_EQ(none.severity, Severity::kWarn);
+  EXPECT_THAT(none.message, Not(HasSubstr("no leased zombies")));
+  EXPECT_THAT(none.message, HasSubstr("3 session(s) of other roles (app2, app3)"));
+  EXPECT_THAT(none.message, HasSubstr("not visible to role reaper"));
+  EXPECT_EQ(none.fix, "GRANT pg_read_all_stats TO reaper;");
+  const Finding headroom = CheckHeadroom(f);
+  EXPECT_THAT(headroom.message, Not(HasSubstr("now: 0;")));
+  EXPECT_THAT(headroom.message, HasSubstr("3 session(s) of other roles not visible"));
+  f.leases = LeaseCounts{3, {101}};
+  const Finding some = CheckLeasedZombies(f);
+  EXPECT_EQ(some.severity, Severity::kWarn);
+  EXPECT_THAT(some.message, HasSubstr("1 of the 3 session(s) with leases of service orders"));
+  EXPECT_THAT(some.message, HasSubstr("3 session(s) of other roles (app2, app3)"));
+}
+
 }  // namespace
 }  // namespace cli
 }  // namespace aequor

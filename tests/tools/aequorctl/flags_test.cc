@@ -57,7 +57,7 @@ TEST(CliFlagsTest, ErrorsNeverRepeatValues) {
 }
 
 TEST(CliFlagsTest, AValueIsTakenAsItIsEvenWhenItLooksLikeAFlag) {
-  for (const std::string& value : {"-AbCd", "--help", "-h", "--dry-run", "", "--"}) {
+  for (const char* value : {"-AbCd", "--help", "-h", "--dry-run", "", "--"}) {
     auto flags = ParseFlags({"--service", value, "--dry-run"}, kSpec);
     ASSERT_TRUE(flags.ok()) << value << ": " << flags.status();
     EXPECT_EQ(flags->Get("service"), value);

@@ -44,7 +44,8 @@ TEST_F(AequorctlOpsTest, ReapDryRunKillsNothingThenReapKillsTheZombie) {
   EXPECT_EQ(Num(d["skipped"]["not_expired"]), 1);
   EXPECT_FALSE(Bool(d["frozen_leader_killed"]));
   EXPECT_TRUE(d["message"].is_null());
-  absl::SleepFor(absl::Milliseconds(200));
+  // A kill does not wait for the backend to exit: the check after the second
+  // dry run below, a whole command later, is the one with time to see it.
   EXPECT_TRUE(Alive(zombie->backend_pid())) << "a dry run kills nothing";
 
   RunResult human = Run("reap", {"--dry-run", "--service", "svc_r", "--min-idle-s", "0"},
@@ -52,7 +53,7 @@ TEST_F(AequorctlOpsTest, ReapDryRunKillsNothingThenReapKillsTheZombie) {
   ASSERT_EQ(human.exit_code, 0) << Describe(human);
   EXPECT_THAT(human.out, HasSubstr("completed"));
   EXPECT_THAT(human.out, HasSubstr("1 session(s) would have been"));
-  EXPECT_TRUE(Alive(zombie->backend_pid()));
+  EXPECT_TRUE(Alive(zombie->backend_pid())) << "neither dry run killed it";
 
   RunResult reap = Run("reap", {"--json", "--service", "svc_r", "--min-idle-s", "0"},
                        ThrowawayPostgres::kReaperRole);
@@ -111,6 +112,35 @@ TEST_F(AequorctlOpsTest, ReapRefusesContradictingSettings) {
       Run("reap", {"--service", "svc_s", "--max-kills", "0"}, ThrowawayPostgres::kReaperRole);
   EXPECT_EQ(kills.exit_code, 2) << Describe(kills);
   EXPECT_THAT(kills.err, HasSubstr("--max-kills"));
+}
+
+// A role that sees other roles' sessions but may not signal them skips them
+// as not_permitted; the output says which GRANT lets it (issue 12, item 7).
+TEST_F(AequorctlOpsTest, ReapWithoutPgSignalBackendHintsTheGrant) {
+  ASSERT_TRUE(server_
+                  ->AdminQuery(absl::StrCat(
+                      "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = "
+                      "'aequor_seer') THEN CREATE ROLE aequor_seer LOGIN PASSWORD '",
+                      ThrowawayPostgres::PasswordFor("aequor_seer"),
+                      "' IN ROLE pg_read_all_stats; END IF; END $$"))
+                  .ok());
+  auto zombie = Freeze(Expired("svc_p", "zombiep1"), ThrowawayPostgres::kApp2Role);
+  ASSERT_TRUE(zombie);
+  for (bool json : {false, true}) {
+    std::vector<std::string> args = {"--service", "svc_p", "--min-idle-s", "0"};
+    if (json) args.push_back("--json");
+    RunResult run = Run("reap", args, "aequor_seer");
+    EXPECT_EQ(run.exit_code, 0) << Describe(run);
+    if (json) {
+      Json doc = ParseJsonOrFail(absl::StripTrailingAsciiWhitespace(run.out));
+      EXPECT_EQ(Num(doc["skipped"]["not_permitted"]), 1) << run.out;
+    } else {
+      EXPECT_THAT(run.out, HasSubstr("not_permitted 1"));
+    }
+    EXPECT_THAT(run.err, HasSubstr("not_permitted"));
+    EXPECT_THAT(run.err, HasSubstr("GRANT pg_signal_backend TO aequor_seer;")) << run.err;
+  }
+  EXPECT_TRUE(Alive(zombie->backend_pid()));
 }
 
 }  // namespace

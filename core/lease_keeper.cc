@@ -92,10 +92,8 @@ absl::Status LeaseKeeper::RenewBlocking(Connection& connection) {
       reading = ReadProbe(r.get(), 0, 1);
       received = clock_.Now();
     } else {
-      const char* sqlstate = r ? PQresultErrorField(r.get(), PG_DIAG_SQLSTATE) : nullptr;
-      const char* primary = r ? PQresultErrorField(r.get(), PG_DIAG_MESSAGE_PRIMARY) : nullptr;
-      failure = StatusFromSqlState(sqlstate != nullptr ? sqlstate : "",
-                                   primary != nullptr ? primary : pg::ErrorMessage(conn));
+      const pg::ResultError e = pg::ReadError(r.get(), conn);
+      failure = StatusFromSqlState(e.sqlstate, e.message);
     }
     while (PGresult* rest = PQgetResult(conn)) PQclear(rest);
   }
@@ -145,9 +143,7 @@ Execution LeaseKeeper::ExecWithRenewal(Connection& connection, const Statement& 
     server_.ObserveProbe(ReadProbe(renewal.get(), 0, 1), sent_at, received_at);
     return out;
   }
-  const char* primary =
-      renewal ? PQresultErrorField(renewal.get(), PG_DIAG_MESSAGE_PRIMARY) : nullptr;
-  events_.LeaseRenewFailed(primary != nullptr ? std::string(primary) : pg::ErrorMessage(conn));
+  events_.LeaseRenewFailed(pg::ReadError(renewal.get(), conn).message);
   // A failed renewal aborts the rest of the pipeline: the statement never
   // ran. Send it alone if the connection lives.
   if (out.result == nullptr || PQresultStatus(out.result.get()) == PGRES_PIPELINE_ABORTED) {

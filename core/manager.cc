@@ -234,10 +234,9 @@ absl::StatusOr<QueryResult> Manager::Query(absl::string_view sql, absl::Span<con
     }
 
     StatementFailure failure;
-    const PGresult* r = exec.result.get();
-    if (const char* s = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr) failure.sqlstate = s;
-    const char* primary = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
-    failure.message = primary != nullptr ? std::string(primary) : conn->ErrorMessage();
+    pg::ResultError error = pg::ReadError(exec.result.get(), conn->get());
+    failure.sqlstate = std::move(error.sqlstate);
+    failure.message = std::move(error.message);
     FailureFacts& facts = failure.facts;
     facts.phase = Phase::kStatement;
     facts.connection_lost = !conn->ok();

@@ -11,14 +11,10 @@
 namespace aequor {
 namespace {
 
-// The server's SQLSTATE and message of a failed result, as a status.
-absl::Status FailureStatus(const PGresult* r, const Connection& conn, absl::StatusCode fallback,
-                           bool lost) {
-  const char* sqlstate = r != nullptr ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
-  const char* primary = r != nullptr ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
-  const std::string message = primary != nullptr ? std::string(primary) : conn.ErrorMessage();
-  return StatusFromSqlState(sqlstate != nullptr ? sqlstate : "",
-                            lost ? absl::StrCat("connection lost: ", message) : message,
+// A failed statement's error as a status.
+absl::Status FailureStatus(const pg::ResultError& e, absl::StatusCode fallback, bool lost) {
+  return StatusFromSqlState(e.sqlstate,
+                            lost ? absl::StrCat("connection lost: ", e.message) : e.message,
                             lost ? absl::StatusCode::kUnavailable : fallback);
 }
 
@@ -88,12 +84,9 @@ absl::StatusOr<QueryResult> TransactionRunner::RunStatement(Connection& conn, ab
     events_.QueryEnd(sql, took_ns, /*attempt=*/0, rows.affected_rows());
     return rows;
   }
-  absl::Status status =
-      FailureStatus(r.get(), conn, absl::StatusCode::kInternal, /*lost=*/!conn.ok());
-  const char* primary = r ? PQresultErrorField(r.get(), PG_DIAG_MESSAGE_PRIMARY) : nullptr;
-  events_.QueryError(sql, absl::Nanoseconds(took_ns), /*attempt=*/0, SqlState(status),
-                     primary != nullptr ? std::string(primary) : conn.ErrorMessage());
-  return status;
+  const pg::ResultError e = pg::ReadError(r.get(), conn.get());
+  events_.QueryError(sql, absl::Nanoseconds(took_ns), /*attempt=*/0, e.sqlstate, e.message);
+  return FailureStatus(e, absl::StatusCode::kInternal, /*lost=*/!conn.ok());
 }
 
 TransactionAttempt TransactionRunner::Attempt(Connection& conn, const std::string& begin,
@@ -104,7 +97,8 @@ TransactionAttempt TransactionRunner::Attempt(Connection& conn, const std::strin
   if (!Succeeded(began.get())) {
     out.facts.connection_lost = !conn.ok();
     out.facts.status =
-        FailureStatus(began.get(), conn, absl::StatusCode::kUnavailable, /*lost=*/false);
+        FailureStatus(pg::ReadError(began.get(), conn.get()), absl::StatusCode::kUnavailable,
+                      /*lost=*/false);
     return out;
   }
   if (resolve_outcome && PQntuples(began.get()) == 1) out.xid = PQgetvalue(began.get(), 0, 0);
@@ -141,7 +135,8 @@ TransactionAttempt TransactionRunner::Attempt(Connection& conn, const std::strin
   }
   out.facts.connection_lost = !conn.ok();
   out.facts.status =
-      FailureStatus(commit.get(), conn, absl::StatusCode::kUnavailable, /*lost=*/false);
+      FailureStatus(pg::ReadError(commit.get(), conn.get()), absl::StatusCode::kUnavailable,
+                    /*lost=*/false);
   return out;
 }
 

@@ -13,6 +13,15 @@ std::string ErrorMessage(const PGconn* conn) {
   return std::string(absl::StripTrailingAsciiWhitespace(message));
 }
 
+ResultError ReadError(const PGresult* r, const PGconn* conn) {
+  ResultError e;
+  const char* sqlstate = r != nullptr ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  const char* primary = r != nullptr ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
+  if (sqlstate != nullptr) e.sqlstate = sqlstate;
+  e.message = primary != nullptr ? std::string(primary) : ErrorMessage(conn);
+  return e;
+}
+
 Outcome Exec(PGconn* conn, const char* sql, absl::Span<const std::string> params) {
   Outcome out;
   if (params.empty()) {
@@ -28,11 +37,9 @@ Outcome Exec(PGconn* conn, const char* sql, absl::Span<const std::string> params
       out.result_ != nullptr ? PQresultStatus(out.result_.get()) : PGRES_FATAL_ERROR;
   out.ok_ = status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
   if (out.ok_) return out;
-  const PGresult* r = out.result_.get();
-  const char* sqlstate = r != nullptr ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
-  const char* primary = r != nullptr ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
-  out.sqlstate_ = sqlstate != nullptr ? sqlstate : "";
-  out.message_ = primary != nullptr ? std::string(primary) : ErrorMessage(conn);
+  ResultError e = ReadError(out.result_.get(), conn);
+  out.sqlstate_ = std::move(e.sqlstate);
+  out.message_ = std::move(e.message);
   return out;
 }
 

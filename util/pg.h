@@ -35,6 +35,15 @@ using Result = std::unique_ptr<PGresult, ResultDeleter>;
 // "unknown libpq error" when it has none.
 std::string ErrorMessage(const PGconn* conn);
 
+// What a failed statement left: its SQLSTATE ("" when libpq failed before
+// the server answered) and the server's primary message, else libpq's
+// message of `conn`.
+struct ResultError {
+  std::string sqlstate;
+  std::string message;
+};
+ResultError ReadError(const PGresult* result, const PGconn* conn);
+
 // The result of one statement: ok() when the server answered COMMAND_OK or
 // TUPLES_OK; otherwise the SQLSTATE (empty when libpq failed before the
 // server answered) and the primary message (libpq's when the server sent

@@ -80,6 +80,10 @@ struct QueryOptions {
   // may be retried after a connection loss even if it may have been sent.
   // Default false.
   bool idempotent = false;
+  // The call's deadline, from its start: connecting, retries and the
+  // statement itself (see ManagerOptions::query_budget). Zero: query_budget.
+  // Default zero. REQUIRES: >= 0.
+  absl::Duration timeout = absl::ZeroDuration();
 };
 
 // Per-transaction settings for ConnectionManager::RunTransaction().
@@ -100,6 +104,11 @@ struct TransactionOptions {
   // after COMMIT was sent can be resolved with pg_xact_status on a new
   // connection instead of reported as "outcome unknown". Default true.
   bool resolve_outcome = true;
+  // The call's deadline, from its start, for every attempt and statement
+  // (see ManagerOptions::query_budget): a COMMIT still unanswered then is
+  // kDeadlineExceeded with IsOutcomeUnknown() true. Zero: query_budget.
+  // Default zero. REQUIRES: >= 0.
+  absl::Duration timeout = absl::ZeroDuration();
 };
 
 // The statements of one transaction, inside RunTransaction()'s body.

@@ -14,12 +14,14 @@ std::string SqlState(const absl::Status& status) {
 }
 
 bool IsOutcomeUnknown(const absl::Status& status) {
-  return status.code() == absl::StatusCode::kUnknown &&
+  return (status.code() == absl::StatusCode::kUnknown ||
+          status.code() == absl::StatusCode::kDeadlineExceeded) &&
          status.GetPayload(kOutcomeUnknownPayload).has_value();
 }
 
-absl::Status OutcomeUnknownError(absl::string_view message, absl::string_view sqlstate) {
-  absl::Status status(absl::StatusCode::kUnknown, message);
+absl::Status OutcomeUnknownError(absl::string_view message, absl::string_view sqlstate,
+                                 absl::StatusCode code) {
+  absl::Status status(code, message);
   status.SetPayload(kOutcomeUnknownPayload, absl::Cord("1"));
   if (!sqlstate.empty()) status.SetPayload(kSqlStatePayload, absl::Cord(sqlstate));
   return status;

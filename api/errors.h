@@ -23,15 +23,19 @@ inline constexpr absl::string_view kSqlStatePayload = "type.aequor.dev/sqlstate"
 
 // The payload marking an error whose outcome is unknown: the connection was
 // lost after a write (or COMMIT) was sent, so it may or may not have taken
-// effect. Such errors have code kUnknown and are never retried blindly.
+// effect. Such errors have code kUnknown (kDeadlineExceeded when the call's
+// deadline passed with the statement in flight) and are never retried
+// blindly.
 inline constexpr absl::string_view kOutcomeUnknownPayload = "type.aequor.dev/outcome_unknown";
 
 // True for the "outcome unknown" errors described above.
 bool IsOutcomeUnknown(const absl::Status& status);
 
-// The one constructor of those errors: code kUnknown, `message`, the
-// outcome-unknown payload, and the SQLSTATE payload when `sqlstate` is set.
-absl::Status OutcomeUnknownError(absl::string_view message, absl::string_view sqlstate = "");
+// The one constructor of those errors: `code` (kUnknown or
+// kDeadlineExceeded), `message`, the outcome-unknown payload, and the
+// SQLSTATE payload when `sqlstate` is set.
+absl::Status OutcomeUnknownError(absl::string_view message, absl::string_view sqlstate = "",
+                                 absl::StatusCode code = absl::StatusCode::kUnknown);
 
 // The five-character SQLSTATE of `status`, or "" when it has none (not a
 // server error, or libpq reported the failure without one, as it does for

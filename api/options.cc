@@ -82,15 +82,27 @@ absl::Status ValidateOptions(const ManagerOptions& o) {
       return Invalid(name, absl::StrCat("must be at least 1ms, got ", Show(value)));
     }
   }
-  if (o.server_keepalives) {
+  if (o.server_keepalives || o.client_keepalives) {
     if (o.keepalives_idle < absl::Seconds(1) || o.keepalives_interval < absl::Seconds(1)) {
       return Invalid("keepalives_idle/keepalives_interval",
-                     "must be at least 1s when server_keepalives is on");
+                     "must be at least 1s when server_keepalives or client_keepalives is on");
     }
     if (o.keepalives_count < 1 || o.keepalives_count > 100) {
       return Invalid("keepalives_count",
                      absl::StrCat("must be in [1, 100], got ", o.keepalives_count));
     }
+  }
+  if (o.tcp_user_timeout < absl::ZeroDuration() || o.tcp_user_timeout > absl::Hours(1)) {
+    return Invalid("tcp_user_timeout",
+                   absl::StrCat("must be in [0, 1h] (0: the kernel's), got ",
+                                Show(o.tcp_user_timeout)));
+  }
+  if (o.tcp_user_timeout > absl::ZeroDuration() && o.tcp_user_timeout < absl::Milliseconds(1)) {
+    return Invalid("tcp_user_timeout", "must be 0 or at least 1ms");
+  }
+  if (o.cancel_timeout < absl::Milliseconds(1) || o.cancel_timeout > absl::Seconds(60)) {
+    return Invalid("cancel_timeout",
+                   absl::StrCat("must be in [1ms, 60s], got ", Show(o.cancel_timeout)));
   }
   if (o.connect_timeout < absl::Seconds(2)) {
     return Invalid("connect_timeout", absl::StrCat("must be at least 2s (libpq's smallest), got ",

@@ -145,9 +145,22 @@ struct ManagerOptions {
   // gone (a frozen micro-VM does not answer). Default off (the Linux default
   // is 2 hours). When on: idle, interval and count as below.
   bool server_keepalives = false;
+  // --- The client's socket (libpq keywords; the user's conninfo wins). ---
+  // Client-side TCP keepalives (libpq's keepalives, keepalives_idle,
+  // keepalives_interval, keepalives_count), so this process's kernel notices
+  // a server or network that is gone while a connection sits idle.
+  // Default on.
+  bool client_keepalives = true;
+  // Keepalive timing for both sides, whole seconds. Defaults 30 s, 10 s, 3.
+  // REQUIRES (when either side is on): idle and interval >= 1 s; count 1..100.
   absl::Duration keepalives_idle = absl::Seconds(30);
   absl::Duration keepalives_interval = absl::Seconds(10);
   int keepalives_count = 3;
+  // libpq's tcp_user_timeout (TCP_USER_TIMEOUT): the kernel closes the
+  // connection when data it sent stays unacknowledged this long (a server
+  // whose host or network is gone). Default 30 s; 0 leaves the kernel's
+  // (about 15 minutes of retransmissions). REQUIRES: 0 or 1 ms..1 h.
+  absl::Duration tcp_user_timeout = absl::Seconds(30);
 
   // Total time for connecting, retries included (a deadline), also when a
   // query or transaction has to connect first (then within its own budget
@@ -158,12 +171,27 @@ struct ManagerOptions {
   // Default 15 s.
   absl::Duration connect_budget = absl::Seconds(15);
 
-  // Total time for one query, retries included (a deadline). Default 15 s.
+  // Total time for one query or transaction, retries included: a deadline
+  // that also bounds a statement already sent. When it passes while the
+  // server has not answered, the statement is cancelled (PQcancel, waited
+  // for at most cancel_timeout), the connection closed, and the call
+  // returns kDeadlineExceeded, with IsOutcomeUnknown() true when what was
+  // sent may have run (a non-idempotent statement, a COMMIT). A call may
+  // give its own (QueryOptions::timeout, TransactionOptions::timeout).
+  // Default 15 s.
   absl::Duration query_budget = absl::Seconds(15);
+  // How long a call whose deadline passed waits for the server to accept
+  // its cancel request, on top of the deadline (the request is a new
+  // connection, which a dead network never answers). Default 1 s.
+  // REQUIRES: 1 ms..60 s.
+  absl::Duration cancel_timeout = absl::Seconds(1);
 
   // libpq's connect_timeout for one attempt, whole seconds, at least 2 (libpq
-  // raises smaller values to 2). A connect_timeout in the conninfo (or
-  // $PGCONNECT_TIMEOUT) wins over this one. Default 5 s.
+  // raises smaller values to 2). An attempt with less of its call's
+  // deadline left gets what is left, rounded up to whole seconds (so it may
+  // end up to a second after the deadline, or 2 s after it with libpq's
+  // floor). A connect_timeout in the conninfo (or $PGCONNECT_TIMEOUT) wins
+  // over this one, and over the deadline. Default 5 s.
   // REQUIRES: <= connect_budget.
   absl::Duration connect_timeout = absl::Seconds(5);
 

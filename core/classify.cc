@@ -23,7 +23,9 @@ bool LooksLikeCommit(absl::string_view sql) {
   return starts("commit") || starts("end");
 }
 
-Verdict Classify(const FailureFacts& f) {
+namespace {
+
+Verdict ClassifyInTime(const FailureFacts& f) {
   const std::string sqlstate = SqlState(f.status);
   switch (f.phase) {
     case Phase::kConnect:
@@ -48,6 +50,13 @@ Verdict Classify(const FailureFacts& f) {
       return RolledBack(sqlstate) ? Verdict::kRetry : Verdict::kFail;
   }
   return Verdict::kFail;
+}
+
+}  // namespace
+
+Verdict Classify(const FailureFacts& f) {
+  const Verdict verdict = ClassifyInTime(f);
+  return f.timed_out && verdict == Verdict::kRetry ? Verdict::kFail : verdict;
 }
 
 }  // namespace aequor

@@ -19,6 +19,9 @@
 //   commit     connection lost after COMMIT was sent: outcome unknown
 //              (resolved with pg_xact_status when the xid is known).
 //              40001/40P01 at COMMIT: rolled back, run again. Else fail.
+//   deadline   a statement still unanswered at the call's deadline was
+//              cancelled and its connection closed: as a lost connection,
+//              but never retried (the call's time is spent).
 //
 // Thread-safety: pure functions.
 #ifndef AEQUOR_CORE_CLASSIFY_H_
@@ -39,6 +42,7 @@ struct FailureFacts {
   bool idempotent = false;       // QueryOptions::idempotent
   bool in_transaction = false;   // the session was inside the user's transaction
   bool is_commit = false;        // the statement ends a transaction (COMMIT, END)
+  bool timed_out = false;        // the call's deadline passed in flight (never retried)
 };
 
 enum class Verdict {

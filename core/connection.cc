@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cmath>
+#include <algorithm>
 #include <cstdlib>
 #include <vector>
 
@@ -44,10 +45,50 @@ bool UserSetsConnectTimeout(const std::string& conninfo) {
   return set;
 }
 
+std::string ConnectTimeoutWithin(absl::Duration connect_timeout, absl::Duration left) {
+  return absl::StrCat(std::max<int64_t>(1, WholeSeconds(std::min(connect_timeout, left))));
+}
+
+std::string AttemptConnectTimeout(const ConnectSpec& spec, absl::Duration left) {
+  if (spec.connect_timeout <= absl::ZeroDuration()) return std::string();
+  return ConnectTimeoutWithin(spec.connect_timeout, left);
+}
+
 ConnectSpec ConnectSpecFrom(const ManagerOptions& o, std::string startup_options) {
-  return ConnectSpec{o.conninfo,
-                     UserSetsConnectTimeout(o.conninfo) ? std::string() : ConnectTimeoutText(o),
-                     std::move(startup_options)};
+  ConnectSpec spec;
+  spec.conninfo = o.conninfo;
+  if (!UserSetsConnectTimeout(o.conninfo)) spec.connect_timeout = o.connect_timeout;
+  spec.startup_options = std::move(startup_options);
+  // The client's side of a dead peer: without these a statement on a
+  // connection whose server vanished waits for the kernel's defaults
+  // (about two hours of keepalive silence, fifteen minutes of
+  // retransmissions). A call's deadline bounds it anyway; these let the
+  // kernel notice an idle connection's loss too.
+  std::vector<std::pair<std::string, std::string>> wanted;
+  if (o.client_keepalives) {
+    wanted = {{"keepalives", "1"},
+              {"keepalives_idle", absl::StrCat(WholeSeconds(o.keepalives_idle))},
+              {"keepalives_interval", absl::StrCat(WholeSeconds(o.keepalives_interval))},
+              {"keepalives_count", absl::StrCat(o.keepalives_count)}};
+  }
+  if (o.tcp_user_timeout > absl::ZeroDuration()) {
+    wanted.emplace_back("tcp_user_timeout", absl::StrCat(absl::ToInt64Milliseconds(o.tcp_user_timeout)));
+  }
+  std::vector<std::string> users;
+  if (!o.conninfo.empty()) {
+    if (PQconninfoOption* parsed = PQconninfoParse(o.conninfo.c_str(), nullptr)) {
+      for (PQconninfoOption* opt = parsed; opt->keyword != nullptr; ++opt) {
+        if (opt->val != nullptr && opt->val[0] != '\0') users.emplace_back(opt->keyword);
+      }
+      PQconninfoFree(parsed);
+    }
+  }
+  for (auto& [keyword, value] : wanted) {
+    if (std::find(users.begin(), users.end(), keyword) == users.end()) {
+      spec.socket_settings.emplace_back(keyword, std::move(value));
+    }
+  }
+  return spec;
 }
 
 std::string BuildStartupOptions(const ManagerOptions& o) {
@@ -85,20 +126,29 @@ std::string BuildStartupOptions(const ManagerOptions& o) {
 }
 
 absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const ConnectSpec& spec,
-                                                             const std::string& lease) {
+                                                             const std::string& lease,
+                                                             absl::Duration left) {
   // The user's conninfo comes first and is expanded (expand_dbname = 1); the
   // entries after it override what it says, so the lease wins over any
-  // application_name the user gave.
-  const char* keywords[5];
-  const char* values[5];
+  // application_name the user gave (and only settings the user did not give
+  // are added).
+  constexpr int kMax = 5 + 8;
+  const char* keywords[kMax];
+  const char* values[kMax];
   int n = 0;
   if (!spec.conninfo.empty()) {
     keywords[n] = "dbname";
     values[n++] = spec.conninfo.c_str();
   }
-  if (!spec.connect_timeout_seconds.empty()) {
+  const std::string timeout = AttemptConnectTimeout(spec, left);
+  if (!timeout.empty()) {
     keywords[n] = "connect_timeout";
-    values[n++] = spec.connect_timeout_seconds.c_str();
+    values[n++] = timeout.c_str();
+  }
+  for (const auto& [keyword, value] : spec.socket_settings) {
+    if (n + 4 >= kMax) break;
+    keywords[n] = keyword.c_str();
+    values[n++] = value.c_str();
   }
   if (!spec.startup_options.empty()) {
     keywords[n] = "options";

@@ -19,6 +19,8 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -30,14 +32,26 @@ namespace aequor {
 // What every connection of a manager is opened with.
 struct ConnectSpec {
   std::string conninfo;  // the user's; expanded by libpq
-  // libpq's connect_timeout (whole seconds as text); "" when the user's
-  // conninfo or $PGCONNECT_TIMEOUT sets one, which then wins.
-  std::string connect_timeout_seconds;
+  // libpq's connect_timeout for one attempt; zero when the user's conninfo
+  // or $PGCONNECT_TIMEOUT sets one, which then wins.
+  absl::Duration connect_timeout = absl::ZeroDuration();
+  // libpq keywords for the client socket (TCP keepalives, tcp_user_timeout)
+  // that the user's conninfo does not set itself: theirs win.
+  std::vector<std::pair<std::string, std::string>> socket_settings;
   std::string startup_options;  // server backstops + the user's options
 };
 
 // ManagerOptions::connect_timeout as libpq takes it: whole seconds, rounded up.
 std::string ConnectTimeoutText(const ManagerOptions& o);
+
+// libpq's connect_timeout (whole seconds as text) for an attempt that must
+// end within `left`: `connect_timeout`, or `left` when shorter, rounded up.
+std::string ConnectTimeoutWithin(absl::Duration connect_timeout, absl::Duration left);
+
+// libpq's connect_timeout for one attempt of `spec` that must end within
+// `left`: the spec's, or `left` when shorter, in whole seconds rounded up
+// (libpq itself waits at least 2 s); "" when the user's setting wins.
+std::string AttemptConnectTimeout(const ConnectSpec& spec, absl::Duration left);
 
 // Whether `conninfo` (keywords or a URI) or $PGCONNECT_TIMEOUT sets libpq's
 // connect_timeout.
@@ -55,10 +69,12 @@ class Connection {
   static constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
 
   // Opens a connection whose application_name is `lease` (none when empty;
-  // it overrides any application_name in the conninfo). The error is
-  // ConnectFailureStatus() of libpq's message: classified, no password.
+  // it overrides any application_name in the conninfo), giving up after
+  // AttemptConnectTimeout(spec, left). The error is ConnectFailureStatus()
+  // of libpq's message: classified, no password.
   static absl::StatusOr<std::unique_ptr<Connection>> Open(const ConnectSpec& spec,
-                                                          const std::string& lease);
+                                                          const std::string& lease,
+                                                          absl::Duration left);
 
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -68,6 +84,13 @@ class Connection {
   bool ok() const { return PQstatus(conn_.get()) == CONNECTION_OK; }
   std::string ErrorMessage() const { return pg::ErrorMessage(conn_.get()); }
   PGTransactionStatusType transaction_status() const { return PQtransactionStatus(conn_.get()); }
+
+  // Sends `statement` and waits for its result until `deadline`; when the
+  // deadline passes first, the statement is cancelled and the connection
+  // closed (ok() false): its owner drops it (util/pg.h, Run()).
+  pg::Reply Run(const pg::Statement& statement, const pg::Deadline& deadline) {
+    return pg::Run(conn_.get(), statement, deadline);
+  }
 
   // The thaw check: true if the server already closed this idle connection
   // (it was frozen, or the server restarted). Never blocks.

@@ -1,9 +1,5 @@
 #include "core/lease_keeper.h"
 
-#include <poll.h>
-
-#include <algorithm>
-#include <cerrno>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -28,6 +24,7 @@ LeaseKeeper::LeaseKeeper(std::shared_ptr<const LeaseSigner> signer, std::string 
       renew_before_(options.lease_renew_before),
       block_before_(options.lease_block_before),
       renew_timeout_(options.lease_renew_timeout),
+      cancel_timeout_(options.cancel_timeout),
       renew_sql_(absl::StrCat("SELECT set_config('application_name', $1, false), p.* FROM (",
                               ProbeSql(probe_settings, /*check_lock=*/false), ") p")),
       clock_(clock),
@@ -58,57 +55,40 @@ void LeaseKeeper::Install(Connection& conn, std::string lease, int64_t signed_at
                 signed_at_ns + absl::ToInt64Nanoseconds(ttl_ - block_before_));
 }
 
-absl::Status LeaseKeeper::RenewBlocking(Connection& connection) {
+absl::Status LeaseKeeper::RenewBlocking(Connection& connection, const pg::Deadline& call) {
   absl::StatusOr<std::string> lease = NewLease();
   if (!lease.ok()) return lease.status();
   const char* values[] = {lease->c_str()};
-  PGconn* conn = connection.get();
   const int64_t signed_at_ns = clock_.MonotonicNanos();
-  const absl::Time deadline = clock_.MonotonicNow() + renew_timeout_;
+  const pg::Deadline deadline =
+      call.Earlier(clock_, clock_.MonotonicNow() + renew_timeout_, cancel_timeout_);
   const absl::Time sent = clock_.Now();
+  pg::Reply reply = connection.Run(pg::Statement{renew_sql_.c_str(), 1, values}, deadline);
   absl::Status failure;
-  if (!PQsendQueryParams(conn, renew_sql_.c_str(), 1, nullptr, values, nullptr, nullptr, 0)) {
-    failure = absl::UnavailableError(pg::ErrorMessage(conn));
+  if (reply.timed_out) {
+    failure = absl::DeadlineExceededError(
+        absl::StrCat("lease renewal: no answer in time (lease_renew_timeout ",
+                     absl::FormatDuration(renew_timeout_), ", or the call's deadline); ",
+                     pg::kTimedOutMessage));
+  } else if (!Succeeded(reply.result.get())) {
+    const pg::ResultError e = pg::ReadError(reply.result.get(), connection.get());
+    failure = StatusFromSqlState(e.sqlstate, e.message);
+  } else if (!connection.ok()) {
+    failure = absl::UnavailableError(connection.ErrorMessage());
   }
-  while (failure.ok() && PQisBusy(conn)) {
-    const absl::Duration left = deadline - clock_.MonotonicNow();
-    if (left <= absl::ZeroDuration()) {
-      failure = absl::DeadlineExceededError("lease renewal timed out");
-      break;
-    }
-    struct pollfd p = {PQsocket(conn), POLLIN, 0};
-    const int ready =
-        poll(&p, 1, static_cast<int>(std::max<int64_t>(1, absl::ToInt64Milliseconds(left))));
-    if (ready < 0 && errno != EINTR) failure = absl::UnavailableError("poll failed");
-    if (ready > 0 && !PQconsumeInput(conn)) {
-      failure = absl::UnavailableError(pg::ErrorMessage(conn));
-    }
-  }
-  ProbeReading reading;
-  absl::Time received = sent;
-  if (failure.ok()) {
-    pg::Result r(PQgetResult(conn));
-    if (Succeeded(r.get())) {
-      reading = ReadProbe(r.get(), 0, 1);
-      received = clock_.Now();
-    } else {
-      const pg::ResultError e = pg::ReadError(r.get(), conn);
-      failure = StatusFromSqlState(e.sqlstate, e.message);
-    }
-    while (PGresult* rest = PQgetResult(conn)) PQclear(rest);
-  }
-  if (failure.ok() && !connection.ok()) failure = absl::UnavailableError(pg::ErrorMessage(conn));
   if (!failure.ok()) {
     events_.LeaseRenewFailed(failure.message());
     return failure;
   }
+  const absl::Time received = clock_.Now();
   Install(connection, *std::move(lease), signed_at_ns);
   events_.LeaseRenewed(EventSource::kBlocking);
-  server_.ObserveProbe(reading, sent, received);
+  server_.ObserveProbe(ReadProbe(reply.result.get(), 0, 1), sent, received);
   return absl::OkStatus();
 }
 
-Execution LeaseKeeper::ExecWithRenewal(Connection& connection, const Statement& statement) {
+Execution LeaseKeeper::ExecWithRenewal(Connection& connection, const pg::Statement& statement,
+                                       const pg::Deadline& deadline) {
   Execution out;
   const int64_t signed_at_ns = clock_.MonotonicNanos();
   absl::StatusOr<std::string> lease = NewLease();
@@ -121,21 +101,40 @@ Execution LeaseKeeper::ExecWithRenewal(Connection& connection, const Statement& 
   const char* lease_value[] = {lease->c_str()};
   const absl::Time sent_at = clock_.Now();
   const bool sent =
-      PQenterPipelineMode(conn) &&
+      (PQisnonblocking(conn) || PQsetnonblocking(conn, 1) == 0) && PQenterPipelineMode(conn) &&
       PQsendQueryParams(conn, renew_sql_.c_str(), 1, nullptr, lease_value, nullptr, nullptr, 0) &&
       PQsendQueryParams(conn, statement.text, statement.n_params, nullptr, statement.values,
                         nullptr, nullptr, 0) &&
       PQpipelineSync(conn);
+  // The pipeline's next result once it is complete; false once the
+  // deadline has passed (the connection is then closed).
+  auto next = [&](pg::Result& into) {
+    if (out.timed_out || !pg::FlushAndAwait(conn, deadline)) {
+      out.timed_out = true;
+      into.reset();
+      return false;
+    }
+    into.reset(PQgetResult(conn));
+    return true;
+  };
+  // The results that remain of one query, up to the NULL that ends them.
+  auto skip_rest = [&] {
+    pg::Result rest;
+    while (next(rest) && rest != nullptr) {
+    }
+  };
   pg::Result renewal;
   absl::Time received_at = sent_at;
   if (sent) {
-    renewal.reset(PQgetResult(conn));
+    next(renewal);
     received_at = clock_.Now();
-    while (PGresult* rest = PQgetResult(conn)) PQclear(rest);  // up to the NULL
-    out.result.reset(PQgetResult(conn));
-    while (PGresult* rest = PQgetResult(conn)) PQclear(rest);
-    pg::Result sync(PQgetResult(conn));  // PGRES_PIPELINE_SYNC
+    skip_rest();
+    next(out.result);
+    skip_rest();
+    pg::Result sync;  // PGRES_PIPELINE_SYNC
+    next(sync);
   }
+  if (out.timed_out) return out;  // the connection is closed: the caller drops it
   if (PQpipelineStatus(conn) != PQ_PIPELINE_OFF) PQexitPipelineMode(conn);
   if (Succeeded(renewal.get())) {
     Install(connection, *std::move(lease), signed_at_ns);
@@ -150,7 +149,9 @@ Execution LeaseKeeper::ExecWithRenewal(Connection& connection, const Statement& 
     out.result.reset();
     out.sent = false;
     if (connection.ok()) {
-      out.result = Exec(connection, statement);
+      pg::Reply alone = connection.Run(statement, deadline);
+      out.result = std::move(alone.result);
+      out.timed_out = alone.timed_out;
       out.sent = true;
     }
   }

@@ -3,10 +3,13 @@
 // sends the renewal and the statement in one pipeline.
 //
 //   switch (keeper.Due(conn, now_ns)) {
-//     case LeaseDue::kNothing:   result = Exec(conn, statement); break;
-//     case LeaseDue::kPipelined: execution = keeper.ExecWithRenewal(conn, statement); break;
-//     case LeaseDue::kBlocking:  status = keeper.RenewBlocking(conn); break;  // then send
+//     case LeaseDue::kNothing:   reply = conn.Run(statement, deadline); break;
+//     case LeaseDue::kPipelined: execution = keeper.ExecWithRenewal(conn, statement, deadline); break;
+//     case LeaseDue::kBlocking:  status = keeper.RenewBlocking(conn, deadline); break;  // then send
 //   }
+//
+// Every wait ends by the caller's deadline (util/pg.h): a renewal or
+// statement still unanswered then is cancelled and the connection closed.
 //
 // Each renewal statement also carries the probe columns
 // (core/server_probe.h), handed to the ServerView. Events: kLeaseRenewed,
@@ -32,19 +35,6 @@
 
 namespace aequor {
 
-// One statement as libpq takes it: NUL-terminated text and text parameters.
-struct Statement {
-  const char* text = nullptr;
-  int n_params = 0;
-  const char* const* values = nullptr;
-};
-
-// Sends `statement` on `conn` and waits for its result (blocking).
-inline pg::Result Exec(Connection& conn, const Statement& statement) {
-  return pg::Result(PQexecParams(conn.get(), statement.text, statement.n_params, nullptr,
-                                 statement.values, nullptr, nullptr, 0));
-}
-
 // True for a result that is not an error.
 bool Succeeded(const PGresult* result);
 
@@ -64,6 +54,9 @@ struct Execution {
   bool sent = true;
   // Not OK when no lease could be signed: nothing was sent.
   absl::Status signing;
+  // The deadline passed before the answers came: the pipeline was
+  // cancelled and the connection closed (result null, sent true).
+  bool timed_out = false;
 };
 
 class LeaseKeeper {
@@ -90,14 +83,18 @@ class LeaseKeeper {
     return LeaseDue::kNothing;
   }
 
-  // Renews the lease alone, giving up after lease_renew_timeout. On an
-  // error the caller drops the connection (nothing of its own was sent) and
-  // connects again with a fresh lease rather than run on an expiring one.
-  absl::Status RenewBlocking(Connection& conn);
+  // Renews the lease alone, giving up after lease_renew_timeout or at
+  // `deadline`, whichever comes first (kDeadlineExceeded; the connection is
+  // then closed). On an error the caller drops the connection (nothing of
+  // its own was sent) and connects again with a fresh lease rather than run
+  // on an expiring one.
+  absl::Status RenewBlocking(Connection& conn, const pg::Deadline& deadline);
 
-  // Sends the renewal and `statement` in one pipeline. A failed renewal
-  // aborts the statement; it is then sent alone if the connection lives.
-  Execution ExecWithRenewal(Connection& conn, const Statement& statement);
+  // Sends the renewal and `statement` in one pipeline, waiting until
+  // `deadline`. A failed renewal aborts the statement; it is then sent
+  // alone if the connection lives.
+  Execution ExecWithRenewal(Connection& conn, const pg::Statement& statement,
+                            const pg::Deadline& deadline);
 
  private:
   const std::shared_ptr<const LeaseSigner> signer_;
@@ -107,6 +104,7 @@ class LeaseKeeper {
   const absl::Duration renew_before_;
   const absl::Duration block_before_;
   const absl::Duration renew_timeout_;
+  const absl::Duration cancel_timeout_;
   // The renewal: set_config('application_name', $1, false) and the probe
   // columns without the lock check (a renewal may run inside the caller's
   // transaction).

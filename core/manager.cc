@@ -31,8 +31,8 @@ Manager::Manager(ManagerParts parts)
       server_(*parts_.clock, events_, parts_.options),
       leases_(parts_.signer, parts_.service, parts_.instance, parts_.options,
               ProbeSettingsFor(parts_.options, parts_.service), *parts_.clock, server_, events_),
-      reaper_(parts_.options, parts_.service, parts_.signer, *parts_.scheduler,
-              ConnectTimeoutText(parts_.options), *parts_.clock, server_, events_),
+      reaper_(parts_.options, parts_.service, parts_.signer, *parts_.scheduler, *parts_.clock,
+              server_, events_),
       transactions_(*parts_.clock, events_) {}
 
 Manager::~Manager() {
@@ -74,12 +74,16 @@ absl::StatusOr<Connection*> Manager::EnsureConnectedLocked(absl::Time deadline) 
   conn_.reset();
   // A failover or a restart takes as long as it takes: connects are retried
   // until connect_budget, not just the policy's retries.
+  if (parts_.clock->MonotonicNow() >= deadline) {
+    return absl::DeadlineExceededError(
+        "connect: the call's deadline passed before a connection could be opened");
+  }
   Backoff backoff = MakeBackoff(deadline, Backoff::Limit::kDeadline);
   bool emergency_tried = false;
   bool refused_full = false;  // some attempt met a full database (53300)
   bool housekeeping_done = false;
   for (int attempt = 1;; ++attempt) {
-    absl::Status s = ConnectOnceLocked(attempt);
+    absl::Status s = ConnectOnceLocked(attempt, deadline - parts_.clock->MonotonicNow());
     if (s.ok()) {
       // The connect-time probe and pass, once per call. They may lose the
       // connection they just opened (a restart, a kill, a pass cut off by
@@ -87,7 +91,10 @@ absl::StatusOr<Connection*> Manager::EnsureConnectedLocked(absl::Time deadline) 
       // live connection or an error, never a missing one.
       if (housekeeping_done) return conn_.get();
       housekeeping_done = true;
-      if (reaper_.MaybeRun(*conn_, ReapTrigger::kConnect, refused_full).ok()) return conn_.get();
+      if (reaper_.MaybeRun(*conn_, ReapTrigger::kConnect, refused_full, CallDeadline(deadline))
+              .ok()) {
+        return conn_.get();
+      }
       conn_.reset();
       if (parts_.clock->MonotonicNow() >= deadline) {
         return absl::UnavailableError(
@@ -105,7 +112,7 @@ absl::StatusOr<Connection*> Manager::EnsureConnectedLocked(absl::Time deadline) 
     // A full database: free it with the emergency pass, then try at once.
     if (full && !emergency_tried && !parts_.options.reaper_conninfo.empty() && leases_.enabled()) {
       emergency_tried = true;
-      std::optional<ReapReport> report = reaper_.RunEmergency();
+      std::optional<ReapReport> report = reaper_.RunEmergency(CallDeadline(deadline));
       if (report.has_value() && report->killed > 0 && parts_.clock->MonotonicNow() < deadline) {
         continue;
       }
@@ -115,11 +122,11 @@ absl::StatusOr<Connection*> Manager::EnsureConnectedLocked(absl::Time deadline) 
   }
 }
 
-absl::Status Manager::ConnectOnceLocked(int attempt) {
+absl::Status Manager::ConnectOnceLocked(int attempt, absl::Duration left) {
   absl::StatusOr<std::string> lease = leases_.NewLease();
   if (!lease.ok()) return lease.status();
   const int64_t start_ns = parts_.clock->MonotonicNanos();
-  absl::StatusOr<std::unique_ptr<Connection>> conn = Connection::Open(spec_, *lease);
+  absl::StatusOr<std::unique_ptr<Connection>> conn = Connection::Open(spec_, *lease, left);
   const int64_t end_ns = parts_.clock->MonotonicNanos();
   const absl::Duration took = absl::Nanoseconds(end_ns - start_ns);
   if (!conn.ok()) {
@@ -145,7 +152,10 @@ absl::StatusOr<Manager::Ready> Manager::PrepareLocked(absl::Time deadline, bool 
           conn_->last_notice().empty() ? conn_->ErrorMessage() : conn_->last_notice());
       conn_.reset();
     } else if (idle >= parts_.options.invocation_gap &&
-               !reaper_.MaybeRun(*conn_, ReapTrigger::kInvocation, /*database_full=*/false).ok()) {
+               !reaper_
+                    .MaybeRun(*conn_, ReapTrigger::kInvocation, /*database_full=*/false,
+                              CallDeadline(deadline))
+                    .ok()) {
       conn_.reset();  // a warm invocation's pass lost it
     }
   }
@@ -160,7 +170,9 @@ absl::StatusOr<Manager::Ready> Manager::PrepareLocked(absl::Time deadline, bool 
     case LeaseDue::kPipelined: return Ready{conn_.get(), true};
     case LeaseDue::kBlocking: break;
   }
-  if (leases_.RenewBlocking(*conn_).ok()) return Ready{conn_.get(), false};
+  if (leases_.RenewBlocking(*conn_, CallDeadline(deadline)).ok()) {
+    return Ready{conn_.get(), false};
+  }
   // Nothing of the caller's was sent: connect again with a fresh lease
   // rather than run on an expiring one.
   conn_.reset();
@@ -172,6 +184,10 @@ absl::StatusOr<Manager::Ready> Manager::PrepareLocked(absl::Time deadline, bool 
 absl::StatusOr<QueryResult> Manager::Query(absl::string_view sql, absl::Span<const Param> params,
                                            const QueryOptions& options) {
   if (absl::Status s = CheckNotInBody(); !s.ok()) return s;
+  if (ABSL_PREDICT_FALSE(options.timeout < absl::ZeroDuration())) {
+    return absl::InvalidArgumentError(absl::StrCat("QueryOptions.timeout: must be >= 0, got ",
+                                                   absl::FormatDuration(options.timeout)));
+  }
   std::lock_guard<std::mutex> lock(mu_);
   // A warm query reads the clock twice and otherwise only integers; whatever
   // is rare (preparation, the pipelined renewal, failures, events for
@@ -183,7 +199,7 @@ absl::StatusOr<QueryResult> Manager::Query(absl::string_view sql, absl::Span<con
   // stack.
   char inline_sql[256];
   std::string heap_sql;
-  Statement statement;
+  pg::Statement statement;
   if (ABSL_PREDICT_TRUE(sql.size() < sizeof(inline_sql))) {
     std::memcpy(inline_sql, sql.data(), sql.size());
     inline_sql[sql.size()] = '\0';
@@ -204,7 +220,10 @@ absl::StatusOr<QueryResult> Manager::Query(absl::string_view sql, absl::Span<con
   statement.values = values;
   statement.n_params = static_cast<int>(params.size());
 
-  Backoff backoff = MakeBackoff(QueryDeadline(start_ns));
+  const absl::Duration timeout = CallTimeout(options.timeout);
+  const absl::Time deadline_at = absl::FromUnixNanos(start_ns) + timeout;
+  const pg::Deadline deadline = CallDeadline(deadline_at);
+  Backoff backoff = MakeBackoff(deadline_at);
   for (int attempt = 1;; ++attempt) {
     Connection* conn = conn_.get();
     bool renew_in_pipeline = false;
@@ -220,10 +239,12 @@ absl::StatusOr<QueryResult> Manager::Query(absl::string_view sql, absl::Span<con
     const PGTransactionStatusType before = conn->transaction_status();
     Execution exec;
     if (ABSL_PREDICT_FALSE(renew_in_pipeline)) {
-      exec = leases_.ExecWithRenewal(*conn, statement);
+      exec = leases_.ExecWithRenewal(*conn, statement, deadline);
       if (!exec.signing.ok()) return exec.signing;
     } else {
-      exec.result = Exec(*conn, statement);
+      pg::Reply reply = conn->Run(statement, deadline);
+      exec.result = std::move(reply.result);
+      exec.timed_out = reply.timed_out;
     }
     if (ABSL_PREDICT_TRUE(Succeeded(exec.result.get()))) {
       const int64_t end_ns = parts_.clock->MonotonicNanos();
@@ -234,12 +255,18 @@ absl::StatusOr<QueryResult> Manager::Query(absl::string_view sql, absl::Span<con
     }
 
     StatementFailure failure;
-    pg::ResultError error = pg::ReadError(exec.result.get(), conn->get());
-    failure.sqlstate = std::move(error.sqlstate);
-    failure.message = std::move(error.message);
+    if (ABSL_PREDICT_FALSE(exec.timed_out)) {
+      failure.message = absl::StrCat("no answer within the call's deadline (",
+                                     absl::FormatDuration(timeout), "): ", pg::kTimedOutMessage);
+    } else {
+      pg::ResultError error = pg::ReadError(exec.result.get(), conn->get());
+      failure.sqlstate = std::move(error.sqlstate);
+      failure.message = std::move(error.message);
+    }
     FailureFacts& facts = failure.facts;
     facts.phase = Phase::kStatement;
-    facts.connection_lost = !conn->ok();
+    facts.timed_out = exec.timed_out;
+    facts.connection_lost = exec.timed_out || !conn->ok();
     facts.nothing_sent = !exec.sent;
     facts.idempotent = options.idempotent;
     facts.in_transaction = before == PQTRANS_INTRANS || before == PQTRANS_INERROR;
@@ -256,9 +283,14 @@ std::optional<absl::Status> Manager::AfterStatementFailureLocked(absl::string_vi
                                                                  int attempt, int64_t start_ns,
                                                                  Backoff& backoff) {
   FailureFacts facts = f.facts;
-  facts.status = StatusFromSqlState(
-      f.sqlstate, facts.connection_lost ? absl::StrCat("connection lost: ", f.message) : f.message,
-      facts.connection_lost ? absl::StatusCode::kUnavailable : absl::StatusCode::kInternal);
+  if (facts.timed_out) {
+    facts.status = absl::DeadlineExceededError(f.message);
+  } else {
+    facts.status = StatusFromSqlState(
+        f.sqlstate,
+        facts.connection_lost ? absl::StrCat("connection lost: ", f.message) : f.message,
+        facts.connection_lost ? absl::StatusCode::kUnavailable : absl::StatusCode::kInternal);
+  }
   const Verdict verdict = Classify(facts);
   if (facts.connection_lost) {
     events_.ClientDead(EventSource::kQuery, f.sqlstate, f.message);
@@ -272,10 +304,12 @@ std::optional<absl::Status> Manager::AfterStatementFailureLocked(absl::string_vi
   absl::Status error = facts.status;
   if (verdict == Verdict::kOutcomeUnknown) {
     error = OutcomeUnknownError(
-        absl::StrCat("connection lost while the statement was in flight; it may or may not "
-                     "have taken effect (outcome unknown): ",
+        absl::StrCat(facts.timed_out ? "deadline exceeded" : "connection lost",
+                     " while the statement was in flight; it may or may not have taken effect "
+                     "(outcome unknown): ",
                      f.message),
-        f.sqlstate);
+        f.sqlstate,
+        facts.timed_out ? absl::StatusCode::kDeadlineExceeded : absl::StatusCode::kUnknown);
   }
   events_.QueryError(sql, absl::Nanoseconds(parts_.clock->MonotonicNanos() - start_ns), attempt,
                      f.sqlstate, f.message);
@@ -285,18 +319,24 @@ std::optional<absl::Status> Manager::AfterStatementFailureLocked(absl::string_vi
 absl::Status Manager::RunTransaction(const TransactionBody& body,
                                      const TransactionOptions& options) {
   if (absl::Status s = CheckNotInBody(); !s.ok()) return s;
+  if (options.timeout < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat("TransactionOptions.timeout: must be >= 0, got ",
+                                                   absl::FormatDuration(options.timeout)));
+  }
   absl::StatusOr<std::string> begin = BeginStatement(options);
   if (!begin.ok()) return begin.status();
   std::lock_guard<std::mutex> lock(mu_);
   const int64_t start_ns = parts_.clock->MonotonicNanos();
-  Backoff backoff = MakeBackoff(QueryDeadline(start_ns));
+  const absl::Time deadline_at = absl::FromUnixNanos(start_ns) + CallTimeout(options.timeout);
+  const pg::Deadline deadline = CallDeadline(deadline_at);
+  Backoff backoff = MakeBackoff(deadline_at);
   for (int attempt = 1;; ++attempt) {
     const int64_t now_ns = attempt == 1 ? start_ns : parts_.clock->MonotonicNanos();
     absl::StatusOr<Ready> ready = PrepareLocked(backoff.deadline(), attempt == 1, now_ns);
     if (!ready.ok()) return ready.status();
     Connection* conn = ready->conn;
     // A transaction's statements are the user's: the lease goes first, alone.
-    if (ready->renew_in_pipeline && !leases_.RenewBlocking(*conn).ok()) {
+    if (ready->renew_in_pipeline && !leases_.RenewBlocking(*conn, deadline).ok()) {
       conn_.reset();
       absl::StatusOr<Connection*> again =
           EnsureConnectedLocked(ConnectDeadline(backoff.deadline()));
@@ -304,7 +344,8 @@ absl::Status Manager::RunTransaction(const TransactionBody& body,
       conn = *again;
     }
     body_thread_.store(std::this_thread::get_id());
-    TransactionAttempt tx = transactions_.Attempt(*conn, *begin, body, options.resolve_outcome);
+    TransactionAttempt tx =
+        transactions_.Attempt(*conn, *begin, body, options.resolve_outcome, deadline);
     body_thread_.store(std::thread::id());
     if (tx.done.has_value()) {
       conn->MarkUsed(parts_.clock->MonotonicNanos());
@@ -331,11 +372,13 @@ absl::Status Manager::RunTransaction(const TransactionBody& body,
     }
     if (verdict == Verdict::kOutcomeUnknown) {
       return OutcomeUnknownError(
-          absl::StrCat("connection lost after COMMIT was sent; the transaction may or may not "
-                       "have committed (outcome unknown",
+          absl::StrCat(facts.timed_out ? "deadline exceeded" : "connection lost",
+                       " after COMMIT was sent; the transaction may or may not have committed "
+                       "(outcome unknown",
                        tx.xid.empty() ? "" : absl::StrCat(", xid ", tx.xid),
                        "): ", facts.status.message()),
-          SqlState(facts.status));
+          SqlState(facts.status),
+          facts.timed_out ? absl::StatusCode::kDeadlineExceeded : absl::StatusCode::kUnknown);
     }
     return facts.status;
   }
@@ -347,7 +390,7 @@ XidFate Manager::ResolveXidLocked(const std::string& xid, absl::Time deadline) {
   while (parts_.clock->MonotonicNow() < deadline) {
     absl::StatusOr<Connection*> conn = EnsureConnectedLocked(deadline);
     if (!conn.ok()) return XidFate::kUnknown;
-    const XidFate fate = transactions_.LookUp(**conn, xid);
+    const XidFate fate = transactions_.LookUp(**conn, xid, CallDeadline(deadline));
     if (fate == XidFate::kConnectionLost) {
       conn_.reset();
       continue;
@@ -368,7 +411,8 @@ absl::StatusOr<ReapReport> Manager::RunReaperPass(bool dry_run) {
   absl::StatusOr<Connection*> conn =
       EnsureConnectedLocked(parts_.clock->MonotonicNow() + parts_.options.connect_budget);
   if (!conn.ok()) return conn.status();
-  ReapReport report = reaper_.RunManual(**conn, dry_run);
+  ReapReport report = reaper_.RunManual(
+      **conn, dry_run, CallDeadline(parts_.clock->MonotonicNow() + parts_.options.query_budget));
   if (!(*conn)->ok()) conn_.reset();
   return report;
 }

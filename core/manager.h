@@ -109,7 +109,8 @@ class Manager final : public ConnectionManager {
   absl::StatusOr<Ready> PrepareLocked(absl::Time deadline, bool first_attempt, int64_t now_ns);
   // A live connection, connecting (with retries) if there is none.
   absl::StatusOr<Connection*> EnsureConnectedLocked(absl::Time deadline);
-  absl::Status ConnectOnceLocked(int attempt);
+  // One attempt, given `left` of its deadline.
+  absl::Status ConnectOnceLocked(int attempt, absl::Duration left);
   // After a failed statement: nullopt to try again (after the backoff),
   // else the caller's error.
   std::optional<absl::Status> AfterStatementFailureLocked(absl::string_view sql,
@@ -123,9 +124,13 @@ class Manager final : public ConnectionManager {
   absl::Time ConnectDeadline(absl::Time call_deadline) const {
     return std::min(call_deadline, parts_.clock->MonotonicNow() + parts_.options.connect_budget);
   }
-  // The end of query_budget for a call that started at monotonic `start_ns`.
-  absl::Time QueryDeadline(int64_t start_ns) const {
-    return absl::FromUnixNanos(start_ns) + parts_.options.query_budget;
+  // A call's own timeout, or query_budget when it gives none (zero).
+  absl::Duration CallTimeout(absl::Duration own) const {
+    return own > absl::ZeroDuration() ? own : parts_.options.query_budget;
+  }
+  // The deadline of statements sent until monotonic `at`.
+  pg::Deadline CallDeadline(absl::Time at) const {
+    return pg::Deadline(*parts_.clock, at, parts_.options.cancel_timeout);
   }
   Backoff MakeBackoff(absl::Time deadline, Backoff::Limit limit = Backoff::Limit::kPolicy) {
     return Backoff(*parts_.retry_policy, *parts_.random, *parts_.clock, events_, deadline, limit);

@@ -22,8 +22,9 @@ struct Row : SessionRow {
 
 class Pass {
  public:
-  Pass(PGconn* conn, const ReaperSettings& settings, const LeaseSigner& signer, Clock& clock)
-      : conn_(conn), settings_(settings), signer_(signer), clock_(clock) {}
+  Pass(PGconn* conn, const ReaperSettings& settings, const LeaseSigner& signer, Clock& clock,
+       const pg::Deadline& deadline)
+      : conn_(conn), settings_(settings), signer_(signer), clock_(clock), deadline_(deadline) {}
 
   // Runs steps 1-6; on error returns false with report_.message set.
   bool Run() {
@@ -53,7 +54,7 @@ class Pass {
   // result; nullptr on error, whose message the report keeps.
   pg::Result Exec(const std::string& sql, absl::string_view step,
                   std::vector<std::string> params = {}) {
-    pg::Outcome out = pg::Exec(conn_, sql, params);
+    pg::Outcome out = pg::Exec(conn_, sql, params, deadline_);
     if (out.ok()) return out.release();
     if (report_.message.empty()) {
       report_.message = absl::StrCat(
@@ -245,6 +246,7 @@ WHERE a.application_name = t.app
   const ReaperSettings& settings_;
   const LeaseSigner& signer_;
   Clock& clock_;
+  const pg::Deadline& deadline_;
   ReapReport report_;
   std::string lock_sql_;
   bool first_lock_result_ = false;
@@ -254,7 +256,7 @@ WHERE a.application_name = t.app
 }  // namespace
 
 ReapReport RunReaperPass(PGconn* conn, const ReaperSettings& settings, const LeaseSigner& signer,
-                         Clock& clock) {
+                         Clock& clock, const pg::Deadline& deadline) {
   const absl::Time start = clock.MonotonicNow();
   ReapReport report;
   if (conn == nullptr || PQstatus(conn) != CONNECTION_OK) {
@@ -262,13 +264,13 @@ ReapReport RunReaperPass(PGconn* conn, const ReaperSettings& settings, const Lea
   } else if (PQtransactionStatus(conn) != PQTRANS_IDLE) {
     report.message = "reaper pass: the connection is inside a transaction; pass not run";
   } else {
-    Pass pass(conn, settings, signer, clock);
+    Pass pass(conn, settings, signer, clock, deadline);
     bool ok = pass.Run();
     report = std::move(pass.report());
     if (!ok) {
       report.outcome = ReapOutcome::kError;
       if (PQstatus(conn) == CONNECTION_OK && PQtransactionStatus(conn) != PQTRANS_IDLE) {
-        PQclear(PQexec(conn, "ROLLBACK"));
+        pg::Exec(conn, "ROLLBACK", {}, deadline);
       }
     }
   }

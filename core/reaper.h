@@ -45,16 +45,19 @@
 #include "api/options.h"
 #include "core/reap_decision.h"
 #include "core/server_probe.h"
+#include "util/pg.h"
 
 namespace aequor {
 
 // Runs one pass on `conn`, which must be idle (not in a transaction).
-// `clock` times the pass (monotonic) and the clock sample (wall).
+// `clock` times the pass (monotonic) and the clock sample (wall). Every
+// statement ends by `deadline`: one still unanswered then is cancelled and
+// the connection closed (util/pg.h).
 // Never throws; a failure is reported as ReapOutcome::kError with `message`,
 // and the transaction is rolled back. The connection stays usable unless
-// the server closed it.
+// the server closed it or the deadline passed.
 ReapReport RunReaperPass(PGconn* conn, const ReaperSettings& settings, const LeaseSigner& signer,
-                         Clock& clock);
+                         Clock& clock, const pg::Deadline& deadline = pg::Deadline::None());
 
 }  // namespace aequor
 

@@ -15,32 +15,33 @@ void IgnoreNotice(void*, const char*) {}
 
 ReaperRunner::ReaperRunner(const ManagerOptions& options, std::string service,
                            std::shared_ptr<const LeaseSigner> signer, ReaperScheduler& scheduler,
-                           std::string connect_timeout_seconds, Clock& clock, ServerView& server,
-                           EventEmitter& events)
+                           Clock& clock, ServerView& server, EventEmitter& events)
     : reaper_conninfo_(options.reaper_conninfo),
       service_(service),
       signer_(std::move(signer)),
       scheduler_(scheduler),
-      connect_timeout_seconds_(std::move(connect_timeout_seconds)),
+      connect_timeout_(options.connect_timeout),
       settings_(ReaperSettingsFromOptions(options, std::move(service), /*dry_run=*/false)),
       probe_sql_(ProbeSql(ProbeSettingsOf(settings_), /*check_lock=*/true)),
       clock_(clock),
       server_(server),
       events_(events) {}
 
-absl::Status ReaperRunner::MaybeRun(Connection& conn, ReapTrigger trigger, bool database_full) {
+absl::Status ReaperRunner::MaybeRun(Connection& conn, ReapTrigger trigger, bool database_full,
+                                    const pg::Deadline& deadline) {
   if (signer_ == nullptr || conn.transaction_status() != PQTRANS_IDLE) return absl::OkStatus();
   // Only a new connection probes; warm invocations use what is known.
   if (trigger == ReapTrigger::kConnect && !server_.FreshUsage().has_value() &&
       scheduler_.WantsConnectionUsage()) {
     const absl::Time sent = clock_.Now();
-    pg::Outcome probe = pg::Exec(conn.get(), probe_sql_);
+    pg::Outcome probe = pg::Exec(conn.get(), probe_sql_, {}, deadline);
     const absl::Time received = clock_.Now();
     if (probe.ok() && PQntuples(probe.get()) == 1) {
       server_.ObserveProbe(ReadProbe(probe.get(), 0, 0), sent, received);
     }
     if (!conn.ok()) {
-      const std::string message = conn.ErrorMessage();
+      const std::string message =
+          probe.timed_out() ? std::string(pg::kTimedOutMessage) : conn.ErrorMessage();
       events_.ClientDead(EventSource::kProbe, "", message);
       return absl::UnavailableError(
           absl::StrCat("the connect-time probe lost the connection: ", message));
@@ -51,7 +52,7 @@ absl::Status ReaperRunner::MaybeRun(Connection& conn, ReapTrigger trigger, bool 
   const ReapReport report =
       RunPass(conn.get(), /*own=*/true, /*dry_run=*/false, input.under_pressure,
               trigger == ReapTrigger::kConnect ? EventSource::kConnect : EventSource::kInvocation,
-              server_.FreshUsage());
+              server_.FreshUsage(), deadline);
   scheduler_.OnPassFinished(report.outcome, clock_.MonotonicNow());
   if (!conn.ok()) {
     events_.ClientDead(EventSource::kReaper, "", report.message);
@@ -61,16 +62,16 @@ absl::Status ReaperRunner::MaybeRun(Connection& conn, ReapTrigger trigger, bool 
   return absl::OkStatus();
 }
 
-ReapReport ReaperRunner::RunManual(Connection& conn, bool dry_run) {
+ReapReport ReaperRunner::RunManual(Connection& conn, bool dry_run, const pg::Deadline& deadline) {
   return RunPass(conn.get(), /*own=*/true, dry_run, /*under_pressure=*/false, EventSource::kManual,
-                 std::nullopt);
+                 std::nullopt, deadline);
 }
 
-std::optional<ReapReport> ReaperRunner::RunEmergency() {
+std::optional<ReapReport> ReaperRunner::RunEmergency(const pg::Deadline& deadline) {
   const char* keywords[] = {"dbname", "connect_timeout", "application_name", nullptr};
   const std::string name = absl::StrCat("aequor-reaper:", service_);
-  const char* values[] = {reaper_conninfo_.c_str(), connect_timeout_seconds_.c_str(), name.c_str(),
-                          nullptr};
+  const std::string timeout = ConnectTimeoutWithin(connect_timeout_, deadline.Left());
+  const char* values[] = {reaper_conninfo_.c_str(), timeout.c_str(), name.c_str(), nullptr};
   pg::Conn conn(PQconnectdbParams(keywords, values, 1));
   if (conn != nullptr) PQsetNoticeProcessor(conn.get(), &IgnoreNotice, nullptr);
   if (conn == nullptr || PQstatus(conn.get()) != CONNECTION_OK) {
@@ -82,17 +83,18 @@ std::optional<ReapReport> ReaperRunner::RunEmergency() {
     return std::nullopt;
   }
   return RunPass(conn.get(), /*own=*/false, /*dry_run=*/false, /*under_pressure=*/true,
-                 EventSource::kEmergency, std::nullopt);
+                 EventSource::kEmergency, std::nullopt, deadline);
 }
 
 ReapReport ReaperRunner::RunPass(PGconn* conn, bool own, bool dry_run, bool under_pressure,
-                                 EventSource source, std::optional<double> known_usage) {
+                                 EventSource source, std::optional<double> known_usage,
+                                 const pg::Deadline& deadline) {
   ReaperSettings settings = settings_;
   settings.dry_run = dry_run;
   settings.under_pressure = under_pressure;
   // Usage known a moment ago (the connect-time probe): not read again.
   settings.read_usage = !known_usage.has_value();
-  ReapReport report = ::aequor::RunReaperPass(conn, settings, *signer_, clock_);
+  ReapReport report = ::aequor::RunReaperPass(conn, settings, *signer_, clock_, deadline);
   if (!report.connection_usage.has_value()) report.connection_usage = known_usage;
   events_.Reap(source, report);
   if (own) server_.ObservePass(report);

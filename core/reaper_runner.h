@@ -4,7 +4,7 @@
 // reaper_conninfo when the database is full, and manual passes.
 //
 //   ReaperRunner runner(parts, scheduler, clock, server, events);
-//   if (!runner.MaybeRun(conn, ReapTrigger::kConnect, refused_full).ok()) {
+//   if (!runner.MaybeRun(conn, ReapTrigger::kConnect, refused_full, deadline).ok()) {
 //     /* the probe or the pass lost `conn`: drop it */
 //   }
 //
@@ -38,8 +38,7 @@ class ReaperRunner {
   // the runner.
   ReaperRunner(const ManagerOptions& options, std::string service,
                std::shared_ptr<const LeaseSigner> signer, ReaperScheduler& scheduler,
-               std::string connect_timeout_seconds, Clock& clock, ServerView& server,
-               EventEmitter& events);
+               Clock& clock, ServerView& server, EventEmitter& events);
 
   // The settings of this manager's passes (and of its probes).
   const ReaperSettings& settings() const { return settings_; }
@@ -47,28 +46,32 @@ class ReaperRunner {
   // Asks the scheduler whether to run a pass for `trigger` on `conn`, which
   // must be idle; a new connection (kConnect) first runs the probe when the
   // scheduler wants usage and none is fresh. `database_full`: the connect
-  // was refused with 53300 before it got in. OK, or kUnavailable when the
-  // probe or the pass lost `conn` (reported): the caller drops it.
-  absl::Status MaybeRun(Connection& conn, ReapTrigger trigger, bool database_full);
+  // was refused with 53300 before it got in. Every statement ends by
+  // `deadline` (the caller's). OK, or kUnavailable when the probe or the
+  // pass lost `conn` (reported; also when the deadline closed it): the
+  // caller drops it.
+  absl::Status MaybeRun(Connection& conn, ReapTrigger trigger, bool database_full,
+                        const pg::Deadline& deadline);
 
   // A pass asked for by the user (ConnectionManager::RunReaperPass).
-  ReapReport RunManual(Connection& conn, bool dry_run);
+  ReapReport RunManual(Connection& conn, bool dry_run, const pg::Deadline& deadline);
 
-  // One emergency pass over reaper_conninfo, under pressure. The report, if
-  // a pass ran (not when the reaper connection failed: that is reported).
-  std::optional<ReapReport> RunEmergency();
+  // One emergency pass over reaper_conninfo, under pressure, connecting and
+  // running by `deadline`. The report, if a pass ran (not when the reaper
+  // connection failed: that is reported).
+  std::optional<ReapReport> RunEmergency(const pg::Deadline& deadline);
 
  private:
   // `own`: `conn` is the manager's connection, so what the pass saw is this
   // role's (the emergency pass reads another role's usage).
   ReapReport RunPass(PGconn* conn, bool own, bool dry_run, bool under_pressure, EventSource source,
-                     std::optional<double> known_usage);
+                     std::optional<double> known_usage, const pg::Deadline& deadline);
 
   const std::string reaper_conninfo_;
   const std::string service_;
   const std::shared_ptr<const LeaseSigner> signer_;
   ReaperScheduler& scheduler_;
-  const std::string connect_timeout_seconds_;
+  const absl::Duration connect_timeout_;
   const ReaperSettings settings_;
   // SELECT <probe columns>; with the lock check.
   const std::string probe_sql_;

@@ -11,6 +11,10 @@
 namespace aequor {
 namespace {
 
+absl::Status TimedOutStatus(absl::string_view what) {
+  return absl::DeadlineExceededError(absl::StrCat(what, ": ", pg::kTimedOutMessage));
+}
+
 // A failed statement's error as a status.
 absl::Status FailureStatus(const pg::ResultError& e, absl::StatusCode fallback, bool lost) {
   return StatusFromSqlState(e.sqlstate,
@@ -42,7 +46,8 @@ absl::StatusOr<std::string> BeginStatement(const TransactionOptions& options) {
 // connection and remembers the first failure.
 class TransactionRunner::Tx final : public Transaction {
  public:
-  Tx(TransactionRunner& runner, Connection& conn) : runner_(runner), conn_(conn) {}
+  Tx(TransactionRunner& runner, Connection& conn, const pg::Deadline& deadline)
+      : runner_(runner), conn_(conn), deadline_(deadline) {}
 
   absl::StatusOr<QueryResult> Query(absl::string_view sql,
                                     absl::Span<const Param> params) override {
@@ -51,7 +56,7 @@ class TransactionRunner::Tx final : public Transaction {
                                                         first_error_.message(),
                                                         "); return from the body to roll back"));
     }
-    absl::StatusOr<QueryResult> r = runner_.RunStatement(conn_, sql, params);
+    absl::StatusOr<QueryResult> r = runner_.RunStatement(conn_, sql, params, deadline_, timed_out_);
     if (!r.ok()) {
       first_error_ = r.status();
       connection_lost_ = !conn_.ok();
@@ -61,49 +66,68 @@ class TransactionRunner::Tx final : public Transaction {
 
   const absl::Status& first_error() const { return first_error_; }
   bool connection_lost() const { return connection_lost_; }
+  bool timed_out() const { return timed_out_; }
 
  private:
   TransactionRunner& runner_;
   Connection& conn_;
+  const pg::Deadline& deadline_;
   absl::Status first_error_;
   bool connection_lost_ = false;
+  bool timed_out_ = false;
 };
 
 absl::StatusOr<QueryResult> TransactionRunner::RunStatement(Connection& conn, absl::string_view sql,
-                                                            absl::Span<const Param> params) {
+                                                            absl::Span<const Param> params,
+                                                            const pg::Deadline& deadline,
+                                                            bool& timed_out) {
   const std::string text(sql);
   std::vector<const char*> values(params.size());
   for (size_t i = 0; i < params.size(); ++i) values[i] = params[i].c_str();
   const int64_t start_ns = clock_.MonotonicNanos();
   events_.QueryStart(sql);
-  pg::Result r =
-      Exec(conn, Statement{text.c_str(), static_cast<int>(values.size()), values.data()});
+  pg::Reply r = conn.Run(
+      pg::Statement{text.c_str(), static_cast<int>(values.size()), values.data()}, deadline);
   const int64_t took_ns = clock_.MonotonicNanos() - start_ns;
-  if (Succeeded(r.get())) {
-    QueryResult rows(r.release());
+  if (Succeeded(r.result.get())) {
+    QueryResult rows(r.result.release());
     events_.QueryEnd(sql, took_ns, /*attempt=*/0, rows.affected_rows());
     return rows;
   }
-  const pg::ResultError e = pg::ReadError(r.get(), conn.get());
+  if (r.timed_out) {
+    timed_out = true;
+    events_.QueryError(sql, absl::Nanoseconds(took_ns), /*attempt=*/0, "", pg::kTimedOutMessage);
+    return TimedOutStatus("a statement of the transaction");
+  }
+  const pg::ResultError e = pg::ReadError(r.result.get(), conn.get());
   events_.QueryError(sql, absl::Nanoseconds(took_ns), /*attempt=*/0, e.sqlstate, e.message);
   return FailureStatus(e, absl::StatusCode::kInternal, /*lost=*/!conn.ok());
 }
 
 TransactionAttempt TransactionRunner::Attempt(Connection& conn, const std::string& begin,
-                                              const TransactionBody& body, bool resolve_outcome) {
+                                              const TransactionBody& body, bool resolve_outcome,
+                                              const pg::Deadline& deadline) {
   TransactionAttempt out;
   out.facts.phase = Phase::kTransactionBody;
-  pg::Result began(PQexec(conn.get(), begin.c_str()));
-  if (!Succeeded(began.get())) {
+  pg::Reply began = conn.Run(pg::Statement{begin.c_str(), 0, nullptr, /*simple=*/true}, deadline);
+  if (began.timed_out) {
+    out.facts.connection_lost = true;
+    out.facts.timed_out = true;
+    out.facts.status = TimedOutStatus("BEGIN");
+    return out;
+  }
+  if (!Succeeded(began.result.get())) {
     out.facts.connection_lost = !conn.ok();
     out.facts.status =
-        FailureStatus(pg::ReadError(began.get(), conn.get()), absl::StatusCode::kUnavailable,
+        FailureStatus(pg::ReadError(began.result.get(), conn.get()), absl::StatusCode::kUnavailable,
                       /*lost=*/false);
     return out;
   }
-  if (resolve_outcome && PQntuples(began.get()) == 1) out.xid = PQgetvalue(began.get(), 0, 0);
+  if (resolve_outcome && PQntuples(began.result.get()) == 1) {
+    out.xid = PQgetvalue(began.result.get(), 0, 0);
+  }
 
-  Tx tx(*this, conn);
+  Tx tx(*this, conn, deadline);
   absl::Status body_status;
   try {
     body_status = body(tx);
@@ -116,7 +140,12 @@ TransactionAttempt TransactionRunner::Attempt(Connection& conn, const std::strin
   if (body_status.ok() && !tx.first_error().ok()) body_status = tx.first_error();
   if (!body_status.ok()) {
     out.facts.connection_lost = tx.connection_lost() || !conn.ok();
-    if (!out.facts.connection_lost) PQclear(PQexec(conn.get(), "ROLLBACK"));
+    out.facts.timed_out = tx.timed_out();
+    if (!out.facts.connection_lost) {
+      // A ROLLBACK that times out closes the connection: the server rolls
+      // back then too.
+      conn.Run(pg::Statement{"ROLLBACK", 0, nullptr, /*simple=*/true}, deadline);
+    }
     // Retry on what the server said, never on the body's own errors.
     if (tx.first_error().ok()) {
       out.done = body_status;
@@ -126,22 +155,29 @@ TransactionAttempt TransactionRunner::Attempt(Connection& conn, const std::strin
     return out;
   }
   out.facts.phase = Phase::kCommit;
-  pg::Result commit(PQexec(conn.get(), "COMMIT"));
-  if (Succeeded(commit.get())) {
-    out.done = std::string(PQcmdStatus(commit.get())) == "COMMIT"
+  pg::Reply commit = conn.Run(pg::Statement{"COMMIT", 0, nullptr, /*simple=*/true}, deadline);
+  if (commit.timed_out) {
+    out.facts.connection_lost = true;
+    out.facts.timed_out = true;
+    out.facts.status = TimedOutStatus("COMMIT");
+    return out;
+  }
+  if (Succeeded(commit.result.get())) {
+    out.done = std::string(PQcmdStatus(commit.result.get())) == "COMMIT"
                    ? absl::OkStatus()
                    : absl::AbortedError("the transaction was rolled back by the server at COMMIT");
     return out;
   }
   out.facts.connection_lost = !conn.ok();
   out.facts.status =
-      FailureStatus(pg::ReadError(commit.get(), conn.get()), absl::StatusCode::kUnavailable,
+      FailureStatus(pg::ReadError(commit.result.get(), conn.get()), absl::StatusCode::kUnavailable,
                     /*lost=*/false);
   return out;
 }
 
-XidFate TransactionRunner::LookUp(Connection& conn, const std::string& xid) {
-  pg::Outcome r = pg::Exec(conn.get(), "SELECT pg_xact_status($1::xid8)", {xid});
+XidFate TransactionRunner::LookUp(Connection& conn, const std::string& xid,
+                                  const pg::Deadline& deadline) {
+  pg::Outcome r = pg::Exec(conn.get(), "SELECT pg_xact_status($1::xid8)", {xid}, deadline);
   if (!r.ok() || PQntuples(r.get()) != 1) {
     return conn.ok() ? XidFate::kUnknown : XidFate::kConnectionLost;
   }

@@ -4,7 +4,7 @@
 // the loop around it (retries, reconnects, the outcome lookup's retries).
 //
 //   TransactionRunner runner(clock, events);
-//   TransactionAttempt a = runner.Attempt(conn, begin_sql, body, resolve_outcome);
+//   TransactionAttempt a = runner.Attempt(conn, begin_sql, body, resolve_outcome, deadline);
 //   if (a.done.has_value()) return *a.done;      // committed, or the body's own error
 //   Verdict v = Classify(a.facts);               // the server's failure
 //
@@ -51,16 +51,22 @@ class TransactionRunner {
  public:
   TransactionRunner(Clock& clock, EventEmitter& events) : clock_(clock), events_(events) {}
 
+  // Every statement (BEGIN, the body's, COMMIT, ROLLBACK) ends by
+  // `deadline`; one that does not is cancelled and the connection closed
+  // (facts.timed_out).
   TransactionAttempt Attempt(Connection& conn, const std::string& begin,
-                             const TransactionBody& body, bool resolve_outcome);
+                             const TransactionBody& body, bool resolve_outcome,
+                             const pg::Deadline& deadline);
 
-  // One pg_xact_status($xid) on `conn`.
-  XidFate LookUp(Connection& conn, const std::string& xid);
+  // One pg_xact_status($xid) on `conn`, until `deadline`.
+  XidFate LookUp(Connection& conn, const std::string& xid, const pg::Deadline& deadline);
 
  private:
   class Tx;
+  // `timed_out` is set when the deadline passed first.
   absl::StatusOr<QueryResult> RunStatement(Connection& conn, absl::string_view sql,
-                                           absl::Span<const Param> params);
+                                           absl::Span<const Param> params,
+                                           const pg::Deadline& deadline, bool& timed_out);
 
   Clock& clock_;
   EventEmitter& events_;

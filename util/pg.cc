@@ -1,8 +1,19 @@
 #include "util/pg.h"
 
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <system_error>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 
 namespace aequor {
 namespace pg {
@@ -22,16 +33,161 @@ ResultError ReadError(const PGresult* r, const PGconn* conn) {
   return e;
 }
 
-Outcome Exec(PGconn* conn, const char* sql, absl::Span<const std::string> params) {
+namespace {
+
+// Waits until `conn`'s socket is ready for `events` or `deadline` passes:
+// false then (after one last look that does not wait, so that an answer
+// already there is never thrown away).
+bool WaitSocket(PGconn* conn, short events, const Deadline& deadline) {
+  const int fd = PQsocket(conn);
+  if (fd < 0) return true;  // libpq reports the lost connection itself
+  for (;;) {
+    const absl::Duration left = deadline.Left();
+    int timeout_ms = -1;
+    if (left != absl::InfiniteDuration()) {
+      // Rounded up, so that a wait never ends just short of the deadline;
+      // capped so that a clock that stands still (a test's) is re-read.
+      timeout_ms = static_cast<int>(std::min<int64_t>(
+          absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1))), 60 * 1000));
+    }
+    struct pollfd p = {fd, events, 0};
+    const int ready = poll(&p, 1, timeout_ms);
+    if (ready > 0) return true;
+    if (ready < 0 && errno != EINTR) return true;  // libpq's next read reports it
+    if (ready == 0 && timeout_ms == 0) return false;
+  }
+}
+
+// Shared by CancelWithin() and the thread that sends the request.
+struct CancelRequest {
+  explicit CancelRequest(PGcancel* c) : cancel(c) {}
+  ~CancelRequest() { PQfreeCancel(cancel); }
+  PGcancel* const cancel;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  bool accepted = false;
+};
+
+// PQexec's choice among several results: the first error, else the last.
+void Keep(Result& kept, PGresult* next) {
+  if (kept != nullptr && PQresultStatus(kept.get()) == PGRES_FATAL_ERROR) {
+    PQclear(next);
+    return;
+  }
+  kept.reset(next);
+}
+
+bool EndsResults(const PGresult* r, const PGconn* conn) {
+  const ExecStatusType s = PQresultStatus(r);
+  return s == PGRES_COPY_IN || s == PGRES_COPY_OUT || s == PGRES_COPY_BOTH ||
+         PQstatus(conn) == CONNECTION_BAD;
+}
+
+}  // namespace
+
+bool CancelWithin(PGconn* conn, absl::Duration bound) {
+  PGcancel* cancel = PQgetCancel(conn);
+  if (cancel == nullptr) return false;
+  auto request = std::make_shared<CancelRequest>(cancel);
+  try {
+    std::thread([request] {
+      char error[256];
+      const bool accepted = PQcancel(request->cancel, error, sizeof(error)) == 1;
+      std::lock_guard<std::mutex> lock(request->mu);
+      request->done = true;
+      request->accepted = accepted;
+      request->cv.notify_all();
+    }).detach();
+  } catch (const std::system_error&) {
+    return false;  // no thread to be had: the connection is shut regardless
+  }
+  std::unique_lock<std::mutex> lock(request->mu);
+  request->cv.wait_for(lock, absl::ToChronoNanoseconds(bound), [&] { return request->done; });
+  return request->done && request->accepted;
+}
+
+void Abandon(PGconn* conn, absl::Duration cancel_bound) {
+  CancelWithin(conn, cancel_bound);
+  const int fd = PQsocket(conn);
+  if (fd >= 0) shutdown(fd, SHUT_RDWR);
+  // libpq reads the end of the stream and counts the connection lost.
+  PQconsumeInput(conn);
+}
+
+bool FlushAndAwait(PGconn* conn, const Deadline& deadline) {
+  // libpq's rule for non-blocking sends: while PQflush() has more to send,
+  // wait for the socket to take it, reading whatever the server sends
+  // meanwhile so that neither side's buffer fills up.
+  int pending;
+  while ((pending = PQflush(conn)) == 1) {
+    if (!WaitSocket(conn, POLLIN | POLLOUT, deadline)) {
+      Abandon(conn, deadline.cancel_bound());
+      return false;
+    }
+    if (!PQconsumeInput(conn)) return true;
+  }
+  if (pending < 0) return true;  // PQgetResult reports the failure
+  while (PQisBusy(conn)) {
+    if (!WaitSocket(conn, POLLIN, deadline)) {
+      Abandon(conn, deadline.cancel_bound());
+      return false;
+    }
+    if (!PQconsumeInput(conn)) return true;
+  }
+  return true;
+}
+
+Reply Run(PGconn* conn, const Statement& s, const Deadline& deadline) {
+  Reply out;
+  if (deadline.none()) {
+    out.result.reset(s.simple ? PQexec(conn, s.text)
+                              : PQexecParams(conn, s.text, s.n_params, nullptr, s.values,
+                                             nullptr, nullptr, 0));
+    return out;
+  }
+  if (!PQisnonblocking(conn) && PQsetnonblocking(conn, 1) != 0) {
+    // Only fails when the connection is already broken; PQexec-like error.
+    out.result.reset(PQmakeEmptyPGresult(conn, PGRES_FATAL_ERROR));
+    return out;
+  }
+  const int sent = s.simple ? PQsendQuery(conn, s.text)
+                            : PQsendQueryParams(conn, s.text, s.n_params, nullptr, s.values,
+                                                nullptr, nullptr, 0);
+  if (!sent) {
+    out.result.reset(PQmakeEmptyPGresult(conn, PGRES_FATAL_ERROR));
+    return out;
+  }
+  for (;;) {
+    if (!FlushAndAwait(conn, deadline)) {
+      out.result.reset();
+      out.timed_out = true;
+      return out;
+    }
+    PGresult* next = PQgetResult(conn);
+    if (next == nullptr) break;
+    const bool last = EndsResults(next, conn);
+    Keep(out.result, next);
+    if (last) break;
+  }
+  if (out.result == nullptr) out.result.reset(PQmakeEmptyPGresult(conn, PGRES_FATAL_ERROR));
+  return out;
+}
+
+Outcome Exec(PGconn* conn, const char* sql, absl::Span<const std::string> params,
+             const Deadline& deadline) {
   Outcome out;
-  if (params.empty()) {
-    out.result_.reset(PQexec(conn, sql));
-  } else {
-    std::vector<const char*> values;
-    values.reserve(params.size());
-    for (const std::string& p : params) values.push_back(p.c_str());
-    out.result_.reset(PQexecParams(conn, sql, static_cast<int>(values.size()), nullptr,
-                                   values.data(), nullptr, nullptr, 0));
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const std::string& p : params) values.push_back(p.c_str());
+  Reply reply = Run(conn,
+                    Statement{sql, static_cast<int>(values.size()), values.data(), params.empty()},
+                    deadline);
+  out.result_ = std::move(reply.result);
+  if (reply.timed_out) {
+    out.timed_out_ = true;
+    out.message_ = std::string(kTimedOutMessage);
+    return out;
   }
   const ExecStatusType status =
       out.result_ != nullptr ? PQresultStatus(out.result_.get()) : PGRES_FATAL_ERROR;

@@ -80,6 +80,21 @@ TEST(Classify, TransactionBodyAndCommit) {
   EXPECT_EQ(Classify(commit), Verdict::kFail);
 }
 
+TEST(Classify, ATimedOutStatementIsNeverRetriedAndASentWriteIsUnknown) {
+  FailureFacts f;
+  f.phase = Phase::kStatement;
+  f.connection_lost = true;
+  f.timed_out = true;
+  f.status = absl::DeadlineExceededError("deadline");
+  EXPECT_EQ(Classify(f), Verdict::kOutcomeUnknown) << "sent, not idempotent";
+  f.idempotent = true;
+  EXPECT_EQ(Classify(f), Verdict::kFail) << "the call's time is spent";
+  f.phase = Phase::kTransactionBody;
+  EXPECT_EQ(Classify(f), Verdict::kFail) << "rolled back, and no time to run it again";
+  f.phase = Phase::kCommit;
+  EXPECT_EQ(Classify(f), Verdict::kOutcomeUnknown);
+}
+
 TEST(LooksLikeCommit, RecognisesCommitStatementsOnly) {
   for (const char* yes : {"COMMIT", "commit", "  Commit;", "END", "end transaction",
                           "COMMIT AND CHAIN", "COMMIT PREPARED 'x'"}) {

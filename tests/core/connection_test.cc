@@ -1,7 +1,10 @@
-// Connection's spec: whose connect_timeout wins. No server.
+// Connection's spec: whose connect_timeout wins, how much of it an attempt
+// gets, and the client socket's settings. No server.
 #include "core/connection.h"
 
 #include <cstdlib>
+#include <optional>
+#include <string>
 
 #include "gtest/gtest.h"
 
@@ -32,18 +35,31 @@ class ScopedEnv {
   std::optional<std::string> old_;
 };
 
+// The connect_timeout an attempt with all the time in the world gets.
+std::string Attempt(const ManagerOptions& o) {
+  return AttemptConnectTimeout(ConnectSpecFrom(o, ""), absl::InfiniteDuration());
+}
+
+// The value of `keyword` among the spec's socket settings, "" when absent.
+std::string SocketSetting(const ConnectSpec& spec, const std::string& keyword) {
+  for (const auto& [k, v] : spec.socket_settings) {
+    if (k == keyword) return v;
+  }
+  return "";
+}
+
 TEST(ConnectSpec, TheManagersConnectTimeoutUnlessTheUserSetOne) {
   ScopedEnv env("PGCONNECT_TIMEOUT", nullptr);
   ManagerOptions o;
   o.connect_timeout = absl::Milliseconds(4500);
   o.conninfo = "host=db.internal dbname=orders";
-  EXPECT_EQ(ConnectSpecFrom(o, "").connect_timeout_seconds, "5") << "whole seconds, rounded up";
+  EXPECT_EQ(Attempt(o), "5") << "whole seconds, rounded up";
   o.conninfo = "host=db.internal connect_timeout=2 dbname=orders";
-  EXPECT_EQ(ConnectSpecFrom(o, "").connect_timeout_seconds, "") << "the conninfo's 2 s wins";
+  EXPECT_EQ(Attempt(o), "") << "the conninfo's 2 s wins";
   o.conninfo = "postgresql://db.internal/orders?connect_timeout=3";
-  EXPECT_EQ(ConnectSpecFrom(o, "").connect_timeout_seconds, "") << "a URI's too";
+  EXPECT_EQ(Attempt(o), "") << "a URI's too";
   o.conninfo = "host=db.internal connect_timeout='' dbname=orders";
-  EXPECT_EQ(ConnectSpecFrom(o, "").connect_timeout_seconds, "5") << "an empty value sets nothing";
+  EXPECT_EQ(Attempt(o), "5") << "an empty value sets nothing";
 }
 
 TEST(ConnectSpec, PgConnectTimeoutInTheEnvironmentWins) {
@@ -51,13 +67,49 @@ TEST(ConnectSpec, PgConnectTimeoutInTheEnvironmentWins) {
   ManagerOptions o;
   o.conninfo = "host=db.internal";
   EXPECT_TRUE(UserSetsConnectTimeout(o.conninfo));
-  EXPECT_EQ(ConnectSpecFrom(o, "").connect_timeout_seconds, "");
+  EXPECT_EQ(Attempt(o), "");
 }
 
 TEST(ConnectSpec, TheEmergencyReaperConnectionAlwaysHasTheManagersTimeout) {
   ManagerOptions o;
   o.connect_timeout = absl::Seconds(3);
   EXPECT_EQ(ConnectTimeoutText(o), "3");
+}
+
+TEST(ConnectSpec, AnAttemptGetsWhatIsLeftOfItsDeadlineRoundedUp) {
+  ScopedEnv env("PGCONNECT_TIMEOUT", nullptr);
+  ManagerOptions o;
+  o.connect_timeout = absl::Seconds(5);
+  const ConnectSpec spec = ConnectSpecFrom(o, "");
+  EXPECT_EQ(AttemptConnectTimeout(spec, absl::Seconds(30)), "5");
+  EXPECT_EQ(AttemptConnectTimeout(spec, absl::Milliseconds(2100)), "3");
+  EXPECT_EQ(AttemptConnectTimeout(spec, absl::Milliseconds(10)), "1") << "never 0 (no limit)";
+  EXPECT_EQ(AttemptConnectTimeout(spec, absl::ZeroDuration()), "1");
+  o.conninfo = "connect_timeout=9";
+  EXPECT_EQ(AttemptConnectTimeout(ConnectSpecFrom(o, ""), absl::Seconds(1)), "")
+      << "the user's own value wins, also over the deadline";
+}
+
+TEST(ConnectSpec, ClientKeepalivesAndTcpUserTimeoutByDefaultUnlessTheUserSetsThem) {
+  ManagerOptions o;
+  o.conninfo = "host=db.internal";
+  ConnectSpec spec = ConnectSpecFrom(o, "");
+  EXPECT_EQ(SocketSetting(spec, "keepalives"), "1");
+  EXPECT_EQ(SocketSetting(spec, "keepalives_idle"), "30");
+  EXPECT_EQ(SocketSetting(spec, "keepalives_interval"), "10");
+  EXPECT_EQ(SocketSetting(spec, "keepalives_count"), "3");
+  EXPECT_EQ(SocketSetting(spec, "tcp_user_timeout"), "30000") << "milliseconds";
+
+  o.conninfo = "host=db.internal keepalives_idle=5 tcp_user_timeout=1000";
+  spec = ConnectSpecFrom(o, "");
+  EXPECT_EQ(SocketSetting(spec, "keepalives_idle"), "") << "the user's stays, ours is not added";
+  EXPECT_EQ(SocketSetting(spec, "tcp_user_timeout"), "");
+  EXPECT_EQ(SocketSetting(spec, "keepalives_interval"), "10");
+
+  o.conninfo = "";
+  o.client_keepalives = false;
+  o.tcp_user_timeout = absl::ZeroDuration();
+  EXPECT_TRUE(ConnectSpecFrom(o, "").socket_settings.empty());
 }
 
 }  // namespace

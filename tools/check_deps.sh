@@ -49,6 +49,7 @@ need_lib pq libpq-dev
 need_file /usr/lib/postgresql/15/bin/initdb postgresql-15
 need_file /usr/lib/postgresql/15/bin/postgres postgresql-15
 need_file /usr/lib/postgresql/15/bin/pg_ctl postgresql-15
+need_file /usr/sbin/pgbouncer pgbouncer
 
 need_file /usr/include/botan-2/botan/hmac.h libbotan-2-dev
 need_lib botan-2 libbotan-2-dev

@@ -24,6 +24,7 @@ packages=(
   pkg-config
   libpq-dev         # <libpq-fe.h>, -lpq
   postgresql-15     # throwaway servers for integration tests (initdb, postgres, pg_ctl)
+  pgbouncer         # a real transaction pooler in front of them (testing/pgbouncer.h)
   libbotan-2-dev    # <botan/...>, -lbotan-2
   libssl-dev        # OpenSSL 3
   libabsl-dev       # Abseil 20220623

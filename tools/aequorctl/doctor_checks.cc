@@ -5,7 +5,6 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "api/lease.h"
 #include "api/options.h"
 #include "api/secret.h"
@@ -75,6 +74,7 @@ std::vector<Finding> RunDoctorChecks(const DoctorFacts& facts) {
   add(CheckLeasedZombies(facts));
   add(CheckReaperLock(facts));
   add(CheckPooler(facts));
+  add(CheckStartupOptions(facts));
   add_all(CheckOptions(facts));
   return findings;
 }
@@ -412,71 +412,6 @@ Finding CheckReaperLock(const DoctorFacts& facts) {
   }
   return {"reaper_lock", kOk,
           absl::StrCat(held, " (", *holder.state, "): a pass is probably running now"), ""};
-}
-
-Finding CheckPooler(const DoctorFacts& facts) {
-  const ServerFacts& s = facts.server;
-  const PoolerProbe& p = facts.pooler;
-  std::vector<std::string> strong;
-  std::vector<std::string> weak;
-  std::vector<std::string> fine;
-  if (s.application_name != p.sent_application_name) {
-    strong.push_back(absl::StrCat("application_name sent at connect (", p.sent_application_name,
-                                  ") arrived as '", s.application_name, "'"));
-  } else {
-    fine.push_back("application_name arrived intact");
-  }
-  if (p.second_backend_pid.has_value()) {
-    if (*p.second_backend_pid != s.backend_pid) {
-      strong.push_back(absl::StrCat("pg_backend_pid() changed between two statements (",
-                                    s.backend_pid, " then ", *p.second_backend_pid, ")"));
-    } else {
-      fine.push_back("pg_backend_pid() stayed the same across statements");
-    }
-  }
-  if (p.setting_survived.has_value()) {
-    if (!*p.setting_survived) {
-      strong.push_back("a session setting did not survive to the next statement");
-    } else {
-      fine.push_back("a session setting survived");
-    }
-  }
-  if (p.startup_backend_pid != s.backend_pid) {
-    weak.push_back(absl::StrCat("the startup reported backend pid ", p.startup_backend_pid,
-                                " but the server says ", s.backend_pid,
-                                " (something answered the startup for the server)"));
-  } else {
-    fine.push_back("the startup's backend pid is the server's");
-  }
-  if (!p.unix_socket && s.server_port.has_value()) {
-    if (*s.server_port != p.port) {
-      weak.push_back(absl::StrCat("connected to port ", p.port, " but the server listens on ",
-                                  *s.server_port, " (a proxy, pooler or port mapping)"));
-    } else {
-      fine.push_back(absl::StrCat("the server's port is the one connected to (", p.port, ")"));
-    }
-  }
-  const std::string advice =
-      "connect the instances (and their reaper) to PostgreSQL directly or through a "
-      "session-mode pooler; leases and the reaper lock need one server session per client";
-  if (!strong.empty()) {
-    return {"pooler", kFix,
-            absl::StrCat(
-                "a transaction-mode pooler seems to be in between: ", absl::StrJoin(strong, "; "),
-                ". Leases in application_name then describe pooled server sessions, "
-                "not clients"),
-            advice};
-  }
-  if (!weak.empty()) {
-    return {"pooler", kWarn,
-            absl::StrCat("a pooler or proxy may be in between: ", absl::StrJoin(weak, "; "),
-                         ". Harmless for a session-mode pooler or a plain TCP proxy"),
-            advice};
-  }
-  return {"pooler", kOk,
-          absl::StrCat("no pooler detected: ", absl::StrJoin(fine, "; "),
-                       " (a quiet transaction pooler may still pass these checks)"),
-          ""};
 }
 
 std::vector<Finding> CheckOptions(const DoctorFacts& facts) {

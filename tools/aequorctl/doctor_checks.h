@@ -29,6 +29,9 @@
 //                          (pg-aequor's), a frozen leader or an unseen holder warn
 //   pooler                 fix on a strong sign of a transaction pooler in
 //                          between, warn on a weak one (see CheckPooler)
+//   startup_options        the startup parameter `options` a manager sends
+//                          its backstops in: refused (fix), dropped on the
+//                          way (warn), arrives (ok)
 //   options                fix for settings the manager refuses, warn for ones
 //                          that contradict each other, else one ok
 // A check whose facts could not be read is a warning that says why.
@@ -66,12 +69,22 @@ Finding CheckLeasedZombies(const DoctorFacts& facts);
 Finding CheckReaperLock(const DoctorFacts& facts);
 // Strong signs (fix): application_name sent at connect differs from the
 // server's; pg_backend_pid() differs between statements; a session setting
-// does not survive to the next statement. Weak signs (warn): the startup's
-// backend pid differs from pg_backend_pid() (something answered the startup,
-// e.g. PgBouncer in any mode); inet_server_port() differs from the TCP port
-// connected to (a proxy or a port mapping). A quiet transaction pooler may
-// still pass them all.
+// does not survive to the next statement; a second client connected
+// meanwhile ran on the server session this one had just used (an idle
+// PgBouncer in transaction mode does that every time). Weak signs (warn):
+// the startup's backend pid differs from pg_backend_pid() (something
+// answered the startup, e.g. PgBouncer in any mode); inet_server_port()
+// differs from the TCP port connected to (a proxy or a port mapping). A
+// busy transaction pooler may still pass them all.
 Finding CheckPooler(const DoctorFacts& facts);
+// A connection made with the startup `options` a manager built with
+// defaults sends: refused by the server or a pooler in between (fix: every
+// connect of an instance carries its backstops there); connected but the
+// setting did not reach the server session (warn: a pooler drops it, e.g.
+// PgBouncer's ignore_startup_parameters = options); arrived (ok). The fix
+// sets the backstop on the app roles (the connecting role when none is
+// known) instead.
+Finding CheckStartupOptions(const DoctorFacts& facts);
 // --reap-idle-in-transaction-after-s below --min-idle-s (fix: the manager
 // refuses it); with --lease-ttl-s: --min-idle-s below the TTL, a TTL <= 30 s,
 // --clock-skew-s >= the TTL (warn each).

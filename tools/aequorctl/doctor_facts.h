@@ -97,6 +97,25 @@ struct PoolerProbe {
   int startup_backend_pid = 0;            // the startup's BackendKeyData (PQbackendPID)
   bool unix_socket = false;
   int port = 5432;  // the TCP port connected to
+  // pg_backend_pid() of a second client connection (same settings) made
+  // while doctor's session stayed connected, right after that session's
+  // last statement (second_backend_pid); nullopt when it could not connect.
+  std::optional<int> other_client_backend_pid;
+  // That client ran on the server session doctor's session had just used
+  // (core/pooler.h SharesServerSession): transaction pooling.
+  bool other_client_shared = false;
+};
+
+// What a connection made with the startup `options` a manager sends learned.
+struct StartupOptionsFacts {
+  // The manager's part of what was sent (without the DSN's or $PGOPTIONS'
+  // own options, which followed it when there were any).
+  std::string sent;
+  // The refusal (libpq's message on one line) when the server or a pooler
+  // in between refused the parameter (core/pooler.h RefusesStartupOptions).
+  std::optional<std::string> refusal;
+  // It connected, and a setting sent in `options` reached the server session.
+  bool arrived = false;
 };
 
 struct DoctorFacts {
@@ -113,6 +132,8 @@ struct DoctorFacts {
   std::optional<ReaperRoleFacts> reaper_role;  // set when a reaper conninfo was given
   absl::StatusOr<std::optional<LockHolder>> reaper_lock = absl::UnknownError("not read");
   PoolerProbe pooler;
+  // Another status: that connection failed for another reason.
+  absl::StatusOr<StartupOptionsFacts> startup_options = absl::UnknownError("not read");
 };
 
 }  // namespace cli

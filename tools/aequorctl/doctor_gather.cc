@@ -1,10 +1,15 @@
 #include "tools/aequorctl/doctor_gather.h"
 
+#include <optional>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "api/options.h"
+#include "core/pooler.h"
 #include "core/reap_decision.h"
 #include "tools/aequorctl/connection.h"
 #include "tools/aequorctl/session_scan.h"
@@ -27,6 +32,9 @@ SELECT current_user::text, quote_ident(current_user), current_database()::text,
        EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'aequor_reaper')
 FROM pg_roles r, pg_database d
 WHERE r.rolname = current_user AND d.datname = current_database())sql";
+
+// The placeholder setting the startup options probe sends and reads back.
+constexpr char kStartupProbeSetting[] = "aequor.doctor_startup_probe";
 
 // A client connection, also when this role may not see its backend_type
 // (then usesysid still tells a role's session from a server process).
@@ -209,15 +217,59 @@ absl::StatusOr<std::optional<LockHolder>> ReadLockHolder(PGconn* conn, const Ser
   return std::optional<LockHolder>(LockHolder{Int(rows[0][0]), rows[0][1]});
 }
 
-// Statements whose answers a pooler in between would change, and where
-// this session is connected. Leaves no setting behind.
-PoolerProbe ProbePooler(PGconn* conn, int backend_pid, const Redactor& redactor) {
+// Waits (at most 2 s) until the server no longer counts backend `pid`, which
+// exits just after its client leaves, so that the slot figures are
+// doctor-free.
+void AwaitBackendGone(PGconn* conn, int pid, const Redactor& redactor, Clock& clock) {
+  const absl::Time deadline = clock.MonotonicNow() + absl::Seconds(2);
+  while (pid != 0 && clock.MonotonicNow() < deadline) {
+    absl::StatusOr<Row> row = OneRow(conn, "SELECT count(*) FROM pg_stat_activity WHERE pid = $1",
+                                     {absl::StrCat(pid)}, redactor);
+    if (!row.ok() || Int((*row)[0]) == 0) break;
+    clock.SleepFor(absl::Milliseconds(5));
+  }
+}
+
+// A second connection made with `conn`'s own settings (PQconninfo: host,
+// port, user, password, database, sslmode, ...), as aequorctl's session;
+// `options`, when given, replaces its startup options. The status holds
+// libpq's message, redacted, on one line.
+absl::StatusOr<pg::Conn> ConnectLike(PGconn* conn, const std::optional<std::string>& options,
+                                     const Redactor& redactor) {
+  PQconninfoOption* settings = PQconninfo(conn);
+  if (settings == nullptr) return absl::ResourceExhaustedError("PQconninfo: out of memory");
+  std::vector<const char*> keywords;
+  std::vector<const char*> values;
+  for (PQconninfoOption* o = settings; o->keyword != nullptr; ++o) {
+    const std::string keyword = o->keyword;
+    if (o->val == nullptr || o->val[0] == '\0' || keyword == "application_name" ||
+        (options.has_value() && keyword == "options")) {
+      continue;
+    }
+    keywords.push_back(o->keyword);
+    values.push_back(o->val);
+  }
+  keywords.push_back("application_name");
+  values.push_back(kToolApplicationName);
+  if (options.has_value()) {
+    keywords.push_back("options");
+    values.push_back(options->c_str());
+  }
+  keywords.push_back(nullptr);
+  values.push_back(nullptr);
+  pg::Conn again(PQconnectdbParams(keywords.data(), values.data(), /*expand_dbname=*/0));
+  PQconninfoFree(settings);
+  if (again != nullptr && PQstatus(again.get()) == CONNECTION_OK) return again;
+  return absl::UnavailableError(absl::StrReplaceAll(redactor.Apply(pg::ErrorMessage(again.get())),
+                                                    {{"\n", " "}, {"\t", " "}}));
+}
+
+// Statements whose answers a pooler in between would change, where this
+// session is connected, and what a second client of the same settings runs
+// on meanwhile. Leaves no setting behind.
+PoolerProbe ProbePooler(PGconn* conn, int backend_pid, const Redactor& redactor, Clock& clock) {
   PoolerProbe probe;
   probe.sent_application_name = kToolApplicationName;
-  if (absl::StatusOr<Row> again = OneRow(conn, "SELECT pg_backend_pid()", {}, redactor);
-      again.ok()) {
-    probe.second_backend_pid = Int((*again)[0]);
-  }
   const std::string token = absl::StrCat("probe-", backend_pid);
   absl::StatusOr<pg::Result> set =
       Exec(conn, "SELECT set_config('aequor.doctor_probe', $1, false)", {token}, redactor);
@@ -227,12 +279,59 @@ PoolerProbe ProbePooler(PGconn* conn, int backend_pid, const Redactor& redactor)
     probe.setting_survived = Text((*get)[0]) == token;
     (void)Exec(conn, "RESET aequor.doctor_probe", {}, redactor);
   }
+  // This session's last statement before the second client's first.
+  const absl::StatusOr<PoolerSighting> seen = DetectPooler(conn);
   probe.startup_backend_pid = PQbackendPID(conn);
+  if (seen.ok()) {
+    probe.second_backend_pid = seen->server_pid;
+    if (absl::StatusOr<pg::Conn> other = ConnectLike(conn, std::nullopt, redactor); other.ok()) {
+      if (absl::StatusOr<PoolerSighting> other_seen = DetectPooler(other->get()); other_seen.ok()) {
+        probe.other_client_backend_pid = other_seen->server_pid;
+        probe.other_client_shared = SharesServerSession(*seen, *other_seen);
+      }
+      const int other_pid = PQbackendPID(other->get());
+      other->reset();
+      if (!seen->pooler_in_between()) AwaitBackendGone(conn, other_pid, redactor, clock);
+    }
+  }
   const char* host = PQhost(conn);
   const char* port = PQport(conn);
   if (port != nullptr && port[0] != '\0') (void)absl::SimpleAtoi(port, &probe.port);
   probe.unix_socket = host == nullptr || host[0] == '/' || host[0] == '@';
   return probe;
+}
+
+// Connects again with the startup `options` a manager built with defaults
+// sends (its backstop, a probe setting, then the user's own options, as the
+// manager puts them last) and reads whether the probe setting arrived.
+// `direct`: no pooler answered doctor's own startup, so the probe's backend
+// is waited for after it leaves.
+absl::StatusOr<StartupOptionsFacts> ProbeStartupOptions(PGconn* conn, bool direct,
+                                                        const Redactor& redactor, Clock& clock) {
+  StartupOptionsFacts facts;
+  facts.sent =
+      absl::StrCat("-c idle_in_transaction_session_timeout=",
+                   absl::ToInt64Milliseconds(ManagerOptions().idle_in_transaction_timeout));
+  const std::string token = absl::StrCat("startup-", PQbackendPID(conn));
+  std::string options = absl::StrCat(facts.sent, " -c ", kStartupProbeSetting, "=", token);
+  if (const char* user = PQoptions(conn); user != nullptr && user[0] != '\0') {
+    absl::StrAppend(&options, " ", user);
+  }
+  absl::StatusOr<pg::Conn> probe = ConnectLike(conn, options, redactor);
+  if (!probe.ok()) {
+    if (!RefusesStartupOptions(probe.status().message())) return probe.status();
+    facts.refusal = std::string(probe.status().message());
+    return facts;
+  }
+  absl::StatusOr<Row> row = OneRow(
+      probe->get(), absl::StrCat("SELECT current_setting('", kStartupProbeSetting, "', true)"), {},
+      redactor);
+  if (!row.ok()) return row.status();
+  facts.arrived = Text((*row)[0]) == token;
+  const int pid = PQbackendPID(probe->get());
+  probe->reset();
+  if (direct) AwaitBackendGone(conn, pid, redactor, clock);
+  return facts;
 }
 
 // The reaper role's facts, read over its own connection.
@@ -281,19 +380,6 @@ ReaperRoleFacts ProbeReaperRole(const std::string& conninfo, Redactor& redactor,
   return rr;
 }
 
-// Waits (at most 2 s) until the server no longer counts backend `pid`, which
-// exits just after its client leaves, so that the slot figures are
-// doctor-free.
-void AwaitBackendGone(PGconn* conn, int pid, const Redactor& redactor, Clock& clock) {
-  const absl::Time deadline = clock.MonotonicNow() + absl::Seconds(2);
-  while (pid != 0 && clock.MonotonicNow() < deadline) {
-    absl::StatusOr<Row> row = OneRow(conn, "SELECT count(*) FROM pg_stat_activity WHERE pid = $1",
-                                     {absl::StrCat(pid)}, redactor);
-    if (!row.ok() || Int((*row)[0]) == 0) break;
-    clock.SleepFor(absl::Milliseconds(5));
-  }
-}
-
 }  // namespace
 
 absl::StatusOr<DoctorFacts> GatherDoctorFacts(PGconn* conn, const DoctorSettings& settings,
@@ -317,7 +403,10 @@ absl::StatusOr<DoctorFacts> GatherDoctorFacts(PGconn* conn, const DoctorSettings
   facts.in_use = ReadInUse(conn, redactor);
   facts.roles = ReadRoles(conn, settings.service, redactor);
   facts.reaper_lock = ReadLockHolder(conn, settings.service, redactor);
-  facts.pooler = ProbePooler(conn, facts.server.backend_pid, redactor);
+  facts.pooler = ProbePooler(conn, facts.server.backend_pid, redactor, clock);
+  // No pooler answered the startup: the startup's pid is the server's.
+  const bool direct = facts.pooler.second_backend_pid == facts.pooler.startup_backend_pid;
+  facts.startup_options = ProbeStartupOptions(conn, direct, redactor, clock);
   return facts;
 }
 

@@ -6,6 +6,7 @@
 // aequorctl_doctor_test.cc.
 #include "tools/aequorctl/doctor_checks.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -84,6 +85,8 @@ DoctorFacts Healthy() {
   f.pooler.setting_survived = true;
   f.pooler.startup_backend_pid = 4711;
   f.pooler.port = 5432;
+  f.startup_options =
+      StartupOptionsFacts{"-c idle_in_transaction_session_timeout=60000", std::nullopt, true};
   return f;
 }
 
@@ -110,7 +113,7 @@ TEST(DoctorChecksTest, AHealthyServerIsOkEverywhereInTheStableOrder) {
               ElementsAre("connection", "server_version", "clock_offset", "secret",
                           "pg_read_all_stats", "pg_signal_backend", "visibility", "headroom",
                           "role_connection_limit", "role_connection_limit", "reaper_headroom",
-                          "leased_zombies", "reaper_lock", "pooler", "options"));
+                          "leased_zombies", "reaper_lock", "pooler", "startup_options", "options"));
   EXPECT_EQ(WorstSeverity(findings), Severity::kOk);
 }
 
@@ -480,6 +483,107 @@ TEST(DoctorChecksTest, EachWeakSignOfAPoolerOrProxyIsAWarning) {
   // Over a unix socket the port says nothing.
   mapped.pooler.unix_socket = true;
   EXPECT_EQ(CheckPooler(mapped).severity, Severity::kOk);
+}
+
+TEST(DoctorChecksTest, ASecondClientOnTheSameServerSessionIsATransactionPoolerToFix) {
+  DoctorFacts shared = Healthy();
+  shared.pooler.startup_backend_pid = -1066225734;  // PgBouncer's made-up pid
+  shared.pooler.other_client_backend_pid = 4711;
+  shared.pooler.other_client_shared = true;
+  const Finding pooled = CheckPooler(shared);
+  EXPECT_EQ(pooled.severity, Severity::kFix);
+  EXPECT_EQ(pooled.message,
+            "a transaction-mode pooler seems to be in between: a second client connected "
+            "meanwhile ran on the server session this one had just used (pid 4711): server "
+            "sessions are lent to clients in turn. Leases in application_name then describe "
+            "pooled server sessions, not clients");
+  EXPECT_EQ(pooled.fix,
+            "connect the instances (and their reaper) to PostgreSQL directly or through a "
+            "session-mode pooler; leases and the reaper lock need one server session per client\n"
+            "while the transaction pooler stays, run no reaper pass through it (a pooled server "
+            "session keeps the last client's lease, and killing it cuts the live clients that "
+            "share it), and let the pooler drop frozen clients: PgBouncer's client_idle_timeout "
+            "(idle_transaction_timeout for a client frozen inside a transaction)");
+
+  // A client of its own: only the made-up startup pid is left, a warning.
+  DoctorFacts own = shared;
+  own.pooler.other_client_backend_pid = 5000;
+  own.pooler.other_client_shared = false;
+  const Finding session = CheckPooler(own);
+  EXPECT_EQ(session.severity, Severity::kWarn);
+  EXPECT_THAT(session.message, HasSubstr("the startup reported backend pid -1066225734"));
+  EXPECT_THAT(session.fix, Not(HasSubstr("client_idle_timeout")));
+
+  DoctorFacts direct = Healthy();
+  direct.pooler.other_client_backend_pid = 5000;
+  EXPECT_EQ(CheckPooler(direct).severity, Severity::kOk);
+  EXPECT_THAT(CheckPooler(direct).message,
+              HasSubstr("; a session setting survived; a second client connected meanwhile got a "
+                        "server session of its own; the startup's backend pid is the server's"));
+}
+
+// ---- startup_options --------------------------------------------------------------
+
+TEST(DoctorChecksTest, StartupOptionsThatArriveAreOk) {
+  const Finding ok = CheckStartupOptions(Healthy());
+  EXPECT_EQ(ok.check, "startup_options");
+  EXPECT_EQ(ok.severity, Severity::kOk);
+  EXPECT_EQ(ok.message,
+            "the startup parameter options reaches the server session (sent "
+            "'-c idle_in_transaction_session_timeout=60000')");
+  EXPECT_EQ(ok.fix, "");
+}
+
+TEST(DoctorChecksTest, RefusedStartupOptionsAreAFixThatSetsTheBackstopOnTheAppRoles) {
+  DoctorFacts f = Healthy();
+  f.startup_options = StartupOptionsFacts{
+      "-c idle_in_transaction_session_timeout=60000",
+      "connection to server at \"127.0.0.1\", port 6432 failed: FATAL:  unsupported startup "
+      "parameter: options",
+      false};
+  const Finding refused = CheckStartupOptions(f);
+  EXPECT_EQ(refused.severity, Severity::kFix);
+  EXPECT_EQ(refused.message,
+            "the server, or a pooler in between, refuses the startup parameter options "
+            "(connection to server at \"127.0.0.1\", port 6432 failed: FATAL:  unsupported "
+            "startup parameter: options). A connection manager sends its server-side backstops "
+            "in it ('-c idle_in_transaction_session_timeout=60000' with the defaults; "
+            "idle_session_timeout and TCP keepalives when set), so its connects are refused or "
+            "go without them");
+  EXPECT_EQ(refused.fix,
+            "connect the instances to PostgreSQL directly, or set the backstops on the role "
+            "instead, where every server session of the role gets them: ALTER ROLE app SET "
+            "idle_in_transaction_session_timeout = '60s';\n"
+            "with PgBouncer, ignore_startup_parameters = options then lets such connects in (it "
+            "drops the parameter)");
+  EXPECT_EQ(WorstSeverity(RunDoctorChecks(f)), Severity::kFix);
+
+  // No app role known: the connecting role.
+  f.roles = std::vector<RoleRow>{Role("reaper", -1, 1, true, false)};
+  EXPECT_THAT(CheckStartupOptions(f).fix,
+              HasSubstr("ALTER ROLE reaper SET idle_in_transaction_session_timeout = '60s';"));
+  f.roles = kDenied;
+  EXPECT_THAT(CheckStartupOptions(f).fix,
+              HasSubstr("ALTER ROLE reaper SET idle_in_transaction_session_timeout = '60s';"));
+}
+
+TEST(DoctorChecksTest, StartupOptionsDroppedOnTheWayAreAWarning) {
+  DoctorFacts f = Healthy();
+  f.startup_options =
+      StartupOptionsFacts{"-c idle_in_transaction_session_timeout=60000", std::nullopt, false};
+  const Finding dropped = CheckStartupOptions(f);
+  EXPECT_EQ(dropped.severity, Severity::kWarn);
+  EXPECT_EQ(dropped.message,
+            "the startup parameter options is accepted but does not reach the server session "
+            "(sent '-c idle_in_transaction_session_timeout=60000'): a pooler in between drops it "
+            "(PgBouncer's ignore_startup_parameters = options), so a connection manager's "
+            "backstops do not apply");
+  EXPECT_THAT(dropped.fix,
+              HasSubstr("ALTER ROLE app SET idle_in_transaction_session_timeout = '60s';"));
+  EXPECT_EQ(WorstSeverity(RunDoctorChecks(f)), Severity::kWarn);
+
+  f.startup_options = kDenied;
+  ExpectCouldNotCheck(CheckStartupOptions(f), "startup_options");
 }
 
 // ---- options ----------------------------------------------------------------------

@@ -17,6 +17,7 @@ absl::string_view EventKindName(EventKind kind) {
     case EventKind::kReap: return "reap";
     case EventKind::kClientDead: return "client_dead";
     case EventKind::kClockOffset: return "clock_offset";
+    case EventKind::kDegraded: return "degraded";
   }
   return "unknown";
 }
@@ -36,12 +37,14 @@ absl::string_view EventSourceName(EventSource source) {
     case EventSource::kManual: return "manual";
     case EventSource::kPipeline: return "pipeline";
     case EventSource::kBlocking: return "blocking";
+    case EventSource::kStartupOptions: return "startup_options";
+    case EventSource::kPooler: return "pooler";
   }
   return "";
 }
 
 std::optional<EventSource> ParseEventSource(absl::string_view name) {
-  for (int i = 0; i <= static_cast<int>(EventSource::kBlocking); ++i) {
+  for (int i = 0; i <= static_cast<int>(EventSource::kPooler); ++i) {
     const EventSource source = static_cast<EventSource>(i);
     if (EventSourceName(source) == name) return source;
   }

@@ -36,6 +36,9 @@ enum class EventKind {
   kClockOffset,  // this host's clock was measured against the server's;
                  // see `clock_offset`. `message` is set (a warning) when
                  // the offset is larger than reap_clock_skew
+  kDegraded,     // a protection is off because of what sits in front of the
+                 // server; `source` says which, `message` why and the fix.
+                 // Emitted once per manager and source.
 };
 
 // "connect", "query_start", ... (stable names, used by exporters).
@@ -59,6 +62,11 @@ enum class EventSource {
   // kLeaseRenewed: how the lease was renewed.
   kPipeline,  // with a statement, in one pipeline
   kBlocking,  // alone, before a statement
+  // kDegraded: what is off.
+  kStartupOptions,  // the startup `options` (the server-side backstops) were
+                    // refused, so connections go without them
+  kPooler,          // a pooler answers for the server: no reaper pass runs
+                    // through it
 };
 
 // "thaw_check", "query", ... ("" for kNone): stable names, used by exporters

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -111,6 +112,11 @@ class Connection {
     block_at_ns_ = block_at_ns;
   }
 
+  // Whether a pooler answers for the server on this connection (its
+  // startup backend pid is not pg_backend_pid()); nullopt until checked.
+  std::optional<bool> behind_pooler() const { return behind_pooler_; }
+  void SetBehindPooler(bool behind) { behind_pooler_ = behind; }
+
   // The end of its last use, monotonic.
   int64_t last_used_ns() const { return last_used_ns_; }
   void MarkUsed(int64_t now_ns) { last_used_ns_ = now_ns; }
@@ -125,6 +131,7 @@ class Connection {
   int64_t renew_at_ns_ = kNever;
   int64_t block_at_ns_ = kNever;
   int64_t last_used_ns_ = 0;
+  std::optional<bool> behind_pooler_;
 };
 
 }  // namespace aequor

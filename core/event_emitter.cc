@@ -109,6 +109,14 @@ void EventEmitter::Reap(EventSource trigger, const ReapReport& report) {
   bus_.Emit(event);
 }
 
+void EventEmitter::Degraded(EventSource what, std::string message) {
+  if (!bus_.observed()) return;
+  Event event = Make(EventKind::kDegraded);
+  event.source = what;
+  event.message = std::move(message);
+  bus_.Emit(event);
+}
+
 void EventEmitter::ClockOffsetMeasured(const ClockOffset& offset, std::string warning) {
   if (!bus_.observed()) return;
   Event event = Make(EventKind::kClockOffset);

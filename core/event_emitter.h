@@ -63,6 +63,9 @@ class EventEmitter {
   void Reap(EventSource trigger, const ReapReport& report);
   // `warning` is empty unless the offset is over the margin.
   void ClockOffsetMeasured(const ClockOffset& offset, std::string warning);
+  // A protection is off (`what`: kStartupOptions or kPooler); `message`
+  // says why and how to fix it. The caller emits it once.
+  void Degraded(EventSource what, std::string message);
 
  private:
   ABSL_ATTRIBUTE_NOINLINE void QueryStartSlow(absl::string_view sql);

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "api/errors.h"
 #include "core/classify.h"
+#include "core/pooler.h"
 
 namespace aequor {
 namespace {
@@ -103,6 +104,16 @@ absl::StatusOr<Connection*> Manager::EnsureConnectedLocked(absl::Time deadline) 
       }
       continue;
     }
+    if (RefusesStartupOptions(s.message())) {
+      if (!spec_.startup_options.empty()) {
+        DropStartupOptionsLocked();
+        continue;  // at once: nothing changed on the server's side
+      }
+      // What is refused now is the user's own (conninfo or $PGOPTIONS).
+      return absl::FailedPreconditionError(absl::StrCat(
+          s.message(), " (the startup 'options' of the conninfo or $PGOPTIONS are refused by "
+                       "the server or a pooler in front of it; remove them)"));
+    }
     FailureFacts facts;
     facts.phase = Phase::kConnect;
     facts.status = s;
@@ -120,6 +131,16 @@ absl::StatusOr<Connection*> Manager::EnsureConnectedLocked(absl::Time deadline) 
     if (!backoff.Wait(attempt, s.message(), SqlState(s))) return s;
     if (full) emergency_tried = false;  // zombies may have expired since
   }
+}
+
+void Manager::DropStartupOptionsLocked() {
+  events_.Degraded(EventSource::kStartupOptions,
+      "the server, or a pooler in front of it, refuses the startup parameter 'options', so "
+      "connections are opened without it and without the server-side backstops it carries "
+      "(idle_in_transaction_timeout, idle_session_timeout, server_keepalives). Set them on the "
+      "role instead (ALTER ROLE ... SET idle_in_transaction_session_timeout = ...); "
+      "PgBouncer's ignore_startup_parameters = options would only drop them too");
+  spec_.startup_options.clear();
 }
 
 absl::Status Manager::ConnectOnceLocked(int attempt, absl::Duration left) {
@@ -411,8 +432,20 @@ absl::StatusOr<ReapReport> Manager::RunReaperPass(bool dry_run) {
   absl::StatusOr<Connection*> conn =
       EnsureConnectedLocked(parts_.clock->MonotonicNow() + parts_.options.connect_budget);
   if (!conn.ok()) return conn.status();
-  ReapReport report = reaper_.RunManual(
-      **conn, dry_run, CallDeadline(parts_.clock->MonotonicNow() + parts_.options.query_budget));
+  const pg::Deadline deadline =
+      CallDeadline(parts_.clock->MonotonicNow() + parts_.options.query_budget);
+  absl::StatusOr<bool> pooler = reaper_.BehindPooler(**conn, deadline);
+  if (!pooler.ok()) {
+    conn_.reset();
+    return pooler.status();
+  }
+  if (*pooler) {
+    return absl::FailedPreconditionError(
+        "reaper pass: a pooler answers for the server on this connection, and a pass through "
+        "it could kill the server session of live clients; run passes over a direct "
+        "connection to the server (reaper_conninfo, or 'aequorctl reap')");
+  }
+  ReapReport report = reaper_.RunManual(**conn, dry_run, deadline);
   if (!(*conn)->ok()) conn_.reset();
   return report;
 }

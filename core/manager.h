@@ -109,6 +109,9 @@ class Manager final : public ConnectionManager {
   absl::StatusOr<Ready> PrepareLocked(absl::Time deadline, bool first_attempt, int64_t now_ns);
   // A live connection, connecting (with retries) if there is none.
   absl::StatusOr<Connection*> EnsureConnectedLocked(absl::Time deadline);
+  // The startup `options` were refused: connect without them from now on,
+  // and say so (kDegraded).
+  void DropStartupOptionsLocked();
   // One attempt, given `left` of its deadline.
   absl::Status ConnectOnceLocked(int attempt, absl::Duration left);
   // After a failed statement: nullopt to try again (after the backoff),
@@ -140,7 +143,8 @@ class Manager final : public ConnectionManager {
   absl::Status CheckNotInBody() const;
 
   ManagerParts parts_;
-  const ConnectSpec spec_;
+  // Its startup options are dropped (for good) when refused (a pooler).
+  ConnectSpec spec_;
   // min(thaw_check_after, invocation_gap): a first attempt after less idle
   // time than this needs neither a thaw check nor a scheduler call.
   const int64_t quiet_idle_ns_;

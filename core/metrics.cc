@@ -56,6 +56,7 @@ void Metrics::Record(const Event& event) {
     case EventKind::kClientDead:
       AddLabelled(dead_clients_, EventSourceName(event.source), 1);
       return;
+    case EventKind::kDegraded: return;  // rare; the event itself is the report
     case EventKind::kClockOffset: {
       if (!event.message.empty()) clock_offset_warnings_.Add(1);
       std::lock_guard<std::mutex> lock(labels_mu_);

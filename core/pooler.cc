@@ -39,7 +39,7 @@ bool RefusesStartupOptions(absl::string_view libpq_error_message) {
   return false;
 }
 
-absl::StatusOr<PoolerSighting> DetectPooler(PGconn* conn) {
+absl::StatusOr<PoolerSighting> DetectPooler(PGconn* conn, const pg::Deadline& deadline) {
   if (conn == nullptr) return absl::InvalidArgumentError("DetectPooler: no connection");
   if (PQstatus(conn) != CONNECTION_OK) {
     return absl::UnavailableError(
@@ -47,7 +47,7 @@ absl::StatusOr<PoolerSighting> DetectPooler(PGconn* conn) {
   }
   PoolerSighting seen;
   seen.startup_pid = PQbackendPID(conn);
-  pg::Outcome out = pg::Exec(conn, "SELECT pg_backend_pid()");
+  pg::Outcome out = pg::Exec(conn, "SELECT pg_backend_pid()", {}, deadline);
   if (!out.ok()) {
     const std::string what = absl::StrCat(
         "SELECT pg_backend_pid() failed: ", out.message(),

@@ -41,6 +41,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "util/pg.h"
 
 namespace aequor {
 
@@ -69,7 +70,10 @@ struct PoolerSighting {
 // InvalidArgument for a null `conn`; Unavailable when the connection is bad
 // or breaks (no SQLSTATE, or class 08); Internal for any other failure
 // (with the server's message and SQLSTATE).
-absl::StatusOr<PoolerSighting> DetectPooler(PGconn* conn);
+// The statement ends by `deadline` (util/pg.h): when it passes, the
+// connection is closed and the error is kUnavailable.
+absl::StatusOr<PoolerSighting> DetectPooler(PGconn* conn,
+                                            const pg::Deadline& deadline = pg::Deadline::None());
 
 // Whether `second`, seen on a client connection made while the client of
 // `first` stayed connected (and after `first` was seen), ran on the server

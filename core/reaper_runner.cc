@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/connect_error.h"
+#include "core/pooler.h"
 #include "util/pg.h"
 
 namespace aequor {
@@ -49,6 +50,9 @@ absl::Status ReaperRunner::MaybeRun(Connection& conn, ReapTrigger trigger, bool 
   }
   const ScheduleInput input = server_.ScheduleInputFor(trigger, database_full);
   if (!scheduler_.ShouldRun(input)) return absl::OkStatus();
+  absl::StatusOr<bool> pooler = BehindPooler(conn, deadline);
+  if (!pooler.ok()) return pooler.status();
+  if (*pooler) return absl::OkStatus();
   const ReapReport report =
       RunPass(conn.get(), /*own=*/true, /*dry_run=*/false, input.under_pressure,
               trigger == ReapTrigger::kConnect ? EventSource::kConnect : EventSource::kInvocation,
@@ -60,6 +64,30 @@ absl::Status ReaperRunner::MaybeRun(Connection& conn, ReapTrigger trigger, bool 
         absl::StrCat("the reaper pass lost the connection: ", report.message));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<bool> ReaperRunner::BehindPooler(Connection& conn, const pg::Deadline& deadline) {
+  if (conn.behind_pooler().has_value()) return *conn.behind_pooler();
+  absl::StatusOr<PoolerSighting> seen = DetectPooler(conn.get(), deadline);
+  if (!seen.ok()) {
+    if (conn.ok()) return false;  // the server refused the check: no pooler said so
+    events_.ClientDead(EventSource::kProbe, "", seen.status().message());
+    return absl::UnavailableError(
+        absl::StrCat("the pooler check lost the connection: ", seen.status().message()));
+  }
+  conn.SetBehindPooler(seen->pooler_in_between());
+  if (seen->pooler_in_between() && !pooler_reported_) {
+    pooler_reported_ = true;
+    events_.Degraded(
+        EventSource::kPooler,
+        absl::StrCat("a pooler answers for the server (startup backend pid ", seen->startup_pid,
+                     ", server backend pid ", seen->server_pid,
+                     "): no reaper pass runs through it, since its server sessions are shared "
+                     "by its clients and a kill could cut live ones. Let the pooler close idle "
+                     "clients (PgBouncer: client_idle_timeout), or point reaper_conninfo or "
+                     "'aequorctl reap' at the server itself"));
+  }
+  return seen->pooler_in_between();
 }
 
 ReapReport ReaperRunner::RunManual(Connection& conn, bool dry_run, const pg::Deadline& deadline) {

@@ -53,6 +53,14 @@ class ReaperRunner {
   absl::Status MaybeRun(Connection& conn, ReapTrigger trigger, bool database_full,
                         const pg::Deadline& deadline);
 
+  // Whether a pooler answers for the server on `conn` (checked once per
+  // connection, one round trip, before its first pass: core/pooler.h). No
+  // pass ever runs through a pooler: its server sessions are not its
+  // clients' (in transaction mode one carries the lease of whichever client
+  // used it last), so a kill would cut live clients. The first sighting is
+  // reported (kDegraded, kPooler). An error when the check lost `conn`.
+  absl::StatusOr<bool> BehindPooler(Connection& conn, const pg::Deadline& deadline);
+
   // A pass asked for by the user (ConnectionManager::RunReaperPass).
   ReapReport RunManual(Connection& conn, bool dry_run, const pg::Deadline& deadline);
 
@@ -78,6 +86,7 @@ class ReaperRunner {
   Clock& clock_;
   ServerView& server_;
   EventEmitter& events_;
+  bool pooler_reported_ = false;
 };
 
 }  // namespace aequor

@@ -27,7 +27,8 @@ class ShiftedClock final : public Clock {
   absl::Time MonotonicNow() override { return Clock::Real()->MonotonicNow() + shift(); }
   void SleepFor(absl::Duration d) override { Clock::Real()->SleepFor(d); }
 
-  // Moves both readings forward by `d` (> 0) from now on.
+  // Moves both readings by `d` from now on (negative: back; a clock that
+  // is behind, e.g. to sign leases that are already expired).
   void Advance(absl::Duration d) { shift_ns_ += absl::ToInt64Nanoseconds(d); }
 
  private:

@@ -19,6 +19,9 @@
 //                     on: minus select1/aequor, the cost of a Flush()
 //   connect/baseline  PQconnectdbParams + PQfinish
 //   connect/aequor    ConnectionManager::Connect + Close (lease signed, no reaper pass)
+//   select1/paired_deadline  raw PQexecParams against pg::Run with a deadline
+//                     (util/pg.h) on raw connections: what bounding every
+//                     statement by a deadline costs
 //   connect_fresh/paired_no_probe, connect_fresh/paired_default: a new
 //                     manager per connect (a cold instance), without and with
 //                     the default scheduler's connect-time probe
@@ -38,6 +41,7 @@
 
 #include "api/connection_manager.h"
 #include "bench/ratio_reporter.h"
+#include "util/pg.h"
 #include "benchmark/benchmark.h"
 #include "exporters/emf/emf.h"
 #include "testing/throwaway_postgres.h"
@@ -259,6 +263,30 @@ void Select1PairedControl(benchmark::State& state) {
   PQfinish(b);
 }
 
+// The cost of ending every statement by a deadline (util/pg.h: non-blocking
+// send, a socket wait with a timeout) alone: PQexecParams against pg::Run
+// with a 15 s deadline, on two raw connections made as in the control.
+void Select1PairedDeadline(benchmark::State& state) {
+  const char* keywords[] = {"dbname", nullptr};
+  const char* values[] = {g_dsn.c_str(), nullptr};
+  PGconn* a = PQconnectdbParams(keywords, values, 1);
+  const char* keywords_b[] = {"dbname", "options", "application_name", nullptr};
+  const char* values_b[] = {g_dsn.c_str(), "-c idle_in_transaction_session_timeout=60000",
+                            "s=bench;i=AbCdEfGh;e=1795758993526;g=B_9fJ8NP_OE", nullptr};
+  PGconn* b = PQconnectdbParams(keywords_b, values_b, 1);
+  Clock* clock = Clock::Real();
+  Paired(
+      state, 200, [&] { RawSelect1(a); },
+      [&] {
+        const pg::Deadline deadline(*clock, clock->MonotonicNow() + absl::Seconds(15),
+                                    absl::Seconds(1));
+        pg::Reply r = pg::Run(b, pg::Statement{"SELECT 1"}, deadline);
+        benchmark::DoNotOptimize(PQgetvalue(r.result.get(), 0, 0)[0]);
+      });
+  PQfinish(a);
+  PQfinish(b);
+}
+
 // Pairs batches of 5 raw connects with batches of 5 `aequor_connect` calls.
 template <typename AequorConnect>
 void PairedAgainstRawConnect(benchmark::State& state, AequorConnect aequor_connect) {
@@ -299,6 +327,7 @@ BENCHMARK(ConnectFreshDefault)->Name("connect_fresh/paired_default")->Iterations
 BENCHMARK(Select1Paired)->Name("select1/paired")->Iterations(400)->UseRealTime();
 BENCHMARK(Select1PairedEmf)->Name("select1/paired_emf")->Iterations(400)->UseRealTime();
 BENCHMARK(Select1PairedControl)->Name("select1/paired_control")->Iterations(400)->UseRealTime();
+BENCHMARK(Select1PairedDeadline)->Name("select1/paired_deadline")->Iterations(400)->UseRealTime();
 BENCHMARK(ConnectPaired)->Name("connect/paired")->Iterations(60)->UseRealTime();
 
 BENCHMARK(Select1Baseline)->Name("select1/baseline")->MinTime(0.5)->UseRealTime();

@@ -246,45 +246,50 @@ void Select1PairedEmf(benchmark::State& state) {
   close(devnull);
 }
 
-// Control for select1/paired: raw libpq against raw libpq on a second
-// connection made with the manager's startup options and a lease-sized
-// application_name, to tell client overhead from server-side differences.
+// Two raw connections: `plain` as the raw side of every pair, and `managed`
+// made with the manager's startup options and a lease-sized
+// application_name, so that server-side differences are the same as the
+// manager's.
+struct RawPair {
+  RawPair() {
+    const char* keywords[] = {"dbname", nullptr};
+    const char* values[] = {g_dsn.c_str(), nullptr};
+    plain = PQconnectdbParams(keywords, values, 1);
+    const char* keywords_b[] = {"dbname", "options", "application_name", nullptr};
+    const char* values_b[] = {g_dsn.c_str(), "-c idle_in_transaction_session_timeout=60000",
+                              "s=bench;i=AbCdEfGh;e=1795758993526;g=B_9fJ8NP_OE", nullptr};
+    managed = PQconnectdbParams(keywords_b, values_b, 1);
+  }
+  ~RawPair() {
+    PQfinish(plain);
+    PQfinish(managed);
+  }
+  PGconn* plain;
+  PGconn* managed;
+};
+
+// Control for select1/paired: raw libpq against raw libpq on the second
+// connection, to tell client overhead from server-side differences.
 void Select1PairedControl(benchmark::State& state) {
-  const char* keywords[] = {"dbname", nullptr};
-  const char* values[] = {g_dsn.c_str(), nullptr};
-  PGconn* a = PQconnectdbParams(keywords, values, 1);
-  const char* keywords_b[] = {"dbname", "options", "application_name", nullptr};
-  const char* values_b[] = {g_dsn.c_str(), "-c idle_in_transaction_session_timeout=60000",
-                            "s=bench;i=AbCdEfGh;e=1795758993526;g=B_9fJ8NP_OE", nullptr};
-  PGconn* b = PQconnectdbParams(keywords_b, values_b, 1);
+  RawPair c;
   Paired(
-      state, 200, [&] { RawSelect1(a); }, [&] { RawSelect1(b); });
-  PQfinish(a);
-  PQfinish(b);
+      state, 200, [&] { RawSelect1(c.plain); }, [&] { RawSelect1(c.managed); });
 }
 
 // The cost of ending every statement by a deadline (util/pg.h: non-blocking
 // send, a socket wait with a timeout) alone: PQexecParams against pg::Run
-// with a 15 s deadline, on two raw connections made as in the control.
+// with a 15 s deadline, on the two raw connections of the control.
 void Select1PairedDeadline(benchmark::State& state) {
-  const char* keywords[] = {"dbname", nullptr};
-  const char* values[] = {g_dsn.c_str(), nullptr};
-  PGconn* a = PQconnectdbParams(keywords, values, 1);
-  const char* keywords_b[] = {"dbname", "options", "application_name", nullptr};
-  const char* values_b[] = {g_dsn.c_str(), "-c idle_in_transaction_session_timeout=60000",
-                            "s=bench;i=AbCdEfGh;e=1795758993526;g=B_9fJ8NP_OE", nullptr};
-  PGconn* b = PQconnectdbParams(keywords_b, values_b, 1);
+  RawPair c;
   Clock* clock = Clock::Real();
   Paired(
-      state, 200, [&] { RawSelect1(a); },
+      state, 200, [&] { RawSelect1(c.plain); },
       [&] {
         const pg::Deadline deadline(*clock, clock->MonotonicNow() + absl::Seconds(15),
                                     absl::Seconds(1));
-        pg::Reply r = pg::Run(b, pg::Statement{"SELECT 1"}, deadline);
+        pg::Reply r = pg::Run(c.managed, pg::Statement{"SELECT 1"}, deadline);
         benchmark::DoNotOptimize(PQgetvalue(r.result.get(), 0, 0)[0]);
       });
-  PQfinish(a);
-  PQfinish(b);
 }
 
 // Pairs batches of 5 raw connects with batches of 5 `aequor_connect` calls.

@@ -155,6 +155,29 @@ absl::StatusOr<std::vector<std::vector<std::string>>> RunQuery(
   return rows;
 }
 
+// A new cluster (cluster::MakeCluster), or a copy of a running server made
+// with pg_basebackup -R (options.standby_of); then, when asked, the
+// replication line in pg_hba.conf.
+absl::Status MakeDataDir(const std::string& bindir, const RunAs& who, const std::string& data_dir,
+                         const std::string& work_dir, const ThrowawayPostgresOptions& options) {
+  if (options.standby_of == nullptr) {
+    if (absl::Status s = cluster::MakeCluster(bindir, who, data_dir, work_dir, options); !s.ok()) {
+      return s;
+    }
+  } else {
+    const ThrowawayPostgres& primary = *options.standby_of;
+    SpawnSpec backup = cluster::ServerProgram(
+        {bindir + "/pg_basebackup", "-D", data_dir, "-h", primary.socket_dir(), "-p",
+         absl::StrCat(primary.port()), "-U", ThrowawayPostgres::kAdminRole, "-w", "-R", "-X",
+         "stream", "-c", "fast", "--no-sync"},
+        work_dir, work_dir + "/basebackup.log", who);
+    if (absl::Status s = RunToCompletion(backup, "pg_basebackup"); !s.ok()) return s;
+  }
+  if (!options.allow_replication) return absl::OkStatus();
+  return WriteFile(data_dir + "/pg_hba.conf", "local   replication  postgres  trust\n",
+                   WriteMode::kAppend, who);
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ThrowawayPostgres>> ThrowawayPostgres::Start(
@@ -184,8 +207,7 @@ absl::StatusOr<std::unique_ptr<ThrowawayPostgres>> ThrowawayPostgres::Start(
     return absl::InvalidArgumentError(absl::StrCat("the socket path under ", pg->socket_dir_,
                                                    " is too long; set a shorter AEQUOR_PG_TMPDIR"));
   }
-  if (absl::Status s =
-          cluster::MakeCluster(pg->bindir_, who, pg->data_dir_, pg->base_dir_, options);
+  if (absl::Status s = MakeDataDir(pg->bindir_, who, pg->data_dir_, pg->base_dir_, options);
       !s.ok()) {
     return s;
   }
@@ -255,17 +277,19 @@ absl::Status ThrowawayPostgres::LaunchLocked(bool* port_in_use) {
   }
 }
 
-absl::Status ThrowawayPostgres::StopLocked() {
+absl::Status ThrowawayPostgres::StopLocked(bool immediate) {
   if (pid_ <= 0) return absl::OkStatus();
   const pid_t pid = pid_;
   const absl::Duration timeout = absl::Seconds(options_.timeout_seconds);
-  // Fast shutdown, then immediate shutdown, then SIGKILL.
+  // Fast shutdown (unless immediate), then immediate shutdown, then SIGKILL.
   struct Step {
     int sig;
     absl::Duration wait;
   };
   const Step steps[] = {{SIGINT, timeout}, {SIGQUIT, absl::Seconds(10)}, {SIGKILL, timeout}};
+  const int first_sig = immediate ? SIGQUIT : SIGINT;
   for (const Step& step : steps) {
+    if (step.sig == SIGINT && immediate) continue;
     if (absl::IsNotFound(SendSignal(pid, step.sig))) {
       (void)ReapIfExited(pid);
       pid_ = -1;
@@ -273,10 +297,10 @@ absl::Status ThrowawayPostgres::StopLocked() {
     }
     if (WaitForExit(pid, step.wait).has_value()) {
       pid_ = -1;
-      if (step.sig != SIGINT) {
-        return absl::InternalError(absl::StrCat("postgres (pid ", pid,
-                                                ") ignored fast shutdown; stopped with signal ",
-                                                step.sig, TailSuffix(LogTail(), log_path_)));
+      if (step.sig != first_sig) {
+        return absl::InternalError(absl::StrCat(
+            "postgres (pid ", pid, ") ignored ", immediate ? "immediate" : "fast",
+            " shutdown; stopped with signal ", step.sig, TailSuffix(LogTail(), log_path_)));
       }
       return absl::OkStatus();
     }
@@ -287,6 +311,11 @@ absl::Status ThrowawayPostgres::StopLocked() {
 absl::Status ThrowawayPostgres::Stop() {
   std::lock_guard<std::mutex> lock(mu_);
   return StopLocked();
+}
+
+absl::Status ThrowawayPostgres::StopImmediately() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return StopLocked(/*immediate=*/true);
 }
 
 absl::Status ThrowawayPostgres::Restart() {

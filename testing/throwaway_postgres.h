@@ -52,9 +52,9 @@
 // Thread-safety: Start() is thread-safe (servers started concurrently get
 // distinct directories and ports). The accessors, ConninfoFor(),
 // SocketConninfoFor(), AdminQuery(), AdminQueryRows() and BackendPids() are
-// thread-safe (each query opens its own connection). Stop() and Restart() are
-// serialised with each other; queries running meanwhile fail. The destructor
-// must not race with any other call.
+// thread-safe (each query opens its own connection). Stop(), StopImmediately()
+// and Restart() are serialised with each other; queries running meanwhile
+// fail. The destructor must not race with any other call.
 #ifndef AEQUOR_TESTING_THROWAWAY_POSTGRES_H_
 #define AEQUOR_TESTING_THROWAWAY_POSTGRES_H_
 
@@ -74,6 +74,8 @@
 
 namespace aequor {
 namespace testing {
+class ThrowawayPostgres;
+
 struct ThrowawayPostgresOptions {
   // postgres -c max_connections. Default 100. REQUIRES: greater than
   // superuser_reserved_connections.
@@ -93,6 +95,16 @@ struct ThrowawayPostgresOptions {
   // How long Start()/Restart() wait for the server to accept connections, and
   // Stop() for each shutdown mode. Default 30 s.
   int timeout_seconds = 30;
+  // Also let postgres connect for replication over the unix socket (the
+  // pg_hba.conf line `local replication postgres trust`), so that a standby
+  // can be made of this server (testing/standby.h). Default false.
+  bool allow_replication = false;
+  // When set: instead of a new cluster, the data directory is a copy of this
+  // running server (started with allow_replication), made with
+  // `pg_basebackup -R` as postgres over its unix socket, so the server starts
+  // as its streaming standby (testing/standby.h); create_roles and
+  // reuse_initdb do not apply. Default nullptr. REQUIRES: outlives Start().
+  const ThrowawayPostgres* standby_of = nullptr;
 };
 
 class ThrowawayPostgres {
@@ -158,6 +170,10 @@ class ThrowawayPostgres {
   // SIGKILL as a last resort. The directory stays (for Restart() or to read the
   // log) until destruction. OK if already stopped.
   absl::Status Stop();
+  // Immediate shutdown (SIGQUIT, as `pg_ctl stop -m immediate`): every
+  // backend exits at once, without a checkpoint, as in a crash; SIGKILL if
+  // that takes longer than 10 s. Returns once the postmaster has exited.
+  absl::Status StopImmediately();
 
   // Runs `sql` (one or more statements) as postgres in database aequor, over
   // the unix socket (a new connection each call), and
@@ -179,7 +195,7 @@ class ThrowawayPostgres {
   // On failure the postmaster is stopped; `*port_in_use` tells whether the log
   // said the port was taken (so Start() can retry on another).
   absl::Status LaunchLocked(bool* port_in_use) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status StopLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status StopLocked(bool immediate = false) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // How AdminQuery() and BackendPids() connect: as postgres over the socket.
   std::string AdminConninfo() const;
 

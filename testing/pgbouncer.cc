@@ -28,6 +28,7 @@
 #include "absl/time/time.h"
 #include "testing/file_util.h"
 #include "testing/posix_error.h"
+#include "testing/server_net.h"
 #include "testing/subprocess.h"
 #include "util/pg.h"
 
@@ -112,36 +113,6 @@ std::string TempParent() {
   std::string parent = env != nullptr && env[0] != '\0' ? env : "/tmp";
   while (parent.size() > 1 && parent.back() == '/') parent.pop_back();
   return parent;
-}
-
-absl::StatusOr<int> FreeLoopbackPort() {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return ErrnoStatus("socket", errno);
-  struct sockaddr_in addr;
-  memset(&addr, 0, sizeof(addr));
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  absl::StatusOr<int> port;
-  if (bind(fd, reinterpret_cast<struct sockaddr*>(&addr), sizeof(addr)) != 0) {
-    port = ErrnoStatus("bind 127.0.0.1:0", errno);
-  } else if (getsockname(fd, reinterpret_cast<struct sockaddr*>(&addr), &len) != 0) {
-    port = ErrnoStatus("getsockname", errno);
-  } else {
-    port = ntohs(addr.sin_port);
-  }
-  close(fd);
-  return port;
-}
-
-// Quotes a libpq conninfo value when needed.
-std::string ConninfoValue(absl::string_view value) {
-  bool plain = !value.empty();
-  for (char c : value) {
-    if (absl::ascii_isspace(static_cast<unsigned char>(c)) || c == '\'' || c == '\\') plain = false;
-  }
-  if (plain) return std::string(value);
-  return absl::StrCat("'", absl::StrReplaceAll(value, {{"\\", "\\\\"}, {"'", "\\'"}}), "'");
 }
 
 const char* PoolModeName(PoolMode mode) {

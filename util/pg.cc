@@ -53,7 +53,9 @@ bool WaitSocket(PGconn* conn, short events, const Deadline& deadline) {
     struct pollfd p = {fd, events, 0};
     const int ready = poll(&p, 1, timeout_ms);
     if (ready > 0) return true;
-    if (ready < 0 && errno != EINTR) return true;  // libpq's next read reports it
+    // A failing poll: libpq's next read reports the connection's trouble;
+    // should it keep failing without any, the deadline still ends the wait.
+    if (ready < 0 && errno != EINTR) return deadline.Left() > absl::ZeroDuration();
     if (ready == 0 && timeout_ms == 0) return false;
   }
 }

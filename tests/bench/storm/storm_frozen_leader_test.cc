@@ -114,11 +114,23 @@ TEST(StormFrozenLeaderTest, DefaultSchedulerFreesTheLeaderAndReapingResumesWithi
 // and a pass on every connect that cost a false kill in 1 of 3 runs on a
 // 2-core machine at load 20, and with 3 s one run in the suite's run with
 // stress-ng --cpu 2 beside it (invocations took 4 s there). 6 s holds.
+// Nothing is reapable before the leader's lease runs out (every zombie is
+// younger than the minimum idle time), so the zombies of those 6 s must fit
+// the fleet's slots with room to spare, and instances must keep arriving
+// after it to run the pass that frees the leader: 40 instances every 300 ms
+// (12 s) make about 20 zombies by then in 27 slots. At 150 ms a 6 s lease
+// filled the server at 4 s, and nobody got in again to free the leader.
 TEST(StormFrozenLeaderTest, EveryPassWhileTheLeadersLeaseIsValidIsBusyAndKillsNothing) {
   StormOptions o = FrozenLeaderStorm();
   o.reaper_scheduler = "aequor.reaper.probability(p=1)";
   o.lease_ttl_ms = 6000;
   o.min_idle_s = 6;  // = the TTL, as FrozenLeaderStorm() explains
+  o.invocations = 40;
+  o.interval_ms = 300;
+  ASSERT_LT(o.lease_ttl_ms / o.interval_ms + 1, o.max_connections - 3 - 3)
+      << "the zombies of one lease must fit the fleet's slots with room to spare";
+  ASSERT_GT(o.invocations * o.interval_ms, o.lease_ttl_ms + 2000)
+      << "instances must keep arriving after the leader's lease expires";
   Ran r = RunOrFail(o);
   ExpectLeaderFreedInTime(r);
   ASSERT_TRUE(r.summary.frozen_leader.has_value());

@@ -165,7 +165,7 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const ConnectSpec& 
     return absl::ResourceExhaustedError("connect failed: libpq could not allocate a connection");
   }
   if (PQstatus(conn.get()) != CONNECTION_OK) {
-    return ConnectFailureStatus(pg::ErrorMessage(conn.get()));
+    return ConnectFailureStatus(spec.conninfo, pg::ErrorMessage(conn.get()));
   }
   return std::unique_ptr<Connection>(new Connection(std::move(conn)));
 }

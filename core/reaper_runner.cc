@@ -106,7 +106,7 @@ std::optional<ReapReport> ReaperRunner::RunEmergency(const pg::Deadline& deadlin
     ReapReport failed;
     failed.outcome = ReapOutcome::kError;
     failed.message = absl::StrCat("reaper connection failed: ",
-                                  ConnectFailureStatus(pg::ErrorMessage(conn.get())).message());
+                                  ConnectFailureStatus(reaper_conninfo_, pg::ErrorMessage(conn.get())).message());
     events_.Reap(EventSource::kEmergency, failed);
     return std::nullopt;
   }

@@ -66,6 +66,9 @@ TEST_F(BuilderTest, AMalformedConninfoNeverEchoesAnyPartOfItsPassword) {
       "postgresql://app:correct horse battery@localhost:notaport/db",
       "postgres://app:correcthorsebattery@localhost:99999999/db",
       "host=localhost user=app password = correct horse battery dbname",
+      // A quote inside ended the redaction early (the conninfo fuzz target).
+      "host=localhost password=correct hor\"sebattery",
+      "postgresql://app:correct%zz\"horsebattery@localhost/db",
   };
   for (const std::string& conninfo : bad) {
     for (bool reaper : {false, true}) {

@@ -64,7 +64,8 @@ absl::StatusOr<pg::Conn> Connect(const std::optional<std::string>& dsn,
   pg::Conn conn(PQconnectdbParams(keywords.data(), values.data(), /*expand_dbname=*/1));
   if (conn != nullptr && PQstatus(conn.get()) == CONNECTION_OK) return conn;
 
-  const std::string libpq = redactor.Apply(pg::ErrorMessage(conn.get()));
+  const std::string libpq =
+      ConnectFailureText(dsn.has_value() ? *dsn : "", redactor.Apply(pg::ErrorMessage(conn.get())));
   const absl::Status classified = ConnectFailureStatus(libpq);
   const std::string detail = absl::StrReplaceAll(libpq, {{"\n", "\n  "}});
   switch (classified.code()) {

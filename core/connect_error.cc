@@ -122,8 +122,8 @@ bool Render(absl::string_view tmpl, absl::string_view line, bool password, std::
     const absl::string_view rest = line.substr(at);
     size_t length = 0;
     if (piece.text == "n") {
-      while (length < rest.size() && (absl::ascii_isdigit(rest[length]) ||
-                                      (length == 0 && rest[length] == '-'))) {
+      while (length < rest.size() &&
+             (absl::ascii_isdigit(rest[length]) || (length == 0 && rest[length] == '-'))) {
         ++length;
       }
       if (length == 0) return false;
@@ -148,11 +148,10 @@ bool Render(absl::string_view tmpl, absl::string_view line, bool password, std::
       length = found;
     }
     const absl::string_view text = rest.substr(0, length);
-    const bool keep =
-        piece.text == "n" || piece.text == "reason" ||
-        (piece.text == "c" && absl::ascii_ispunct(text[0])) ||
-        (piece.text == "name" && LooksLikeOptionName(text)) ||
-        (piece.text == "option" && !password && LooksLikeOptionName(text));
+    const bool keep = piece.text == "n" || piece.text == "reason" ||
+                      (piece.text == "c" && absl::ascii_ispunct(text[0])) ||
+                      (piece.text == "name" && LooksLikeOptionName(text)) ||
+                      (piece.text == "option" && !password && LooksLikeOptionName(text));
     absl::StrAppend(&shown, keep ? text : absl::string_view("..."));
     at += length;
   }

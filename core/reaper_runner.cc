@@ -105,8 +105,9 @@ std::optional<ReapReport> ReaperRunner::RunEmergency(const pg::Deadline& deadlin
   if (conn == nullptr || PQstatus(conn.get()) != CONNECTION_OK) {
     ReapReport failed;
     failed.outcome = ReapOutcome::kError;
-    failed.message = absl::StrCat("reaper connection failed: ",
-                                  ConnectFailureStatus(reaper_conninfo_, pg::ErrorMessage(conn.get())).message());
+    failed.message = absl::StrCat(
+        "reaper connection failed: ",
+        ConnectFailureStatus(reaper_conninfo_, pg::ErrorMessage(conn.get())).message());
     events_.Reap(EventSource::kEmergency, failed);
     return std::nullopt;
   }

@@ -61,16 +61,19 @@ TEST(ConnectErrorTest, AConnectFailureNeverQuotesAPieceOfThePassword) {
   };
   const std::vector<Case> cases = {
       {"password=correct port=battery9", {"battery9"}, "for connection option \"port\""},
-      {"postgresql://app:pa/ss9word@localhost/orders", {"\"pa\"", "ss9word"},
+      {"postgresql://app:pa/ss9word@localhost/orders",
+       {"\"pa\"", "ss9word"},
        "for connection option \"port\""},
-      {"password=x gssencmode=authentic?comb%anzdzi5rdample", {"authentic", "anzdzi5rdample"},
+      {"password=x gssencmode=authentic?comb%anzdzi5rdample",
+       {"authentic", "anzdzi5rdample"},
        "invalid gssencmode value: \"...\""},
-      {"password=s3cret sslmode=hor\"se9battery", {"se9battery", "hor"},
+      {"password=s3cret sslmode=hor\"se9battery",
+       {"se9battery", "hor"},
        "invalid sslmode value: \"...\""},
-      {"password=s3cret target_session_attrs=battery", {"battery"},
+      {"password=s3cret target_session_attrs=battery",
+       {"battery"},
        "invalid target_session_attrs value"},
-      {"password=s3cret channel_binding=battery", {"battery"},
-       "invalid channel_binding value"},
+      {"password=s3cret channel_binding=battery", {"battery"}, "invalid channel_binding value"},
   };
   for (const Case& c : cases) {
     const std::string libpq = OpenMessage(c.conninfo);

@@ -81,7 +81,8 @@ class Writer {
   // Waits until `n` writes have returned OK in all, at most `limit`.
   bool AwaitOk(int n, absl::Duration limit) {
     std::unique_lock<std::mutex> lock(mu_);
-    return changed_.wait_for(lock, absl::ToChronoMilliseconds(limit), [this, n] { return ok_ >= n; });
+    return changed_.wait_for(lock, absl::ToChronoMilliseconds(limit),
+                             [this, n] { return ok_ >= n; });
   }
   int ok() {
     std::lock_guard<std::mutex> lock(mu_);

@@ -88,7 +88,8 @@ struct ManagerOptions {
   // this margin only has to cover a process's first lease and a clock that
   // moves between measurements: what NTP-synchronised clocks need. Offsets
   // above it are reported (EventKind::kClockOffset with a warning). Default
-  // 100 ms (docs/RELIABILITY.md, "The clock margin", says why). REQUIRES: >= 0.
+  // 100 ms (docs/RELIABILITY.md, "The clock margin", says why).
+  // REQUIRES: 0..24 h (the longest lease; it is added to expiries in SQL).
   absl::Duration reap_clock_skew = absl::Milliseconds(100);
 
   // The database is under pressure when this role's connection usage (slots
@@ -102,10 +103,13 @@ struct ManagerOptions {
   double reap_pressure_threshold = 0.25;
 
   // statement_timeout for each statement of a reaper pass. Default 2 s.
+  // REQUIRES: 1 ms..2147483647 ms (INT_MAX ms, about 24.8 days: PostgreSQL's
+  // range; a larger value would make every pass fail).
   absl::Duration reap_statement_timeout = absl::Seconds(2);
 
   // idle_in_transaction_session_timeout inside a pass: how soon the server
   // cuts off an instance frozen mid-pass, freeing the reaper lock. Default 1 s.
+  // REQUIRES: 1 ms..2147483647 ms, as reap_statement_timeout.
   absl::Duration reap_lock_timeout = absl::Seconds(1);
 
   // A query that comes after the connection has been unused this long starts
@@ -130,15 +134,19 @@ struct ManagerOptions {
 
   // --- Server-side backstops, sent in the startup packet's `options`. ---
   // They need no privilege and clean up even where no reaper ever runs.
-  // Settings the user's own conninfo `options` give win over these.
+  // Settings the user's own conninfo `options` give win over these. The
+  // server refuses the whole connection for a value outside a setting's
+  // range (1 .. INT_MAX), so Build() refuses such values first.
 
-  // idle_in_transaction_session_timeout for the session. Default 60 s;
-  // 0 leaves the server's setting.
+  // idle_in_transaction_session_timeout for the session, rounded up to whole
+  // milliseconds. Default 60 s; 0 leaves the server's setting.
+  // REQUIRES: 0 or 1 ms..2147483647 ms (INT_MAX ms, about 24.8 days).
   absl::Duration idle_in_transaction_timeout = absl::Seconds(60);
 
-  // idle_session_timeout (PostgreSQL 14+) for the session. Default 0 (off):
-  // leases let the reaper pick only dead instances; this would also close
-  // live but quiet ones (which then reconnect transparently).
+  // idle_session_timeout (PostgreSQL 14+) for the session, rounded up to
+  // whole milliseconds. Default 0 (off): leases let the reaper pick only dead
+  // instances; this would also close live but quiet ones (which then
+  // reconnect transparently). REQUIRES: 0 or 1 ms..2147483647 ms.
   absl::Duration idle_session_timeout = absl::ZeroDuration();
 
   // Server-side TCP keepalives, so the server notices a client whose host is
@@ -151,8 +159,10 @@ struct ManagerOptions {
   // a server or network that is gone while a connection sits idle.
   // Default on.
   bool client_keepalives = true;
-  // Keepalive timing for both sides, whole seconds. Defaults 30 s, 10 s, 3.
-  // REQUIRES (when either side is on): idle and interval >= 1 s; count 1..100.
+  // Keepalive timing for both sides, whole seconds (rounded up). Defaults
+  // 30 s, 10 s, 3. REQUIRES (when either side is on): idle and interval
+  // 1 s..32767 s (about 9 h: Linux refuses larger TCP_KEEPIDLE and
+  // TCP_KEEPINTVL, and libpq then fails every TCP connect); count 1..100.
   absl::Duration keepalives_idle = absl::Seconds(30);
   absl::Duration keepalives_interval = absl::Seconds(10);
   int keepalives_count = 3;
@@ -168,7 +178,9 @@ struct ManagerOptions {
   // spent, not just for the retry policy's `retries`: once those are used up
   // the policy's last delay is repeated (a failover takes seconds to tens of
   // seconds). A policy that allows no retry (aequor.retry.none) means none.
-  // Default 15 s.
+  // Default 15 s. REQUIRES: > 0; InfiniteDuration() is allowed and means no
+  // deadline of its own (connects are retried until the call's deadline, or
+  // for ever; each attempt still ends after connect_timeout).
   absl::Duration connect_budget = absl::Seconds(15);
 
   // Total time for one query or transaction, retries included: a deadline
@@ -178,7 +190,9 @@ struct ManagerOptions {
   // returns kDeadlineExceeded, with IsOutcomeUnknown() true when what was
   // sent may have run (a non-idempotent statement, a COMMIT). A call may
   // give its own (QueryOptions::timeout, TransactionOptions::timeout).
-  // Default 15 s.
+  // Default 15 s. REQUIRES: > 0; InfiniteDuration() is allowed and means no
+  // deadline for a call that gives none of its own (its statement is never
+  // cancelled).
   absl::Duration query_budget = absl::Seconds(15);
   // How long a call whose deadline passed waits for the server to accept
   // its cancel request, on top of the deadline (the request is a new
@@ -192,7 +206,8 @@ struct ManagerOptions {
   // end up to a second after the deadline, or 2 s after it with libpq's
   // floor). A connect_timeout in the conninfo (or $PGCONNECT_TIMEOUT) wins
   // over this one, and over the deadline. Default 5 s.
-  // REQUIRES: <= connect_budget.
+  // REQUIRES: 2 s..2147483647 s (libpq reads an int), and <= connect_budget;
+  // never infinite, even with an infinite connect_budget.
   absl::Duration connect_timeout = absl::Seconds(5);
 
   // The plugins, by name and parameters.

@@ -2,10 +2,11 @@
 
 #include <poll.h>
 
-#include <cerrno>
-#include <cmath>
 #include <algorithm>
+#include <cerrno>
+#include <cstdint>
 #include <cstdlib>
+#include <limits>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -17,9 +18,25 @@
 namespace aequor {
 namespace {
 
-int64_t WholeSeconds(absl::Duration d) {
-  return static_cast<int64_t>(std::ceil(absl::ToDoubleSeconds(d)));
+// The largest int libpq reads for a keyword and PostgreSQL takes for an
+// integer setting.
+constexpr int64_t kMaxInt = std::numeric_limits<int32_t>::max();
+
+// `d` in whole `unit`s, rounded up and saturated to [1, INT_MAX]: a value
+// libpq and the server take, whatever `d` is (negative, zero, infinite).
+// ValidateOptions keeps options within range; this only makes sure that
+// options it never saw cannot overflow (static_cast<int64_t> of
+// std::ceil(inf) is undefined).
+int64_t WholeUnits(absl::Duration d, absl::Duration unit) {
+  if (d <= unit) return 1;
+  if (d >= unit * kMaxInt) return kMaxInt;
+  absl::Duration rest;
+  const int64_t whole = absl::IDivDuration(d, unit, &rest);
+  return rest > absl::ZeroDuration() ? whole + 1 : whole;
 }
+
+int64_t WholeSeconds(absl::Duration d) { return WholeUnits(d, absl::Seconds(1)); }
+int64_t WholeMilliseconds(absl::Duration d) { return WholeUnits(d, absl::Milliseconds(1)); }
 
 }  // namespace
 
@@ -46,7 +63,7 @@ bool UserSetsConnectTimeout(const std::string& conninfo) {
 }
 
 std::string ConnectTimeoutWithin(absl::Duration connect_timeout, absl::Duration left) {
-  return absl::StrCat(std::max<int64_t>(1, WholeSeconds(std::min(connect_timeout, left))));
+  return absl::StrCat(WholeSeconds(std::min(connect_timeout, left)));
 }
 
 std::string AttemptConnectTimeout(const ConnectSpec& spec, absl::Duration left) {
@@ -72,7 +89,7 @@ ConnectSpec ConnectSpecFrom(const ManagerOptions& o, std::string startup_options
               {"keepalives_count", absl::StrCat(o.keepalives_count)}};
   }
   if (o.tcp_user_timeout > absl::ZeroDuration()) {
-    wanted.emplace_back("tcp_user_timeout", absl::StrCat(absl::ToInt64Milliseconds(o.tcp_user_timeout)));
+    wanted.emplace_back("tcp_user_timeout", absl::StrCat(WholeMilliseconds(o.tcp_user_timeout)));
   }
   std::vector<std::string> users;
   if (!o.conninfo.empty()) {
@@ -93,13 +110,15 @@ ConnectSpec ConnectSpecFrom(const ManagerOptions& o, std::string startup_options
 
 std::string BuildStartupOptions(const ManagerOptions& o) {
   std::vector<std::string> parts;
-  auto ms = [](absl::Duration d) { return absl::ToInt64Milliseconds(d); };
+  // The server refuses the connection for a setting outside 1 .. INT_MAX;
+  // WholeMilliseconds and WholeSeconds saturate into that range.
   if (o.idle_in_transaction_timeout > absl::ZeroDuration()) {
-    parts.push_back(
-        absl::StrCat("-c idle_in_transaction_session_timeout=", ms(o.idle_in_transaction_timeout)));
+    parts.push_back(absl::StrCat("-c idle_in_transaction_session_timeout=",
+                                 WholeMilliseconds(o.idle_in_transaction_timeout)));
   }
   if (o.idle_session_timeout > absl::ZeroDuration()) {
-    parts.push_back(absl::StrCat("-c idle_session_timeout=", ms(o.idle_session_timeout)));
+    parts.push_back(
+        absl::StrCat("-c idle_session_timeout=", WholeMilliseconds(o.idle_session_timeout)));
   }
   if (o.server_keepalives) {
     parts.push_back(absl::StrCat(

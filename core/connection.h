@@ -42,11 +42,16 @@ struct ConnectSpec {
   std::string startup_options;  // server backstops + the user's options
 };
 
+// Every number these functions produce for libpq or the server is an int it
+// takes (1 .. INT_MAX): durations are rounded up and saturate, also for
+// options ValidateOptions would refuse (infinite, negative, too large).
+
 // ManagerOptions::connect_timeout as libpq takes it: whole seconds, rounded up.
 std::string ConnectTimeoutText(const ManagerOptions& o);
 
-// libpq's connect_timeout (whole seconds as text) for an attempt that must
-// end within `left`: `connect_timeout`, or `left` when shorter, rounded up.
+// libpq's connect_timeout (whole seconds as text, at least 1) for an attempt
+// that must end within `left`: `connect_timeout`, or `left` when shorter,
+// rounded up.
 std::string ConnectTimeoutWithin(absl::Duration connect_timeout, absl::Duration left);
 
 // libpq's connect_timeout for one attempt of `spec` that must end within
@@ -58,11 +63,13 @@ std::string AttemptConnectTimeout(const ConnectSpec& spec, absl::Duration left);
 // connect_timeout.
 bool UserSetsConnectTimeout(const std::string& conninfo);
 
-// The spec for `o`.
+// The spec for `o`: keepalive times in whole seconds and tcp_user_timeout in
+// whole milliseconds, rounded up.
 ConnectSpec ConnectSpecFrom(const ManagerOptions& o, std::string startup_options);
 
 // The server backstops of `o` as a startup `options` string, followed by the
 // user's own options (from the conninfo, else $PGOPTIONS) so that theirs win.
+// Timeouts in whole milliseconds, keepalive times in whole seconds, rounded up.
 std::string BuildStartupOptions(const ManagerOptions& o);
 
 class Connection {

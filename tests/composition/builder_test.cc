@@ -202,6 +202,93 @@ TEST_F(BuilderTest, ValuesOutOfRangeAndContradictionsNameTheOption) {
   }
 }
 
+// The server refuses a startup option above INT_MAX, so every connect would
+// fail (found by the conninfo fuzz target).
+TEST_F(BuilderTest, AnIdleInTransactionTimeoutOverIntMaxMillisecondsIsRefused) {
+  ConnectionManagerBuilder b = Good();
+  b.mutable_options().idle_in_transaction_timeout = absl::Milliseconds(2147483648LL);
+  absl::StatusOr<std::unique_ptr<ConnectionManager>> m = b.Build();
+  EXPECT_EQ(m.status(), absl::InvalidArgumentError(
+                            "idle_in_transaction_timeout: must be 0 (the server's setting) or in "
+                            "[1ms, 2147483647ms], got 596h31m23.648s"));
+
+  ConnectionManagerBuilder largest = Good();
+  largest.mutable_options().idle_in_transaction_timeout = absl::Milliseconds(2147483647);
+  EXPECT_TRUE(largest.Build().ok()) << "INT_MAX ms itself is PostgreSQL's largest";
+  ConnectionManagerBuilder session = Good();
+  session.mutable_options().idle_session_timeout = absl::Milliseconds(2147483648LL);
+  ExpectInvalid(std::move(session), "idle_session_timeout");
+}
+
+TEST_F(BuilderTest, AnInfiniteIdleInTransactionTimeoutIsRefused) {
+  ConnectionManagerBuilder b = Good();
+  b.mutable_options().idle_in_transaction_timeout = absl::InfiniteDuration();
+  ExpectInvalid(std::move(b), "idle_in_transaction_timeout");
+  ConnectionManagerBuilder reaper = Good();
+  reaper.mutable_options().reap_statement_timeout = absl::InfiniteDuration();
+  ExpectInvalid(std::move(reaper), "reap_statement_timeout");
+}
+
+// libpq reads keepalives_idle as an int, and Linux refuses TCP_KEEPIDLE
+// above 32767 s: libpq then fails every TCP connect.
+TEST_F(BuilderTest, AKeepalivesIdleOverIntMaxSecondsIsRefused) {
+  ConnectionManagerBuilder b = Good();
+  b.mutable_options().keepalives_idle = absl::Seconds(2199023256LL);
+  absl::StatusOr<std::unique_ptr<ConnectionManager>> m = b.Build();
+  EXPECT_EQ(m.status(), absl::InvalidArgumentError(
+                            "keepalives_idle: must be in [1s, 32767s] when server_keepalives or "
+                            "client_keepalives is on (Linux's limit), got 610839h47m36s"));
+
+  ConnectionManagerBuilder over_linux = Good();
+  over_linux.mutable_options().keepalives_interval = absl::Seconds(32768);
+  ExpectInvalid(std::move(over_linux), "keepalives_interval");
+  ConnectionManagerBuilder largest = Good();
+  largest.mutable_options().keepalives_idle = absl::Seconds(32767);
+  largest.mutable_options().keepalives_interval = absl::Seconds(32767);
+  EXPECT_TRUE(largest.Build().ok());
+  ConnectionManagerBuilder off = Good();
+  off.mutable_options().client_keepalives = false;
+  off.mutable_options().keepalives_idle = absl::Seconds(2199023256LL);
+  EXPECT_TRUE(off.Build().ok()) << "not converted while both sides are off";
+}
+
+TEST_F(BuilderTest, AnInfiniteKeepalivesIdleIsRefused) {
+  ConnectionManagerBuilder b = Good();
+  b.mutable_options().keepalives_idle = absl::InfiniteDuration();
+  ExpectInvalid(std::move(b), "keepalives_idle");
+}
+
+// An infinite connect_budget is allowed (no deadline of its own; each
+// attempt still ends after connect_timeout), an infinite connect_timeout not.
+TEST_F(BuilderTest, AnInfiniteConnectTimeoutIsRefusedEvenWithAnInfiniteBudget) {
+  ConnectionManagerBuilder b = Good();
+  b.SetConnectBudget(absl::InfiniteDuration()).SetConnectTimeout(absl::InfiniteDuration());
+  absl::StatusOr<std::unique_ptr<ConnectionManager>> m = b.Build();
+  EXPECT_EQ(m.status(), absl::InvalidArgumentError("connect_timeout: must be in [2s, 2147483647s] "
+                                                   "(libpq's whole seconds), got inf"));
+
+  ConnectionManagerBuilder over_int = Good();
+  over_int.SetConnectBudget(absl::InfiniteDuration())
+      .SetConnectTimeout(absl::Seconds(2147483647) + absl::Milliseconds(1));
+  ExpectInvalid(std::move(over_int), "connect_timeout");
+  ConnectionManagerBuilder budget = Good();
+  budget.SetConnectBudget(absl::InfiniteDuration()).SetQueryBudget(absl::InfiniteDuration());
+  EXPECT_TRUE(budget.Build().ok()) << "infinite budgets are allowed";
+}
+
+// Added to every expiry in the reaper's SQL: an infinite margin overflowed
+// the bigint and failed every pass.
+TEST_F(BuilderTest, AClockMarginOverADayIsRefused) {
+  ConnectionManagerBuilder b = Good();
+  b.mutable_options().reap_clock_skew = absl::InfiniteDuration();
+  absl::StatusOr<std::unique_ptr<ConnectionManager>> m = b.Build();
+  EXPECT_EQ(m.status(), absl::InvalidArgumentError(
+                            "reap_clock_skew: must be at most 24h (the longest lease), got inf"));
+  ConnectionManagerBuilder day = Good();
+  day.mutable_options().reap_clock_skew = absl::Hours(24);
+  EXPECT_TRUE(day.Build().ok());
+}
+
 TEST_F(BuilderTest, MalformedConninfoIsRefused) {
   ConnectionManagerBuilder b = Good();
   b.SetConninfo("host=localhost bogus_option=1");

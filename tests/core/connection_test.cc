@@ -112,5 +112,65 @@ TEST(ConnectSpec, ClientKeepalivesAndTcpUserTimeoutByDefaultUnlessTheUserSetsThe
   EXPECT_TRUE(ConnectSpecFrom(o, "").socket_settings.empty());
 }
 
+// Options ValidateOptions never saw (it refuses all of these) still give
+// numbers the server and libpq take: the conversions saturate at INT_MAX
+// (cases found by the conninfo fuzz target).
+
+TEST(BuildStartupOptions, AnIdleInTransactionTimeoutOverIntMaxMillisecondsSaturates) {
+  ScopedEnv env("PGOPTIONS", nullptr);
+  ManagerOptions o;
+  o.idle_in_transaction_timeout = absl::Milliseconds(2147483648LL);
+  o.idle_session_timeout = absl::Milliseconds(2147483648LL);
+  EXPECT_EQ(BuildStartupOptions(o),
+            "-c idle_in_transaction_session_timeout=2147483647 -c idle_session_timeout=2147483647");
+  o.idle_in_transaction_timeout = absl::Microseconds(1500);
+  o.idle_session_timeout = absl::ZeroDuration();
+  EXPECT_EQ(BuildStartupOptions(o), "-c idle_in_transaction_session_timeout=2")
+      << "rounded up: never 0, which would turn it off";
+}
+
+TEST(BuildStartupOptions, AnInfiniteIdleInTransactionTimeoutSaturates) {
+  ScopedEnv env("PGOPTIONS", nullptr);
+  ManagerOptions o;
+  o.idle_in_transaction_timeout = absl::InfiniteDuration();
+  EXPECT_EQ(BuildStartupOptions(o), "-c idle_in_transaction_session_timeout=2147483647");
+}
+
+TEST(ConnectSpec, AKeepalivesIdleOverIntMaxSecondsSaturates) {
+  ManagerOptions o;
+  o.conninfo = "host=db.internal";
+  o.keepalives_idle = absl::Seconds(2199023256LL);
+  o.server_keepalives = true;
+  EXPECT_EQ(SocketSetting(ConnectSpecFrom(o, ""), "keepalives_idle"), "2147483647");
+  ScopedEnv env("PGOPTIONS", nullptr);
+  EXPECT_EQ(BuildStartupOptions(o),
+            "-c idle_in_transaction_session_timeout=60000 -c tcp_keepalives_idle=2147483647 "
+            "-c tcp_keepalives_interval=10 -c tcp_keepalives_count=3");
+}
+
+TEST(ConnectSpec, AnInfiniteKeepalivesIdleSaturatesInsteadOfOverflowing) {
+  ManagerOptions o;
+  o.conninfo = "host=db.internal";
+  o.keepalives_idle = absl::InfiniteDuration();
+  o.keepalives_interval = -absl::InfiniteDuration();
+  o.tcp_user_timeout = absl::InfiniteDuration();
+  const ConnectSpec spec = ConnectSpecFrom(o, "");
+  EXPECT_EQ(SocketSetting(spec, "keepalives_idle"), "2147483647");
+  EXPECT_EQ(SocketSetting(spec, "keepalives_interval"), "1");
+  EXPECT_EQ(SocketSetting(spec, "tcp_user_timeout"), "2147483647");
+}
+
+TEST(ConnectSpec, AnInfiniteConnectTimeoutAndBudgetSaturate) {
+  ScopedEnv env("PGCONNECT_TIMEOUT", nullptr);
+  ManagerOptions o;
+  o.connect_timeout = absl::InfiniteDuration();
+  o.connect_budget = absl::InfiniteDuration();
+  EXPECT_EQ(ConnectTimeoutText(o), "2147483647");
+  EXPECT_EQ(Attempt(o), "2147483647") << "infinite left too";
+  EXPECT_EQ(AttemptConnectTimeout(ConnectSpecFrom(o, ""), absl::Milliseconds(2100)), "3");
+  EXPECT_EQ(ConnectTimeoutWithin(absl::InfiniteDuration(), absl::InfiniteDuration()), "2147483647");
+  EXPECT_EQ(ConnectTimeoutWithin(-absl::InfiniteDuration(), absl::Seconds(5)), "1");
+}
+
 }  // namespace
 }  // namespace aequor

@@ -10,7 +10,9 @@
 //   active               a query (pg_sleep(600)) is running when it freezes
 //   idle-in-transaction  BEGIN was sent, nothing after
 //   xact-lock:SERVICE    frozen mid reaper pass: holds the transaction-scoped
-//                        reaper lock with idle_in_transaction_session_timeout=1s
+//                        reaper lock with idle_in_transaction_session_timeout=3s
+//                        (long enough that the pass meant to find it busy
+//                        still does on a loaded machine with a sanitizer)
 //   session-lock:SERVICE holds pg-aequor's session-level reaper lock (a frozen
 //                        pg-aequor leader)
 #include <libpq-fe.h>
@@ -58,7 +60,7 @@ int main(int argc, char** argv) {
     if (!Run(conn, "BEGIN")) return Fail("begin", conn);
   } else if (mode.rfind("xact-lock:", 0) == 0) {
     std::string service = mode.substr(10);
-    if (!Run(conn, "BEGIN; SET LOCAL idle_in_transaction_session_timeout = 1000") ||
+    if (!Run(conn, "BEGIN; SET LOCAL idle_in_transaction_session_timeout = 3000") ||
         !Run(conn, "SELECT pg_advisory_xact_lock(1346847057, hashtext('" + service + "'))")) {
       return Fail("xact lock", conn);
     }

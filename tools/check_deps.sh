@@ -62,7 +62,8 @@ need_file /usr/include/absl/status/status.h libabsl-dev
 need_file /usr/include/nlohmann/json.hpp nlohmann-json3-dev
 need_file /usr/include/CLI/CLI.hpp libcli11-dev
 
-# Optional exporters (exporters/otlp_grpc, exporters/prometheus); skipped with --core.
+# Optional exporters (exporters/otlp_grpc, exporters/prometheus) and the fuzzing
+# toolchain; skipped with --core.
 if [[ "${1:-}" != --core ]]; then
 need_file /usr/include/grpcpp/grpcpp.h libgrpc++-dev
 need_lib grpc++ libgrpc++-dev
@@ -71,6 +72,13 @@ need_bin protoc protobuf-compiler
 need_bin grpc_cpp_plugin protobuf-compiler-grpc
 need_file /usr/include/prometheus/exposer.h prometheus-cpp-dev
 need_lib prometheus-cpp-pull prometheus-cpp-dev
+# The fuzz targets (tools/fuzz.sh): clang-14 with libFuzzer, ASan and UBSan.
+need_bin clang-14 clang-14
+if ! compgen -G '/usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a' >/dev/null; then
+  echo "check_deps: missing libclang_rt.fuzzer (install Debian package 'libclang-rt-14-dev')" >&2
+  missing=1
+fi
+need_file /usr/lib/llvm-14/lib/libFuzzer.a libfuzzer-14-dev
 fi
 need_file /usr/include/absl/status/statusor.h libabsl-dev
 need_lib absl_status libabsl-dev

@@ -5,7 +5,8 @@
 #
 #   tools/setup.sh          # everything `bazel test //...` needs
 #   tools/setup.sh --core   # without the optional exporters' gRPC and
-#                           # Prometheus packages (tools/demo uses this)
+#                           # Prometheus packages and the fuzzing toolchain
+#                           # (tools/demo uses this)
 set -euo pipefail
 
 core_only=0
@@ -45,8 +46,15 @@ optional_packages=(
   protobuf-compiler-grpc  # protoc + grpc_cpp_plugin
   prometheus-cpp-dev      # exporters/prometheus
 )
+# The fuzz targets (tools/fuzz.sh, docs/FUZZING.md): libFuzzer with ASan and
+# UBSan needs clang and its sanitizer runtimes; the main build stays on gcc.
+fuzz_packages=(
+  clang-14
+  libclang-rt-14-dev  # libclang_rt.fuzzer, asan, ubsan (-fsanitize=fuzzer,...)
+  libfuzzer-14-dev
+)
 if (( ! core_only )); then
-  packages+=("${optional_packages[@]}")
+  packages+=("${optional_packages[@]}" "${fuzz_packages[@]}")
 fi
 
 # Prefix package managers with sudo when not root.

@@ -5,8 +5,13 @@
 //   EXPECT_EQ(run.exit_code, 0) << Describe(run);
 //
 // The binary comes from the test's runfiles (data = ["//tools/aequorctl"]);
-// it runs with exactly the environment given, and its stdout and stderr are
-// captured separately.
+// it runs with exactly the environment given plus the sanitizers' option
+// variables of the test's own environment (ASAN_OPTIONS, UBSAN_OPTIONS, ...,
+// set by `--config=asan` and the like), and its stdout and stderr are
+// captured separately. A sanitizer report on its stderr fails the calling
+// test and is printed whole: a sanitized aequorctl stops with exit status 1,
+// which is also its "invalid" status, and the report would otherwise stay in
+// RunResult::err.
 //
 // Thread-safety: each call is independent.
 #ifndef AEQUOR_TESTS_TOOLS_AEQUORCTL_AEQUORCTL_RUNNER_H_
@@ -27,6 +32,20 @@
 
 namespace aequor {
 namespace testing {
+
+// Sanitizer option variables passed on to the binary when the test has them.
+inline constexpr const char* kSanitizerOptionVariables[] = {"ASAN_OPTIONS", "LSAN_OPTIONS",
+                                                             "UBSAN_OPTIONS", "TSAN_OPTIONS"};
+
+// Whether `err` holds a report of AddressSanitizer, LeakSanitizer,
+// UndefinedBehaviorSanitizer or ThreadSanitizer.
+inline bool HasSanitizerReport(const std::string& err) {
+  for (const char* marker : {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", ": runtime error: ",
+                             "WARNING: ThreadSanitizer"}) {
+    if (err.find(marker) != std::string::npos) return true;
+  }
+  return false;
+}
 
 inline std::string BinaryPath() {
   const char* srcdir = std::getenv("TEST_SRCDIR");
@@ -57,8 +76,13 @@ inline RunResult Aequorctl(const std::vector<std::string>& args,
   argv.push_back(const_cast<char*>(binary.c_str()));
   for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  std::vector<std::string> full_env = env;
+  for (const char* name : kSanitizerOptionVariables) {
+    const char* value = std::getenv(name);
+    if (value != nullptr) full_env.push_back(absl::StrCat(name, "=", value));
+  }
   std::vector<char*> envp;
-  for (const std::string& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  for (const std::string& e : full_env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
 
   pid_t pid = fork();
@@ -107,6 +131,10 @@ inline RunResult Aequorctl(const std::vector<std::string>& args,
   int status = 0;
   waitpid(pid, &status, 0);
   run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  if (HasSanitizerReport(run.err)) {
+    ADD_FAILURE() << "a sanitizer reported on aequorctl (exit " << run.exit_code << ")\n"
+                  << run.err;
+  }
   return run;
 }
 

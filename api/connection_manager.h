@@ -26,6 +26,7 @@
 #ifndef AEQUOR_API_CONNECTION_MANAGER_H_
 #define AEQUOR_API_CONNECTION_MANAGER_H_
 
+#include <cstddef>
 #include <functional>
 #include <initializer_list>
 #include <memory>
@@ -53,16 +54,26 @@
 
 namespace aequor {
 
-// One query parameter, sent as text ($1, $2, ...), or SQL NULL.
+// One query parameter, sent as text ($1, $2, ...), or SQL NULL: Null(),
+// nullptr, a null `const char*` and an empty std::optional are all NULL.
+// A double is written with as many digits as it takes to read back the same
+// value (shortest round trip; "nan", "inf" and "-inf", which PostgreSQL's
+// float8 reads).
 class Param {
  public:
   Param(absl::string_view text) : value_(std::string(text)) {}  // NOLINT
-  Param(const char* text) : value_(std::string(text)) {}        // NOLINT
-  Param(const std::string& text) : value_(text) {}              // NOLINT
-  Param(int64_t v);                                             // NOLINT
-  Param(int v) : Param(static_cast<int64_t>(v)) {}              // NOLINT
-  Param(double v);                                              // NOLINT
-  Param(bool v) : value_(v ? "true" : "false") {}               // NOLINT
+  Param(const char* text) {                                     // NOLINT
+    if (text != nullptr) value_ = std::string(text);
+  }
+  Param(std::nullptr_t) {}                          // NOLINT: SQL NULL
+  Param(const std::string& text) : value_(text) {}  // NOLINT
+  Param(int64_t v);                                 // NOLINT
+  Param(int v) : Param(static_cast<int64_t>(v)) {}  // NOLINT
+  Param(double v);                                  // NOLINT
+  Param(bool v) : value_(v ? "true" : "false") {}   // NOLINT
+  // The value, or NULL when empty.
+  template <typename T>
+  Param(const std::optional<T>& v) : Param(v.has_value() ? Param(*v) : Param()) {}  // NOLINT
   static Param Null() { return Param(); }
 
   bool is_null() const { return !value_.has_value(); }

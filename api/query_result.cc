@@ -3,7 +3,9 @@
 
 #include <libpq-fe.h>
 
+#include <charconv>
 #include <cstdlib>
+#include <string>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -54,6 +56,13 @@ absl::string_view QueryResult::command_tag() const {
 }
 
 Param::Param(int64_t v) : value_(absl::StrCat(v)) {}
-Param::Param(double v) : value_(absl::StrCat(v)) {}
+// absl::StrCat keeps 6 significant digits (3.14159 for pi): a double sent
+// that way came back as another number. std::to_chars gives the shortest
+// text that reads back exactly.
+Param::Param(double v) {
+  char text[64];
+  const std::to_chars_result r = std::to_chars(text, text + sizeof(text), v);
+  value_ = std::string(text, r.ptr);
+}
 
 }  // namespace aequor

@@ -6,6 +6,8 @@
 
 #include <libpq-fe.h>
 
+#include <cstdlib>
+#include <limits>
 #include <optional>
 #include <string>
 #include <thread>
@@ -208,6 +210,32 @@ TEST(Param, NullHasNoText) {
   Param p = Param::Null();
   EXPECT_TRUE(p.is_null());
   EXPECT_EQ(p.c_str(), nullptr);
+}
+
+// Issue 14, item 2: Param(nullptr) threw (std::string from a null pointer).
+TEST(Param, NullptrANullCStringAndAnEmptyOptionalAreNull) {
+  EXPECT_TRUE(Param(nullptr).is_null());
+  const char* none = nullptr;
+  EXPECT_TRUE(Param(none).is_null());
+  EXPECT_TRUE(Param(std::optional<int64_t>()).is_null());
+  EXPECT_TRUE(Param(std::optional<std::string>()).is_null());
+  EXPECT_STREQ(Param(std::optional<int64_t>(7)).c_str(), "7");
+  EXPECT_STREQ(Param(std::optional<std::string>("x")).c_str(), "x");
+  EXPECT_STREQ(Param(std::optional<double>(0.5)).c_str(), "0.5");
+}
+
+// absl::StrCat keeps 6 significant digits: pi was sent as 3.14159.
+TEST(Param, ADoubleIsWrittenSoThatItReadsBackExactly) {
+  for (double v : {3.141592653589793, 0.1, 1.0 / 3.0, 1e300, -2.5e-308, 123456789.123456789,
+                   std::numeric_limits<double>::max(), std::numeric_limits<double>::denorm_min()}) {
+    const std::string text = Param(v).c_str();
+    EXPECT_EQ(std::strtod(text.c_str(), nullptr), v) << text;
+  }
+  EXPECT_STREQ(Param(3.141592653589793).c_str(), "3.141592653589793");
+  EXPECT_STREQ(Param(0.25).c_str(), "0.25");
+  EXPECT_STREQ(Param(std::numeric_limits<double>::infinity()).c_str(), "inf");
+  EXPECT_STREQ(Param(-std::numeric_limits<double>::infinity()).c_str(), "-inf");
+  EXPECT_STREQ(Param(std::numeric_limits<double>::quiet_NaN()).c_str(), "nan");
 }
 
 }  // namespace

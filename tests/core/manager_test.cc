@@ -3,7 +3,9 @@
 
 #include <cerrno>
 
+#include <limits>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -115,6 +117,16 @@ TEST_F(ManagerTest, ParametersNullsAndResults) {
   EXPECT_FALSE(r->GetOptional(0, 2).has_value());
   EXPECT_EQ(r->Get(0, 3), "t");
   EXPECT_TRUE(r->IsNull(5, 0)) << "out of range reads as NULL, not a crash";
+
+  // NULL in every spelling, and a double that comes back as itself
+  // (PostgreSQL reads "inf" and "nan" as float8 too).
+  absl::StatusOr<QueryResult> nulls = m->Query(
+      "SELECT $1::text IS NULL, $2::int IS NULL, $3::float8 = 3.141592653589793::float8, "
+      "$4::float8 = 'Infinity'::float8, $5::float8 = 'NaN'::float8",
+      {nullptr, std::optional<int64_t>(), 3.141592653589793,
+       std::numeric_limits<double>::infinity(), std::numeric_limits<double>::quiet_NaN()});
+  ASSERT_TRUE(nulls.ok()) << nulls.status();
+  for (int column = 0; column < 5; ++column) EXPECT_EQ(nulls->Get(0, column), "t") << column;
 
   ASSERT_TRUE(m->Query("CREATE TEMP TABLE t (id int)").ok());
   absl::StatusOr<QueryResult> ins = m->Query("INSERT INTO t SELECT generate_series(1, 5)");

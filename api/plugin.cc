@@ -164,6 +164,17 @@ std::string Quote(absl::string_view s) { return absl::StrCat("'", s, "'"); }
 
 }  // namespace
 
+PluginSpec::PluginSpec(std::string text) {
+  absl::StatusOr<PluginSpec> parsed = ParsePluginSpec(text);
+  if (parsed.ok()) {
+    *this = *std::move(parsed);
+  } else {
+    name = std::move(text);  // the registry reports why (registry.cc, Find)
+  }
+}
+
+PluginSpec::PluginSpec(const char* text) : PluginSpec(std::string(text != nullptr ? text : "")) {}
+
 absl::StatusOr<PluginSpec> ParsePluginSpec(absl::string_view text) {
   return SpecParser(text).ParseAll();
 }

@@ -42,8 +42,14 @@ class Registry;
 // A plugin's name and configuration, as text.
 struct PluginSpec {
   PluginSpec() = default;
-  PluginSpec(std::string name) : name(std::move(name)) {}  // NOLINT: implicit on purpose
-  PluginSpec(const char* name) : name(name) {}             // NOLINT
+  // From text, implicitly (so that `AddExporter("...")` reads as it looks):
+  // a name, or the text form ParsePluginSpec() reads,
+  // "aequor.exporter.emf(namespace=orders)". Text that does not parse is kept
+  // whole as the name, and looking it up in a Registry then returns the
+  // parse error (InvalidArgument naming the position), not "unknown".
+  PluginSpec(std::string text);  // NOLINT: implicit on purpose
+  PluginSpec(const char* text);  // NOLINT
+  // A name as given (never parsed), with its parameters and children.
   PluginSpec(std::string name, std::map<std::string, std::string> params,
              std::vector<PluginSpec> children = {})
       : name(std::move(name)), params(std::move(params)), children(std::move(children)) {}

@@ -21,6 +21,12 @@ absl::StatusOr<const Factory*> Find(const registry_internal::Table<Factory>& tab
                                     absl::string_view kind, absl::string_view name) {
   auto it = table.find(name);
   if (it != table.end()) return it->second.get();
+  // A spec made from text that did not parse keeps the text as its name
+  // (PluginSpec(std::string)): say what is wrong with it.
+  if (absl::StatusOr<PluginSpec> parsed = ParsePluginSpec(name); !parsed.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", name, "' is not a ", kind, " spec: ", parsed.status().message()));
+  }
   return absl::NotFoundError(
       absl::StrCat("unknown ", kind, " '", name,
                    "'; known: ", table.empty() ? "none" : absl::StrJoin(Names(table), ", ")));

@@ -1,6 +1,9 @@
 // PluginSpec text form and ParamReader: what users type in configuration.
 #include "api/plugin.h"
 
+#include <map>
+#include <string>
+
 #include "api/reaper_scheduler.h"
 
 #include "absl/strings/match.h"
@@ -15,6 +18,21 @@ TEST(ParsePluginSpec, BareName) {
   EXPECT_EQ(spec->name, "aequor.retry.none");
   EXPECT_TRUE(spec->params.empty());
   EXPECT_TRUE(spec->children.empty());
+}
+
+// Implicit from text, as in builder.AddExporter("...").
+TEST(PluginSpecFromText, ParsesTheTextForm) {
+  const PluginSpec spec = "aequor.reaper.any(aequor.reaper.probability(p=0.1), x=1)";
+  EXPECT_EQ(spec.name, "aequor.reaper.any");
+  EXPECT_EQ(spec.params, (std::map<std::string, std::string>{{"x", "1"}}));
+  ASSERT_EQ(spec.children.size(), 1u);
+  EXPECT_EQ(spec.children[0].name, "aequor.reaper.probability");
+  EXPECT_EQ(PluginSpec(std::string("aequor.signer.hmac_sha256")).name, "aequor.signer.hmac_sha256");
+  // Text that does not parse is kept whole (the registry reports why).
+  EXPECT_EQ(PluginSpec("a(b=").name, "a(b=");
+  EXPECT_TRUE(PluginSpec("a(b=").params.empty());
+  // The explicit form never parses its name.
+  EXPECT_EQ(PluginSpec("a(b)", {}).name, "a(b)");
 }
 
 TEST(ParsePluginSpec, ParamsAndNestedChildren) {

@@ -148,6 +148,32 @@ TEST_F(BuilderTest, UnknownPluginNamesAreNotFoundListingKnownNames) {
   ExpectInvalid(std::move(e), "exporters[0]: unknown", absl::StatusCode::kNotFound);
 }
 
+// Issue 14, item 6: the README's own line compiled and then failed with
+// NOT_FOUND: unknown hook exporter 'aequor.exporter.emf(namespace=orders)'.
+TEST_F(BuilderTest, PluginSpecTextWithOptionsIsParsed) {
+  ConnectionManagerBuilder b = Good();
+  b.AddExporter("aequor.exporter.emf(namespace=orders)")
+      .UseReaperScheduler("aequor.reaper.probability(p=0)")
+      .UseRetryPolicy(std::string("aequor.retry.decorrelated_jitter(retries=2)"));
+  absl::StatusOr<std::unique_ptr<ConnectionManager>> m = b.Build();
+  EXPECT_TRUE(m.ok()) << m.status();
+
+  // Options are checked as the plugin reads them.
+  ConnectionManagerBuilder p = Good();
+  p.UseReaperScheduler("aequor.reaper.probability(p=2)");
+  ExpectInvalid(std::move(p), "reaper_scheduler: aequor.reaper.probability: option 'p'");
+  // Text that does not parse says why and where, not "unknown".
+  ConnectionManagerBuilder broken = Good();
+  broken.AddExporter("aequor.exporter.emf(namespace=orders");
+  absl::StatusOr<std::unique_ptr<ConnectionManager>> e = broken.Build();
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.status().code(), absl::StatusCode::kInvalidArgument) << e.status();
+  EXPECT_TRUE(absl::StartsWith(e.status().message(),
+                               "exporters[0]: 'aequor.exporter.emf(namespace=orders' is not a hook "
+                               "exporter spec: "))
+      << e.status();
+}
+
 TEST_F(BuilderTest, BadPluginOptionsNameThePluginAndOption) {
   ConnectionManagerBuilder b = Good();
   b.UseRetryPolicy(PluginSpec("aequor.retry.decorrelated_jitter", {{"retries", "-1"}}));

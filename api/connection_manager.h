@@ -54,11 +54,15 @@
 
 namespace aequor {
 
-// One query parameter, sent as text ($1, $2, ...), or SQL NULL: Null(),
-// nullptr, a null `const char*` and an empty std::optional are all NULL.
-// A double is written with as many digits as it takes to read back the same
-// value (shortest round trip; "nan", "inf" and "-inf", which PostgreSQL's
-// float8 reads).
+// One query parameter ($1, $2, ...): text, bytes, or SQL NULL.
+//   - Text (strings, numbers, booleans) goes in PostgreSQL's text format. A
+//     double is written with as many digits as it takes to read back the
+//     same value (shortest round trip; "nan", "inf" and "-inf", which
+//     PostgreSQL's float8 reads). Text cannot hold a NUL byte: a call given
+//     one fails with InvalidArgument naming the parameter, nothing is sent.
+//   - Bytes(...) goes in binary format with its length, for a bytea: every
+//     byte arrives as it is, NULs included.
+//   - NULL: Null(), nullptr, a null `const char*` and an empty std::optional.
 class Param {
  public:
   Param(absl::string_view text) : value_(std::string(text)) {}  // NOLINT
@@ -75,14 +79,24 @@ class Param {
   template <typename T>
   Param(const std::optional<T>& v) : Param(v.has_value() ? Param(*v) : Param()) {}  // NOLINT
   static Param Null() { return Param(); }
+  // `bytes` as they are, in binary format (for a bytea parameter).
+  static Param Bytes(absl::string_view bytes) {
+    Param p{std::string(bytes)};
+    p.binary_ = true;
+    return p;
+  }
 
   bool is_null() const { return !value_.has_value(); }
+  bool is_binary() const { return binary_; }
   // NULL gives nullptr.
   const char* c_str() const { return value_ ? value_->c_str() : nullptr; }
+  // The value's bytes with their length ("" for NULL).
+  absl::string_view value() const { return value_ ? absl::string_view(*value_) : ""; }
 
  private:
   Param() = default;
   std::optional<std::string> value_;
+  bool binary_ = false;
 };
 
 // Per-call settings.

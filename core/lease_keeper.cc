@@ -66,10 +66,9 @@ absl::Status LeaseKeeper::RenewBlocking(Connection& connection, const pg::Deadli
   pg::Reply reply = connection.Run(pg::Statement{renew_sql_.c_str(), 1, values}, deadline);
   absl::Status failure;
   if (reply.timed_out) {
-    failure = absl::DeadlineExceededError(
-        absl::StrCat("lease renewal: no answer in time (lease_renew_timeout ",
-                     absl::FormatDuration(renew_timeout_), ", or the call's deadline); ",
-                     pg::kTimedOutMessage));
+    failure = absl::DeadlineExceededError(absl::StrCat(
+        "lease renewal: no answer in time (lease_renew_timeout ",
+        absl::FormatDuration(renew_timeout_), ", or the call's deadline); ", pg::kTimedOutMessage));
   } else if (!Succeeded(reply.result.get())) {
     const pg::ResultError e = pg::ReadError(reply.result.get(), connection.get());
     failure = StatusFromSqlState(e.sqlstate, e.message);
@@ -104,7 +103,7 @@ Execution LeaseKeeper::ExecWithRenewal(Connection& connection, const pg::Stateme
       (PQisnonblocking(conn) || PQsetnonblocking(conn, 1) == 0) && PQenterPipelineMode(conn) &&
       PQsendQueryParams(conn, renew_sql_.c_str(), 1, nullptr, lease_value, nullptr, nullptr, 0) &&
       PQsendQueryParams(conn, statement.text, statement.n_params, nullptr, statement.values,
-                        nullptr, nullptr, 0) &&
+                        statement.lengths, statement.formats, 0) &&
       PQpipelineSync(conn);
   // The pipeline's next result once it is complete; false once the
   // deadline has passed (the connection is then closed).

@@ -10,6 +10,7 @@
 #include "api/errors.h"
 #include "core/classify.h"
 #include "core/pooler.h"
+#include "core/statement_params.h"
 
 namespace aequor {
 namespace {
@@ -110,8 +111,9 @@ absl::StatusOr<Connection*> Manager::EnsureConnectedLocked(absl::Time deadline) 
         continue;  // at once: nothing changed on the server's side
       }
       // What is refused now is the user's own (conninfo or $PGOPTIONS).
-      return absl::FailedPreconditionError(absl::StrCat(
-          s.message(), " (the startup 'options' of the conninfo or $PGOPTIONS are refused by "
+      return absl::FailedPreconditionError(
+          absl::StrCat(s.message(),
+                       " (the startup 'options' of the conninfo or $PGOPTIONS are refused by "
                        "the server or a pooler in front of it; remove them)"));
     }
     FailureFacts facts;
@@ -134,7 +136,8 @@ absl::StatusOr<Connection*> Manager::EnsureConnectedLocked(absl::Time deadline) 
 }
 
 void Manager::DropStartupOptionsLocked() {
-  events_.Degraded(EventSource::kStartupOptions,
+  events_.Degraded(
+      EventSource::kStartupOptions,
       "the server, or a pooler in front of it, refuses the startup parameter 'options', so "
       "connections are opened without it and without the server-side backstops it carries "
       "(idle_in_transaction_timeout, idle_session_timeout, server_keepalives). Set them on the "
@@ -229,17 +232,9 @@ absl::StatusOr<QueryResult> Manager::Query(absl::string_view sql, absl::Span<con
     heap_sql.assign(sql.data(), sql.size());
     statement.text = heap_sql.c_str();
   }
-  constexpr size_t kInlineParams = 16;
-  const char* inline_values[kInlineParams];
-  std::vector<const char*> heap_values;
-  const char** values = inline_values;
-  if (ABSL_PREDICT_FALSE(params.size() > kInlineParams)) {
-    heap_values.resize(params.size());
-    values = heap_values.data();
-  }
-  for (size_t i = 0; i < params.size(); ++i) values[i] = params[i].c_str();
-  statement.values = values;
-  statement.n_params = static_cast<int>(params.size());
+  StatementParams arrays;
+  if (absl::Status s = arrays.Set(params); ABSL_PREDICT_FALSE(!s.ok())) return s;
+  arrays.Into(statement);
 
   const absl::Duration timeout = CallTimeout(options.timeout);
   const absl::Time deadline_at = absl::FromUnixNanos(start_ns) + timeout;

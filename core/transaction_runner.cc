@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "api/errors.h"
 #include "core/lease_keeper.h"
+#include "core/statement_params.h"
 #include "util/pg.h"
 
 namespace aequor {
@@ -81,13 +82,14 @@ absl::StatusOr<QueryResult> TransactionRunner::RunStatement(Connection& conn, ab
                                                             absl::Span<const Param> params,
                                                             const pg::Deadline& deadline,
                                                             bool& timed_out) {
+  StatementParams arrays;
+  if (absl::Status s = arrays.Set(params); !s.ok()) return s;
   const std::string text(sql);
-  std::vector<const char*> values(params.size());
-  for (size_t i = 0; i < params.size(); ++i) values[i] = params[i].c_str();
+  pg::Statement statement{text.c_str()};
+  arrays.Into(statement);
   const int64_t start_ns = clock_.MonotonicNanos();
   events_.QueryStart(sql);
-  pg::Reply r = conn.Run(
-      pg::Statement{text.c_str(), static_cast<int>(values.size()), values.data()}, deadline);
+  pg::Reply r = conn.Run(statement, deadline);
   const int64_t took_ns = clock_.MonotonicNanos() - start_ns;
   if (Succeeded(r.result.get())) {
     QueryResult rows(r.result.release());

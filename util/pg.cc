@@ -144,8 +144,8 @@ Reply Run(PGconn* conn, const Statement& s, const Deadline& deadline) {
   Reply out;
   if (deadline.none()) {
     out.result.reset(s.simple ? PQexec(conn, s.text)
-                              : PQexecParams(conn, s.text, s.n_params, nullptr, s.values,
-                                             nullptr, nullptr, 0));
+                              : PQexecParams(conn, s.text, s.n_params, nullptr, s.values, s.lengths,
+                                             s.formats, 0));
     return out;
   }
   if (!PQisnonblocking(conn) && PQsetnonblocking(conn, 1) != 0) {
@@ -155,7 +155,7 @@ Reply Run(PGconn* conn, const Statement& s, const Deadline& deadline) {
   }
   const int sent = s.simple ? PQsendQuery(conn, s.text)
                             : PQsendQueryParams(conn, s.text, s.n_params, nullptr, s.values,
-                                                nullptr, nullptr, 0);
+                                                s.lengths, s.formats, 0);
   if (!sent) {
     out.result.reset(PQmakeEmptyPGresult(conn, PGRES_FATAL_ERROR));
     return out;
@@ -182,9 +182,9 @@ Outcome Exec(PGconn* conn, const char* sql, absl::Span<const std::string> params
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const std::string& p : params) values.push_back(p.c_str());
-  Reply reply = Run(conn,
-                    Statement{sql, static_cast<int>(values.size()), values.data(), params.empty()},
-                    deadline);
+  Reply reply =
+      Run(conn, Statement{sql, static_cast<int>(values.size()), values.data(), params.empty()},
+          deadline);
   out.result_ = std::move(reply.result);
   if (reply.timed_out) {
     out.timed_out_ = true;

@@ -100,6 +100,10 @@ struct Statement {
   int n_params = 0;
   const char* const* values = nullptr;
   bool simple = false;
+  // As PQsendQueryParams takes them: null when every parameter is text
+  // (NUL-terminated, lengths unused).
+  const int* lengths = nullptr;
+  const int* formats = nullptr;
 };
 
 // What a timed-out statement's error says (Outcome::message()).
@@ -166,8 +170,7 @@ class Outcome {
 // protocol.
 Outcome Exec(PGconn* conn, const char* sql, absl::Span<const std::string> params = {},
              const Deadline& deadline = Deadline::None());
-inline Outcome Exec(PGconn* conn, const std::string& sql,
-                    absl::Span<const std::string> params = {},
+inline Outcome Exec(PGconn* conn, const std::string& sql, absl::Span<const std::string> params = {},
                     const Deadline& deadline = Deadline::None()) {
   return Exec(conn, sql.c_str(), params, deadline);
 }

@@ -6,6 +6,7 @@
 #include <limits>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -100,6 +101,59 @@ TEST_F(ManagerTest, OptionalModeWithoutSecretSendsNoLease) {
   EXPECT_EQ(r->Get(0, 0), "plain");
   EXPECT_FALSE(m->leases_enabled());
   EXPECT_EQ(m->application_name(), "");
+}
+
+// Issue 14, item 1: bytes with a NUL were sent as a C string and cut at the
+// NUL (3 bytes in, 1 stored).
+TEST_F(ManagerTest, BytesGoInBinaryAndArriveWholeNulsIncluded) {
+  std::unique_ptr<ConnectionManager> m = Make(Builder());
+  ASSERT_TRUE(m->Query("CREATE TEMP TABLE blobs (id int, b bytea)").ok());
+  const std::string bytes("\x00\xff\x00" "A", 4);  // NUL, 0xff, NUL, A
+  absl::StatusOr<QueryResult> ins =
+      m->Query("INSERT INTO blobs VALUES ($1, $2)", {1, Param::Bytes(bytes)});
+  ASSERT_TRUE(ins.ok()) << ins.status();
+  absl::StatusOr<QueryResult> r =
+      m->Query("SELECT length(b), encode(b, 'hex'), b = $2 FROM blobs WHERE id = $1",
+               {1, Param::Bytes(bytes)});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->Get(0, 0), "4");
+  EXPECT_EQ(r->Get(0, 1), "00ff0041");
+  EXPECT_EQ(r->Get(0, 2), "t");
+  // Inside a transaction too, and an empty byte string is not NULL.
+  absl::Status tx = m->RunTransaction([&](Transaction& t) -> absl::Status {
+    absl::StatusOr<QueryResult> in = t.Query("INSERT INTO blobs VALUES (2, $1), (3, $2)",
+                                             {Param::Bytes(bytes), Param::Bytes("")});
+    return in.status();
+  });
+  ASSERT_TRUE(tx.ok()) << tx;
+  absl::StatusOr<QueryResult> lengths =
+      m->Query("SELECT length(b) FROM blobs WHERE id IN (2, 3) ORDER BY id");
+  ASSERT_TRUE(lengths.ok()) << lengths.status();
+  ASSERT_EQ(lengths->rows(), 2);
+  EXPECT_EQ(lengths->Get(0, 0), "4");
+  EXPECT_EQ(lengths->Get(1, 0), "0");
+  EXPECT_FALSE(lengths->IsNull(1, 0));
+}
+
+// Text cannot carry a NUL: libpq would send the text up to it, silently cut.
+TEST_F(ManagerTest, ATextParameterWithANulIsRefusedNamingItAndNothingIsSent) {
+  std::unique_ptr<ConnectionManager> m = Make(Builder());
+  ASSERT_TRUE(m->Query("CREATE TEMP TABLE notes (n text)").ok());
+  const std::string secretish("ab\0cd", 5);
+  absl::StatusOr<QueryResult> r =
+      m->Query("INSERT INTO notes VALUES ($1), ($2)", {"fine", secretish});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StartsWith(r.status().message(), "parameter $2 holds a NUL byte at offset 2"))
+      << r.status();
+  EXPECT_FALSE(absl::StrContains(r.status().message(), "cd")) << "the value is never quoted";
+  absl::Status tx = m->RunTransaction([&](Transaction& t) -> absl::Status {
+    return t.Query("INSERT INTO notes VALUES ($1)", {secretish}).status();
+  });
+  EXPECT_EQ(tx.code(), absl::StatusCode::kInvalidArgument) << tx;
+  absl::StatusOr<QueryResult> count = m->Query("SELECT count(*) FROM notes");
+  ASSERT_TRUE(count.ok()) << count.status();
+  EXPECT_EQ(count->Get(0, 0), "0");
 }
 
 TEST_F(ManagerTest, ParametersNullsAndResults) {

@@ -106,9 +106,20 @@ std::vector<Piece> Pieces(absl::string_view tmpl) {
   return pieces;
 }
 
-// `line` as `tmpl` shows it safely, or false when it does not match.
-bool Render(absl::string_view tmpl, absl::string_view line, bool password, std::string* out) {
-  const std::vector<Piece> pieces = Pieces(tmpl);
+// kTemplates in pieces, split once.
+const std::vector<std::vector<Piece>>& ParsedTemplates() {
+  static const auto* const parsed = [] {
+    auto* all = new std::vector<std::vector<Piece>>();
+    for (absl::string_view tmpl : kTemplates) all->push_back(Pieces(tmpl));
+    return all;
+  }();
+  return *parsed;
+}
+
+// `line` as `pieces` (a template) show it safely, or false when it does not
+// match.
+bool Render(const std::vector<Piece>& pieces, absl::string_view line, bool password,
+            std::string* out) {
   std::string shown;
   size_t at = 0;
   for (size_t i = 0; i < pieces.size(); ++i) {
@@ -172,8 +183,8 @@ std::string BlankQuoted(absl::string_view line) {
 
 std::string SafeLine(absl::string_view line, bool password) {
   std::string out;
-  for (absl::string_view tmpl : kTemplates) {
-    if (Render(tmpl, line, password, &out)) return out;
+  for (const std::vector<Piece>& pieces : ParsedTemplates()) {
+    if (Render(pieces, line, password, &out)) return out;
   }
   return BlankQuoted(line);
 }

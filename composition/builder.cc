@@ -200,17 +200,9 @@ absl::StatusOr<std::unique_ptr<ConnectionManager>> ConnectionManagerBuilder::Bui
        {std::pair<absl::string_view, const std::string*>{"conninfo", &options_.conninfo},
         {"reaper_conninfo", &options_.reaper_conninfo}}) {
     if (conninfo->empty()) continue;
-    // Syntax only; nothing connects. libpq's message names the bad part.
-    char* error = nullptr;
-    PQconninfoOption* parsed = PQconninfoParse(conninfo->c_str(), &error);
-    if (parsed == nullptr) {
-      std::string message = error != nullptr ? error : "out of memory";
-      if (error != nullptr) PQfreemem(error);
-      return absl::InvalidArgumentError(absl::StrCat(
-          name, ": ",
-          ConninfoParseErrorText(*conninfo, absl::StripTrailingAsciiWhitespace(message))));
-    }
-    PQconninfoFree(parsed);
+    // Syntax only; nothing connects. The message names the bad part, never
+    // a piece of the password.
+    if (absl::Status s = CheckConninfo(*conninfo); !s.ok()) return InOption(name, s);
   }
 
   ManagerParts parts;

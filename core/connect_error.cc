@@ -3,11 +3,14 @@
 #include <string>
 #include <vector>
 
+#include <libpq-fe.h>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "api/errors.h"
 
 namespace aequor {
@@ -213,6 +216,38 @@ std::string ConnectFailureText(absl::string_view conninfo, absl::string_view mes
     }
   }
   return absl::StrJoin(lines, "\n");
+}
+
+absl::Status CheckConninfo(absl::string_view conninfo) {
+  const std::string text(conninfo);
+  char* error = nullptr;
+  PQconninfoOption* parsed = PQconninfoParse(text.c_str(), &error);
+  if (parsed == nullptr) {
+    const std::string message = error != nullptr ? error : "out of memory";
+    if (error != nullptr) PQfreemem(error);
+    return absl::InvalidArgumentError(
+        ConninfoParseErrorText(conninfo, absl::StripTrailingAsciiWhitespace(message)));
+  }
+  PQconninfoFree(parsed);
+  // scheme://authority/path?query: libpq ends the authority at the first
+  // '/' or '?'. With the user:password@ part whole, the authority holds its
+  // '@'; a path holding one instead is where the password's '/' put it.
+  const std::string lower = absl::AsciiStrToLower(conninfo);
+  for (absl::string_view scheme : {"postgresql://", "postgres://"}) {
+    if (!absl::StartsWith(lower, scheme)) continue;
+    const absl::string_view rest = conninfo.substr(scheme.size());
+    const size_t end = rest.find_first_of("/?");
+    if (end == absl::string_view::npos || rest[end] != '/') break;
+    const absl::string_view authority = rest.substr(0, end);
+    const absl::string_view path = rest.substr(end, rest.find('?', end) - end);
+    if (!absl::StrContains(authority, '@') && absl::StrContains(path, '@')) {
+      return absl::InvalidArgumentError(
+          "the URI has an '@' after its host part: a '/' in the password must be "
+          "percent-encoded (%2F), as must an '@' in the database name (%40)");
+    }
+    break;
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ConnectFailureStatus(absl::string_view conninfo, absl::string_view message) {

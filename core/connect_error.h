@@ -45,6 +45,15 @@ absl::Status ConnectFailureStatus(absl::string_view conninfo, absl::string_view 
 // file comment). Unchanged when `conninfo` holds no password.
 std::string ConnectFailureText(absl::string_view conninfo, absl::string_view message);
 
+// Whether libpq can parse `conninfo` (keywords or a URI), without
+// connecting: OK, or InvalidArgument with ConninfoParseErrorText's message.
+// Also refused, though libpq would take it: a URI with an '@' after its
+// host part (`postgresql://app:54/x@db/orders`). That is a password holding
+// an unencoded '/': libpq ends the host part there, takes the user name for
+// the host and the password's start for the port (shown in every connect
+// error), and the rest for the database name.
+absl::Status CheckConninfo(absl::string_view conninfo);
+
 // libpq's message for a conninfo that does not parse, safe to show. Every
 // text it quotes from the conninfo is blanked to "...", except the option
 // name of `invalid connection option "x"` when the conninfo holds no

@@ -139,6 +139,31 @@ TEST(ConnectErrorTest, AQuoteInThePasswordDoesNotEndTheSyntaxErrorsRedaction) {
   }
 }
 
+// The conninfo fuzz target: a URI password with an unencoded '/' whose start
+// is digits parses (the user name becomes the host, the digits the port),
+// and every connect error then names that port.
+TEST(ConnectErrorTest, AUriWhosePasswordHoldsASlashIsRefused) {
+  for (const std::string uri : {"postgresql://app:54/xt@db.example/orders",
+                                "postgres://app:5432/s3cret@db.example:5432/orders?sslmode=require",
+                                "postgresql://app:pa/ss9word@localhost/orders"}) {
+    ASSERT_EQ(ParseMessage(uri), "") << "libpq takes " << uri;
+    const absl::Status s = CheckConninfo(uri);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << uri;
+    EXPECT_TRUE(absl::StrContains(s.message(), "percent-encoded (%2F)")) << s;
+    ExpectNone(s.message(), {"54", "5432", "s3cret", "xt", "ss9word"}, uri);
+  }
+  // Encoded, or an '@' only in the query (Azure's user=name@server): fine.
+  for (const std::string uri :
+       {"postgresql://app:54%2Fxt@db.example/orders",
+        "postgresql://db.example/orders?user=app@server",
+        "postgresql://app:s3cret@db.example/orders", "host=x password=a/b@c"}) {
+    EXPECT_TRUE(CheckConninfo(uri).ok()) << uri << ": " << CheckConninfo(uri);
+  }
+  // A conninfo libpq refuses: its redacted message.
+  EXPECT_EQ(CheckConninfo("host=localhost password=correct horse battery").message(),
+            "missing \"=\" after \"...\" in connection info string");
+}
+
 TEST(ConnectErrorTest, WithoutAPasswordTheUnknownOptionIsNamed) {
   const std::string libpq = ParseMessage("host=localhost passwd=x");
   EXPECT_EQ(ConninfoParseErrorText("host=localhost passwd=x", libpq),

@@ -1,6 +1,6 @@
 // Fuzz target: the conninfo and option handling, the text a user's conninfo
 // (with its password) goes through before and while connecting:
-// ValidateOptions (api/options.h), the builder's syntax check with
+// ValidateOptions (api/options.h), the builder's syntax check (CheckConninfo) with
 // ConninfoParseErrorText (composition/builder.cc, aequorctl --dsn),
 // UserSetsConnectTimeout, BuildStartupOptions and ConnectSpecFrom
 // (core/connection.h), and ConnectFailureStatus (core/connect_error.h) of
@@ -334,11 +334,18 @@ Messages Run(const std::string& conninfo, ManagerOptions o, absl::Duration left)
   Messages out;
   o.conninfo = conninfo;
   const Parsed parsed = Parse(conninfo);
+  // As ConnectionManagerBuilder::Build() checks it (and aequorctl --dsn).
+  const absl::Status syntax = CheckConninfo(conninfo);
   if (!parsed.ok) {
-    // As ConnectionManagerBuilder::Build() reports it.
-    out.syntax = StatusText(absl::InvalidArgumentError(absl::StrCat(
-        "conninfo: ",
-        ConninfoParseErrorText(conninfo, absl::StripTrailingAsciiWhitespace(parsed.error)))));
+    FUZZ_CHECK(!syntax.ok() && syntax.message() ==
+                                   ConninfoParseErrorText(
+                                       conninfo, absl::StripTrailingAsciiWhitespace(parsed.error)),
+               "CheckConninfo is not libpq's parse error, redacted: " << syntax);
+  }
+  if (!syntax.ok()) {
+    FUZZ_CHECK(syntax.code() == absl::StatusCode::kInvalidArgument, "CheckConninfo: " << syntax);
+    out.syntax =
+        StatusText(absl::InvalidArgumentError(absl::StrCat("conninfo: ", syntax.message())));
     return out;
   }
   const bool user_timeout = !parsed.Get("connect_timeout").empty();

@@ -26,17 +26,14 @@ absl::StatusOr<pg::Conn> Connect(const std::optional<std::string>& dsn,
           "--dsn is empty; leave it out to connect with the PG* environment variables");
     }
     redactor.AddSensitive(*dsn);
-    char* error = nullptr;
-    PQconninfoOption* options = PQconninfoParse(dsn->c_str(), &error);
-    if (options == nullptr) {
-      std::string message = error != nullptr ? error : "out of memory";
-      if (error != nullptr) PQfreemem(error);
+    if (absl::Status s = CheckConninfo(*dsn); !s.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("--dsn is not a valid libpq connection string (keyword=value ...) or URI "
                        "(postgresql://...): ",
-                       ConninfoParseErrorText(
-                           *dsn, redactor.Apply(absl::StripTrailingAsciiWhitespace(message)))));
+                       redactor.Apply(s.message())));
     }
+    PQconninfoOption* options = PQconninfoParse(dsn->c_str(), nullptr);
+    if (options == nullptr) return absl::ResourceExhaustedError("--dsn: libpq is out of memory");
     for (PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
       if (o->val != nullptr && std::strcmp(o->keyword, "password") == 0) {
         redactor.AddSensitive(o->val);

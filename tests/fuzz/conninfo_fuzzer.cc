@@ -61,6 +61,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -432,6 +433,28 @@ void CheckValidateOptions(ManagerOptions o, absl::string_view secret) {
                                   << status.message() << "' and '" << again.message() << "'");
 }
 
+// `message` with the digits of libpq's own fixed texts masked: "%00" of
+// `forbidden value %00`, and the numbers libpq counts (`at position 116`,
+// `line 3`, `(maximum 107 bytes)`). A password's digits that happen to
+// match them are no leak, and the rotated run (a different message) would
+// otherwise count them as one (a false finding of the long run).
+std::string WithoutLibpqsNumbers(std::string message) {
+  message = absl::StrReplaceAll(message, {{"%00", "%NUL"}});
+  for (const std::string counted : {"at position ", "line ", "(maximum "}) {
+    for (size_t at = message.find(counted); at != std::string::npos;
+         at = message.find(counted, at + 1)) {
+      size_t digits = at + counted.size();
+      size_t end = digits;
+      while (end < message.size() &&
+             absl::ascii_isdigit(static_cast<unsigned char>(message[end]))) {
+        ++end;
+      }
+      message.replace(digits, end - digits, "#");
+    }
+  }
+  return message;
+}
+
 // `text` without NUL bytes: a conninfo is a C string, and a NUL would cut
 // it where the fuzzer meant text to follow.
 std::string WithoutNul(absl::string_view text) {
@@ -459,11 +482,12 @@ void TestOneInput(const uint8_t* data, size_t size) {
                  std::max(options.connect_budget, absl::ZeroDuration()));
   const Messages plain = Run(Conninfo(form, before, password, after), options, left);
   const PasswordProbe probe(password, {before, after});
-  const std::string mine = absl::StrCat(plain.syntax, "\n", plain.connect);
+  const std::string mine = WithoutLibpqsNumbers(absl::StrCat(plain.syntax, "\n", plain.connect));
   if (!probe.Mentions(mine)) return;
   const Messages other =
       Run(Conninfo(form, before, RotatePassword(password), after), options, left);
-  const std::string leak = probe.Leak(mine, absl::StrCat(other.syntax, "\n", other.connect));
+  const std::string leak =
+      probe.Leak(mine, WithoutLibpqsNumbers(absl::StrCat(other.syntax, "\n", other.connect)));
   FUZZ_CHECK(leak.empty(), leak);
 }
 

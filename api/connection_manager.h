@@ -226,10 +226,62 @@ class ConnectionManagerBuilder {
 
   // Replaces every option at once (see api/options.h for defaults).
   ConnectionManagerBuilder& SetOptions(ManagerOptions options);
+  // The options as set so far; SetOptionsFromEnv() applies at Build(), so
+  // they do not show what the environment will give.
   const ManagerOptions& options() const { return options_; }
   // For any option without a setter of its own:
   //   builder.mutable_options().reap_min_idle = absl::Seconds(60);
   ManagerOptions& mutable_options() { return options_; }
+
+  // --- Options from the environment (the README's "Configuration from the
+  // environment" has the table; composition/env_options.h is the table). ---
+  //
+  //   auto manager = aequor::ConnectionManagerBuilder::FromEnv()
+  //                      .SetService("orders-api")   // wins over $AEQUOR_SERVICE
+  //                      .Build();
+  //
+  // One variable for every option: AEQUOR_CONNINFO, AEQUOR_SERVICE,
+  // AEQUOR_LEASE_TTL_MS, AEQUOR_REAP_MIN_IDLE_S, AEQUOR_SIGNER,
+  // AEQUOR_REAPER_SCHEDULER, AEQUOR_RETRY_POLICY, AEQUOR_EXPORTERS (plugin
+  // specs separated by ';'), ... Durations in the unit the name says, whole
+  // (_MS, _S); booleans 1/0/true/false; plugin specs in api/plugin.h's text
+  // form. Unset or "" leaves the option alone.
+  //
+  // Which value wins, whatever the order of the calls: an option set
+  // explicitly, then its variable, then the default. An option is set
+  // explicitly by a setter that names it (SetLeaseTtl(), UseSigner() with a
+  // spec or an object, AddExporter(spec), ...), or when SetOptions() or a
+  // write through mutable_options() left it different from its default (a
+  // write of the default value itself there is not seen: the variable then
+  // applies). The variable of an option set explicitly is not read at all.
+  // Exporters: AEQUOR_EXPORTERS is the list of exporters by name unless
+  // AddExporter(spec) was called; exporters given as objects and the
+  // callback exporter SetHooks() adds come in addition (an
+  // "aequor.exporter.callback(...)" in the list configures the latter).
+  // The coordination secret, unless set explicitly, is read as
+  // SetCoordinationSecretFromEnv() reads it: from the process environment,
+  // whatever `env` is.
+  //
+  // Errors, at Build(): a value that does not read as its unit is
+  // InvalidArgument naming the variable and what it expects
+  // ("AEQUOR_LEASE_TTL_MS: expected whole milliseconds, got 'ten'"); a value
+  // that breaks the option's REQUIRES fails as from a setter, the message
+  // ending with where it came from ("lease_ttl: must be at least 1s, got
+  // 500ms (lease_ttl from AEQUOR_LEASE_TTL_MS)"). A conninfo's value is
+  // never quoted.
+
+  // Reads one variable: its value, or nullopt when it is unset.
+  using EnvLookup = std::function<std::optional<std::string>(absl::string_view name)>;
+  // std::getenv.
+  static EnvLookup ProcessEnv();
+  // A builder with SetOptionsFromEnv() (or SetOptionsFromEnv(env)) called.
+  static ConnectionManagerBuilder FromEnv();
+  static ConnectionManagerBuilder FromEnv(EnvLookup env);
+  // At Build(), reads the options not set explicitly from the process
+  // environment, or from `env` (tests, or a program that maps names of its
+  // own). Calling it again replaces `env`.
+  ConnectionManagerBuilder& SetOptionsFromEnv();
+  ConnectionManagerBuilder& SetOptionsFromEnv(EnvLookup env);
 
   ConnectionManagerBuilder& SetConninfo(std::string conninfo);
   ConnectionManagerBuilder& SetService(std::string service);
@@ -280,6 +332,10 @@ class ConnectionManagerBuilder {
 
  private:
   struct Objects;  // plugins given by object, and the rest
+  // Build() once the environment (if any) has been applied.
+  absl::StatusOr<std::unique_ptr<ConnectionManager>> BuildFromOptions();
+  // Notes that a setter named `option` (for SetOptionsFromEnv()).
+  void SetExplicitly(absl::string_view option);
   ManagerOptions options_;
   std::unique_ptr<Objects> objects_;
 };

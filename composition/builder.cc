@@ -4,15 +4,22 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <optional>
+#include <set>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "api/connection_manager.h"
 #include "api/lease.h"
+#include "composition/env_options.h"
 #include "core/connect_error.h"
 #include "core/manager.h"
 
 namespace aequor {
+
+namespace {
+constexpr absl::string_view kCallbackExporter = "aequor.exporter.callback";
+}  // namespace
 
 struct ConnectionManagerBuilder::Objects {
   std::shared_ptr<const LeaseSigner> signer;
@@ -25,6 +32,13 @@ struct ConnectionManagerBuilder::Objects {
   std::unique_ptr<Random> random;
   std::string instance;
   absl::Status secret_env_error;  // from SetCoordinationSecretFromEnv()
+  bool secret_env_read = false;   // SetCoordinationSecretFromEnv() was called
+  // SetOptionsFromEnv(): where variables are read, and the options named by
+  // a setter (their variables are not read).
+  std::optional<EnvLookup> env;
+  std::set<std::string, std::less<>> explicit_options;
+  // SetHooks() appended "aequor.exporter.callback" (not an explicit exporter).
+  bool hooks_added_callback = false;
 };
 
 ConnectionManagerBuilder::ConnectionManagerBuilder() : objects_(new Objects()) {}
@@ -37,14 +51,17 @@ ConnectionManagerBuilder& ConnectionManagerBuilder::SetOptions(ManagerOptions op
   return *this;
 }
 ConnectionManagerBuilder& ConnectionManagerBuilder::SetConninfo(std::string conninfo) {
+  SetExplicitly("conninfo");
   options_.conninfo = std::move(conninfo);
   return *this;
 }
 ConnectionManagerBuilder& ConnectionManagerBuilder::SetService(std::string service) {
+  SetExplicitly("service");
   options_.service = std::move(service);
   return *this;
 }
 ConnectionManagerBuilder& ConnectionManagerBuilder::SetLeaseMode(LeaseMode mode) {
+  SetExplicitly("lease_mode");
   options_.lease_mode = mode;
   return *this;
 }
@@ -57,6 +74,7 @@ ConnectionManagerBuilder& ConnectionManagerBuilder::AddPreviousSecret(std::strin
   return *this;
 }
 ConnectionManagerBuilder& ConnectionManagerBuilder::SetCoordinationSecretFromEnv() {
+  objects_->secret_env_read = true;
   absl::StatusOr<Secret> secret = ReadSecretFromEnvironment();
   if (secret.ok()) {
     options_.coordination_secret = *std::move(secret);
@@ -67,60 +85,73 @@ ConnectionManagerBuilder& ConnectionManagerBuilder::SetCoordinationSecretFromEnv
   return *this;
 }
 ConnectionManagerBuilder& ConnectionManagerBuilder::SetLeaseTtl(absl::Duration ttl) {
+  SetExplicitly("lease_ttl");
   options_.lease_ttl = ttl;
   return *this;
 }
 ConnectionManagerBuilder& ConnectionManagerBuilder::SetConnectTimeout(absl::Duration timeout) {
+  SetExplicitly("connect_timeout");
   options_.connect_timeout = timeout;
   return *this;
 }
 ConnectionManagerBuilder& ConnectionManagerBuilder::SetConnectBudget(absl::Duration budget) {
+  SetExplicitly("connect_budget");
   options_.connect_budget = budget;
   return *this;
 }
 ConnectionManagerBuilder& ConnectionManagerBuilder::SetQueryBudget(absl::Duration budget) {
+  SetExplicitly("query_budget");
   options_.query_budget = budget;
   return *this;
 }
 ConnectionManagerBuilder& ConnectionManagerBuilder::SetReapMinIdle(absl::Duration min_idle) {
+  SetExplicitly("reap_min_idle");
   options_.reap_min_idle = min_idle;
   return *this;
 }
 ConnectionManagerBuilder& ConnectionManagerBuilder::SetReaperConninfo(std::string conninfo) {
+  SetExplicitly("reaper_conninfo");
   options_.reaper_conninfo = std::move(conninfo);
   return *this;
 }
 ConnectionManagerBuilder& ConnectionManagerBuilder::UseSigner(PluginSpec spec) {
+  SetExplicitly("signer");
   options_.signer = std::move(spec);
   objects_->signer.reset();
   return *this;
 }
 ConnectionManagerBuilder& ConnectionManagerBuilder::UseReaperScheduler(PluginSpec spec) {
+  SetExplicitly("reaper_scheduler");
   options_.reaper_scheduler = std::move(spec);
   objects_->scheduler.reset();
   return *this;
 }
 ConnectionManagerBuilder& ConnectionManagerBuilder::UseRetryPolicy(PluginSpec spec) {
+  SetExplicitly("retry_policy");
   options_.retry_policy = std::move(spec);
   objects_->retry_policy.reset();
   return *this;
 }
 ConnectionManagerBuilder& ConnectionManagerBuilder::AddExporter(PluginSpec spec) {
+  SetExplicitly("exporters");
   options_.exporters.push_back(std::move(spec));
   return *this;
 }
 ConnectionManagerBuilder& ConnectionManagerBuilder::UseSigner(
     std::shared_ptr<const LeaseSigner> signer) {
+  SetExplicitly("signer");
   objects_->signer = std::move(signer);
   return *this;
 }
 ConnectionManagerBuilder& ConnectionManagerBuilder::UseReaperScheduler(
     std::unique_ptr<ReaperScheduler> scheduler) {
+  SetExplicitly("reaper_scheduler");
   objects_->scheduler = std::move(scheduler);
   return *this;
 }
 ConnectionManagerBuilder& ConnectionManagerBuilder::UseRetryPolicy(
     std::shared_ptr<const RetryPolicy> policy) {
+  SetExplicitly("retry_policy");
   objects_->retry_policy = std::move(policy);
   return *this;
 }
@@ -132,9 +163,33 @@ ConnectionManagerBuilder& ConnectionManagerBuilder::AddExporter(
 ConnectionManagerBuilder& ConnectionManagerBuilder::SetHooks(CallbackHooks hooks) {
   objects_->hooks = std::make_unique<CallbackHooks>(std::move(hooks));
   for (const PluginSpec& spec : options_.exporters) {
-    if (spec.name == "aequor.exporter.callback") return *this;
+    if (spec.name == kCallbackExporter) return *this;
   }
-  options_.exporters.emplace_back("aequor.exporter.callback");
+  options_.exporters.emplace_back(std::string(kCallbackExporter));
+  objects_->hooks_added_callback = true;
+  return *this;
+}
+void ConnectionManagerBuilder::SetExplicitly(absl::string_view option) {
+  objects_->explicit_options.emplace(option);
+}
+ConnectionManagerBuilder::EnvLookup ConnectionManagerBuilder::ProcessEnv() {
+  return [](absl::string_view name) -> std::optional<std::string> {
+    const char* value = std::getenv(std::string(name).c_str());
+    if (value == nullptr) return std::nullopt;
+    return std::string(value);
+  };
+}
+ConnectionManagerBuilder ConnectionManagerBuilder::FromEnv() { return FromEnv(ProcessEnv()); }
+ConnectionManagerBuilder ConnectionManagerBuilder::FromEnv(EnvLookup env) {
+  ConnectionManagerBuilder builder;
+  builder.SetOptionsFromEnv(std::move(env));
+  return builder;
+}
+ConnectionManagerBuilder& ConnectionManagerBuilder::SetOptionsFromEnv() {
+  return SetOptionsFromEnv(ProcessEnv());
+}
+ConnectionManagerBuilder& ConnectionManagerBuilder::SetOptionsFromEnv(EnvLookup env) {
+  objects_->env = std::move(env);
   return *this;
 }
 ConnectionManagerBuilder& ConnectionManagerBuilder::SetRegistry(
@@ -191,6 +246,44 @@ std::string DefaultService() {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ConnectionManager>> ConnectionManagerBuilder::Build() {
+  Objects& objects = *objects_;
+  EnvSources sources;
+  if (objects.env.has_value() && *objects.env != nullptr) {
+    // Explicit wins: named by a setter, or no longer the default (SetOptions(),
+    // mutable_options()). SetHooks()' callback exporter does not count.
+    auto set_explicitly = [&](const EnvOption& entry) {
+      if (objects.explicit_options.count(entry.option) > 0) return true;
+      if (entry.option != "exporters") return !HoldsDefault(entry, options_);
+      size_t own = options_.exporters.size();
+      if (objects.hooks_added_callback &&
+          std::any_of(options_.exporters.begin(), options_.exporters.end(),
+                      [](const PluginSpec& spec) { return spec.name == kCallbackExporter; })) {
+        --own;
+      }
+      return own > 0;
+    };
+    if (absl::Status s = ApplyEnvOptions(*objects.env, set_explicitly, options_, &sources);
+        !s.ok()) {
+      return s;
+    }
+    for (const auto& [option, variable] : sources) {
+      if (option != "exporters" || !objects.hooks_added_callback) continue;
+      // The variable replaced the list: SetHooks() still needs its exporter.
+      if (std::none_of(options_.exporters.begin(), options_.exporters.end(),
+                       [](const PluginSpec& spec) { return spec.name == kCallbackExporter; })) {
+        options_.exporters.emplace_back(std::string(kCallbackExporter));
+      }
+    }
+    if (options_.coordination_secret.empty() && !objects.secret_env_read) {
+      SetCoordinationSecretFromEnv();
+    }
+  }
+  absl::StatusOr<std::unique_ptr<ConnectionManager>> manager = BuildFromOptions();
+  if (!manager.ok()) return NameEnvSources(manager.status(), sources);
+  return manager;
+}
+
+absl::StatusOr<std::unique_ptr<ConnectionManager>> ConnectionManagerBuilder::BuildFromOptions() {
   Objects& objects = *objects_;
   if (!objects.secret_env_error.ok()) {
     return InOption("coordination_secret", objects.secret_env_error);

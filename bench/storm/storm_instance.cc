@@ -8,6 +8,8 @@
 //                                    scheduler; runs SELECT pg_backend_pid()
 //   storm_instance --client=libpq    PQconnectdb("") + SELECT 1, no reaper
 //
+// The aequor client configures itself with ConnectionManagerBuilder::FromEnv()
+// (every AEQUOR_* variable of the README works, the harness's as before).
 // Both read the connection from PG* variables, run one invocation at start,
 // print "# pid <backend_pid>" and "ok" (or "fail <SQLSTATE> <text>"), then
 // wait on stdin: "invoke <id>" runs one more invocation on the same
@@ -42,7 +44,6 @@
 #include "absl/time/time.h"
 #include "api/connection_manager.h"
 #include "api/errors.h"
-#include "api/plugin.h"
 #include "bench/storm/protocol.h"
 #include "core/connect_error.h"
 
@@ -186,31 +187,60 @@ class LibpqClient : public Client {
   PGconn* conn_ = nullptr;
 };
 
-// The aequor ConnectionManager, configured from the storm's environment.
+// The library's variables (README, "Configuration from the environment")
+// that the storm gives defaults of its own.
+constexpr char kEnvLeaseRenewBeforeMs[] = "AEQUOR_LEASE_RENEW_BEFORE_MS";
+constexpr char kEnvLeaseBlockBeforeMs[] = "AEQUOR_LEASE_BLOCK_BEFORE_MS";
+
+// The storm's environment as the builder reads it (ConnectionManagerBuilder::
+// SetOptionsFromEnv()): the process's, with the defaults the instance
+// contract (protocol.h) gives where a variable is unset:
+//   AEQUOR_SERVICE                 "storm"
+//   AEQUOR_LEASE_RENEW_BEFORE_MS   the library's 30 s, or half of a shorter
+//                                  AEQUOR_LEASE_TTL_MS
+//   AEQUOR_LEASE_BLOCK_BEFORE_MS   the library's 5 s, or half of a shorter
+//                                  renewal threshold
+// so that a storm's short TTL (2 s by default) keeps the relations Build()
+// checks. A TTL that does not read as whole milliseconds gives no defaults
+// here; Build() then names AEQUOR_LEASE_TTL_MS.
+std::optional<std::string> StormEnv(absl::string_view name) {
+  const std::optional<std::string> value = ConnectionManagerBuilder::ProcessEnv()(name);
+  if (value.has_value() && !value->empty()) return value;
+  auto ms = [](absl::string_view variable) -> std::optional<int64_t> {
+    int64_t n = 0;
+    const std::optional<std::string> text = ConnectionManagerBuilder::ProcessEnv()(variable);
+    if (!text.has_value() || !absl::SimpleAtoi(*text, &n)) return std::nullopt;
+    return n;
+  };
+  const ManagerOptions defaults;
+  // The renewal threshold the manager will use, given AEQUOR_LEASE_TTL_MS.
+  auto renew_ms = [&]() -> std::optional<int64_t> {
+    if (std::optional<int64_t> set = ms(kEnvLeaseRenewBeforeMs)) return set;
+    const int64_t library = absl::ToInt64Milliseconds(defaults.lease_renew_before);
+    const std::optional<int64_t> ttl = ms(kEnvLeaseTtlMs);
+    if (!ttl.has_value() || library < *ttl) return std::nullopt;
+    return *ttl / 2;
+  };
+  if (name == kEnvService) return "storm";
+  if (name == kEnvLeaseRenewBeforeMs) {
+    if (std::optional<int64_t> renew = renew_ms()) return absl::StrCat(*renew);
+  }
+  if (name == kEnvLeaseBlockBeforeMs) {
+    const std::optional<int64_t> renew = renew_ms();
+    const int64_t library = absl::ToInt64Milliseconds(defaults.lease_block_before);
+    if (renew.has_value() && library >= *renew) return absl::StrCat(*renew / 2);
+  }
+  return value;
+}
+
+// The aequor ConnectionManager, configured from the storm's environment
+// (StormEnv above; every AEQUOR_* variable of the README's table works).
 class AequorClient : public Client {
  public:
   explicit AequorClient(Work work) : Client(std::move(work)) {
-    ConnectionManagerBuilder builder;
-    builder
-        .SetConninfo("")  // libpq reads the PG* variables
-        .SetService(Env(kEnvService, "storm"))
-        .SetCoordinationSecretFromEnv();
-    int ttl_ms = 0;
-    const std::string ttl_text = Env(kEnvLeaseTtlMs);
-    if (!ttl_text.empty()) {
-      if (!absl::SimpleAtoi(ttl_text, &ttl_ms) || ttl_ms <= 0) {
-        config_error_ = absl::StrCat(kEnvLeaseTtlMs, ": not a positive integer: '", ttl_text, "'");
-        return;
-      }
-      const absl::Duration ttl = absl::Milliseconds(ttl_ms);
-      builder.SetLeaseTtl(ttl);
-      // The renewal thresholds default to 30 s / 5 s, more than a storm's
-      // short TTL: scale them down so that the relations Build() checks hold.
-      ManagerOptions& o = builder.mutable_options();
-      if (o.lease_renew_before >= ttl) o.lease_renew_before = ttl / 2;
-      if (o.lease_block_before >= o.lease_renew_before)
-        o.lease_block_before = o.lease_renew_before / 2;
-    }
+    ConnectionManagerBuilder builder = ConnectionManagerBuilder::FromEnv(StormEnv);
+    // The protocol's AEQUOR_MIN_IDLE_S (seconds, a fraction allowed) is set
+    // explicitly, so it wins over the library's AEQUOR_REAP_MIN_IDLE_S.
     const std::string idle_text = Env(kEnvMinIdleS);
     if (!idle_text.empty()) {
       double seconds = 0;
@@ -220,19 +250,6 @@ class AequorClient : public Client {
         return;
       }
       builder.SetReapMinIdle(absl::Milliseconds(static_cast<int64_t>(seconds * 1000)));
-    }
-    // --reaper-role: the emergency path (a role with its own headroom).
-    if (const std::string reaper = Env(kEnvReaperConninfo); !reaper.empty()) {
-      builder.SetReaperConninfo(reaper);
-    }
-    const std::string scheduler = Env(kEnvReaperScheduler);
-    if (!scheduler.empty()) {
-      absl::StatusOr<PluginSpec> spec = ParsePluginSpec(scheduler);
-      if (!spec.ok()) {
-        config_error_ = absl::StrCat(kEnvReaperScheduler, ": ", spec.status().message());
-        return;
-      }
-      builder.UseReaperScheduler(*std::move(spec));
     }
     CallbackHooks hooks;
     // Reaper passes are reported as comments (callbacks run synchronously on

@@ -5,12 +5,18 @@
 //   bazel run //examples/quickstart -- 'postgresql://app@db/orders'
 //   bazel run //examples/quickstart -- --emf             # + CloudWatch EMF metrics
 //
-// The coordination secret comes from AEQUOR_COORDINATION_SECRET (or the file
-// named by AEQUOR_COORDINATION_SECRET_FILE). Without one, a random demo secret
-// is made for this run, and the program says so.
+// Every option comes from its AEQUOR_* variable where one is set
+// (ConnectionManagerBuilder::FromEnv(); the README's "Configuration from the
+// environment"), e.g. AEQUOR_CONNINFO instead of the argument,
+// AEQUOR_SERVICE (default here "quickstart"), AEQUOR_LEASE_TTL_MS or
+// AEQUOR_EXPORTERS. The coordination secret comes from
+// AEQUOR_COORDINATION_SECRET (or the file named by
+// AEQUOR_COORDINATION_SECRET_FILE). Without one, a random demo secret is made
+// for this run, and the program says so.
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/strings/escaping.h"
@@ -41,6 +47,13 @@ std::string DemoSecret() {
   return absl::WebSafeBase64Escape(bytes);
 }
 
+// The process's environment, with this example's own default service.
+std::optional<std::string> QuickstartEnv(absl::string_view name) {
+  std::optional<std::string> value = aequor::ConnectionManagerBuilder::ProcessEnv()(name);
+  if (name == "AEQUOR_SERVICE" && (!value.has_value() || value->empty())) return "quickstart";
+  return value;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -51,8 +64,10 @@ int main(int argc, char** argv) {
     if (arg == "--help" || arg == "-h") {
       Say("usage: quickstart [--emf] [CONNINFO]\n"
           "  Connects with a signed lease and runs a query. Without CONNINFO it starts a\n"
-          "  throwaway PostgreSQL 15 for the run. The secret comes from\n"
-          "  AEQUOR_COORDINATION_SECRET or AEQUOR_COORDINATION_SECRET_FILE.\n"
+          "  throwaway PostgreSQL 15 for the run, unless AEQUOR_CONNINFO is set. The\n"
+          "  secret comes from AEQUOR_COORDINATION_SECRET or\n"
+          "  AEQUOR_COORDINATION_SECRET_FILE; every other option from its AEQUOR_*\n"
+          "  variable (README: Configuration from the environment).\n"
           "  --emf  also turns on the aequor.exporter.emf exporter: Flush() at the end\n"
           "         prints the metrics as a CloudWatch Embedded Metric Format line.");
       return 0;
@@ -64,8 +79,11 @@ int main(int argc, char** argv) {
     }
   }
 
+  // The argument wins over AEQUOR_CONNINFO, which wins over a throwaway server.
+  const std::optional<std::string> env_dsn = QuickstartEnv("AEQUOR_CONNINFO");
+  const bool dsn_from_env = dsn.empty() && env_dsn.has_value() && !env_dsn->empty();
   std::unique_ptr<aequor::testing::ThrowawayPostgres> server;
-  if (dsn.empty()) {
+  if (dsn.empty() && !dsn_from_env) {
     Say("No connection string given: starting a throwaway PostgreSQL 15...");
     absl::Time start = absl::Now();
     absl::StatusOr<std::unique_ptr<aequor::testing::ThrowawayPostgres>> started =
@@ -78,8 +96,11 @@ int main(int argc, char** argv) {
         absl::FormatDuration(absl::Trunc(absl::Now() - start, absl::Milliseconds(1)))));
   }
 
-  aequor::ConnectionManagerBuilder builder;
-  builder.SetConninfo(dsn).SetService("quickstart").SetCoordinationSecretFromEnv();
+  if (dsn_from_env) Say("Connection string from AEQUOR_CONNINFO.");  // never its value
+  aequor::ConnectionManagerBuilder builder =
+      aequor::ConnectionManagerBuilder::FromEnv(QuickstartEnv);
+  if (!dsn.empty()) builder.SetConninfo(dsn);
+  builder.SetCoordinationSecretFromEnv();
   if (builder.options().coordination_secret.empty()) {
     Say("No AEQUOR_COORDINATION_SECRET set: using a random demo secret for this run.");
     builder.SetCoordinationSecret(DemoSecret());

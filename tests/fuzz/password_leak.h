@@ -8,9 +8,12 @@
 //   - a run of letters and digits of the password that mixes both and is at
 //     least 5 long (nothing in libpq's or our texts looks like that) appears
 //     in it, or
-//   - a run of at least 2 letters or digits of the password appears more
-//     often in it than in the rotated run's message, while the rotated run
-//     appears more often in that message: the text moved with the password.
+//   - the rotated run's message is the same message but for letters and
+//     digits (the same shape), and in it a run of at least 2 letters or
+//     digits of the password appears more often than in the rotated run's
+//     message, while the rotated run appears more often there: the text
+//     moved with the password. (Two messages of different kinds share
+//     English words by chance: 'cc' of "accepting", 'dd' of "forbidden".)
 // Runs that also occur elsewhere in the conninfo (the text around the
 // password, plainly or percent-decoded) are not counted: a message may quote
 // those.

@@ -1,5 +1,6 @@
 #include "core/connect_error.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -237,8 +238,15 @@ absl::Status CheckConninfo(absl::string_view conninfo) {
     if (!absl::StartsWith(lower, scheme)) continue;
     const absl::string_view rest = conninfo.substr(scheme.size());
     const size_t end = rest.find_first_of("/?");
-    if (end == absl::string_view::npos || rest[end] != '/') break;
     const absl::string_view authority = rest.substr(0, end);
+    // libpq ends the user:password part at the first '@': an '@' of the
+    // password makes its tail the host list (and a port).
+    if (std::count(authority.begin(), authority.end(), '@') > 1) {
+      return absl::InvalidArgumentError(
+          "the URI has more than one '@' before its host: an '@' in the user name or password "
+          "must be percent-encoded (%40)");
+    }
+    if (end == absl::string_view::npos || rest[end] != '/') break;
     const absl::string_view path = rest.substr(end, rest.find('?', end) - end);
     if (!absl::StrContains(authority, '@') && absl::StrContains(path, '@')) {
       return absl::InvalidArgumentError(

@@ -47,11 +47,16 @@ std::string ConnectFailureText(absl::string_view conninfo, absl::string_view mes
 
 // Whether libpq can parse `conninfo` (keywords or a URI), without
 // connecting: OK, or InvalidArgument with ConninfoParseErrorText's message.
-// Also refused, though libpq would take it: a URI with an '@' after its
-// host part (`postgresql://app:54/x@db/orders`). That is a password holding
-// an unencoded '/': libpq ends the host part there, takes the user name for
-// the host and the password's start for the port (shown in every connect
-// error), and the rest for the database name.
+// Also refused, though libpq would take them, two URIs whose password broke
+// out of its place, so that a piece of it would be shown as a host or port
+// in every connect error:
+//   - an '@' after the host part (`postgresql://app:54/x@db/orders`): a '/'
+//     in the password; libpq ends the host part there, takes the user name
+//     for the host, the password's start for the port, the rest for the
+//     database name;
+//   - more than one '@' before the host (`postgresql://app:p@db:5432@db`):
+//     an '@' in the password; libpq ends the password at the first, and
+//     its tail becomes the host list.
 absl::Status CheckConninfo(absl::string_view conninfo);
 
 // libpq's message for a conninfo that does not parse, safe to show. Every

@@ -230,25 +230,33 @@ absl::Status CheckConninfo(absl::string_view conninfo) {
         ConninfoParseErrorText(conninfo, absl::StripTrailingAsciiWhitespace(message)));
   }
   PQconninfoFree(parsed);
-  // scheme://authority/path?query: libpq ends the authority at the first
-  // '/' or '?'. With the user:password@ part whole, the authority holds its
-  // '@'; a path holding one instead is where the password's '/' put it.
+  // scheme://[user[:password]@]hosts[/dbname][?query], read as libpq reads
+  // it: the user:password part ends at the first '@' (if one comes before
+  // any '/'), the hosts at the next '/' or '?', the path at '?'.
   const std::string lower = absl::AsciiStrToLower(conninfo);
   for (absl::string_view scheme : {"postgresql://", "postgres://"}) {
     if (!absl::StartsWith(lower, scheme)) continue;
     const absl::string_view rest = conninfo.substr(scheme.size());
-    const size_t end = rest.find_first_of("/?");
-    const absl::string_view authority = rest.substr(0, end);
-    // libpq ends the user:password part at the first '@': an '@' of the
-    // password makes its tail the host list (and a port).
-    if (std::count(authority.begin(), authority.end(), '@') > 1) {
+    const size_t credentials_end = rest.find_first_of("@/");
+    const size_t hosts_start =
+        credentials_end != absl::string_view::npos && rest[credentials_end] == '@'
+            ? credentials_end + 1
+            : 0;
+    const size_t hosts_end = rest.find_first_of("/?", hosts_start);
+    const absl::string_view hosts = rest.substr(hosts_start, hosts_end - hosts_start);
+    // An '@' among the hosts: the password held one, and libpq made its
+    // tail the host list.
+    if (absl::StrContains(hosts, '@')) {
       return absl::InvalidArgumentError(
           "the URI has more than one '@' before its host: an '@' in the user name or password "
           "must be percent-encoded (%40)");
     }
-    if (end == absl::string_view::npos || rest[end] != '/') break;
-    const absl::string_view path = rest.substr(end, rest.find('?', end) - end);
-    if (!absl::StrContains(authority, '@') && absl::StrContains(path, '@')) {
+    if (hosts_end == absl::string_view::npos || rest[hosts_end] != '/') break;
+    // An '@' in the path: the password held a '/', where libpq ended the
+    // hosts (taking the user name for a host and the password's start for
+    // its port).
+    const absl::string_view path = rest.substr(hosts_end, rest.find('?', hosts_end) - hosts_end);
+    if (absl::StrContains(path, '@')) {
       return absl::InvalidArgumentError(
           "the URI has an '@' after its host part: a '/' in the password must be "
           "percent-encoded (%2F), as must an '@' in the database name (%40)");

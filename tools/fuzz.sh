@@ -23,8 +23,10 @@
 # write crashing inputs to tests/fuzz/TARGET/crashes/.
 #
 # --ci: one unit is one target. It passes when it builds and its run finds
-# nothing within $AEQUOR_FUZZ_SECONDS seconds (default 30), starting from its
-# seeds with seed $AEQUOR_FUZZ_SEED (default 1, so that a run is repeatable);
+# nothing in a fixed number of inputs (ci_runs below, or $AEQUOR_FUZZ_RUNS),
+# starting from its seeds with seed $AEQUOR_FUZZ_SEED (default 1): the same
+# inputs in the same order on every machine. $AEQUOR_FUZZ_SECONDS (default
+# 120) caps each target's time on a slow machine;
 # a crash, a broken check, a leak, UB, an input slower than 10 s or a build
 # failure fails it. The crashing input is printed (hex) and kept under
 # $TMPDIR. With CI set, the fuzz Bazel server is stopped at the end.
@@ -45,7 +47,7 @@ usage() {
 checkout_hash="$(printf '%s' "$PWD" | md5sum | cut -c1-12)"
 state_dir="${HOME}/.cache/aequor-fuzz/${checkout_hash}"
 output_base="${AEQUOR_FUZZ_OUTPUT_BASE:-${state_dir}/bazel}"
-seconds="${AEQUOR_FUZZ_SECONDS:-30}"
+seconds="${AEQUOR_FUZZ_SECONDS:-120}"
 seed="${AEQUOR_FUZZ_SEED:-1}"
 
 # The targets: every folder of tests/fuzz with a corpus.
@@ -63,6 +65,21 @@ max_len() {
     instance_line) echo 512 ;;
     plugin_spec | conninfo) echo 1024 ;;
     *) echo 4096 ;;
+  esac
+}
+
+# --ci: how many inputs each target tries. A fixed count with a fixed seed
+# tries the same inputs in the same order on every machine, so a CI failure
+# is a change's, not a faster machine's (5 to 30 s each on the 2-core VM;
+# $AEQUOR_FUZZ_SECONDS only caps a machine much slower than that).
+ci_runs() {
+  if [[ -n "${AEQUOR_FUZZ_RUNS:-}" ]]; then echo "$AEQUOR_FUZZ_RUNS"; return; fi
+  case "$1" in
+    lease) echo 500000 ;;
+    instance_line) echo 300000 ;;
+    json | plugin_spec) echo 150000 ;;
+    conninfo) echo 100000 ;;
+    *) echo 100000 ;;
   esac
 }
 
@@ -131,7 +148,7 @@ run_ci() {
     mapfile -t cmd < <(fuzzer_cmd "$t")
     # A hard stop well past the budget, in case the fuzzer itself hangs.
     timeout --kill-after=10 "$((seconds + 120))" "${cmd[@]}" -seed="$seed" \
-      -max_total_time="$seconds" -artifact_prefix="$tmp/$t/artifacts/" \
+      -runs="$(ci_runs "$t")" -max_total_time="$seconds" -artifact_prefix="$tmp/$t/artifacts/" \
       "$work" "tests/fuzz/$t/corpus" >"$log" 2>&1
     rc=$?
     line="$(grep -E '^#[0-9]+.*(DONE|pulse|NEW|REDUCE|INITED)' "$log" | tail -n 1)"

@@ -146,7 +146,8 @@ TEST(ConnectErrorTest, AUriWhosePasswordHoldsASlashIsRefused) {
   for (const std::string uri : {"postgresql://app:54/xt@db.example/orders",
                                 "postgres://app:5432/s3cret@db.example:5432/orders?sslmode=require",
                                 "postgresql://app:pa/ss9word@localhost/orders",
-                                "postgresql://app:s3c@db:5432,h2:54@localhost/orders"}) {
+                                "postgresql://app:s3c@db:5432,h2:54@localhost/orders",
+                                "postgresql://app:s3?c@db:5432,h2:54@localhost/orders"}) {
     ASSERT_EQ(ParseMessage(uri), "") << "libpq takes " << uri;
     const absl::Status s = CheckConninfo(uri);
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << uri;

@@ -54,6 +54,10 @@
 
 namespace aequor {
 
+class Pool;           // api/pool.h
+struct PoolOptions;   // api/pool.h
+struct ManagerParts;  // internal (core/lane.h): what the builder makes
+
 // One query parameter ($1, $2, ...): text, bytes, or SQL NULL.
 //   - Text (strings, numbers, booleans) goes in PostgreSQL's text format. A
 //     double is written with as many digits as it takes to read back the
@@ -330,10 +334,20 @@ class ConnectionManagerBuilder {
   // name (listing the known ones). The builder is left in a moved-from state.
   absl::StatusOr<std::unique_ptr<ConnectionManager>> Build();
 
+  // Validates everything as Build() does, and `pool_options`
+  // (ValidatePoolOptions), and creates a pool (api/pool.h) whose connections
+  // use these options and plugins; with PoolOptions' defaults when none are
+  // given. Its maintenance thread starts at once; nothing connects until a
+  // borrow, or the first round when min_size > 0. Include api/pool.h.
+  absl::StatusOr<std::unique_ptr<Pool>> BuildPool();
+  absl::StatusOr<std::unique_ptr<Pool>> BuildPool(const PoolOptions& pool_options);
+
  private:
   struct Objects;  // plugins given by object, and the rest
-  // Build() once the environment (if any) has been applied.
-  absl::StatusOr<std::unique_ptr<ConnectionManager>> BuildFromOptions();
+  // The checked parts of a manager or pool, once the environment (if any)
+  // has been applied: a ManagerParts (core/lane.h).
+  absl::StatusOr<std::unique_ptr<ManagerParts>> BuildParts();
+  absl::StatusOr<std::unique_ptr<ManagerParts>> BuildPartsFromOptions();
   // Notes that a setter named `option` (for SetOptionsFromEnv()).
   void SetExplicitly(absl::string_view option);
   ManagerOptions options_;

@@ -67,6 +67,8 @@ enum class EventSource {
                     // refused, so connections go without them
   kPooler,          // a pooler answers for the server: no reaper pass runs
                     // through it
+  kPoolLeak,        // a pooled connection was borrowed for longer than
+                    // leak_threshold (api/pool.h)
 };
 
 // "thaw_check", "query", ... ("" for kNone): stable names, used by exporters

@@ -46,6 +46,25 @@ MetricsSnapshot MetricsDelta(const MetricsSnapshot& now, const MetricsSnapshot& 
   // Gauges are values, not counts: the delta carries the current value.
   d.clock_offset_ms = now.clock_offset_ms;
   d.connection_usage = now.connection_usage;
+  if (now.pool.has_value()) {
+    const PoolMetrics zero;
+    const PoolMetrics& n = *now.pool;
+    const PoolMetrics& b = before.pool.has_value() ? *before.pool : zero;
+    PoolMetrics p = n;  // the gauges as they are now
+    p.acquired = n.acquired - b.acquired;
+    p.acquire_timeouts = n.acquire_timeouts - b.acquire_timeouts;
+    p.leaks = n.leaks - b.leaks;
+    p.recycled = n.recycled - b.recycled;
+    p.dead_dropped = n.dead_dropped - b.dead_dropped;
+    p.idle_renewals = n.idle_renewals - b.idle_renewals;
+    p.idle_renewal_failures = n.idle_renewal_failures - b.idle_renewal_failures;
+    for (size_t i = 0; i < LatencyHistogram::kBuckets; ++i) {
+      p.acquire_wait.counts[i] = n.acquire_wait.counts[i] - b.acquire_wait.counts[i];
+    }
+    p.acquire_wait.count = n.acquire_wait.count - b.acquire_wait.count;
+    p.acquire_wait.sum_ms = n.acquire_wait.sum_ms - b.acquire_wait.sum_ms;
+    d.pool = p;
+  }
   return d;
 }
 
@@ -73,6 +92,16 @@ std::vector<CounterPoint> Counters(const MetricsSnapshot& m) {
   add("events_dropped", m.events_dropped);
   add("exporter_failures", m.exporter_failures);
   add("clock_offset_warnings", m.clock_offset_warnings);
+  if (m.pool.has_value()) {
+    const PoolMetrics& p = *m.pool;
+    add("pool_acquired", p.acquired);
+    add("pool_acquire_timeouts", p.acquire_timeouts);
+    add("pool_leaks", p.leaks);
+    add("pool_recycled", p.recycled);
+    add("pool_dead_dropped", p.dead_dropped);
+    add("pool_idle_renewals", p.idle_renewals);
+    add("pool_idle_renewal_failures", p.idle_renewal_failures);
+  }
   return out;
 }
 
@@ -82,6 +111,12 @@ std::vector<GaugePoint> Gauges(const MetricsSnapshot& m) {
     out.push_back(GaugePoint{"clock_offset_ms", *m.clock_offset_ms});
   if (m.connection_usage.has_value()) {
     out.push_back(GaugePoint{"connection_usage", *m.connection_usage});
+  }
+  if (m.pool.has_value()) {
+    out.push_back(GaugePoint{"pool_size", static_cast<double>(m.pool->size)});
+    out.push_back(GaugePoint{"pool_idle", static_cast<double>(m.pool->idle)});
+    out.push_back(GaugePoint{"pool_in_use", static_cast<double>(m.pool->in_use)});
+    out.push_back(GaugePoint{"pool_waiting", static_cast<double>(m.pool->waiting)});
   }
   return out;
 }

@@ -50,6 +50,26 @@ struct LatencyHistogram {
   double sum_ms = 0;                       // sum of the latencies
 };
 
+// A pool's own metrics (api/pool.h PoolStats, with the acquire wait).
+struct PoolMetrics {
+  // Gauges, as of the snapshot.
+  int64_t size = 0;     // connections open or being opened
+  int64_t idle = 0;     // open and not borrowed
+  int64_t in_use = 0;   // borrowed
+  int64_t waiting = 0;  // borrowers waiting
+  // Counters.
+  int64_t acquired = 0;
+  int64_t acquire_timeouts = 0;
+  int64_t leaks = 0;
+  int64_t recycled = 0;
+  int64_t dead_dropped = 0;
+  int64_t idle_renewals = 0;
+  int64_t idle_renewal_failures = 0;
+  // How long borrows waited for a connection (those that got one), in the
+  // query latency's buckets.
+  LatencyHistogram acquire_wait;
+};
+
 struct MetricsSnapshot {
   int64_t connects = 0;        // connections opened (kConnect + kReconnect)
   int64_t reconnects = 0;      // of which replaced a lost one (kReconnect)
@@ -88,6 +108,10 @@ struct MetricsSnapshot {
   // Connection slots in use / slots this role may use, as last measured
   // (api/events.h ReapReport::connection_usage).
   std::optional<double> connection_usage;
+
+  // Set for a Pool (api/pool.h), nullopt for a ConnectionManager. Kept
+  // whether or not an exporter is configured.
+  std::optional<PoolMetrics> pool;
 };
 
 // `now` minus `before`, counter by counter (labels missing from `before`
@@ -105,22 +129,26 @@ struct CounterPoint {
   int64_t value = 0;
 };
 
-// Every counter of `m` (the histogram aside), in a fixed order: connects,
+// Every counter of `m` (the histograms aside), in a fixed order: connects,
 // reconnects, connect_errors, retries{reason}, queries, query_errors,
 // lease_renewals, lease_renewal_failures, reaper_passes{outcome},
 // zombies_killed, reaper_rows_skipped{reason}, dead_clients{source},
-// events_dropped, exporter_failures, clock_offset_warnings.
+// events_dropped, exporter_failures, clock_offset_warnings; then, for a
+// pool only, pool_acquired, pool_acquire_timeouts, pool_leaks,
+// pool_recycled, pool_dead_dropped, pool_idle_renewals,
+// pool_idle_renewal_failures.
 std::vector<CounterPoint> Counters(const MetricsSnapshot& m);
 
 // One gauge of a snapshot (a value, not a count: exporters report it as it
 // is, never as a delta).
 struct GaugePoint {
-  absl::string_view name;  // "clock_offset_ms", "connection_usage"
+  absl::string_view name;  // "clock_offset_ms", "connection_usage", "pool_size", ...
   double value = 0;
 };
 
 // The gauges of `m` that have a value, in a fixed order: clock_offset_ms,
-// connection_usage.
+// connection_usage; then, for a pool, pool_size, pool_idle, pool_in_use,
+// pool_waiting.
 std::vector<GaugePoint> Gauges(const MetricsSnapshot& m);
 
 }  // namespace aequor

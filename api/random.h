@@ -4,13 +4,16 @@
 //   aequor::SeededRandom rng(42);
 //   double u = rng.Uniform01();
 //
-// Thread-safety: a Random is NOT thread-safe. The manager only uses its own
-// under its lock; give each manager its own instance.
+// Thread-safety: a Random is NOT thread-safe; SynchronizedRandom makes one
+// so. Give each manager or pool its own instance: the builder wraps it in a
+// SynchronizedRandom, since a pool's lanes draw jitter concurrently.
 #ifndef AEQUOR_API_RANDOM_H_
 #define AEQUOR_API_RANDOM_H_
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <utility>
 
 namespace aequor {
 
@@ -46,6 +49,22 @@ class SeededRandom final : public Random {
 
  private:
   uint64_t state_;
+};
+
+// Another Random behind a mutex: safe to call from several threads. The
+// wrapped generator's sequence is kept (a seeded one stays reproducible
+// for a single thread).
+class SynchronizedRandom final : public Random {
+ public:
+  explicit SynchronizedRandom(std::unique_ptr<Random> random) : random_(std::move(random)) {}
+  uint64_t Next64() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return random_->Next64();
+  }
+
+ private:
+  std::mutex mu_;
+  const std::unique_ptr<Random> random_;
 };
 
 }  // namespace aequor

@@ -11,9 +11,11 @@
 #include "absl/strings/str_cat.h"
 #include "api/connection_manager.h"
 #include "api/lease.h"
+#include "api/pool.h"
 #include "composition/env_options.h"
 #include "core/connect_error.h"
 #include "core/manager.h"
+#include "core/pool.h"
 
 namespace aequor {
 
@@ -245,7 +247,7 @@ std::string DefaultService() {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<ConnectionManager>> ConnectionManagerBuilder::Build() {
+absl::StatusOr<std::unique_ptr<ManagerParts>> ConnectionManagerBuilder::BuildParts() {
   Objects& objects = *objects_;
   EnvSources sources;
   if (objects.env.has_value() && *objects.env != nullptr) {
@@ -278,12 +280,30 @@ absl::StatusOr<std::unique_ptr<ConnectionManager>> ConnectionManagerBuilder::Bui
       SetCoordinationSecretFromEnv();
     }
   }
-  absl::StatusOr<std::unique_ptr<ConnectionManager>> manager = BuildFromOptions();
-  if (!manager.ok()) return NameEnvSources(manager.status(), sources);
-  return manager;
+  absl::StatusOr<std::unique_ptr<ManagerParts>> parts = BuildPartsFromOptions();
+  if (!parts.ok()) return NameEnvSources(parts.status(), sources);
+  return parts;
 }
 
-absl::StatusOr<std::unique_ptr<ConnectionManager>> ConnectionManagerBuilder::BuildFromOptions() {
+absl::StatusOr<std::unique_ptr<ConnectionManager>> ConnectionManagerBuilder::Build() {
+  absl::StatusOr<std::unique_ptr<ManagerParts>> parts = BuildParts();
+  if (!parts.ok()) return parts.status();
+  return std::unique_ptr<ConnectionManager>(new Manager(std::move(**parts)));
+}
+
+absl::StatusOr<std::unique_ptr<Pool>> ConnectionManagerBuilder::BuildPool() {
+  return BuildPool(PoolOptions());
+}
+
+absl::StatusOr<std::unique_ptr<Pool>> ConnectionManagerBuilder::BuildPool(
+    const PoolOptions& pool_options) {
+  if (absl::Status s = ValidatePoolOptions(pool_options); !s.ok()) return s;
+  absl::StatusOr<std::unique_ptr<ManagerParts>> parts = BuildParts();
+  if (!parts.ok()) return parts.status();
+  return std::unique_ptr<Pool>(new PoolImpl(std::move(**parts), pool_options));
+}
+
+absl::StatusOr<std::unique_ptr<ManagerParts>> ConnectionManagerBuilder::BuildPartsFromOptions() {
   Objects& objects = *objects_;
   if (!objects.secret_env_error.ok()) {
     return InOption("coordination_secret", objects.secret_env_error);
@@ -298,11 +318,15 @@ absl::StatusOr<std::unique_ptr<ConnectionManager>> ConnectionManagerBuilder::Bui
     if (absl::Status s = CheckConninfo(*conninfo); !s.ok()) return InOption(name, s);
   }
 
-  ManagerParts parts;
+  auto owned_parts = std::make_unique<ManagerParts>();
+  ManagerParts& parts = *owned_parts;
   parts.registry = objects.registry != nullptr ? objects.registry : Registry::Default();
   const Registry& registry = *parts.registry;
   parts.clock = objects.clock != nullptr ? objects.clock : Clock::Real();
-  parts.random = objects.random != nullptr ? std::move(objects.random) : Random::FromEntropy();
+  // The lanes of a pool draw jitter concurrently, and share it with the
+  // scheduler.
+  parts.random = std::make_unique<SynchronizedRandom>(
+      objects.random != nullptr ? std::move(objects.random) : Random::FromEntropy());
 
   // Service and instance.
   std::string raw_service = options_.service.empty() ? DefaultService() : options_.service;
@@ -391,7 +415,7 @@ absl::StatusOr<std::unique_ptr<ConnectionManager>> ConnectionManagerBuilder::Bui
   parts.options = std::move(options_);
   objects_ = std::make_unique<Objects>();
   options_ = ManagerOptions();
-  return std::unique_ptr<ConnectionManager>(new Manager(std::move(parts)));
+  return owned_parts;
 }
 
 }  // namespace aequor

@@ -141,6 +141,7 @@ EventBus::EventBus(std::vector<std::unique_ptr<HookExporter>> exporters, EventBu
 EventBus::~EventBus() { Shutdown(absl::Seconds(1)); }
 
 void EventBus::Emit(const Event& event) {
+  std::lock_guard<std::mutex> lock(emit_mu_);
   if (shut_down_) return;
   state_->metrics.Record(event);
   for (const std::unique_ptr<HookExporter>& exporter : sync_) {
@@ -239,6 +240,7 @@ EventBus::FlushTicket EventBus::StartFlush(absl::Duration timeout) {
   FlushTicket ticket;
   ticket.timeout = timeout;
   ticket.deadline = DeadlineAfter(timeout);
+  std::lock_guard<std::mutex> emit_lock(emit_mu_);
   if (shut_down_) return ticket;
   MetricsSnapshot snapshot = state_->metrics.Snapshot();
   for (const std::unique_ptr<HookExporter>& exporter : sync_) {
@@ -290,12 +292,16 @@ absl::Status EventBus::FinishFlush(const FlushTicket& ticket) {
 }
 
 void EventBus::Shutdown(absl::Duration timeout) {
-  if (shut_down_) return;
-  shut_down_ = true;
   const SteadyClock::time_point deadline = DeadlineAfter(timeout);
-  const MetricsSnapshot snapshot = state_->metrics.Snapshot();
-  for (const std::unique_ptr<HookExporter>& exporter : sync_) {
-    (void)FlushOne(state_->metrics, *exporter, snapshot, timeout, /*shutdown=*/true);
+  MetricsSnapshot snapshot;
+  {
+    std::lock_guard<std::mutex> lock(emit_mu_);
+    if (shut_down_) return;
+    shut_down_ = true;
+    snapshot = state_->metrics.Snapshot();
+    for (const std::unique_ptr<HookExporter>& exporter : sync_) {
+      (void)FlushOne(state_->metrics, *exporter, snapshot, timeout, /*shutdown=*/true);
+    }
   }
   {
     std::lock_guard<std::mutex> lock(flush_mu_);

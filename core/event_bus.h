@@ -17,20 +17,22 @@
 // a manager without exporters pays nothing per query.
 //
 //   EventBus bus(std::move(exporters), EventBusOptions{});
-//   if (bus.observed()) bus.Emit(event);               // under the manager's lock
-//   EventBus::FlushTicket t = bus.StartFlush(timeout); // under the manager's lock
-//   absl::Status s = bus.FinishFlush(t);               // without it
+//   if (bus.observed()) bus.Emit(event);
+//   EventBus::FlushTicket t = bus.StartFlush(timeout);
+//   absl::Status s = bus.FinishFlush(t);  // waits; other threads' queries go on
 //
-// Thread-safety: Emit(), StartFlush() and Shutdown() must be serialised (the
-// manager calls them under its lock, which also guarantees that a
-// synchronous exporter is never called concurrently). FinishFlush(),
-// metrics() and the counters may be called from any thread; FinishFlush()
-// calls the flushed-here exporters one call at a time (flush_mu_).
+// Thread-safety: every method may be called from any thread. Emit(),
+// RecordQuery(), StartFlush() and Shutdown() are serialised by emit_mu_ (the
+// lanes of a pool emit concurrently), which also guarantees that a
+// synchronous exporter is never called concurrently; uncontended, as in a
+// ConnectionManager, it costs one lock per event. FinishFlush() calls the
+// flushed-here exporters one call at a time (flush_mu_).
 #ifndef AEQUOR_CORE_EVENT_BUS_H_
 #define AEQUOR_CORE_EVENT_BUS_H_
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -77,6 +79,7 @@ class EventBus {
   // event: the per-query hot path of a manager whose exporters only take
   // metrics.
   void RecordQuery(int64_t took_ns, bool failed) {
+    std::lock_guard<std::mutex> lock(emit_mu_);
     if (!shut_down_) metrics_->RecordQuery(took_ns, failed);
   }
 
@@ -108,6 +111,10 @@ class EventBus {
   void Shutdown(absl::Duration timeout);
 
   MetricsSnapshot metrics() const;
+  // See Metrics::SetPoolSource().
+  void SetPoolSource(std::function<PoolMetrics()> source) {
+    metrics_->SetPoolSource(std::move(source));
+  }
   // Exporter calls that threw or returned an error.
   int64_t exporter_failures() const;
   // Events dropped because the queue was full.
@@ -122,6 +129,10 @@ class EventBus {
   // flushed by FinishFlush() and Shutdown().
   std::vector<std::unique_ptr<HookExporter>> sync_;
   std::vector<std::unique_ptr<HookExporter>> flushed_here_;
+  // Serialises Emit(), RecordQuery(), StartFlush() and Shutdown(): the
+  // metrics' recording side and the synchronous exporters take one caller
+  // at a time. Guards shut_down_.
+  std::mutex emit_mu_;
   std::mutex flush_mu_;                  // held while a flushed_here_ exporter is called
   bool flushed_here_shut_down_ = false;  // guarded by flush_mu_
   std::shared_ptr<State> state_;         // shared with the dispatcher thread
@@ -130,7 +141,7 @@ class EventBus {
   bool observed_ = false;
   bool streaming_ = false;
   bool queue_events_ = false;  // a kQueued exporter (one that takes events)
-  bool shut_down_ = false;
+  bool shut_down_ = false;  // guarded by emit_mu_
 };
 
 }  // namespace aequor

@@ -8,8 +8,8 @@
 // Each method does nothing when no exporter listens (EventBus::observed()),
 // and builds no Event when only the metrics listen to a finished query.
 //
-// Thread-safety: as the EventBus it wraps: calls must be serialised (the
-// manager calls it under its lock).
+// Thread-safety: thread-safe, as the EventBus it wraps (which serialises
+// the events of concurrent lanes).
 #ifndef AEQUOR_CORE_EVENT_EMITTER_H_
 #define AEQUOR_CORE_EVENT_EMITTER_H_
 

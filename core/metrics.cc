@@ -91,6 +91,7 @@ MetricsSnapshot Metrics::Snapshot() const {
   m.reaper_passes = reaper_passes_;
   m.reaper_rows_skipped = reaper_rows_skipped_;
   m.dead_clients = dead_clients_;
+  if (pool_source_) m.pool = pool_source_();
   return m;
 }
 

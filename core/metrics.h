@@ -17,6 +17,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -69,6 +70,13 @@ class Metrics {
 
   MetricsSnapshot Snapshot() const;
 
+  // A pool's metrics, read by every Snapshot() (from any thread; it must not
+  // call Snapshot() itself). Null: none (a ConnectionManager).
+  void SetPoolSource(std::function<PoolMetrics()> source) {
+    std::lock_guard<std::mutex> lock(labels_mu_);
+    pool_source_ = std::move(source);
+  }
+
  private:
   // Written by the recording thread only.
   class Counter {
@@ -109,6 +117,7 @@ class Metrics {
   std::map<std::string, int64_t> dead_clients_;
   std::optional<double> clock_offset_ms_;
   std::optional<double> connection_usage_;
+  std::function<PoolMetrics()> pool_source_;  // guarded by labels_mu_
 };
 
 }  // namespace aequor

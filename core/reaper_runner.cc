@@ -31,6 +31,10 @@ ReaperRunner::ReaperRunner(const ManagerOptions& options, std::string service,
 absl::Status ReaperRunner::MaybeRun(Connection& conn, ReapTrigger trigger, bool database_full,
                                     const pg::Deadline& deadline) {
   if (signer_ == nullptr || conn.transaction_status() != PQTRANS_IDLE) return absl::OkStatus();
+  // Another lane of the pool is in a pass (or its probe): this one is not
+  // needed, and passes of one pool never overlap.
+  std::unique_lock<std::mutex> pass(pass_mu_, std::try_to_lock);
+  if (!pass.owns_lock()) return absl::OkStatus();
   // Only a new connection probes; warm invocations use what is known.
   if (trigger == ReapTrigger::kConnect && !server_.FreshUsage().has_value() &&
       scheduler_.WantsConnectionUsage()) {
@@ -76,8 +80,7 @@ absl::StatusOr<bool> ReaperRunner::BehindPooler(Connection& conn, const pg::Dead
         absl::StrCat("the pooler check lost the connection: ", seen.status().message()));
   }
   conn.SetBehindPooler(seen->pooler_in_between());
-  if (seen->pooler_in_between() && !pooler_reported_) {
-    pooler_reported_ = true;
+  if (seen->pooler_in_between() && !pooler_reported_.exchange(true)) {
     events_.Degraded(
         EventSource::kPooler,
         absl::StrCat("a pooler answers for the server (startup backend pid ", seen->startup_pid,
@@ -91,11 +94,15 @@ absl::StatusOr<bool> ReaperRunner::BehindPooler(Connection& conn, const pg::Dead
 }
 
 ReapReport ReaperRunner::RunManual(Connection& conn, bool dry_run, const pg::Deadline& deadline) {
+  std::lock_guard<std::mutex> pass(pass_mu_);
   return RunPass(conn.get(), /*own=*/true, dry_run, /*under_pressure=*/false, EventSource::kManual,
                  std::nullopt, deadline);
 }
 
 std::optional<ReapReport> ReaperRunner::RunEmergency(const pg::Deadline& deadline) {
+  // Another lane's emergency (or scheduled) pass is freeing slots already.
+  std::unique_lock<std::mutex> pass(pass_mu_, std::try_to_lock);
+  if (!pass.owns_lock()) return std::nullopt;
   const char* keywords[] = {"dbname", "connect_timeout", "application_name", nullptr};
   const std::string name = absl::StrCat("aequor-reaper:", service_);
   const std::string timeout = ConnectTimeoutWithin(connect_timeout_, deadline.Left());

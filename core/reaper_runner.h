@@ -11,11 +11,16 @@
 // Events: kReap for every pass; kClientDead when a probe or pass lost the
 // connection.
 //
-// Thread-safety: none; its owner serialises every use (the manager's lock).
+// Thread-safety: thread-safe. The lanes of a pool share one runner, and its
+// passes never overlap: MaybeRun() and RunEmergency() skip when another
+// pass (or probe) is running (pass_mu_, tried, never waited for);
+// RunManual() waits for it. The scheduler is only called under pass_mu_.
 #ifndef AEQUOR_CORE_REAPER_RUNNER_H_
 #define AEQUOR_CORE_REAPER_RUNNER_H_
 
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -65,8 +70,8 @@ class ReaperRunner {
   ReapReport RunManual(Connection& conn, bool dry_run, const pg::Deadline& deadline);
 
   // One emergency pass over reaper_conninfo, under pressure, connecting and
-  // running by `deadline`. The report, if a pass ran (not when the reaper
-  // connection failed: that is reported).
+  // running by `deadline`. The report, if a pass ran: nullopt when the
+  // reaper connection failed (that is reported) or another pass was running.
   std::optional<ReapReport> RunEmergency(const pg::Deadline& deadline);
 
  private:
@@ -86,7 +91,9 @@ class ReaperRunner {
   Clock& clock_;
   ServerView& server_;
   EventEmitter& events_;
-  bool pooler_reported_ = false;
+  std::atomic<bool> pooler_reported_{false};
+  // Held for the whole of a probe and pass (see Thread-safety).
+  std::mutex pass_mu_;
 };
 
 }  // namespace aequor

@@ -8,6 +8,7 @@
 namespace aequor {
 
 void ServerView::ObserveProbe(const ProbeReading& reading, absl::Time sent, absl::Time received) {
+  std::lock_guard<std::mutex> lock(mu_);
   if (reading.usage.has_value()) {
     usage_ = reading.usage;
     reapable_ = reading.reapable;
@@ -15,11 +16,12 @@ void ServerView::ObserveProbe(const ProbeReading& reading, absl::Time sent, absl
     usage_at_ = clock_.MonotonicNow();
   }
   if (reading.server_us.has_value()) {
-    ObserveClock(OffsetFromSample(*reading.server_us, sent, received));
+    ObserveClockLocked(OffsetFromSample(*reading.server_us, sent, received));
   }
 }
 
 void ServerView::ObservePass(const ReapReport& report) {
+  std::lock_guard<std::mutex> lock(mu_);
   if (report.connection_usage.has_value()) {
     usage_ = report.connection_usage;
     usage_at_ = clock_.MonotonicNow();
@@ -31,15 +33,17 @@ void ServerView::ObservePass(const ReapReport& report) {
     // A completed pass held the lock; a busy one says so.
     lock_busy_ = report.outcome == ReapOutcome::kBusy;
   }
-  if (report.clock_offset.has_value()) ObserveClock(*report.clock_offset);
+  if (report.clock_offset.has_value()) ObserveClockLocked(*report.clock_offset);
 }
 
 std::optional<double> ServerView::FreshUsage() const {
+  std::lock_guard<std::mutex> lock(mu_);
   if (usage_.has_value() && clock_.MonotonicNow() - usage_at_ < kUsageMaxAge) return usage_;
   return std::nullopt;
 }
 
 ScheduleInput ServerView::ScheduleInputFor(ReapTrigger trigger, bool database_full) const {
+  std::lock_guard<std::mutex> lock(mu_);
   ScheduleInput input;
   input.trigger = trigger;
   input.now = clock_.MonotonicNow();
@@ -57,7 +61,7 @@ ScheduleInput ServerView::ScheduleInputFor(ReapTrigger trigger, bool database_fu
   return input;
 }
 
-void ServerView::ObserveClock(const ClockOffset& offset) {
+void ServerView::ObserveClockLocked(const ClockOffset& offset) {
   lease_compensation_ = LeaseCompensation(offset);
   const bool over = absl::AbsDuration(offset.offset) > clock_margin_;
   const bool moved =

@@ -8,10 +8,12 @@
 //   ScheduleInput input = view.ScheduleInputFor(ReapTrigger::kInvocation, false);
 //   absl::Time expiry = clock.Now() + ttl + view.lease_compensation();
 //
-// Thread-safety: none; its owner serialises every use (the manager's lock).
+// Thread-safety: thread-safe (the lanes of a pool share one view); each
+// method holds mu_ for a few reads and writes, and never for I/O.
 #ifndef AEQUOR_CORE_SERVER_VIEW_H_
 #define AEQUOR_CORE_SERVER_VIEW_H_
 
+#include <mutex>
 #include <optional>
 
 #include "absl/time/time.h"
@@ -50,18 +52,24 @@ class ServerView {
   ScheduleInput ScheduleInputFor(ReapTrigger trigger, bool database_full) const;
 
   // Added to this host's clock when a lease is signed (LeaseCompensation()).
-  absl::Duration lease_compensation() const { return lease_compensation_; }
+  absl::Duration lease_compensation() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return lease_compensation_;
+  }
 
  private:
   // A new clock offset: compensates later leases, reports kClockOffset when
   // first measured, when it moved by more than a tenth of the margin (at
   // least 1 ms) since the last report, and whenever it is over the margin.
-  void ObserveClock(const ClockOffset& offset);
+  void ObserveClockLocked(const ClockOffset& offset);
 
   Clock& clock_;
   EventEmitter& events_;
   const absl::Duration clock_margin_;
   const double pressure_threshold_;
+  // Guards everything below. Held while a kClockOffset event is emitted (the
+  // event bus never calls back into the view).
+  mutable std::mutex mu_;
   std::optional<double> usage_;
   std::optional<int> reapable_;
   bool lock_busy_ = false;

@@ -1,0 +1,574 @@
+#include "core/pool.h"
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "core/metrics.h"
+
+namespace aequor {
+namespace {
+
+constexpr absl::Duration kCloseInDestructor = absl::Seconds(1);
+// The maintenance thread never wakes more often than this, whatever is due.
+constexpr int64_t kMinWaitNs = 10'000'000;
+
+void AddToHistogram(LatencyHistogram& h, int64_t ns) {
+  size_t i = 0;
+  while (i < metrics_internal::kBoundsNs.size() && ns > metrics_internal::kBoundsNs[i]) ++i;
+  ++h.counts[i];
+  ++h.count;
+  h.sum_ms += static_cast<double>(ns) / 1e6;
+}
+
+}  // namespace
+
+struct PoolImpl::State {
+  // One lane and what the pool knows of it.
+  struct Slot {
+    explicit Slot(LaneParts& parts) : lane(parts) {}
+    Lane lane;
+    // How long its connections may live (max_lifetime less its jitter); 0:
+    // for ever.
+    int64_t lifetime_ns = 0;
+    bool borrowed = false;
+    int64_t borrowed_at_ns = 0;
+    bool leak_reported = false;
+  };
+  // A borrower waiting for a connection. Served in order: Return() hands a
+  // slot to the oldest, or lets it open a new one.
+  struct Waiter {
+    std::condition_variable cv;
+    Slot* slot = nullptr;  // handed over
+    bool may_open = false;  // a slot was dropped: open a new one
+    bool closed = false;    // the pool closed meanwhile
+  };
+
+  State(ManagerParts manager_parts, PoolOptions pool_options);
+  ~State();
+
+  absl::StatusOr<Slot*> Borrow(absl::Duration timeout);
+  void Return(Slot* slot);
+  absl::Status Close(absl::Duration timeout);
+  absl::Status Maintain();
+  void RunMaintenance();
+  PoolMetrics MetricsNow() const;
+
+  // Under mu. A new slot, counted in the size.
+  Slot* NewSlotLocked();
+  // Under mu. Takes `slot` out of the pool; the caller destroys it after
+  // unlocking (closing a connection is I/O).
+  std::unique_ptr<Slot> RemoveLocked(Slot* slot);
+  // Under mu. An idle `slot` goes to the oldest waiter, else on the stack.
+  void HandOverLocked(Slot* slot);
+  // Under mu. A slot was removed: the oldest waiter may open one instead.
+  void LetWaiterOpenLocked();
+  std::string DescribeLocked() const;
+
+  LaneParts parts;  // first: the lanes below use it
+  const PoolOptions options;
+  Clock& clock;
+
+  mutable std::mutex mu;
+  std::vector<std::unique_ptr<Slot>> slots;  // all: idle, borrowed, maintained
+  std::vector<Slot*> idle;                   // a stack: back is borrowed next
+  std::deque<Waiter*> waiters;
+  int in_use = 0;
+  bool closed = false;
+  std::condition_variable drained;  // in_use fell to 0 after Close()
+  PoolMetrics counters;             // the counters and acquire_wait
+
+  bool stop = false;
+  std::condition_variable wake;  // the maintenance thread's
+  std::thread maintenance;
+};
+
+PoolImpl::State::State(ManagerParts manager_parts, PoolOptions pool_options)
+    : parts(std::move(manager_parts)),
+      options(std::move(pool_options)),
+      clock(parts.clock()) {
+  parts.bus.SetPoolSource([this] { return MetricsNow(); });
+  if (options.maintenance_thread) maintenance = std::thread([this] { RunMaintenance(); });
+}
+
+PoolImpl::State::~State() {
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    stop = true;
+  }
+  wake.notify_all();
+  if (maintenance.joinable()) maintenance.join();
+  // The exporters' last metrics still read this pool.
+  parts.bus.Shutdown(kCloseInDestructor);
+  parts.bus.SetPoolSource(nullptr);
+}
+
+PoolImpl::State::Slot* PoolImpl::State::NewSlotLocked() {
+  auto slot = std::make_unique<Slot>(parts);
+  if (options.max_lifetime > absl::ZeroDuration()) {
+    // Up to a tenth less, so that connections opened together are not all
+    // recycled together.
+    const double jitter = parts.random().UniformReal(0.0, 0.1);
+    slot->lifetime_ns = static_cast<int64_t>(
+        static_cast<double>(absl::ToInt64Nanoseconds(options.max_lifetime)) * (1.0 - jitter));
+  }
+  slots.push_back(std::move(slot));
+  return slots.back().get();
+}
+
+std::unique_ptr<PoolImpl::State::Slot> PoolImpl::State::RemoveLocked(Slot* slot) {
+  auto it = std::find_if(slots.begin(), slots.end(),
+                         [slot](const std::unique_ptr<Slot>& s) { return s.get() == slot; });
+  if (it == slots.end()) return nullptr;
+  std::unique_ptr<Slot> removed = std::move(*it);
+  slots.erase(it);
+  return removed;
+}
+
+void PoolImpl::State::HandOverLocked(Slot* slot) {
+  if (!waiters.empty()) {
+    Waiter* w = waiters.front();
+    waiters.pop_front();
+    w->slot = slot;
+    w->cv.notify_one();
+    return;
+  }
+  idle.push_back(slot);
+}
+
+void PoolImpl::State::LetWaiterOpenLocked() {
+  if (waiters.empty() || slots.size() >= static_cast<size_t>(options.max_size)) return;
+  Waiter* w = waiters.front();
+  waiters.pop_front();
+  w->may_open = true;
+  w->cv.notify_one();
+}
+
+std::string PoolImpl::State::DescribeLocked() const {
+  return absl::StrCat("size ", slots.size(), " of max_size ", options.max_size, ", ", in_use,
+                      " in use, ", idle.size(), " idle, ", waiters.size(), " waiting");
+}
+
+absl::StatusOr<PoolImpl::State::Slot*> PoolImpl::State::Borrow(absl::Duration timeout) {
+  const int64_t start_ns = clock.MonotonicNanos();
+  std::unique_lock<std::mutex> lock(mu);
+  if (closed) {
+    return absl::FailedPreconditionError("pool: closed; Close() was called, nothing is lent");
+  }
+  Slot* slot = nullptr;
+  if (waiters.empty()) {
+    if (!idle.empty()) {
+      slot = idle.back();
+      idle.pop_back();
+    } else if (slots.size() < static_cast<size_t>(options.max_size)) {
+      slot = NewSlotLocked();
+    }
+  }
+  if (slot == nullptr) {
+    Waiter w;
+    waiters.push_back(&w);
+    const auto until = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(timeout);
+    for (;;) {
+      const bool served = w.cv.wait_until(
+          lock, until, [&] { return w.slot != nullptr || w.may_open || w.closed; });
+      if (!served) {
+        auto it = std::find(waiters.begin(), waiters.end(), &w);
+        if (it != waiters.end()) waiters.erase(it);
+        ++counters.acquire_timeouts;
+        return absl::DeadlineExceededError(absl::StrCat(
+            "pool: no connection free within ", absl::FormatDuration(timeout), " (",
+            DescribeLocked(),
+            "); raise max_size or acquire_timeout, or give connections back sooner"));
+      }
+      if (w.closed) {
+        return absl::FailedPreconditionError(
+            "pool: closed while waiting for a connection; Close() was called");
+      }
+      if (w.slot != nullptr) {
+        slot = w.slot;
+        break;
+      }
+      // A slot was dropped: open one in its place, unless a newcomer took
+      // the place first; then wait again at the head of the line.
+      w.may_open = false;
+      if (slots.size() < static_cast<size_t>(options.max_size)) {
+        slot = NewSlotLocked();
+        break;
+      }
+      waiters.push_front(&w);
+    }
+  }
+  const int64_t now_ns = clock.MonotonicNanos();
+  ++in_use;
+  slot->borrowed = true;
+  slot->borrowed_at_ns = now_ns;
+  slot->leak_reported = false;
+  ++counters.acquired;
+  AddToHistogram(counters.acquire_wait, std::max<int64_t>(0, now_ns - start_ns));
+  return slot;
+}
+
+void PoolImpl::State::Return(Slot* slot) {
+  std::unique_ptr<Slot> closing;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    --in_use;
+    slot->borrowed = false;
+    if (closed) {
+      closing = RemoveLocked(slot);
+      if (in_use == 0) drained.notify_all();
+    } else if (!slot->lane.connected()) {
+      // Lost, or never opened (its connect failed): not kept. A waiter may
+      // open one in its place.
+      closing = RemoveLocked(slot);
+      LetWaiterOpenLocked();
+    } else {
+      HandOverLocked(slot);
+    }
+  }
+  if (closing != nullptr) closing->lane.Close(/*report=*/true);
+}
+
+absl::Status PoolImpl::State::Close(absl::Duration timeout) {
+  std::vector<std::unique_ptr<Slot>> closing;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (!closed) {
+      closed = true;
+      for (Waiter* w : waiters) {
+        w->closed = true;
+        w->cv.notify_one();
+      }
+      waiters.clear();
+      for (Slot* slot : idle) closing.push_back(RemoveLocked(slot));
+      idle.clear();
+      stop = true;
+    }
+  }
+  wake.notify_all();
+  if (maintenance.joinable() && maintenance.get_id() != std::this_thread::get_id()) {
+    maintenance.join();
+  }
+  for (std::unique_ptr<Slot>& slot : closing) slot->lane.Close(/*report=*/true);
+  closing.clear();
+  std::unique_lock<std::mutex> lock(mu);
+  const auto until = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(timeout);
+  if (!drained.wait_until(lock, until, [&] { return in_use == 0; })) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        "pool: Close: ", in_use, " connection(s) still borrowed after ",
+        absl::FormatDuration(timeout), "; each is closed when its PooledConnection is destroyed"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PoolImpl::State::Maintain() {
+  const int64_t now_ns = clock.MonotonicNanos();
+  absl::Status first_error;
+
+  // Borrows held for too long: reported once each.
+  std::vector<std::string> leaks;
+  std::vector<Slot*> candidates;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (closed) return absl::OkStatus();
+    const int64_t threshold_ns = absl::ToInt64Nanoseconds(options.leak_threshold);
+    for (const std::unique_ptr<Slot>& slot : slots) {
+      if (threshold_ns <= 0 || !slot->borrowed || slot->leak_reported ||
+          now_ns - slot->borrowed_at_ns < threshold_ns) {
+        continue;
+      }
+      slot->leak_reported = true;
+      ++counters.leaks;
+      leaks.push_back(absl::StrCat(
+          "a pooled connection has been borrowed for ",
+          absl::FormatDuration(absl::Nanoseconds(now_ns - slot->borrowed_at_ns)),
+          ", longer than leak_threshold (", absl::FormatDuration(options.leak_threshold),
+          "): a PooledConnection kept alive starves the pool (", DescribeLocked(), ")"));
+    }
+    candidates = idle;
+  }
+  for (std::string& leak : leaks) parts.events.Degraded(EventSource::kPoolLeak, std::move(leak));
+
+  // Idle connections, one at a time, so that borrowers meanwhile find the
+  // others.
+  const int64_t idle_timeout_ns = absl::ToInt64Nanoseconds(options.idle_timeout);
+  for (Slot* slot : candidates) {
+    bool may_shrink = false;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      auto it = std::find(idle.begin(), idle.end(), slot);
+      if (closed || it == idle.end()) continue;  // borrowed meanwhile
+      idle.erase(it);
+      may_shrink = slots.size() > static_cast<size_t>(options.min_size);
+    }
+    bool drop = false;
+    bool recycled = false;
+    bool dead = false;
+    int renewed = 0;  // 1 renewed, -1 failed
+    const Connection* conn = slot->lane.connection();
+    if (conn == nullptr) {
+      drop = true;
+    } else if (slot->lane.DropIfDead()) {
+      drop = dead = true;
+    } else if (slot->lifetime_ns > 0 && now_ns - slot->lane.opened_at_ns() >= slot->lifetime_ns) {
+      drop = recycled = true;
+    } else if (may_shrink && idle_timeout_ns > 0 &&
+               now_ns - conn->last_used_ns() >= idle_timeout_ns) {
+      drop = recycled = true;
+    } else {
+      absl::StatusOr<bool> r = slot->lane.RenewIfDue(
+          now_ns, clock.MonotonicNow() + parts.options().lease_renew_timeout);
+      if (!r.ok()) {
+        drop = true;
+        renewed = -1;
+        if (first_error.ok()) first_error = r.status();
+      } else if (*r) {
+        renewed = 1;
+      }
+    }
+    std::unique_ptr<Slot> closing;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (dead) ++counters.dead_dropped;
+      if (recycled) ++counters.recycled;
+      if (renewed > 0) ++counters.idle_renewals;
+      if (renewed < 0) ++counters.idle_renewal_failures;
+      if (drop || closed) {
+        closing = RemoveLocked(slot);
+        if (!closed) LetWaiterOpenLocked();
+      } else {
+        HandOverLocked(slot);
+      }
+    }
+    if (closing != nullptr) closing->lane.Close(/*report=*/true);
+  }
+
+  // Up to min_size.
+  for (;;) {
+    Slot* slot;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (closed || slots.size() >= static_cast<size_t>(options.min_size)) break;
+      slot = NewSlotLocked();
+    }
+    const absl::Status s =
+        slot->lane.Connect(clock.MonotonicNow() + parts.options().connect_budget);
+    std::unique_ptr<Slot> closing;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (!s.ok() || closed) {
+        closing = RemoveLocked(slot);
+        if (!closed) LetWaiterOpenLocked();
+      } else {
+        HandOverLocked(slot);
+      }
+    }
+    if (closing != nullptr) closing->lane.Close(/*report=*/s.ok());
+    if (!s.ok()) {
+      if (first_error.ok()) first_error = s;
+      break;
+    }
+  }
+  return first_error;
+}
+
+void PoolImpl::State::RunMaintenance() {
+  const int64_t interval_ns = absl::ToInt64Nanoseconds(options.keepalive_interval);
+  const int64_t threshold_ns = absl::ToInt64Nanoseconds(options.leak_threshold);
+  std::unique_lock<std::mutex> lock(mu);
+  while (!stop) {
+    lock.unlock();
+    (void)Maintain();  // its errors are events already; the next round tries again
+    lock.lock();
+    if (stop) break;
+    // Sleep until the next idle lease is due or a borrow turns into a leak,
+    // at most keepalive_interval.
+    const int64_t now_ns = clock.MonotonicNanos();
+    int64_t wait_ns = interval_ns;
+    for (Slot* slot : idle) {
+      const Connection* conn = slot->lane.connection();
+      if (conn != nullptr && conn->renew_at_ns() != Connection::kNever) {
+        wait_ns = std::min(wait_ns, conn->renew_at_ns() - now_ns);
+      }
+    }
+    if (threshold_ns > 0) {
+      for (const std::unique_ptr<Slot>& slot : slots) {
+        if (slot->borrowed && !slot->leak_reported) {
+          wait_ns = std::min(wait_ns, slot->borrowed_at_ns + threshold_ns - now_ns);
+        }
+      }
+    }
+    wait_ns = std::max(wait_ns, kMinWaitNs);
+    wake.wait_for(lock, std::chrono::nanoseconds(wait_ns), [&] { return stop; });
+  }
+}
+
+PoolMetrics PoolImpl::State::MetricsNow() const {
+  std::lock_guard<std::mutex> lock(mu);
+  PoolMetrics m = counters;
+  m.size = static_cast<int64_t>(slots.size());
+  m.idle = static_cast<int64_t>(idle.size());
+  m.in_use = in_use;
+  m.waiting = static_cast<int64_t>(waiters.size());
+  return m;
+}
+
+namespace {
+
+// A lane lent to a PooledConnection; given back when destroyed.
+class BorrowedLane final : public PooledConnection::Borrowed {
+ public:
+  BorrowedLane(std::shared_ptr<PoolImpl::State> state, PoolImpl::State::Slot* slot)
+      : state_(std::move(state)), slot_(slot) {}
+  ~BorrowedLane() override { state_->Return(slot_); }
+
+  absl::StatusOr<QueryResult> Query(absl::string_view sql, absl::Span<const Param> params,
+                                    const QueryOptions& options) override {
+    return slot_->lane.Query(sql, params, options);
+  }
+  absl::Status RunTransaction(const TransactionBody& body,
+                              const TransactionOptions& options) override {
+    return slot_->lane.RunTransaction(body, options, /*body_thread=*/nullptr);
+  }
+  bool connected() const override { return slot_->lane.connected(); }
+  std::string application_name() const override { return slot_->lane.lease(); }
+
+ private:
+  std::shared_ptr<PoolImpl::State> state_;
+  PoolImpl::State::Slot* slot_;
+};
+
+// Gives a slot borrowed for one call back at the end of the scope.
+class ScopedSlot {
+ public:
+  ScopedSlot(PoolImpl::State& state, PoolImpl::State::Slot* slot) : state_(state), slot_(slot) {}
+  ~ScopedSlot() { state_.Return(slot_); }
+  ScopedSlot(const ScopedSlot&) = delete;
+  ScopedSlot& operator=(const ScopedSlot&) = delete;
+  Lane& lane() { return slot_->lane; }
+
+ private:
+  PoolImpl::State& state_;
+  PoolImpl::State::Slot* slot_;
+};
+
+// What is left of a call's `timeout` after the wait for its connection
+// since `start`; DeadlineExceeded when nothing is.
+absl::StatusOr<absl::Duration> LeftAfterWait(Clock& clock, absl::Time start,
+                                             absl::Duration timeout) {
+  const absl::Duration left = timeout - (clock.MonotonicNow() - start);
+  if (left <= absl::ZeroDuration()) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        "pool: the call's timeout (", absl::FormatDuration(timeout),
+        ") passed while it waited for a connection; nothing was sent"));
+  }
+  return left;
+}
+
+}  // namespace
+
+PoolImpl::PoolImpl(ManagerParts parts, PoolOptions options)
+    : state_(std::make_shared<State>(std::move(parts), std::move(options))) {}
+
+PoolImpl::~PoolImpl() { (void)state_->Close(kCloseInDestructor); }
+
+absl::StatusOr<PooledConnection> PoolImpl::Acquire() {
+  return Acquire(state_->options.acquire_timeout);
+}
+
+absl::StatusOr<PooledConnection> PoolImpl::Acquire(absl::Duration timeout) {
+  if (timeout < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Acquire: timeout must be >= 0, got ", absl::FormatDuration(timeout)));
+  }
+  absl::StatusOr<State::Slot*> slot = state_->Borrow(timeout);
+  if (!slot.ok()) return slot.status();
+  return PooledConnection(std::make_unique<BorrowedLane>(state_, *slot));
+}
+
+absl::StatusOr<QueryResult> PoolImpl::Query(absl::string_view sql, absl::Span<const Param> params,
+                                            const QueryOptions& options) {
+  if (options.timeout < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat("QueryOptions.timeout: must be >= 0, got ",
+                                                   absl::FormatDuration(options.timeout)));
+  }
+  const absl::Duration timeout = options.timeout > absl::ZeroDuration()
+                                     ? options.timeout
+                                     : state_->parts.options().query_budget;
+  const absl::Time start = state_->clock.MonotonicNow();
+  absl::StatusOr<State::Slot*> slot =
+      state_->Borrow(std::min(timeout, state_->options.acquire_timeout));
+  if (!slot.ok()) return slot.status();
+  ScopedSlot scoped(*state_, *slot);
+  absl::StatusOr<absl::Duration> left = LeftAfterWait(state_->clock, start, timeout);
+  if (!left.ok()) return left.status();
+  QueryOptions own = options;
+  own.timeout = *left;
+  return scoped.lane().Query(sql, params, own);
+}
+
+absl::Status PoolImpl::RunTransaction(const TransactionBody& body,
+                                      const TransactionOptions& options) {
+  if (options.timeout < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat("TransactionOptions.timeout: must be >= 0, got ",
+                                                   absl::FormatDuration(options.timeout)));
+  }
+  const absl::Duration timeout = options.timeout > absl::ZeroDuration()
+                                     ? options.timeout
+                                     : state_->parts.options().query_budget;
+  const absl::Time start = state_->clock.MonotonicNow();
+  absl::StatusOr<State::Slot*> slot =
+      state_->Borrow(std::min(timeout, state_->options.acquire_timeout));
+  if (!slot.ok()) return slot.status();
+  ScopedSlot scoped(*state_, *slot);
+  absl::StatusOr<absl::Duration> left = LeftAfterWait(state_->clock, start, timeout);
+  if (!left.ok()) return left.status();
+  TransactionOptions own = options;
+  own.timeout = *left;
+  return scoped.lane().RunTransaction(body, own, /*body_thread=*/nullptr);
+}
+
+absl::StatusOr<ReapReport> PoolImpl::RunReaperPass(bool dry_run) {
+  absl::StatusOr<State::Slot*> slot = state_->Borrow(state_->options.acquire_timeout);
+  if (!slot.ok()) return slot.status();
+  ScopedSlot scoped(*state_, *slot);
+  return scoped.lane().RunReaperPass(dry_run);
+}
+
+absl::Status PoolImpl::Close(absl::Duration timeout) { return state_->Close(timeout); }
+
+absl::Status PoolImpl::Flush(absl::Duration timeout) {
+  return state_->parts.bus.FinishFlush(state_->parts.bus.StartFlush(timeout));
+}
+
+absl::Status PoolImpl::Maintain() { return state_->Maintain(); }
+
+PoolStats PoolImpl::stats() const {
+  const PoolMetrics m = state_->MetricsNow();
+  PoolStats s;
+  s.size = static_cast<int>(m.size);
+  s.idle = static_cast<int>(m.idle);
+  s.in_use = static_cast<int>(m.in_use);
+  s.waiting = static_cast<int>(m.waiting);
+  s.acquired = m.acquired;
+  s.acquire_timeouts = m.acquire_timeouts;
+  s.leaks = m.leaks;
+  s.recycled = m.recycled;
+  s.dead_dropped = m.dead_dropped;
+  s.idle_renewals = m.idle_renewals;
+  s.idle_renewal_failures = m.idle_renewal_failures;
+  return s;
+}
+
+MetricsSnapshot PoolImpl::metrics() const { return state_->parts.bus.metrics(); }
+std::string PoolImpl::service() const { return state_->parts.service(); }
+std::string PoolImpl::instance() const { return state_->parts.instance(); }
+bool PoolImpl::leases_enabled() const { return state_->parts.leases_enabled(); }
+
+}  // namespace aequor

@@ -1,0 +1,389 @@
+// The pool (api/pool.h) against a real PostgreSQL 15 that the test starts:
+// borrowing, waiters, leases of idle connections renewed by maintenance (and
+// what a reaper does without it), recycling, leaks, Close(). Maintenance is
+// driven by hand on a fake clock (maintenance_thread = false), so nothing
+// here waits for a guessed delay.
+#include <algorithm>
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "api/connection_manager.h"
+#include "api/lease.h"
+#include "api/pool.h"
+#include "gtest/gtest.h"
+#include "testing/fake_clock.h"
+#include "testing/manager_builders.h"
+#include "testing/postgres_test_base.h"
+#include "testing/throwaway_postgres.h"
+
+namespace aequor {
+namespace {
+
+constexpr char kSecret[] = "pool-test-secret-0123456789";
+
+class PoolTest : public testing::PostgresTest<PoolTest> {
+ protected:
+  // Maintenance by hand on clock_, unless a test says otherwise.
+  std::unique_ptr<Pool> MakePool(const std::string& service, PoolOptions options,
+                                 CallbackHooks hooks = {}, Clock* clock = nullptr) {
+    ConnectionManagerBuilder b = testing::QuietBuilder(*server_, service, kSecret);
+    b.SetClock(clock != nullptr ? clock : &clock_).SetRandom(std::make_unique<SeededRandom>(7));
+    if (hooks.on_event) b.SetHooks(std::move(hooks));
+    absl::StatusOr<std::unique_ptr<Pool>> pool = b.BuildPool(options);
+    EXPECT_TRUE(pool.ok()) << pool.status();
+    return pool.ok() ? *std::move(pool) : nullptr;
+  }
+
+  static PoolOptions ByHand(int max_size) {
+    PoolOptions o;
+    o.max_size = max_size;
+    o.maintenance_thread = false;
+    return o;
+  }
+
+  // The application_name of every backend of `service`, by pid.
+  std::vector<std::pair<int, std::string>> Backends(const std::string& service) {
+    absl::StatusOr<std::vector<std::vector<std::string>>> rows = server_->AdminQueryRows(
+        absl::StrCat("SELECT pid, application_name FROM pg_stat_activity WHERE "
+                     "application_name LIKE 's=",
+                     service, ";%' ORDER BY pid"));
+    EXPECT_TRUE(rows.ok()) << rows.status();
+    std::vector<std::pair<int, std::string>> out;
+    if (!rows.ok()) return out;
+    for (const auto& row : *rows) {
+      int pid = 0;
+      EXPECT_TRUE(absl::SimpleAtoi(row[0], &pid));
+      out.emplace_back(pid, row[1]);
+    }
+    return out;
+  }
+
+  // Waits (bounded) until `service` has `n` backends on the server: a
+  // closed connection's backend goes a moment after the client closed it.
+  bool BackendsBecome(const std::string& service, size_t n) {
+    const absl::Time end = absl::Now() + absl::Seconds(20);
+    while (absl::Now() < end) {
+      if (Backends(service).size() == n) return true;
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    return false;
+  }
+
+  // A reaper pass of another instance of `service`. It judges leases by
+  // the server's clock.
+  ReapReport Reap(const std::string& service) {
+    ConnectionManagerBuilder b = testing::QuietBuilder(*server_, service, kSecret);
+    b.SetReapMinIdle(absl::ZeroDuration());
+    std::unique_ptr<ConnectionManager> reaper = testing::MakeManager(std::move(b));
+    if (reaper == nullptr) return ReapReport();
+    absl::StatusOr<ReapReport> report = reaper->RunReaperPass();
+    EXPECT_TRUE(report.ok()) << report.status();
+    return report.ok() ? *report : ReapReport();
+  }
+
+  testing::FakeClock clock_{absl::Now()};
+};
+
+TEST_F(PoolTest, EveryPooledConnectionCarriesAValidLeaseOfThePoolsInstance) {
+  std::unique_ptr<Pool> pool = MakePool("pool_leases", ByHand(3));
+  ASSERT_NE(pool, nullptr);
+  std::vector<PooledConnection> held;
+  std::set<std::string> pids;
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<PooledConnection> c = pool->Acquire();
+    ASSERT_TRUE(c.ok()) << c.status();
+    absl::StatusOr<QueryResult> r = c->Query("SELECT pg_backend_pid(), current_setting('application_name')");
+    ASSERT_TRUE(r.ok()) << r.status();
+    pids.insert(std::string(r->Get(0, 0)));
+    EXPECT_EQ(r->Get(0, 1), c->application_name());
+    absl::StatusOr<ParsedLease> lease = ParseLease(r->Get(0, 1));
+    ASSERT_TRUE(lease.ok()) << lease.status();
+    EXPECT_EQ(lease->instance, pool->instance());
+    EXPECT_EQ(lease->expires_ms, absl::ToUnixMillis(clock_.Now() + absl::Seconds(90)));
+    held.push_back(*std::move(c));
+  }
+  EXPECT_EQ(pids.size(), 3u) << "three borrowers, three connections";
+  PoolStats s = pool->stats();
+  EXPECT_EQ(s.size, 3);
+  EXPECT_EQ(s.in_use, 3);
+  EXPECT_EQ(s.idle, 0);
+  held.clear();
+  s = pool->stats();
+  EXPECT_EQ(s.in_use, 0);
+  EXPECT_EQ(s.idle, 3);
+  EXPECT_EQ(s.acquired, 3);
+  // One call borrows one of them and gives it back.
+  absl::StatusOr<QueryResult> r = pool->Query("SELECT $1::int + 1", {41});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->Get(0, 0), "42");
+  EXPECT_EQ(pool->stats().size, 3);
+  EXPECT_EQ(pool->stats().in_use, 0);
+}
+
+TEST_F(PoolTest, AFullPoolTimesOutNamingSizeInUseAndWaiting) {
+  std::unique_ptr<Pool> pool = MakePool("pool_full", ByHand(1));
+  absl::StatusOr<PooledConnection> held = pool->Acquire();
+  ASSERT_TRUE(held.ok()) << held.status();
+  absl::StatusOr<PooledConnection> more = pool->Acquire(absl::Milliseconds(50));
+  ASSERT_FALSE(more.ok());
+  EXPECT_EQ(more.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_TRUE(absl::StrContains(more.status().message(),
+                                "size 1 of max_size 1, 1 in use, 0 idle, 0 waiting"))
+      << more.status();
+  // A query on the pool waits at most its own timeout, then says so.
+  QueryOptions quick;
+  quick.timeout = absl::Milliseconds(50);
+  absl::StatusOr<QueryResult> q = pool->Query("SELECT 1", {}, quick);
+  EXPECT_EQ(q.status().code(), absl::StatusCode::kDeadlineExceeded) << q.status();
+  EXPECT_EQ(pool->stats().acquire_timeouts, 2);
+  EXPECT_EQ(pool->stats().waiting, 0);
+  EXPECT_EQ(pool->Acquire(absl::Milliseconds(-1)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(PoolTest, WaitersAreServedFirstComeFirstServed) {
+  std::unique_ptr<Pool> pool = MakePool("pool_fifo", ByHand(1));
+  absl::StatusOr<PooledConnection> held = pool->Acquire();
+  ASSERT_TRUE(held.ok());
+  absl::StatusOr<QueryResult> first = held->Query("SELECT pg_backend_pid()");
+  ASSERT_TRUE(first.ok()) << first.status();
+  const std::string pid(first->Get(0, 0));
+  std::mutex mu;
+  std::vector<int> order;
+  auto waiter = [&](int id) {
+    absl::StatusOr<PooledConnection> c = pool->Acquire(absl::Seconds(30));
+    ASSERT_TRUE(c.ok()) << c.status();
+    absl::StatusOr<QueryResult> r = c->Query("SELECT pg_backend_pid()");
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->Get(0, 0), pid) << "the connection given back, handed over";
+    std::lock_guard<std::mutex> lock(mu);
+    order.push_back(id);
+  };  // gives it back
+  auto waiting_becomes = [&](int n) {
+    const absl::Time end = absl::Now() + absl::Seconds(20);
+    while (pool->stats().waiting != n && absl::Now() < end) absl::SleepFor(absl::Milliseconds(1));
+    return pool->stats().waiting == n;
+  };
+  std::vector<std::thread> threads;
+  for (int id = 1; id <= 3; ++id) {
+    threads.emplace_back(waiter, id);
+    ASSERT_TRUE(waiting_becomes(id)) << "waiter " << id << " never queued";
+  }
+  held->Release();
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(order, (std::vector<int>{1, 2, 3}));
+  EXPECT_EQ(pool->stats().size, 1) << "one connection served them all";
+}
+
+// Idle connections of a living process are never reaped: the maintenance
+// round renews their leases before they run out. The same pool without the
+// round loses them to another instance's reaper, which judges leases by the
+// server's clock: so the pool's clock starts 120 s in the past, and its
+// first leases (90 s) ran out 30 s ago as far as the server can tell.
+TEST_F(PoolTest, MaintenanceRenewsIdleLeasesSoAReaperSparesThem) {
+  for (const bool maintained : {true, false}) {
+    SCOPED_TRACE(maintained ? "maintained" : "not maintained");
+    const std::string service = maintained ? "pool_renew_a" : "pool_renew_b";
+    testing::FakeClock clock(absl::Now() - absl::Seconds(120));
+    std::unique_ptr<Pool> pool = MakePool(service, ByHand(2), {}, &clock);
+    {
+      absl::StatusOr<PooledConnection> a = pool->Acquire();
+      absl::StatusOr<PooledConnection> b = pool->Acquire();
+      ASSERT_TRUE(a.ok() && b.ok());
+      ASSERT_TRUE(a->Query("SELECT 1").ok());
+      ASSERT_TRUE(b->Query("SELECT 1").ok());
+    }
+    ASSERT_EQ(Backends(service).size(), 2u);
+    // 61 s later on the pool's clock: renewal is due (30 s before the end).
+    clock.Advance(absl::Seconds(61));
+    if (maintained) {
+      ASSERT_TRUE(pool->Maintain().ok());
+      EXPECT_EQ(pool->stats().idle_renewals, 2);
+      for (const auto& [pid, name] : Backends(service)) {
+        absl::StatusOr<ParsedLease> lease = ParseLease(name);
+        ASSERT_TRUE(lease.ok()) << name;
+        EXPECT_GT(lease->expires_ms, absl::ToUnixMillis(absl::Now()) + 30'000)
+            << "renewed, and compensated by the clock offset the renewal measured";
+      }
+    }
+    const ReapReport report = Reap(service);
+    EXPECT_EQ(report.outcome, ReapOutcome::kCompleted) << report.message;
+    EXPECT_EQ(report.killed, maintained ? 0 : 2);
+    if (maintained) {
+      EXPECT_EQ(Backends(service).size(), 2u) << "a living pool's idle connections are spared";
+    } else {
+      EXPECT_TRUE(BackendsBecome(service, 0)) << "expired leases are reaped";
+      // The pool finds them dead when next used, and the caller sees nothing.
+      clock.Advance(absl::Seconds(1));
+      absl::StatusOr<QueryResult> r = pool->Query("SELECT 1");
+      EXPECT_TRUE(r.ok()) << r.status();
+    }
+  }
+}
+
+TEST_F(PoolTest, MaintenanceDropsDeadConnectionsAndABorrowerNeverSeesThem) {
+  std::unique_ptr<Pool> pool = MakePool("pool_dead", ByHand(2));
+  {
+    absl::StatusOr<PooledConnection> a = pool->Acquire();
+    absl::StatusOr<PooledConnection> b = pool->Acquire();
+    ASSERT_TRUE(a->Query("SELECT 1").ok());
+    ASSERT_TRUE(b->Query("SELECT 1").ok());
+  }
+  ASSERT_TRUE(server_->AdminQuery("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                  "WHERE application_name LIKE 's=pool_dead;%'")
+                  .ok());
+  ASSERT_TRUE(BackendsBecome("pool_dead", 0));
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_TRUE(pool->Maintain().ok());
+  EXPECT_EQ(pool->stats().dead_dropped, 2);
+  EXPECT_EQ(pool->stats().size, 0);
+  absl::StatusOr<QueryResult> r = pool->Query("SELECT 1");
+  EXPECT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(pool->stats().size, 1);
+}
+
+TEST_F(PoolTest, IdleTimeoutShrinksToMinSizeAndMaxLifetimeRecyclesAndRefills) {
+  PoolOptions o = ByHand(3);
+  o.min_size = 1;
+  o.idle_timeout = absl::Seconds(10);
+  o.max_lifetime = absl::Seconds(100);  // 90 to 100 s with its jitter
+  std::unique_ptr<Pool> pool = MakePool("pool_recycle", o);
+  ASSERT_TRUE(pool->Maintain().ok());
+  EXPECT_EQ(pool->stats().size, 1) << "min_size is opened by maintenance";
+  ASSERT_TRUE(BackendsBecome("pool_recycle", 1));
+  const int first_pid = Backends("pool_recycle")[0].first;
+  {
+    std::vector<PooledConnection> held;
+    for (int i = 0; i < 3; ++i) {
+      absl::StatusOr<PooledConnection> c = pool->Acquire();
+      ASSERT_TRUE(c.ok());
+      ASSERT_TRUE(c->Query("SELECT 1").ok());
+      held.push_back(*std::move(c));
+    }
+  }
+  EXPECT_EQ(pool->stats().idle, 3);
+  clock_.Advance(absl::Seconds(11));
+  ASSERT_TRUE(pool->Maintain().ok());
+  EXPECT_EQ(pool->stats().size, 1) << "idle past idle_timeout, down to min_size";
+  EXPECT_EQ(pool->stats().recycled, 2);
+  ASSERT_TRUE(BackendsBecome("pool_recycle", 1));
+  clock_.Advance(absl::Seconds(100));
+  ASSERT_TRUE(pool->Maintain().ok());
+  EXPECT_EQ(pool->stats().recycled, 3) << "past max_lifetime";
+  EXPECT_EQ(pool->stats().size, 1) << "refilled to min_size";
+  ASSERT_TRUE(BackendsBecome("pool_recycle", 1));
+  EXPECT_NE(Backends("pool_recycle")[0].first, first_pid) << "a new connection";
+}
+
+TEST_F(PoolTest, ABorrowHeldPastLeakThresholdIsReportedOnce) {
+  std::mutex mu;
+  std::vector<std::string> degraded;
+  CallbackHooks hooks;
+  hooks.on_event = [&](const Event& e) {
+    if (e.kind != EventKind::kDegraded || e.source != EventSource::kPoolLeak) return;
+    std::lock_guard<std::mutex> lock(mu);
+    degraded.push_back(e.message);
+  };
+  PoolOptions o = ByHand(2);
+  o.leak_threshold = absl::Seconds(5);
+  std::unique_ptr<Pool> pool = MakePool("pool_leak", o, std::move(hooks));
+  absl::StatusOr<PooledConnection> c = pool->Acquire();
+  ASSERT_TRUE(c.ok());
+  clock_.Advance(absl::Seconds(4));
+  ASSERT_TRUE(pool->Maintain().ok());
+  EXPECT_EQ(pool->stats().leaks, 0);
+  clock_.Advance(absl::Seconds(2));
+  ASSERT_TRUE(pool->Maintain().ok());
+  ASSERT_TRUE(pool->Maintain().ok());
+  EXPECT_EQ(pool->stats().leaks, 1);
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_EQ(degraded.size(), 1u);
+  EXPECT_TRUE(absl::StrContains(degraded[0], "borrowed for 6s, longer than leak_threshold (5s)"))
+      << degraded[0];
+  EXPECT_EQ(pool->metrics().pool->leaks, 1);
+}
+
+TEST_F(PoolTest, CloseDrainsRefusesNewBorrowsAndClosesWhatIsGivenBack) {
+  std::unique_ptr<Pool> pool = MakePool("pool_close", ByHand(2));
+  absl::StatusOr<PooledConnection> held = pool->Acquire();
+  ASSERT_TRUE(held.ok());
+  ASSERT_TRUE(held->Query("SELECT 1").ok());
+  ASSERT_TRUE(pool->Query("SELECT 1").ok());  // a second connection, idle now
+  ASSERT_TRUE(BackendsBecome("pool_close", 2));
+  absl::Status closed = pool->Close(absl::Milliseconds(50));
+  EXPECT_EQ(closed.code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_TRUE(absl::StrContains(closed.message(), "1 connection(s) still borrowed")) << closed;
+  EXPECT_TRUE(BackendsBecome("pool_close", 1)) << "the idle one is closed at once";
+  EXPECT_EQ(pool->Acquire().status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(pool->Query("SELECT 1").status().code(), absl::StatusCode::kFailedPrecondition);
+  held->Release();
+  EXPECT_TRUE(BackendsBecome("pool_close", 0)) << "the borrowed one when given back";
+  EXPECT_TRUE(pool->Close(absl::Milliseconds(50)).ok());
+  EXPECT_EQ(pool->stats().size, 0);
+}
+
+TEST_F(PoolTest, AHandleThatOutlivesThePoolIsClosedWhenDestroyed) {
+  std::unique_ptr<Pool> pool = MakePool("pool_outlive", ByHand(1));
+  absl::StatusOr<PooledConnection> held = pool->Acquire();
+  ASSERT_TRUE(held.ok());
+  ASSERT_TRUE(held->Query("SELECT 1").ok());
+  pool.reset();  // Close(1 s) times out; the handle still works
+  EXPECT_TRUE(held->Query("SELECT 1").ok());
+  held->Release();
+  EXPECT_TRUE(BackendsBecome("pool_outlive", 0));
+  PooledConnection empty;
+  EXPECT_EQ(empty.Query("SELECT 1").status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(PoolTest, BadPoolOptionsAreRefusedNamingTheOption) {
+  PoolOptions o;
+  o.max_size = 0;
+  ConnectionManagerBuilder b = testing::QuietBuilder(*server_, "pool_bad", kSecret);
+  absl::StatusOr<std::unique_ptr<Pool>> pool = b.BuildPool(o);
+  ASSERT_FALSE(pool.ok());
+  EXPECT_EQ(pool.status().message(), "pool max_size: must be 1 to 10000, got 0");
+  o = PoolOptions();
+  o.min_size = 5;
+  EXPECT_EQ(ValidatePoolOptions(o).message(), "pool min_size: must be 0 to max_size (4), got 5");
+  o = PoolOptions();
+  o.max_lifetime = absl::Milliseconds(10);
+  EXPECT_TRUE(absl::StartsWith(ValidatePoolOptions(o).message(), "pool max_lifetime:"));
+  o = PoolOptions();
+  o.keepalive_interval = absl::ZeroDuration();
+  EXPECT_TRUE(absl::StartsWith(ValidatePoolOptions(o).message(), "pool keepalive_interval:"));
+  // A manager option is checked as for Build().
+  ConnectionManagerBuilder bad = testing::QuietBuilder(*server_, "pool_bad", kSecret);
+  bad.SetLeaseTtl(absl::Milliseconds(10));
+  EXPECT_EQ(bad.BuildPool().status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(PoolTest, MetricsCarryThePoolsGaugesAndCounters) {
+  std::unique_ptr<Pool> pool = MakePool("pool_metrics", ByHand(2));
+  absl::StatusOr<PooledConnection> held = pool->Acquire();
+  ASSERT_TRUE(held.ok());
+  ASSERT_TRUE(held->Query("SELECT 1").ok());
+  MetricsSnapshot m = pool->metrics();
+  ASSERT_TRUE(m.pool.has_value());
+  EXPECT_EQ(m.pool->size, 1);
+  EXPECT_EQ(m.pool->in_use, 1);
+  EXPECT_EQ(m.pool->acquired, 1);
+  EXPECT_EQ(m.pool->acquire_wait.count, 1);
+  std::set<std::string> gauges;
+  for (const GaugePoint& g : Gauges(m)) gauges.insert(std::string(g.name));
+  EXPECT_TRUE(gauges.count("pool_in_use") == 1 && gauges.count("pool_waiting") == 1);
+  bool acquired = false;
+  for (const CounterPoint& c : Counters(m)) acquired |= c.name == "pool_acquired" && c.value == 1;
+  EXPECT_TRUE(acquired);
+}
+
+}  // namespace
+}  // namespace aequor

@@ -1,0 +1,252 @@
+// The pool (api/pool.h) against raw libpq and a minimal pool, in one process
+// against one throwaway server (or $AEQUOR_BENCH_DSN), as ratios
+// (bench/ratio_reporter.h):
+//
+//   acquire/pool            Acquire() and give back, uncontended, against a
+//                           mutex-and-vector pool of raw connections
+//   select1_xT/pool         SELECT 1 from T threads on a pool of T
+//                           connections, against T raw libpq connections
+//                           each on its own thread (T = 2, 4, 8; target
+//                           time ratio <= 1.031, i.e. throughput >= 0.97)
+//   select1_xT/managers     T threads each with a ConnectionManager of its
+//                           own (T = 2, 8): the pool's own cost is
+//                           pool / managers
+//   select1_4per_xC/pool    4C threads on a pool of C connections, against
+//                           C raw connections on C threads (target <= 1.053,
+//                           throughput >= 0.95); reports the p99 acquire wait
+//
+// Each iteration of a select1 benchmark runs kBatch statements spread over
+// its threads, so its time is the inverse of the throughput.
+//
+//   bazel run -c opt //bench:pool_bench -- --benchmark_repetitions=5 \
+//       --benchmark_report_aggregates_only=true
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/time/clock.h"
+#include "api/connection_manager.h"
+#include "api/pool.h"
+#include "bench/ratio_reporter.h"
+#include "benchmark/benchmark.h"
+#include "testing/throwaway_postgres.h"
+
+namespace aequor {
+namespace {
+
+constexpr int kBatch = 2000;
+
+std::string g_dsn;  // set in main before any benchmark runs
+
+PGconn* RawConnection() {
+  const char* keywords[] = {"dbname", "application_name", nullptr};
+  const char* values[] = {g_dsn.c_str(), "bench-raw", nullptr};
+  PGconn* conn = PQconnectdbParams(keywords, values, 1);
+  if (PQstatus(conn) != CONNECTION_OK) {
+    std::fprintf(stderr, "connect: %s\n", PQerrorMessage(conn));
+    std::abort();
+  }
+  return conn;
+}
+
+bool RawSelect1(PGconn* conn) {
+  PGresult* r = PQexecParams(conn, "SELECT 1", 0, nullptr, nullptr, nullptr, nullptr, 0);
+  const bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQgetvalue(r, 0, 0)[0] == '1';
+  PQclear(r);
+  return ok;
+}
+
+// A pool of `size` connections, all open before the benchmark's loop.
+std::unique_ptr<Pool> NewPool(int size) {
+  ConnectionManagerBuilder builder;
+  builder.SetConninfo(g_dsn)
+      .SetService("bench")
+      .SetCoordinationSecret("bench-coordination-secret")
+      .UseReaperScheduler(PluginSpec("aequor.reaper.probability", {{"p", "0"}}));
+  PoolOptions options;
+  options.max_size = size;
+  options.min_size = size;
+  absl::StatusOr<std::unique_ptr<Pool>> pool = builder.BuildPool(options);
+  if (!pool.ok()) {
+    std::fprintf(stderr, "pool: %s\n", pool.status().ToString().c_str());
+    std::abort();
+  }
+  // The maintenance thread may be filling it already: wait for it.
+  absl::Status filled = (*pool)->Maintain();
+  const absl::Time end = absl::Now() + absl::Seconds(30);
+  while (filled.ok() && (*pool)->stats().idle != size && absl::Now() < end) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  if (!filled.ok() || (*pool)->stats().idle != size) {
+    std::fprintf(stderr, "pool: %d of %d open: %s\n", (*pool)->stats().idle, size,
+                 filled.ToString().c_str());
+    std::abort();
+  }
+  return *std::move(pool);
+}
+
+// Runs fn(i) for i in [0, threads) on `threads` threads and waits for them.
+void OnThreads(int threads, const std::function<void(int)>& fn) {
+  std::vector<std::thread> running;
+  running.reserve(threads);
+  for (int i = 0; i < threads; ++i) running.emplace_back(fn, i);
+  for (std::thread& t : running) t.join();
+}
+
+// The smallest pool there is: a mutex and a vector of free connections.
+class MiniPool {
+ public:
+  PGconn* Acquire() {
+    std::lock_guard<std::mutex> lock(mu_);
+    PGconn* c = free_.back();
+    free_.pop_back();
+    return c;
+  }
+  void Release(PGconn* c) {
+    std::lock_guard<std::mutex> lock(mu_);
+    free_.push_back(c);
+  }
+  std::vector<PGconn*> free_;
+
+ private:
+  std::mutex mu_;
+};
+
+void AcquireBaseline(benchmark::State& state) {
+  MiniPool mini;
+  mini.free_.push_back(RawConnection());
+  for (auto _ : state) {
+    PGconn* c = mini.Acquire();
+    benchmark::DoNotOptimize(c);
+    mini.Release(c);
+  }
+  PQfinish(mini.free_.back());
+}
+
+void AcquirePool(benchmark::State& state) {
+  std::unique_ptr<Pool> pool = NewPool(1);
+  for (auto _ : state) {
+    absl::StatusOr<PooledConnection> c = pool->Acquire();
+    if (!c.ok()) state.SkipWithError("acquire failed");
+    benchmark::DoNotOptimize(c);
+  }
+}
+
+// `connections` raw connections, each driven by its own thread.
+void Select1Raw(benchmark::State& state, int connections) {
+  std::vector<PGconn*> conns;
+  for (int i = 0; i < connections; ++i) conns.push_back(RawConnection());
+  bool ok = true;
+  for (auto _ : state) {
+    OnThreads(connections, [&](int i) {
+      for (int n = 0; n < kBatch / connections; ++n) {
+        if (!RawSelect1(conns[i])) ok = false;
+      }
+    });
+  }
+  if (!ok) state.SkipWithError("SELECT 1 failed");
+  for (PGconn* c : conns) PQfinish(c);
+}
+
+// `n` threads each with a ConnectionManager of its own: the lanes without
+// the pool, to tell the pool's own cost from the manager's.
+void Select1Managers(benchmark::State& state, int n) {
+  std::vector<std::unique_ptr<ConnectionManager>> managers;
+  for (int i = 0; i < n; ++i) {
+    absl::StatusOr<std::unique_ptr<ConnectionManager>> m =
+        ConnectionManagerBuilder()
+            .SetConninfo(g_dsn)
+            .SetService("bench")
+            .SetCoordinationSecret("bench-coordination-secret")
+            .UseReaperScheduler(PluginSpec("aequor.reaper.probability", {{"p", "0"}}))
+            .Build();
+    if (!m.ok() || !(*m)->Connect().ok()) {
+      state.SkipWithError("manager failed");
+      return;
+    }
+    managers.push_back(*std::move(m));
+  }
+  std::atomic<bool> ok{true};
+  for (auto _ : state) {
+    OnThreads(n, [&](int i) {
+      for (int q = 0; q < kBatch / n; ++q) {
+        absl::StatusOr<QueryResult> r = managers[i]->Query("SELECT 1");
+        if (!r.ok() || r->Get(0, 0) != "1") ok = false;
+      }
+    });
+  }
+  if (!ok) state.SkipWithError("SELECT 1 failed");
+}
+
+// `threads` threads calling Query() on a pool of `size`.
+void Select1Pool(benchmark::State& state, int size, int threads) {
+  std::unique_ptr<Pool> pool = NewPool(size);
+  std::atomic<bool> ok{true};
+  for (auto _ : state) {
+    OnThreads(threads, [&](int) {
+      for (int n = 0; n < kBatch / threads; ++n) {
+        absl::StatusOr<QueryResult> r = pool->Query("SELECT 1");
+        if (!r.ok() || r->Get(0, 0) != "1") ok = false;
+      }
+    });
+  }
+  if (!ok) state.SkipWithError("SELECT 1 failed");
+  // The p99 wait for a connection, from the pool's histogram: the upper
+  // bound of the bucket it falls in, in ms.
+  const LatencyHistogram& wait = pool->metrics().pool->acquire_wait;
+  int64_t seen = 0;
+  for (size_t i = 0; i < LatencyHistogram::kBuckets; ++i) {
+    seen += wait.counts[i];
+    if (seen * 100 >= wait.count * 99) {
+      state.counters["p99_wait_le_ms"] =
+          i < LatencyHistogram::kBoundsMs.size() ? LatencyHistogram::kBoundsMs[i] : 1e9;
+      break;
+    }
+  }
+  state.counters["mean_wait_ms"] = wait.count > 0 ? wait.sum_ms / wait.count : 0;
+}
+
+BENCHMARK(AcquireBaseline)->Name("acquire/baseline")->MinTime(0.3);
+BENCHMARK(AcquirePool)->Name("acquire/pool")->MinTime(0.3);
+BENCHMARK_CAPTURE(Select1Raw, x2, 2)->Name("select1_x2/baseline")->MinTime(0.5)->UseRealTime();
+BENCHMARK_CAPTURE(Select1Managers, x2, 2)->Name("select1_x2/managers")->MinTime(0.5)->UseRealTime();
+BENCHMARK_CAPTURE(Select1Pool, x2, 2, 2)->Name("select1_x2/pool")->MinTime(0.5)->UseRealTime();
+BENCHMARK_CAPTURE(Select1Raw, x4, 4)->Name("select1_x4/baseline")->MinTime(0.5)->UseRealTime();
+BENCHMARK_CAPTURE(Select1Pool, x4, 4, 4)->Name("select1_x4/pool")->MinTime(0.5)->UseRealTime();
+BENCHMARK_CAPTURE(Select1Raw, x8, 8)->Name("select1_x8/baseline")->MinTime(0.5)->UseRealTime();
+BENCHMARK_CAPTURE(Select1Managers, x8, 8)->Name("select1_x8/managers")->MinTime(0.5)->UseRealTime();
+BENCHMARK_CAPTURE(Select1Pool, x8, 8, 8)->Name("select1_x8/pool")->MinTime(0.5)->UseRealTime();
+BENCHMARK_CAPTURE(Select1Raw, c2, 2)->Name("select1_4per_x2/baseline")->MinTime(0.5)->UseRealTime();
+BENCHMARK_CAPTURE(Select1Pool, c2, 2, 8)->Name("select1_4per_x2/pool")->MinTime(0.5)->UseRealTime();
+
+}  // namespace
+}  // namespace aequor
+
+int main(int argc, char** argv) {
+  std::unique_ptr<aequor::testing::ThrowawayPostgres> server;
+  if (const char* dsn = std::getenv("AEQUOR_BENCH_DSN"); dsn != nullptr && dsn[0] != '\0') {
+    aequor::g_dsn = dsn;
+  } else {
+    aequor::testing::ThrowawayPostgresOptions options;
+    options.max_connections = 60;
+    absl::StatusOr<std::unique_ptr<aequor::testing::ThrowawayPostgres>> started =
+        aequor::testing::ThrowawayPostgres::Start(options);
+    if (!started.ok()) {
+      std::fprintf(stderr, "starting PostgreSQL: %s\n",
+                   std::string(started.status().message()).c_str());
+      return 1;
+    }
+    server = *std::move(started);
+    aequor::g_dsn = server->SocketConninfoFor("aequor_app");
+  }
+  return aequor::bench::RunWithRatios(argc, argv);
+}

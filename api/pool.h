@@ -82,9 +82,11 @@ struct PoolOptions {
   // How often, at most, the maintenance thread sleeps between rounds: each
   // round runs the thaw check on every idle connection (non-blocking,
   // without a round trip), replaces dead ones, closes those past
-  // idle_timeout or max_lifetime, opens connections up to min_size, and
-  // renews the leases of idle connections that are due. It also wakes when
-  // the next lease is due, so renewal never waits for this interval.
+  // idle_timeout or max_lifetime, opens connections up to min_size,
+  // renews the leases of idle connections that are due, and asks the reaper
+  // scheduler (as for a warm invocation) on one idle connection, so that a
+  // busy pool still runs its passes. It also wakes when the next lease is
+  // due, so renewal never waits for this interval.
   // Default 5 s. REQUIRES: > 0.
   absl::Duration keepalive_interval = absl::Seconds(5);
   // A connection borrowed for longer than this is reported once per borrow

@@ -77,6 +77,17 @@ bool Lane::DropIfDead() {
   return true;
 }
 
+void Lane::MaybeReap(absl::Time deadline) {
+  if (conn_ == nullptr || !conn_->ok()) return;
+  if (!parts_.reaper
+           .MaybeRun(*conn_, ReapTrigger::kInvocation, /*database_full=*/false,
+                     CallDeadline(deadline))
+           .ok()) {
+    conn_.reset();  // reported by the runner
+    opened_at_ns_ = 0;
+  }
+}
+
 absl::StatusOr<bool> Lane::RenewIfDue(int64_t now_ns, absl::Time deadline) {
   if (conn_ == nullptr || !parts_.leases.enabled()) return false;
   if (parts_.leases.Due(*conn_, now_ns) == LeaseDue::kNothing) return false;

@@ -160,6 +160,10 @@ class Lane {
   // renewed; an error when the renewal failed (the connection is then
   // closed: the next borrower connects with a fresh lease).
   absl::StatusOr<bool> RenewIfDue(int64_t now_ns, absl::Time deadline);
+  // For a pool's maintenance, on an idle lane: asks the reaper scheduler
+  // (as a warm invocation, ReapTrigger::kInvocation) and runs a pass if it
+  // says so, by `deadline`. A pass that lost the connection drops it.
+  void MaybeReap(absl::Time deadline);
   // For a pool's maintenance and borrow check: the thaw check on an idle
   // connection. True when it was found dead (and dropped, with a
   // kClientDead event).

@@ -349,6 +349,33 @@ absl::Status PoolImpl::State::Maintain() {
     if (closing != nullptr) closing->lane.Close(/*report=*/true);
   }
 
+  // The pool's reaper schedule: asked once a round, on an idle connection
+  // (a busy pool's lanes rarely go idle long enough for a call to ask).
+  if (parts.leases_enabled()) {
+    Slot* slot = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (!closed && !idle.empty()) {
+        slot = idle.back();
+        idle.pop_back();
+      }
+    }
+    if (slot != nullptr) {
+      slot->lane.MaybeReap(clock.MonotonicNow() + parts.options().query_budget);
+      std::unique_ptr<Slot> closing;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        if (closed || !slot->lane.connected()) {
+          closing = RemoveLocked(slot);
+          if (!closed) LetWaiterOpenLocked();
+        } else {
+          HandOverLocked(slot);
+        }
+      }
+      if (closing != nullptr) closing->lane.Close(/*report=*/true);
+    }
+  }
+
   // Up to min_size.
   for (;;) {
     Slot* slot;

@@ -230,6 +230,38 @@ TEST_F(PoolTest, MaintenanceRenewsIdleLeasesSoAReaperSparesThem) {
   }
 }
 
+// A busy pool's lanes rarely idle long enough for a call to ask the
+// scheduler: the maintenance round asks it on an idle connection.
+TEST_F(PoolTest, MaintenanceRunsThePoolsReaperScheduleOnAnIdleConnection) {
+  ConnectionManagerBuilder b = testing::QuietBuilder(*server_, "pool_reaps", kSecret);
+  b.SetClock(&clock_)
+      .SetReapMinIdle(absl::ZeroDuration())
+      .UseReaperScheduler(
+          PluginSpec("aequor.reaper.probability", {{"p", "1"}, {"warm_p", "1"}}));
+  absl::StatusOr<std::unique_ptr<Pool>> living = b.BuildPool(ByHand(2));
+  ASSERT_TRUE(living.ok()) << living.status();
+  ASSERT_TRUE((*living)->Query("SELECT 1").ok());  // its connect-time pass: nothing yet
+
+  // Then a frozen instance's pool: its clock 120 s behind, its lease long over.
+  testing::FakeClock past(absl::Now() - absl::Seconds(120));
+  std::unique_ptr<Pool> frozen = MakePool("pool_reaps", ByHand(1), {}, &past);
+  ASSERT_TRUE(frozen->Query("SELECT 1").ok());
+  auto of_frozen = [&] {
+    int n = 0;
+    for (const auto& [pid, name] : Backends("pool_reaps")) {
+      n += absl::StrContains(name, absl::StrCat(";i=", frozen->instance(), ";"));
+    }
+    return n;
+  };
+  ASSERT_EQ(of_frozen(), 1);
+  clock_.Advance(absl::Seconds(2));  // past invocation_gap
+  ASSERT_TRUE((*living)->Maintain().ok());
+  const absl::Time end = absl::Now() + absl::Seconds(20);
+  while (of_frozen() != 0 && absl::Now() < end) absl::SleepFor(absl::Milliseconds(20));
+  EXPECT_EQ(of_frozen(), 0) << "the frozen pool's expired connection is reaped";
+  EXPECT_EQ((*living)->stats().size, 1) << "the living pool keeps its own";
+}
+
 TEST_F(PoolTest, MaintenanceDropsDeadConnectionsAndABorrowerNeverSeesThem) {
   std::unique_ptr<Pool> pool = MakePool("pool_dead", ByHand(2));
   {

@@ -94,6 +94,16 @@ std::vector<std::string> InstanceEnvironment(const char* const* base,
   env[kEnvInstance] = absl::StrCat(number);
   env[kEnvSeed] = absl::StrCat(seed + static_cast<uint64_t>(number));
   env[kEnvWorkload] = std::string(WorkloadName(o.workload));
+  if (o.client == ClientKind::kAequorPool) {
+    env[kEnvPoolSize] = absl::StrCat(o.pool_size);
+    env[kEnvWorkers] = absl::StrCat(o.workers);
+    env[kEnvRequestIntervalMs] = absl::StrCat(o.request_interval_ms);
+    // Idle leases renewed with 3/4 of the TTL left, so that a freeze shorter
+    // than that (less the renewal's own time) never lets one run out.
+    env["AEQUOR_LEASE_RENEW_BEFORE_MS"] = absl::StrCat(o.lease_ttl_ms * 3 / 4);
+    env["AEQUOR_LEASE_BLOCK_BEFORE_MS"] = absl::StrCat(o.lease_ttl_ms / 4);
+    if (o.reaper_scheduler.empty()) env[kEnvReaperScheduler] = kServiceReaperScheduler;
+  }
   if (o.workload == Workload::kWrite && o.faults.terminate_active) {
     env[kEnvWriteDelayS] = absl::StrFormat("%g", kActiveWriteDelayS);
   }

@@ -61,6 +61,14 @@ const Flag kFlags[] = {
     IntFlag("poll-ms", &StormOptions::poll_ms, 5, 10000),
     IntFlag("tail-ms", &StormOptions::tail_ms, 0, 600000),
     IntFlag("reaper-slots", &StormOptions::reaper_slots, 1, 10000),
+    IntFlag("service-instances", &StormOptions::service_instances, 2, 64),
+    IntFlag("pool-size", &StormOptions::pool_size, 1, 64),
+    IntFlag("workers", &StormOptions::workers, 1, 64),
+    IntFlag("request-interval-ms", &StormOptions::request_interval_ms, 1, 10000),
+    IntFlag("duration-s", &StormOptions::duration_s, 5, 3600),
+    IntFlag("freeze-for-good", &StormOptions::freeze_for_good, 0, 63),
+    IntFlag("short-freeze-ms", &StormOptions::short_freeze_ms, 0, 600000),
+    IntFlag("short-freeze-every-ms", &StormOptions::short_freeze_every_ms, 100, 600000),
     StringFlag("dsn", &StormOptions::dsn),
     StringFlag("monitor-dsn", &StormOptions::monitor_dsn),
     StringFlag("client-cmd", &StormOptions::client_cmd),
@@ -151,11 +159,14 @@ absl::Status Apply(const Flag& flag, const std::optional<std::string>& value, St
     case Kind::kClient:
       if (v == "aequor") {
         o->client = ClientKind::kAequor;
+      } else if (v == "aequor-pool") {
+        o->client = ClientKind::kAequorPool;
       } else if (v == "libpq") {
         o->client = ClientKind::kLibpq;
       } else {
-        return Bad(
-            name, absl::StrCat("must be 'aequor' or 'libpq' (or use --client-cmd), got '", v, "'"));
+        return Bad(name, absl::StrCat("must be 'aequor', 'aequor-pool' or 'libpq' (or use "
+                                      "--client-cmd), got '",
+                                      v, "'"));
       }
       return absl::OkStatus();
     case Kind::kWorkload:
@@ -184,6 +195,47 @@ absl::Status Apply(const Flag& flag, const std::optional<std::string>& value, St
 // flag was on the command line.
 absl::Status CheckCombinations(const StormOptions& o,
                                const std::function<bool(absl::string_view)>& given) {
+  // The service mode's flags, and the serverless storm's it has no use for.
+  static constexpr const char* kServiceFlags[] = {
+      "service-instances", "pool-size",       "workers",         "request-interval-ms",
+      "duration-s",        "freeze-for-good", "short-freeze-ms", "short-freeze-every-ms"};
+  static constexpr const char* kServerlessFlags[] = {
+      "invocations", "interval-ms", "invocations-per-instance", "thaw-after-ms",
+      "freeze-delay-ms", "timeout-ms", "tail-ms", "workload", "fault", "reaper-role",
+      "reaper-slots", "frozen-leader", "series-out"};
+  if (o.client == ClientKind::kAequorPool) {
+    if (!o.dsn.empty()) {
+      return Bad("dsn",
+                 "not in the service mode (--client=aequor-pool): it judges kills by the "
+                 "throwaway server's log");
+    }
+    for (const char* flag : kServerlessFlags) {
+      if (given(flag)) {
+        return Bad(flag, "not in the service mode (--client=aequor-pool); see --help");
+      }
+    }
+    if (o.freeze_for_good >= o.service_instances) {
+      return Bad("freeze-for-good",
+                 absl::StrCat("must leave at least one living instance of the ",
+                              o.service_instances, " (--service-instances), got ",
+                              o.freeze_for_good));
+    }
+    // A living instance's idle lease is renewed with lease_ttl_ms * 3/4 left
+    // (the harness sets AEQUOR_LEASE_RENEW_BEFORE_MS so); a freeze must end
+    // before that runs out, with room for the renewal and the clock margin.
+    const int most = o.lease_ttl_ms * 3 / 4 - 250;
+    if (o.short_freeze_ms > most) {
+      return Bad("short-freeze-ms",
+                 absl::StrCat("must be at most ", most,
+                              " (--lease-ttl-ms * 3/4 - 250: an idle lease is renewed with "
+                              "3/4 of its TTL left), got ",
+                              o.short_freeze_ms));
+    }
+  } else {
+    for (const char* flag : kServiceFlags) {
+      if (given(flag)) return Bad(flag, "only in the service mode (--client=aequor-pool)");
+    }
+  }
   if (!o.dsn.empty()) {
     if (given("max-connections")) {
       return Bad("max-connections",

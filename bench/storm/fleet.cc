@@ -72,6 +72,11 @@ void Fleet::Freeze(Instance& inst, double now) {
   inst.history.Set(InstancePhase::kFrozen, now);
 }
 
+void Fleet::Resume(Instance& inst, double now) {
+  inst.history.Set(InstancePhase::kRunning, now);
+  (void)testing::SendSignal(inst.pid, SIGCONT, SignalTarget::kGroup);
+}
+
 void Fleet::Kill(Instance& inst, double now) {
   if (inst.waited) return;
   (void)testing::SendSignal(inst.pid, SIGKILL, SignalTarget::kGroup);

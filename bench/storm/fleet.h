@@ -86,6 +86,10 @@ class Fleet {
   // SIGSTOP to its group; kFrozen at `now`.
   void Freeze(Instance& inst, double now);
 
+  // SIGCONT to its group, and nothing on its stdin (a service instance goes
+  // on with what it was doing); kRunning at `now`.
+  void Resume(Instance& inst, double now);
+
   // SIGKILL to its group (unless reaped already); kEnded at `now`.
   void Kill(Instance& inst, double now);
 

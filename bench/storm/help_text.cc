@@ -17,10 +17,13 @@ invocation, like a warm container, K times in all. At the end every instance is
 killed with SIGKILL and the server is stopped.
 
 Usage: storm [--client=aequor|libpq | --client-cmd='...'] [options]
+       storm --client=aequor-pool [service options]
 
 Fleet:
   --client=aequor|libpq   built-in client (default aequor): a ConnectionManager with
                           leases and reaper, or plain libpq (no reaper)
+  --client=aequor-pool    the service mode (below): long-running services on
+                          aequor::Pool under live traffic
   --client-cmd='CMD'      run CMD through /bin/sh -c as each instance instead
   --invocations=N         invocations in total, cold and warm (default 40)
   --interval-ms=MS        between two new instances (default 400)
@@ -112,6 +115,39 @@ Measuring:
                           faults' random choices (default: random, reported)
   --json-only             print only the JSON line
   --help                  this text
+
+Service mode (--client=aequor-pool; throwaway server only; none of the
+invocation, workload, fault, reaper-role or frozen-leader options apply):
+--service-instances instances start together, each a long-running service
+with an aequor::Pool of --pool-size connections (min_size = max_size, so that
+some stay idle and their leases are renewed by the pool's maintenance) and
+--workers threads sending SELECT pg_backend_pid() every --request-interval-ms
+each. Once every pool is open the run lasts --duration-s. A quarter in, the
+last --freeze-for-good instances are frozen for good: their leases run out
+and the others' reaper passes (default scheduler here
+aequor.reaper.periodic(interval_ms=1000), asked by each pool's maintenance
+round) must free every one of their connections. Every
+--short-freeze-every-ms one of the others, in turn, is frozen for
+--short-freeze-ms and resumed: idle leases are renewed with 3/4 of the TTL
+left (the harness sets AEQUOR_LEASE_RENEW_BEFORE_MS), so none of its
+connections may be killed. A backend terminated while its instance was
+frozen for good is a reaped zombie; one of a living (or briefly frozen)
+instance, a false kill (false_kills_by: running, briefly_frozen).
+  --service-instances=N   instances (default 6; 2..64)
+  --pool-size=K           each pool's size (default 4)
+  --workers=W             traffic threads per instance (default 2)
+  --request-interval-ms=MS  between two statements of one worker (default 20)
+  --duration-s=S          the run, from the moment every pool is open (default 60)
+  --freeze-for-good=F     instances frozen for good a quarter in (default 2;
+                          fewer than --service-instances)
+  --short-freeze-ms=MS    each brief freeze (default 1000; 0: none; at most
+                          --lease-ttl-ms * 3/4 - 250)
+  --short-freeze-every-ms=MS  between two brief freezes (default 3000)
+The JSON's invocations, ok and failed count requests; its "service" object
+(null otherwise) adds instances, pool_size, workers, duration_s,
+frozen_for_good, short_freezes, requests, requests_failed, acquire_timeouts,
+idle_renewals, frozen_backends, frozen_backends_reaped,
+frozen_reaped_within_ms, closed_by_pools and error_samples.
 
 Instance contract (--client-cmd; the built-in clients obey it too): the environment
 has PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE (TCP loopback), AEQUOR_COORDINATION_SECRET

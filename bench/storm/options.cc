@@ -10,6 +10,7 @@ absl::string_view WorkloadName(Workload workload) {
 absl::string_view ClientKindName(ClientKind kind) {
   switch (kind) {
     case ClientKind::kAequor: return "aequor";
+    case ClientKind::kAequorPool: return "aequor-pool";
     case ClientKind::kLibpq: return "libpq";
     case ClientKind::kCommand: return "cmd";
   }

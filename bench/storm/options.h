@@ -22,12 +22,14 @@ namespace aequor {
 namespace storm {
 
 enum class ClientKind {
-  kAequor,   // storm_instance --client=aequor: a ConnectionManager
+  kAequor,      // storm_instance --client=aequor: a ConnectionManager
+  kAequorPool,  // storm_instance --client=aequor-pool: a long-running service
+                // with an aequor::Pool under live traffic (the service mode)
   kLibpq,    // storm_instance --client=libpq: PQconnectdb + SELECT 1, no reaper
   kCommand,  // --client-cmd: /bin/sh -c <client_cmd>
 };
 
-absl::string_view ClientKindName(ClientKind kind);  // "aequor", "libpq", "cmd"
+absl::string_view ClientKindName(ClientKind kind);  // "aequor", "aequor-pool", "libpq", "cmd"
 
 enum class Workload {
   kRead,   // SELECT 1 (libpq) / SELECT pg_backend_pid() (aequor)
@@ -123,6 +125,26 @@ struct StormOptions {
   bool json_only = false;
   // Where to write the CSV "t_ms,connections". Default "": none.
   std::string series_out;
+  // The service mode (client == kAequorPool; bench/storm/service_run.h):
+  // service_instances long-running instances, each with a pool of pool_size
+  // (min_size = max_size) and `workers` threads sending one statement every
+  // request_interval_ms each, for duration_s. A quarter into the run the
+  // last freeze_for_good instances are frozen for good; every
+  // short_freeze_every_ms one of the others (in turn) is frozen for
+  // short_freeze_ms, then resumed. Defaults 6, 4, 2, 20, 60, 2, 1000,
+  // 3000. REQUIRES: service_instances 2..64, pool_size 1..64, workers
+  // 1..64, request_interval_ms 1..10000, duration_s 5..3600,
+  // freeze_for_good 0..service_instances-1, short_freeze_ms 0 (none) or
+  // 1..(lease_ttl_ms * 3/4 - 250), short_freeze_every_ms 100..600000.
+  int service_instances = 6;
+  int pool_size = 4;
+  int workers = 2;
+  int request_interval_ms = 20;
+  int duration_s = 60;
+  int freeze_for_good = 2;
+  int short_freeze_ms = 1000;
+  int short_freeze_every_ms = 3000;
+
   // The storm_instance binary (built-in clients). Default "":
   // FindInstanceBinary("") (storm_main passes its argv[0]).
   std::string instance_binary;

@@ -63,6 +63,22 @@
 // The harness sends "invoke <id>" right after SIGCONT; it never sends "exit"
 // (it SIGKILLs every instance at the end, as a runtime does).
 //
+// Service instances (storm_instance --client=aequor-pool, the service mode):
+// a long-running service with an aequor::Pool of AEQUOR_STORM_POOL_SIZE
+// connections (min_size = max_size, so that some are idle and their leases
+// are renewed by the pool's maintenance) and AEQUOR_STORM_WORKERS threads,
+// each sending SELECT pg_backend_pid() every
+// AEQUOR_STORM_REQUEST_INTERVAL_MS through Pool::Query. It prints
+//   # instance <id>            first: the instance id its leases carry
+//   ready                      once its pool is open
+//   # served <n> failed <m> acquire_timeouts <t> idle_renewals <r> size <s> idle <i>
+//                              every 250 ms, cumulative (the last one wins)
+//   # error <text>             a failed request (the first 20, then every 100th)
+//   # reap ...                 as above, for every pass its pool ran
+// and runs until "exit" on its stdin (or end of file): it then stops its
+// workers, closes its pool, prints a last "# served ..." and exits 0. The
+// harness freezes and resumes it with SIGSTOP and SIGCONT alone.
+//
 // Thread-safety: pure functions.
 #ifndef AEQUOR_BENCH_STORM_PROTOCOL_H_
 #define AEQUOR_BENCH_STORM_PROTOCOL_H_
@@ -86,6 +102,14 @@ inline constexpr char kEnvSeed[] = "AEQUOR_STORM_SEED";
 inline constexpr char kEnvInstance[] = "AEQUOR_STORM_INSTANCE";
 inline constexpr char kEnvWorkload[] = "AEQUOR_STORM_WORKLOAD";
 inline constexpr char kEnvWriteDelayS[] = "AEQUOR_STORM_WRITE_DELAY_S";
+// The service mode (--client=aequor-pool; see "Service instances" above).
+inline constexpr char kEnvPoolSize[] = "AEQUOR_STORM_POOL_SIZE";
+inline constexpr char kEnvWorkers[] = "AEQUOR_STORM_WORKERS";
+inline constexpr char kEnvRequestIntervalMs[] = "AEQUOR_STORM_REQUEST_INTERVAL_MS";
+// The service mode's reaper schedule when --reaper-scheduler is not given:
+// a pass a second (jittered) in each instance, asked by its pool's
+// maintenance round.
+inline constexpr char kServiceReaperScheduler[] = "aequor.reaper.periodic(interval_ms=1000)";
 
 // The table of the write workload, and the failure key of an answer
 // "fail unknown_outcome ...".

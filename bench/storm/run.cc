@@ -27,6 +27,7 @@
 #include "bench/storm/report.h"
 #include "bench/storm/run_clock.h"
 #include "bench/storm/setup.h"
+#include "bench/storm/service_run.h"
 #include "bench/storm/signals.h"
 #include "bench/storm/watch.h"
 
@@ -575,6 +576,7 @@ absl::StatusOr<StormSummary> Storm::Run() {
 }  // namespace
 
 absl::StatusOr<StormSummary> RunStorm(const StormOptions& options, std::ostream* progress) {
+  if (options.client == ClientKind::kAequorPool) return RunServiceStorm(options, progress);
   Storm storm(options, progress);
   return storm.Run();
 }

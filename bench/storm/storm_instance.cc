@@ -7,6 +7,9 @@
 //                                    application_name, reaper pass per its
 //                                    scheduler; runs SELECT pg_backend_pid()
 //   storm_instance --client=libpq    PQconnectdb("") + SELECT 1, no reaper
+//   storm_instance --client=aequor-pool  the service mode: a long-running
+//                                    service on an aequor::Pool with worker
+//                                    threads (protocol.h, "Service instances")
 //
 // The aequor client configures itself with ConnectionManagerBuilder::FromEnv()
 // (every AEQUOR_* variable of the README works, the harness's as before).
@@ -25,9 +28,15 @@
 // libpq says.
 #include <libpq-fe.h>
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <mutex>
+#include <thread>
+#include <vector>
 #include <memory>
 #include <optional>
 #include <string>
@@ -41,9 +50,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "api/connection_manager.h"
 #include "api/errors.h"
+#include "api/pool.h"
 #include "bench/storm/protocol.h"
 #include "core/connect_error.h"
 
@@ -51,9 +62,11 @@ namespace aequor {
 namespace storm {
 namespace {
 
+// One line, whole: a service instance's threads emit concurrently (one
+// stdio call per line; stdio locks the stream for each call).
 void Emit(const std::string& line) {
-  std::fwrite(line.data(), 1, line.size(), stdout);
-  std::fputc('\n', stdout);
+  const std::string whole = absl::StrCat(line, "\n");
+  std::fwrite(whole.data(), 1, whole.size(), stdout);
   std::fflush(stdout);
 }
 
@@ -319,9 +332,135 @@ class AequorClient : public Client {
   std::string config_error_;
 };
 
-constexpr char kUsage[] = "usage: storm_instance --client=aequor|libpq";
+// A long-running service on an aequor::Pool (the service mode, protocol.h's
+// "Service instances"): worker threads send one statement each every
+// request interval through Pool::Query until "exit" or end of file.
+class PoolService {
+ public:
+  // Exit status: 0 after "exit" (or end of file), 1 when the pool cannot be
+  // built (the reason on stderr and as "# error").
+  int Run() {
+    int pool_size = 0;
+    int workers = 0;
+    int interval_ms = 0;
+    if (!absl::SimpleAtoi(Env(kEnvPoolSize), &pool_size) || pool_size < 1 ||
+        !absl::SimpleAtoi(Env(kEnvWorkers), &workers) || workers < 1 ||
+        !absl::SimpleAtoi(Env(kEnvRequestIntervalMs), &interval_ms) || interval_ms < 1) {
+      return Fail(absl::StrCat(kEnvPoolSize, ", ", kEnvWorkers, " and ", kEnvRequestIntervalMs,
+                               " must be positive integers"));
+    }
+    ConnectionManagerBuilder builder = ConnectionManagerBuilder::FromEnv(StormEnv);
+    const std::string idle_text = Env(kEnvMinIdleS);
+    double idle_s = 0;
+    if (!idle_text.empty()) {
+      if (!absl::SimpleAtod(idle_text, &idle_s) || idle_s < 0) {
+        return Fail(absl::StrCat(kEnvMinIdleS, ": not a non-negative number: '", idle_text, "'"));
+      }
+      builder.SetReapMinIdle(absl::Milliseconds(static_cast<int64_t>(idle_s * 1000)));
+    }
+    CallbackHooks hooks;
+    hooks.on_event = [](const Event& e) {
+      if (e.kind != EventKind::kReap) return;
+      Emit(absl::StrFormat(
+          "# reap source=%s outcome=%s scanned=%d candidates=%d killed=%d ms=%d "
+          "frozen_leader_killed=%d",
+          EventSourceName(e.source), ReapOutcomeName(e.reap.outcome), e.reap.scanned,
+          e.reap.candidates, e.reap.killed, absl::ToInt64Milliseconds(e.reap.duration),
+          e.reap.frozen_leader_killed ? 1 : 0));
+    };
+    builder.SetHooks(std::move(hooks));
+    PoolOptions options;
+    options.max_size = pool_size;
+    options.min_size = pool_size;
+    options.keepalive_interval = absl::Milliseconds(250);
+    absl::StatusOr<std::unique_ptr<Pool>> built = builder.BuildPool(options);
+    if (!built.ok()) return Fail(std::string(built.status().message()));
+    pool_ = *std::move(built);
+    Emit(absl::StrCat("# instance ", pool_->instance()));
+    // Open the pool before the traffic starts, so that every connection is
+    // there (and idle ones stay idle) from the first report on.
+    const absl::Time end = absl::Now() + absl::Seconds(30);
+    while (pool_->stats().idle < pool_size && absl::Now() < end) {
+      if (absl::Status s = pool_->Maintain(); !s.ok()) Error(s);
+      if (pool_->stats().idle < pool_size) absl::SleepFor(absl::Milliseconds(20));
+    }
+    Emit("ready");
 
-// The command line: --client=aequor|libpq (the last one counts). Exits 2 on
+    std::vector<std::thread> threads;
+    for (int w = 0; w < workers; ++w) {
+      threads.emplace_back([this, interval_ms] {
+        absl::Time next = absl::Now();
+        while (!stop_.load()) {
+          absl::StatusOr<QueryResult> r = pool_->Query("SELECT pg_backend_pid()");
+          if (r.ok()) {
+            served_.fetch_add(1);
+          } else {
+            failed_.fetch_add(1);
+            Error(r.status());
+          }
+          next += absl::Milliseconds(interval_ms);
+          const absl::Time now = absl::Now();
+          if (next < now) next = now;  // after a freeze: no burst to catch up
+          std::unique_lock<std::mutex> lock(mu_);
+          wake_.wait_for(lock, absl::ToChronoNanoseconds(next - now), [&] { return stop_.load(); });
+        }
+      });
+    }
+    std::thread reporter([this] {
+      while (!stop_.load()) {
+        Report();
+        std::unique_lock<std::mutex> lock(mu_);
+        wake_.wait_for(lock, std::chrono::milliseconds(250), [&] { return stop_.load(); });
+      }
+    });
+    std::string line;
+    while (std::getline(std::cin, line)) {
+      if (absl::StripAsciiWhitespace(line) == kCommandExit) break;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_.store(true);
+    }
+    wake_.notify_all();
+    for (std::thread& t : threads) t.join();
+    reporter.join();
+    (void)pool_->Close(absl::Seconds(5));
+    Report();
+    return 0;
+  }
+
+ private:
+  int Fail(const std::string& message) {
+    std::fprintf(stderr, "storm_instance: %s\n", message.c_str());
+    Emit(absl::StrCat("# error config: ", message));
+    return 1;
+  }
+  // The first 20 failures, then every 100th.
+  void Error(const absl::Status& status) {
+    const int n = errors_.fetch_add(1) + 1;
+    if (n <= 20 || n % 100 == 0) {
+      Emit(absl::StrCat("# error ", FailLine(SqlState(status), status.message()).substr(5)));
+    }
+  }
+  void Report() {
+    const PoolStats s = pool_->stats();
+    Emit(absl::StrCat("# served ", served_.load(), " failed ", failed_.load(),
+                      " acquire_timeouts ", s.acquire_timeouts, " idle_renewals ",
+                      s.idle_renewals, " size ", s.size, " idle ", s.idle));
+  }
+
+  std::unique_ptr<Pool> pool_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int64_t> served_{0};
+  std::atomic<int64_t> failed_{0};
+  std::atomic<int> errors_{0};
+  std::mutex mu_;
+  std::condition_variable wake_;
+};
+
+constexpr char kUsage[] = "usage: storm_instance --client=aequor|aequor-pool|libpq";
+
+// The command line: --client=aequor|aequor-pool|libpq (the last one counts). Exits 2 on
 // anything else, as the harness only ever passes that.
 std::optional<std::string> ParseClient(int argc, char** argv) {
   CLI::App app("storm_instance");
@@ -342,8 +481,9 @@ std::optional<std::string> ParseClient(int argc, char** argv) {
                  app.remaining().front().c_str(), kUsage);
     return std::nullopt;
   }
-  if (client != "aequor" && client != "libpq") {
-    std::fprintf(stderr, "storm_instance: --client must be 'aequor' or 'libpq', got '%s'\n",
+  if (client != "aequor" && client != "aequor-pool" && client != "libpq") {
+    std::fprintf(stderr,
+                 "storm_instance: --client must be 'aequor', 'aequor-pool' or 'libpq', got '%s'\n",
                  client.c_str());
     return std::nullopt;
   }
@@ -353,6 +493,7 @@ std::optional<std::string> ParseClient(int argc, char** argv) {
 int Main(int argc, char** argv) {
   const std::optional<std::string> client = ParseClient(argc, argv);
   if (!client.has_value()) return 2;
+  if (*client == "aequor-pool") return PoolService().Run();
   std::unique_ptr<Client> c;
   if (*client == "aequor") {
     c = std::make_unique<AequorClient>(Work::FromEnv());

@@ -56,6 +56,27 @@ Json FrozenLeader(const std::optional<FrozenLeaderReport>& f) {
   return out;
 }
 
+Json Service(const std::optional<ServiceReport>& r) {
+  if (!r.has_value()) return nullptr;
+  Json out = Json::object();
+  out["instances"] = r->instances;
+  out["pool_size"] = r->pool_size;
+  out["workers"] = r->workers;
+  out["duration_s"] = r->duration_s;
+  out["frozen_for_good"] = r->frozen_for_good;
+  out["short_freezes"] = r->short_freezes;
+  out["requests"] = r->requests;
+  out["requests_failed"] = r->requests_failed;
+  out["acquire_timeouts"] = r->acquire_timeouts;
+  out["idle_renewals"] = r->idle_renewals;
+  out["frozen_backends"] = r->frozen_backends;
+  out["frozen_backends_reaped"] = r->frozen_backends_reaped;
+  out["frozen_reaped_within_ms"] = Ms(r->frozen_reaped_within_ms);
+  out["closed_by_pools"] = r->closed_by_pools;
+  out["error_samples"] = Counts(r->error_samples);
+  return out;
+}
+
 }  // namespace
 
 std::string StormSummaryToJson(const StormSummary& s) {
@@ -110,6 +131,7 @@ std::string StormSummaryToJson(const StormSummary& s) {
   j["warm_invocations"] = s.warm_invocations;
   j["invocations_per_instance"] = s.invocations_per_instance;
   j["thaw_after_ms"] = s.thaw_after_ms;
+  j["service"] = Service(s.service);
   if (!s.client_cmd.empty()) j["client_cmd"] = s.client_cmd;
   if (!s.series_out.empty()) j["series_out"] = s.series_out;
   j["interrupted"] = s.interrupted;

@@ -58,6 +58,32 @@ struct FrozenLeaderReport {
   int kills_while_valid = 0;
 };
 
+// The service mode (--client=aequor-pool; bench/storm/service_run.h). The
+// run's invocations, ok and failed count requests there.
+struct ServiceReport {
+  int instances = 0;
+  int pool_size = 0;
+  int workers = 0;
+  int duration_s = 0;
+  int frozen_for_good = 0;    // instances frozen for good
+  int short_freezes = 0;      // brief freezes done
+  int64_t requests = 0;       // statements the instances sent
+  int64_t requests_failed = 0;
+  int64_t acquire_timeouts = 0;
+  int64_t idle_renewals = 0;  // leases of idle connections renewed by the pools
+  // Backends of the instances frozen for good, and of them those reaped.
+  int frozen_backends = 0;
+  int frozen_backends_reaped = 0;
+  // From the freeze to the last of them reaped (ms; null if none was).
+  std::optional<double> frozen_reaped_within_ms;
+  // Backends of living instances that their pools closed (recycling, a
+  // dead connection dropped): not kills.
+  int closed_by_pools = 0;
+  // Failed requests by key (SQLSTATE or text), from the instances' first
+  // reports of each (counts are requests_failed's).
+  std::map<std::string, int> error_samples;
+};
+
 struct StormSummary {
   std::string client;      // "aequor", "libpq" or "cmd"
   std::string client_cmd;  // kCommand only
@@ -118,6 +144,9 @@ struct StormSummary {
 
   // --frozen-leader; nullopt without it.
   std::optional<FrozenLeaderReport> frozen_leader;
+
+  // The service mode; nullopt in the serverless storm.
+  std::optional<ServiceReport> service;
 
   // Beyond the contract.
   std::map<std::string, int> reaped_by;  // reason from the server log -> count

@@ -100,6 +100,30 @@ TEST(StormEnvironmentTest, TheSchedulerAndTheWriteDelayOnlyWhenTheyApply) {
   }
 }
 
+TEST(StormEnvironmentTest, AServiceInstanceGetsItsPoolTrafficAndRenewalSettings) {
+  const char* const base[] = {nullptr};
+  StormOptions o;
+  o.client = ClientKind::kAequorPool;
+  o.pool_size = 5;
+  o.workers = 3;
+  o.request_interval_ms = 15;
+  o.lease_ttl_ms = 4000;
+  std::vector<std::string> env = InstanceEnvironment(base, {}, o, "s", 0, 1, 1);
+  auto has = [&](const std::string& kv) { return std::count(env.begin(), env.end(), kv) == 1; };
+  EXPECT_TRUE(has("AEQUOR_STORM_POOL_SIZE=5"));
+  EXPECT_TRUE(has("AEQUOR_STORM_WORKERS=3"));
+  EXPECT_TRUE(has("AEQUOR_STORM_REQUEST_INTERVAL_MS=15"));
+  EXPECT_TRUE(has("AEQUOR_LEASE_RENEW_BEFORE_MS=3000"));
+  EXPECT_TRUE(has("AEQUOR_LEASE_BLOCK_BEFORE_MS=1000"));
+  EXPECT_TRUE(has("AEQUOR_REAPER_SCHEDULER=aequor.reaper.periodic(interval_ms=1000)"));
+  o.reaper_scheduler = "aequor.reaper.probability(p=1)";
+  env = InstanceEnvironment(base, {}, o, "s", 0, 1, 1);
+  EXPECT_TRUE(has("AEQUOR_REAPER_SCHEDULER=aequor.reaper.probability(p=1)"));
+  o.client = ClientKind::kAequor;
+  env = InstanceEnvironment(base, {}, o, "s", 0, 1, 1);
+  for (const std::string& kv : env) EXPECT_FALSE(absl::StartsWith(kv, "AEQUOR_STORM_POOL")) << kv;
+}
+
 }  // namespace
 }  // namespace storm
 }  // namespace aequor

@@ -143,6 +143,40 @@ TEST(StormOptionsTest, FrozenLeaderParsesAndExcludesRestartsAndLibpq) {
             "--frozen-leader: has no effect with --client=libpq (no reaper to free it)");
 }
 
+TEST(StormOptionsTest, TheServiceModesFlagsParseAndStayInTheirMode) {
+  absl::StatusOr<StormArgs> a = ParseStormArgs(
+      {"--client=aequor-pool", "--pool-size=8", "--service-instances=5", "--workers=3",
+       "--duration-s=90", "--freeze-for-good=1", "--short-freeze-ms=800",
+       "--short-freeze-every-ms=2000", "--request-interval-ms=10"});
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->options.client, ClientKind::kAequorPool);
+  EXPECT_EQ(a->options.pool_size, 8);
+  EXPECT_EQ(a->options.service_instances, 5);
+  EXPECT_EQ(a->options.workers, 3);
+  EXPECT_EQ(a->options.duration_s, 90);
+  EXPECT_EQ(a->options.freeze_for_good, 1);
+  EXPECT_EQ(a->options.short_freeze_ms, 800);
+  EXPECT_EQ(a->options.short_freeze_every_ms, 2000);
+  EXPECT_EQ(a->options.request_interval_ms, 10);
+
+  EXPECT_EQ(ParseError({"--pool-size=4"}),
+            "--pool-size: only in the service mode (--client=aequor-pool)");
+  EXPECT_EQ(ParseError({"--client=aequor-pool", "--invocations=5"}),
+            "--invocations: not in the service mode (--client=aequor-pool); see --help");
+  EXPECT_EQ(ParseError({"--client=aequor-pool", "--short-freeze-ms=1300"}),
+            "--short-freeze-ms: must be at most 1250 (--lease-ttl-ms * 3/4 - 250: an idle lease "
+            "is renewed with 3/4 of its TTL left), got 1300");
+  EXPECT_TRUE(ParseStormArgs({"--client=aequor-pool", "--lease-ttl-ms=4000",
+                              "--short-freeze-ms=2700"})
+                  .ok());
+  EXPECT_EQ(ParseError({"--client=aequor-pool", "--freeze-for-good=6"}),
+            "--freeze-for-good: must leave at least one living instance of the 6 "
+            "(--service-instances), got 6");
+  EXPECT_EQ(ParseError({"--client=aequor-pool", "--dsn=host=127.0.0.1"}),
+            "--dsn: not in the service mode (--client=aequor-pool): it judges kills by the "
+            "throwaway server's log");
+}
+
 TEST(StormOptionsTest, BothValueFormsAndFlagsParse) {
   absl::StatusOr<StormArgs> a =
       ParseStormArgs({"--invocations", "12", "--interval-ms=100", "--client=libpq", "--json-only",
@@ -178,7 +212,8 @@ TEST(StormOptionsTest, EveryBadValueIsRejectedNamingItsOption) {
             "--timeout-ms: must be an integer in [1, 3600000], got '0'");
   EXPECT_EQ(ParseError({"--seed=-3"}), "--seed: must be an unsigned 64-bit integer, got '-3'");
   EXPECT_EQ(ParseError({"--client=pgbouncer"}),
-            "--client: must be 'aequor' or 'libpq' (or use --client-cmd), got 'pgbouncer'");
+            "--client: must be 'aequor', 'aequor-pool' or 'libpq' (or use --client-cmd), got "
+            "'pgbouncer'");
   EXPECT_EQ(ParseError({"--client-cmd="}), "--client-cmd: must not be empty");
   EXPECT_EQ(ParseError({"--client=libpq", "--client-cmd=echo ok"}),
             "--client-cmd: cannot be combined with --client (it replaces the built-in client)");

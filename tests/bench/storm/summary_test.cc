@@ -179,7 +179,8 @@ TEST(StormSummaryTest, MembersComeInTheDocumentedOrder) {
                                           "instances",
                                           "warm_invocations",
                                           "invocations_per_instance",
-                                          "thaw_after_ms"};
+                                          "thaw_after_ms",
+                                          "service"};
   auto keys_of = [](const std::string& json) {
     std::vector<std::string> keys;
     const nlohmann::ordered_json j = nlohmann::ordered_json::parse(json);

@@ -209,7 +209,9 @@ class Pool {
   // (waiters too), idle connections are closed now, borrowed ones when they
   // are given back. Waits up to `timeout` for those: DeadlineExceeded naming
   // how many are still borrowed (they are closed when given back, later).
-  // Stops the maintenance thread. Idempotent.
+  // Stops the maintenance thread, waiting for a round in progress (at most
+  // about keepalive_interval + connect_timeout when it is opening a
+  // connection to a server that does not answer). Idempotent.
   virtual absl::Status Close(absl::Duration timeout) = 0;
 
   // As ConnectionManager::Flush: hands the events and metrics to the

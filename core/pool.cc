@@ -29,7 +29,7 @@ void AddToHistogram(LatencyHistogram& h, int64_t ns) {
 
 }  // namespace
 
-struct PoolImpl::State {
+struct PoolImpl::State : std::enable_shared_from_this<PoolImpl::State> {
   // One lane and what the pool knows of it.
   struct Slot {
     explicit Slot(LaneParts& parts) : lane(parts) {}
@@ -52,6 +52,11 @@ struct PoolImpl::State {
 
   State(ManagerParts manager_parts, PoolOptions pool_options);
   ~State();
+
+  // Starts the maintenance thread (options.maintenance_thread). It holds a
+  // reference to the state until it stops, so that Close() need not wait
+  // for a round in progress beyond its timeout.
+  void Start();
 
   absl::StatusOr<Slot*> Borrow(absl::Duration timeout);
   void Return(Slot* slot);
@@ -85,7 +90,9 @@ struct PoolImpl::State {
   PoolMetrics counters;             // the counters and acquire_wait
 
   bool stop = false;
-  std::condition_variable wake;  // the maintenance thread's
+  bool maintaining = false;          // the maintenance thread runs
+  std::condition_variable wake;      // the maintenance thread's
+  std::condition_variable finished;  // it stopped
   std::thread maintenance;
 };
 
@@ -94,16 +101,28 @@ PoolImpl::State::State(ManagerParts manager_parts, PoolOptions pool_options)
       options(std::move(pool_options)),
       clock(parts.clock()) {
   parts.bus.SetPoolSource([this] { return MetricsNow(); });
-  if (options.maintenance_thread) maintenance = std::thread([this] { RunMaintenance(); });
+}
+
+void PoolImpl::State::Start() {
+  if (!options.maintenance_thread) return;
+  maintaining = true;
+  maintenance = std::thread([self = shared_from_this()] {
+    self->RunMaintenance();
+    std::lock_guard<std::mutex> lock(self->mu);
+    self->maintaining = false;
+    self->finished.notify_all();
+  });
 }
 
 PoolImpl::State::~State() {
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    stop = true;
+  // The last reference may be the maintenance thread's own.
+  if (maintenance.joinable()) {
+    if (maintenance.get_id() == std::this_thread::get_id()) {
+      maintenance.detach();
+    } else {
+      maintenance.join();
+    }
   }
-  wake.notify_all();
-  if (maintenance.joinable()) maintenance.join();
   // The exporters' last metrics still read this pool.
   parts.bus.Shutdown(kCloseInDestructor);
   parts.bus.SetPoolSource(nullptr);
@@ -252,13 +271,18 @@ absl::Status PoolImpl::State::Close(absl::Duration timeout) {
     }
   }
   wake.notify_all();
-  if (maintenance.joinable() && maintenance.get_id() != std::this_thread::get_id()) {
-    maintenance.join();
-  }
   for (std::unique_ptr<Slot>& slot : closing) slot->lane.Close(/*report=*/true);
   closing.clear();
   std::unique_lock<std::mutex> lock(mu);
   const auto until = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(timeout);
+  // A maintenance round in progress finishes on its own (a slot it holds is
+  // closed when it gives it back); it is waited for only until `timeout`.
+  const bool stopped = finished.wait_until(lock, until, [&] { return !maintaining; });
+  if (!stopped) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        "pool: Close: the maintenance round in progress did not finish within ",
+        absl::FormatDuration(timeout), "; it stops when it does"));
+  }
   if (!drained.wait_until(lock, until, [&] { return in_use == 0; })) {
     return absl::DeadlineExceededError(absl::StrCat(
         "pool: Close: ", in_use, " connection(s) still borrowed after ",
@@ -384,8 +408,13 @@ absl::Status PoolImpl::State::Maintain() {
       if (closed || slots.size() >= static_cast<size_t>(options.min_size)) break;
       slot = NewSlotLocked();
     }
-    const absl::Status s =
-        slot->lane.Connect(clock.MonotonicNow() + parts.options().connect_budget);
+    // One round's refill is short (the next round tries again), so that
+    // Close(), which waits for a round in progress, is not held for a whole
+    // connect_budget by a server that is down.
+    const absl::Duration budget =
+        std::min(parts.options().connect_budget,
+                 options.keepalive_interval + parts.options().connect_timeout);
+    const absl::Status s = slot->lane.Connect(clock.MonotonicNow() + budget);
     std::unique_ptr<Slot> closing;
     {
       std::lock_guard<std::mutex> lock(mu);
@@ -501,7 +530,9 @@ absl::StatusOr<absl::Duration> LeftAfterWait(Clock& clock, absl::Time start,
 }  // namespace
 
 PoolImpl::PoolImpl(ManagerParts parts, PoolOptions options)
-    : state_(std::make_shared<State>(std::move(parts), std::move(options))) {}
+    : state_(std::make_shared<State>(std::move(parts), std::move(options))) {
+  state_->Start();
+}
 
 PoolImpl::~PoolImpl() { (void)state_->Close(kCloseInDestructor); }
 

@@ -64,6 +64,18 @@ constexpr CounterHelp kCounterHelp[] = {
      "warning)."},
 };
 
+// A pool's counters (api/metrics.h PoolMetrics): only a pool has them, so
+// they get families only when present.
+constexpr CounterHelp kPoolCounterHelp[] = {
+    {"pool_acquired", "Borrows a pool served."},
+    {"pool_acquire_timeouts", "Borrows that waited acquire_timeout in vain."},
+    {"pool_leaks", "Borrows held past leak_threshold."},
+    {"pool_recycled", "Pooled connections closed past max_lifetime or idle_timeout."},
+    {"pool_dead_dropped", "Idle pooled connections found dead and dropped."},
+    {"pool_idle_renewals", "Leases of idle pooled connections renewed by maintenance."},
+    {"pool_idle_renewal_failures", "Failed renewals of idle pooled connections' leases."},
+};
+
 // The gauges of api/metrics.h (GaugePoint names), each exposed under its
 // own name in base units: a value as is times `scale`.
 struct GaugeHelp {
@@ -78,6 +90,10 @@ constexpr GaugeHelp kGaugeHelp[] = {
      "measured."},
     {"connection_usage", "aequor_connection_usage", 1,
      "Connection slots in use / slots this role may use, as the last reaper pass read it."},
+    {"pool_size", "aequor_pool_size", 1, "Connections a pool holds open (or is opening)."},
+    {"pool_idle", "aequor_pool_idle", 1, "Pooled connections open and not borrowed."},
+    {"pool_in_use", "aequor_pool_in_use", 1, "Pooled connections borrowed."},
+    {"pool_waiting", "aequor_pool_waiting", 1, "Borrowers waiting for a pooled connection."},
 };
 
 using prometheus::ClientMetric;
@@ -113,11 +129,15 @@ std::vector<MetricFamily> Families(const MetricsSnapshot& m, const std::string& 
     counter_family(c.name, c.help);
     known.insert(c.name);
   }
-  // Counters added to api/metrics.h after this table was written.
+  // A pool's counters, and counters added to api/metrics.h after these
+  // tables were written.
   for (const CounterPoint& p : points) {
-    if (known.insert(p.name).second) {
-      counter_family(p.name, absl::StrCat("aequor counter ", p.name, "."));
+    if (!known.insert(p.name).second) continue;
+    std::string help = absl::StrCat("aequor counter ", p.name, ".");
+    for (const CounterHelp& c : kPoolCounterHelp) {
+      if (c.name == p.name) help = std::string(c.help);
     }
+    counter_family(p.name, help);
   }
 
   // Gauges: one family each, only once a value has been seen.
@@ -140,29 +160,38 @@ std::vector<MetricFamily> Families(const MetricsSnapshot& m, const std::string& 
     out.push_back(std::move(f));
   }
 
-  MetricFamily h;
-  h.name = "aequor_query_duration_seconds";
-  h.help = "Duration of statements (the whole call: retries and reconnects included).";
-  h.type = MetricType::Histogram;
-  ClientMetric c;
-  c.label = base_labels();
-  const LatencyHistogram& lat = m.query_latency;
-  uint64_t cumulative = 0;
-  for (size_t i = 0; i < LatencyHistogram::kBuckets; ++i) {
-    cumulative += static_cast<uint64_t>(lat.counts[i]);
-    ClientMetric::Bucket b;
-    b.cumulative_count = cumulative;
-    b.upper_bound = i < LatencyHistogram::kBoundsMs.size()
-                        ? LatencyHistogram::kBoundsMs[i] / 1000.0
-                        : std::numeric_limits<double>::infinity();
-    c.histogram.bucket.push_back(b);
+  auto histogram_family = [&](std::string name, std::string help, const LatencyHistogram& lat) {
+    MetricFamily h;
+    h.name = std::move(name);
+    h.help = std::move(help);
+    h.type = MetricType::Histogram;
+    ClientMetric c;
+    c.label = base_labels();
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < LatencyHistogram::kBuckets; ++i) {
+      cumulative += static_cast<uint64_t>(lat.counts[i]);
+      ClientMetric::Bucket b;
+      b.cumulative_count = cumulative;
+      b.upper_bound = i < LatencyHistogram::kBoundsMs.size()
+                          ? LatencyHistogram::kBoundsMs[i] / 1000.0
+                          : std::numeric_limits<double>::infinity();
+      c.histogram.bucket.push_back(b);
+    }
+    // The +Inf bucket and _count agree even if a snapshot's count were to
+    // disagree with its buckets.
+    c.histogram.sample_count = cumulative;
+    c.histogram.sample_sum = lat.sum_ms / 1000.0;
+    h.metric.push_back(std::move(c));
+    out.push_back(std::move(h));
+  };
+  histogram_family("aequor_query_duration_seconds",
+                   "Duration of statements (the whole call: retries and reconnects included).",
+                   m.query_latency);
+  if (m.pool.has_value()) {
+    histogram_family("aequor_pool_acquire_wait_seconds",
+                     "How long borrows that got a pooled connection waited for it.",
+                     m.pool->acquire_wait);
   }
-  // The +Inf bucket and _count agree even if a snapshot's count were to
-  // disagree with its buckets.
-  c.histogram.sample_count = cumulative;
-  c.histogram.sample_sum = lat.sum_ms / 1000.0;
-  h.metric.push_back(std::move(c));
-  out.push_back(std::move(h));
   return out;
 }
 

@@ -254,6 +254,40 @@ TEST(FormatPrometheusText, GaugesAreGaugeFamiliesInBaseUnitsWithTheCounterLabels
   EXPECT_FALSE(absl::StrContains(only_offset, "aequor_connection_usage")) << only_offset;
 }
 
+TEST(FormatPrometheusText, APoolsGaugesCountersAndAcquireWaitHaveTheirOwnFamilies) {
+  MetricsSnapshot m;
+  const std::string l = Labels("svc", "inst");
+  // A manager's snapshot has none of them.
+  EXPECT_FALSE(absl::StrContains(FormatPrometheusText(m, "svc", "inst"), "aequor_pool"));
+  PoolMetrics p;
+  p.size = 4;
+  p.idle = 1;
+  p.in_use = 3;
+  p.waiting = 2;
+  p.acquired = 10;
+  p.acquire_timeouts = 1;
+  p.idle_renewals = 7;
+  p.acquire_wait.counts[0] = 9;  // <= 0.25 ms
+  p.acquire_wait.counts[3] = 1;  // (1, 2.5] ms
+  p.acquire_wait.count = 10;
+  p.acquire_wait.sum_ms = 2.0;
+  m.pool = p;
+  const std::string text = FormatPrometheusText(m, "svc", "inst");
+  const std::map<std::string, std::string> s = Samples(text);
+  EXPECT_TRUE(absl::StrContains(text, "# TYPE aequor_pool_in_use gauge\n")) << text;
+  EXPECT_DOUBLE_EQ(Value(s, "aequor_pool_size" + l), 4);
+  EXPECT_DOUBLE_EQ(Value(s, "aequor_pool_in_use" + l), 3);
+  EXPECT_DOUBLE_EQ(Value(s, "aequor_pool_waiting" + l), 2);
+  EXPECT_EQ(s.at("aequor_pool_acquired_total" + l), "10");
+  EXPECT_EQ(s.at("aequor_pool_idle_renewals_total" + l), "7");
+  EXPECT_TRUE(absl::StrContains(text, "# HELP aequor_pool_acquire_timeouts_total Borrows that"))
+      << text;
+  EXPECT_TRUE(absl::StrContains(text, "# TYPE aequor_pool_acquire_wait_seconds histogram\n"));
+  EXPECT_EQ(s.at("aequor_pool_acquire_wait_seconds_bucket" + Labels("svc", "inst", "le=\"0.00025\"")),
+            "9");
+  EXPECT_EQ(s.at("aequor_pool_acquire_wait_seconds_count" + l), "10");
+}
+
 // ---------------------------------------------------------------------------
 // Options and registration, without a server.
 

@@ -14,6 +14,9 @@
 //   select1_4per_xC/pool    4C threads on a pool of C connections, against
 //                           C raw connections on C threads (target <= 1.053,
 //                           throughput >= 0.95); reports the p99 acquire wait
+//   select1_vs_pgbouncer_8on2/pool  8 threads on a pool of 2, against 8 raw
+//                           clients of PgBouncer in transaction mode with 2
+//                           server connections (both over TCP loopback)
 //
 // Each iteration of a select1 benchmark runs kBatch statements spread over
 // its threads, so its time is the inverse of the throughput.
@@ -38,6 +41,7 @@
 #include "api/pool.h"
 #include "bench/ratio_reporter.h"
 #include "benchmark/benchmark.h"
+#include "testing/pgbouncer.h"
 #include "testing/throwaway_postgres.h"
 
 namespace aequor {
@@ -45,11 +49,13 @@ namespace {
 
 constexpr int kBatch = 2000;
 
-std::string g_dsn;  // set in main before any benchmark runs
+std::string g_dsn;          // set in main before any benchmark runs
+std::string g_tcp_dsn;      // the same server over TCP loopback ("" with $AEQUOR_BENCH_DSN)
+std::string g_bouncer_dsn;  // PgBouncer (transaction mode, 2 server connections) in front
 
-PGconn* RawConnection() {
+PGconn* RawConnection(const std::string& dsn = g_dsn) {
   const char* keywords[] = {"dbname", "application_name", nullptr};
-  const char* values[] = {g_dsn.c_str(), "bench-raw", nullptr};
+  const char* values[] = {dsn.c_str(), "bench-raw", nullptr};
   PGconn* conn = PQconnectdbParams(keywords, values, 1);
   if (PQstatus(conn) != CONNECTION_OK) {
     std::fprintf(stderr, "connect: %s\n", PQerrorMessage(conn));
@@ -66,9 +72,9 @@ bool RawSelect1(PGconn* conn) {
 }
 
 // A pool of `size` connections, all open before the benchmark's loop.
-std::unique_ptr<Pool> NewPool(int size) {
+std::unique_ptr<Pool> NewPool(int size, const std::string& dsn = g_dsn) {
   ConnectionManagerBuilder builder;
-  builder.SetConninfo(g_dsn)
+  builder.SetConninfo(dsn)
       .SetService("bench")
       .SetCoordinationSecret("bench-coordination-secret")
       .UseReaperScheduler(PluginSpec("aequor.reaper.probability", {{"p", "0"}}));
@@ -187,9 +193,34 @@ void Select1Managers(benchmark::State& state, int n) {
   if (!ok) state.SkipWithError("SELECT 1 failed");
 }
 
-// `threads` threads calling Query() on a pool of `size`.
-void Select1Pool(benchmark::State& state, int size, int threads) {
-  std::unique_ptr<Pool> pool = NewPool(size);
+// `connections` raw connections to PgBouncer (transaction mode, 2 server
+// connections), each driven by its own thread: the pooler's way.
+void Select1Bouncer(benchmark::State& state, int connections) {
+  if (g_bouncer_dsn.empty()) {
+    state.SkipWithError("no PgBouncer (with $AEQUOR_BENCH_DSN the benchmark starts none)");
+    return;
+  }
+  std::vector<PGconn*> conns;
+  for (int i = 0; i < connections; ++i) conns.push_back(RawConnection(g_bouncer_dsn));
+  bool ok = true;
+  for (auto _ : state) {
+    OnThreads(connections, [&](int i) {
+      for (int n = 0; n < kBatch / connections; ++n) {
+        if (!RawSelect1(conns[i])) ok = false;
+      }
+    });
+  }
+  if (!ok) state.SkipWithError("SELECT 1 failed");
+  for (PGconn* c : conns) PQfinish(c);
+}
+
+// `threads` threads calling Query() on a pool of `size` (to `dsn`).
+void Select1Pool(benchmark::State& state, int size, int threads, const std::string& dsn) {
+  if (dsn.empty()) {
+    state.SkipWithError("no TCP conninfo (with $AEQUOR_BENCH_DSN this pair is skipped)");
+    return;
+  }
+  std::unique_ptr<Pool> pool = NewPool(size, dsn);
   std::atomic<bool> ok{true};
   for (auto _ : state) {
     OnThreads(threads, [&](int) {
@@ -219,20 +250,31 @@ BENCHMARK(AcquireBaseline)->Name("acquire/baseline")->MinTime(0.3);
 BENCHMARK(AcquirePool)->Name("acquire/pool")->MinTime(0.3);
 BENCHMARK_CAPTURE(Select1Raw, x2, 2)->Name("select1_x2/baseline")->MinTime(0.5)->UseRealTime();
 BENCHMARK_CAPTURE(Select1Managers, x2, 2)->Name("select1_x2/managers")->MinTime(0.5)->UseRealTime();
-BENCHMARK_CAPTURE(Select1Pool, x2, 2, 2)->Name("select1_x2/pool")->MinTime(0.5)->UseRealTime();
+BENCHMARK_CAPTURE(Select1Pool, x2, 2, 2, g_dsn)->Name("select1_x2/pool")->MinTime(0.5)->UseRealTime();
 BENCHMARK_CAPTURE(Select1Raw, x4, 4)->Name("select1_x4/baseline")->MinTime(0.5)->UseRealTime();
-BENCHMARK_CAPTURE(Select1Pool, x4, 4, 4)->Name("select1_x4/pool")->MinTime(0.5)->UseRealTime();
+BENCHMARK_CAPTURE(Select1Pool, x4, 4, 4, g_dsn)->Name("select1_x4/pool")->MinTime(0.5)->UseRealTime();
 BENCHMARK_CAPTURE(Select1Raw, x8, 8)->Name("select1_x8/baseline")->MinTime(0.5)->UseRealTime();
 BENCHMARK_CAPTURE(Select1Managers, x8, 8)->Name("select1_x8/managers")->MinTime(0.5)->UseRealTime();
-BENCHMARK_CAPTURE(Select1Pool, x8, 8, 8)->Name("select1_x8/pool")->MinTime(0.5)->UseRealTime();
+BENCHMARK_CAPTURE(Select1Pool, x8, 8, 8, g_dsn)->Name("select1_x8/pool")->MinTime(0.5)->UseRealTime();
 BENCHMARK_CAPTURE(Select1Raw, c2, 2)->Name("select1_4per_x2/baseline")->MinTime(0.5)->UseRealTime();
-BENCHMARK_CAPTURE(Select1Pool, c2, 2, 8)->Name("select1_4per_x2/pool")->MinTime(0.5)->UseRealTime();
+BENCHMARK_CAPTURE(Select1Pool, c2, 2, 8, g_dsn)->Name("select1_4per_x2/pool")->MinTime(0.5)->UseRealTime();
+// 8 clients, 2 server connections, over TCP loopback both: 8 raw clients of
+// PgBouncer in transaction mode (baseline) against 8 threads on a pool of 2.
+BENCHMARK_CAPTURE(Select1Bouncer, b8, 8)
+    ->Name("select1_vs_pgbouncer_8on2/baseline")
+    ->MinTime(0.5)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(Select1Pool, b8, 2, 8, g_tcp_dsn)
+    ->Name("select1_vs_pgbouncer_8on2/pool")
+    ->MinTime(0.5)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace aequor
 
 int main(int argc, char** argv) {
   std::unique_ptr<aequor::testing::ThrowawayPostgres> server;
+  std::unique_ptr<aequor::testing::PgBouncer> bouncer;  // stopped before the server
   if (const char* dsn = std::getenv("AEQUOR_BENCH_DSN"); dsn != nullptr && dsn[0] != '\0') {
     aequor::g_dsn = dsn;
   } else {
@@ -247,6 +289,18 @@ int main(int argc, char** argv) {
     }
     server = *std::move(started);
     aequor::g_dsn = server->SocketConninfoFor("aequor_app");
+    aequor::g_tcp_dsn = server->ConninfoFor("aequor_app");
+    aequor::testing::PgBouncerOptions bouncer_options;
+    bouncer_options.default_pool_size = 2;
+    absl::StatusOr<std::unique_ptr<aequor::testing::PgBouncer>> started_bouncer =
+        aequor::testing::PgBouncer::Start(*server, bouncer_options);
+    if (!started_bouncer.ok()) {
+      std::fprintf(stderr, "starting PgBouncer: %s\n",
+                   std::string(started_bouncer.status().message()).c_str());
+      return 1;
+    }
+    bouncer = *std::move(started_bouncer);
+    aequor::g_bouncer_dsn = bouncer->ConninfoFor("aequor_app");
   }
   return aequor::bench::RunWithRatios(argc, argv);
 }

@@ -52,6 +52,8 @@
 #include "api/registry.h"
 #include "api/retry_policy.h"
 
+typedef struct pg_conn PGconn;  // libpq's, opaque here (<libpq-fe.h>)
+
 namespace aequor {
 
 class Pool;           // api/pool.h
@@ -152,6 +154,10 @@ class Transaction {
   }
 };
 
+// What WithConnection() lends a callback: the manager's live libpq
+// connection, for that call only.
+using ConnectionFn = std::function<absl::Status(PGconn* conn)>;
+
 // Runs one transaction's statements. Return OK to commit, an error to roll
 // back. It may run more than once (see RunTransaction), so it must not have
 // side effects outside the database that cannot be repeated.
@@ -185,6 +191,30 @@ class ConnectionManager {
   // manager from inside it returns FailedPrecondition.
   virtual absl::Status RunTransaction(const TransactionBody& body,
                                       const TransactionOptions& options = {}) = 0;
+
+  // The escape hatch for what the manager does not wrap: COPY,
+  // LISTEN/NOTIFY, large objects, libpq's pipeline mode. Runs `fn` with the
+  // live connection (connecting first if needed, within connect_budget; its
+  // lease renewed first when it is due), under the manager's lock: no other
+  // call runs meanwhile. Returns fn's status, not retried. Afterwards the
+  // connection is checked: one that `fn` left in a transaction, in a COPY,
+  // with a command still running, or lost, is closed (the next call
+  // connects again with a fresh lease), never reused as it is.
+  //
+  // `fn` must not close the connection (PQfinish), replace its notice
+  // processor, or change application_name (the lease); its statements are
+  // not bounded by query_budget (it waits as libpq does). A long `fn`
+  // (a big COPY) is not reaped while it runs: reaper passes spare sessions
+  // that are not idle. Calling this manager from inside `fn` returns
+  // FailedPrecondition; a `fn` that throws is reported as Internal and the
+  // connection closed.
+  //
+  //   absl::Status s = manager->WithConnection([&](PGconn* c) -> absl::Status {
+  //     PGresult* r = PQexec(c, "COPY items FROM STDIN");   // then PQputCopyData,
+  //     ...                                                // PQputCopyEnd, PQgetResult
+  //     return absl::OkStatus();
+  //   });
+  virtual absl::Status WithConnection(const ConnectionFn& fn) = 0;
 
   // Closes the connection (if any). The manager can connect again afterwards.
   virtual void Close() = 0;

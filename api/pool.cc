@@ -65,4 +65,9 @@ absl::Status PooledConnection::RunTransaction(const TransactionBody& body,
   return b_->RunTransaction(body, options);
 }
 
+absl::Status PooledConnection::WithConnection(const ConnectionFn& fn) {
+  if (b_ == nullptr) return Released();
+  return b_->WithConnection(fn);
+}
+
 }  // namespace aequor

@@ -137,6 +137,7 @@ class PooledConnection {
                                               const QueryOptions& options) = 0;
     virtual absl::Status RunTransaction(const TransactionBody& body,
                                         const TransactionOptions& options) = 0;
+    virtual absl::Status WithConnection(const ConnectionFn& fn) = 0;
     virtual bool connected() const = 0;
     virtual std::string application_name() const = 0;
   };
@@ -160,6 +161,8 @@ class PooledConnection {
   }
   absl::Status RunTransaction(const TransactionBody& body,
                               const TransactionOptions& options = {});
+  // ConnectionManager::WithConnection on this handle's connection.
+  absl::Status WithConnection(const ConnectionFn& fn);
   // Whether its connection is open (false before the first call opened it).
   bool connected() const { return b_ != nullptr && b_->connected(); }
   // The lease its connection carries ("" when none).

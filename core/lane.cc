@@ -77,6 +77,42 @@ bool Lane::DropIfDead() {
   return true;
 }
 
+absl::Status Lane::WithConnection(const ConnectionFn& fn,
+                                  std::atomic<std::thread::id>* body_thread) {
+  const absl::Time deadline =
+      parts_.clock().MonotonicNow() + parts_.options().connect_budget;
+  absl::StatusOr<Connection*> conn = EnsureConnected(deadline);
+  if (!conn.ok()) return conn.status();
+  // A lease about to run out is renewed first: `fn` may take a while.
+  if (parts_.leases.Due(**conn, parts_.clock().MonotonicNanos()) != LeaseDue::kNothing &&
+      !parts_.leases.RenewBlocking(**conn, CallDeadline(deadline)).ok()) {
+    conn_.reset();
+    conn = EnsureConnected(deadline);
+    if (!conn.ok()) return conn.status();
+  }
+  absl::Status status;
+  bool threw = false;
+  if (body_thread != nullptr) body_thread->store(std::this_thread::get_id());
+  try {
+    status = fn((*conn)->get());
+  } catch (...) {
+    threw = true;
+    status = absl::InternalError(
+        "WithConnection: the callback threw; the connection was closed");
+  }
+  if (body_thread != nullptr) body_thread->store(std::thread::id());
+  // Nothing of `fn`'s may leak into the next call.
+  const PGTransactionStatusType tx = conn_->transaction_status();
+  if (threw || !conn_->ok() || tx != PQTRANS_IDLE) {
+    conn_.reset();
+    opened_at_ns_ = 0;
+    parts_.events.Disconnected();
+  } else {
+    conn_->MarkUsed(parts_.clock().MonotonicNanos());
+  }
+  return status;
+}
+
 void Lane::MaybeReap(absl::Time deadline) {
   if (conn_ == nullptr || !conn_->ok()) return;
   if (!parts_.reaper

@@ -143,6 +143,8 @@ class Lane {
   absl::Status RunTransaction(const TransactionBody& body, const TransactionOptions& options,
                               std::atomic<std::thread::id>* body_thread);
   absl::StatusOr<ReapReport> RunReaperPass(bool dry_run);
+  // ConnectionManager::WithConnection on this lane.
+  absl::Status WithConnection(const ConnectionFn& fn, std::atomic<std::thread::id>* body_thread);
 
   // Closes the connection, if any; `report`: with a kDisconnect event.
   void Close(bool report);

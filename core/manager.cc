@@ -10,7 +10,8 @@ Manager::~Manager() {
 absl::Status Manager::CheckNotInBody() const {
   if (body_thread_.load() == std::this_thread::get_id()) {
     return absl::FailedPreconditionError(
-        "called from inside a RunTransaction body; use the Transaction it was given");
+        "called from inside a RunTransaction body or a WithConnection callback; use what it "
+        "was given");
   }
   return absl::OkStatus();
 }
@@ -46,6 +47,12 @@ absl::Status Manager::RunTransaction(const TransactionBody& body,
   if (absl::Status s = CheckNotInBody(); !s.ok()) return s;
   std::lock_guard<std::mutex> lock(mu_);
   return lane_.RunTransaction(body, options, &body_thread_);
+}
+
+absl::Status Manager::WithConnection(const ConnectionFn& fn) {
+  if (absl::Status s = CheckNotInBody(); !s.ok()) return s;
+  std::lock_guard<std::mutex> lock(mu_);
+  return lane_.WithConnection(fn, &body_thread_);
 }
 
 absl::StatusOr<ReapReport> Manager::RunReaperPass(bool dry_run) {

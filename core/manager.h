@@ -40,6 +40,7 @@ class Manager final : public ConnectionManager {
   absl::StatusOr<ReapReport> RunReaperPass(bool dry_run) override;
   absl::Status RunTransaction(const TransactionBody& body,
                               const TransactionOptions& options) override;
+  absl::Status WithConnection(const ConnectionFn& fn) override;
 
   bool connected() const override;
   std::string service() const override { return parts_.service(); }

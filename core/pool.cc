@@ -492,6 +492,9 @@ class BorrowedLane final : public PooledConnection::Borrowed {
                               const TransactionOptions& options) override {
     return slot_->lane.RunTransaction(body, options, /*body_thread=*/nullptr);
   }
+  absl::Status WithConnection(const ConnectionFn& fn) override {
+    return slot_->lane.WithConnection(fn, /*body_thread=*/nullptr);
+  }
   bool connected() const override { return slot_->lane.connected(); }
   std::string application_name() const override { return slot_->lane.lease(); }
 

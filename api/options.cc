@@ -80,6 +80,10 @@ absl::Status ValidateOptions(const ManagerOptions& o) {
     return Invalid("reap_min_idle",
                    absl::StrCat("must not be negative, got ", Show(o.reap_min_idle)));
   }
+  if (o.statement_cache_size < 0 || o.statement_cache_size > 10000) {
+    return Invalid("statement_cache_size",
+                   absl::StrCat("must be in [0, 10000], got ", o.statement_cache_size));
+  }
   if (o.reap_max_kills < 1 || o.reap_max_kills > 1000) {
     return Invalid("reap_max_kills", absl::StrCat("must be in [1, 1000], got ", o.reap_max_kills));
   }

@@ -210,6 +210,18 @@ struct ManagerOptions {
   // never infinite, even with an infinite connect_budget.
   absl::Duration connect_timeout = absl::Seconds(5);
 
+  // Statements prepared per connection (core/statement_cache.h): a
+  // statement run a second time on a connection is prepared there, in the
+  // same round trip, and run by name from then on, so the server parses and
+  // plans it once. The first use of a statement on a connection (a cold
+  // serverless invocation's) is never prepared and costs nothing; a
+  // statement that is not cached runs as without the cache. 0 turns it off.
+  // Statements inside RunTransaction() bodies are not cached. Behind a
+  // transaction-mode pooler a connection's cache turns itself off at the
+  // first name the server does not know (that statement runs again,
+  // unnamed: it had not run). Default 0 (off). REQUIRES: 0..10000.
+  int statement_cache_size = 0;
+
   // The plugins, by name and parameters.
   PluginSpec signer = PluginSpec(std::string(kDefaultSigner));
   PluginSpec reaper_scheduler = DefaultReaperSchedulerSpec();  // kDefaultReaperScheduler

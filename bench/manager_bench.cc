@@ -54,8 +54,10 @@ std::string g_dsn;  // set in main before any benchmark runs
 // `emf_fd` >= 0: with the EMF exporter writing there. `scheduler`: the
 // reaper scheduler (default: never a pass, and no connect-time probe).
 std::unique_ptr<ConnectionManager> NewManager(
-    int emf_fd = -1, PluginSpec scheduler = PluginSpec("aequor.reaper.probability", {{"p", "0"}})) {
+    int emf_fd = -1, PluginSpec scheduler = PluginSpec("aequor.reaper.probability", {{"p", "0"}}),
+    int statement_cache_size = 0) {
   ConnectionManagerBuilder builder;
+  builder.mutable_options().statement_cache_size = statement_cache_size;
   builder.SetConninfo(g_dsn)
       .SetService("bench")
       .SetCoordinationSecret("bench-coordination-secret")
@@ -335,6 +337,26 @@ BENCHMARK(Select1PairedControl)->Name("select1/paired_control")->Iterations(400)
 BENCHMARK(Select1PairedDeadline)->Name("select1/paired_deadline")->Iterations(400)->UseRealTime();
 BENCHMARK(ConnectPaired)->Name("connect/paired")->Iterations(60)->UseRealTime();
 
+// A parameterised query with a join to plan, through a manager without and
+// with the statement cache (prepared on its second run, by name after).
+void ParamQuery(benchmark::State& state, int cache_size) {
+  std::unique_ptr<ConnectionManager> m =
+      NewManager(-1, PluginSpec("aequor.reaper.probability", {{"p", "0"}}), cache_size);
+  if (absl::Status s = m->Connect(); !s.ok()) {
+    state.SkipWithError(std::string(s.message()).c_str());
+    return;
+  }
+  for (auto _ : state) {
+    absl::StatusOr<QueryResult> r = m->Query(
+        "SELECT c.relname, n.nspname, c.relkind FROM pg_class c JOIN pg_namespace n "
+        "ON n.oid = c.relnamespace WHERE c.relname = $1 AND n.nspname = $2",
+        {"pg_class", "pg_catalog"});
+    if (!r.ok() || r->rows() != 1) state.SkipWithError("query failed");
+  }
+}
+
+BENCHMARK_CAPTURE(ParamQuery, unprepared, 0)->Name("param_query/baseline")->MinTime(0.5)->UseRealTime();
+BENCHMARK_CAPTURE(ParamQuery, prepared, 16)->Name("param_query/prepared")->MinTime(0.5)->UseRealTime();
 BENCHMARK(Select1Baseline)->Name("select1/baseline")->MinTime(0.5)->UseRealTime();
 BENCHMARK(Select1Aequor)->Name("select1/aequor")->MinTime(0.5)->UseRealTime();
 BENCHMARK(Select1AequorEmf)->Name("select1/aequor_emf")->MinTime(0.5)->UseRealTime();

@@ -63,6 +63,8 @@ constexpr EnvOption kTable[] = {
     {"AEQUOR_QUERY_BUDGET_MS", "query_budget", EnvUnit::kMillisecondsOrInf, &O::query_budget},
     {"AEQUOR_CANCEL_TIMEOUT_MS", "cancel_timeout", EnvUnit::kMilliseconds, &O::cancel_timeout},
     {"AEQUOR_CONNECT_TIMEOUT_S", "connect_timeout", EnvUnit::kSeconds, &O::connect_timeout},
+    {"AEQUOR_STATEMENT_CACHE_SIZE", "statement_cache_size", EnvUnit::kCount,
+     &O::statement_cache_size},
     {"AEQUOR_SIGNER", "signer", EnvUnit::kPluginSpec, &O::signer},
     {"AEQUOR_REAPER_SCHEDULER", "reaper_scheduler", EnvUnit::kPluginSpec, &O::reaper_scheduler},
     {"AEQUOR_RETRY_POLICY", "retry_policy", EnvUnit::kPluginSpec, &O::retry_policy},

@@ -26,6 +26,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "api/options.h"
+#include "core/statement_cache.h"
 #include "util/pg.h"
 
 namespace aequor {
@@ -124,6 +125,11 @@ class Connection {
   std::optional<bool> behind_pooler() const { return behind_pooler_; }
   void SetBehindPooler(bool behind) { behind_pooler_ = behind; }
 
+  // Its prepared statements (ManagerOptions::statement_cache_size); null
+  // when the cache is off.
+  StatementCache* statement_cache() const { return cache_.get(); }
+  void EnableStatementCache(int capacity) { cache_ = std::make_unique<StatementCache>(capacity); }
+
   // The end of its last use, monotonic.
   int64_t last_used_ns() const { return last_used_ns_; }
   void MarkUsed(int64_t now_ns) { last_used_ns_ = now_ns; }
@@ -139,6 +145,7 @@ class Connection {
   int64_t block_at_ns_ = kNever;
   int64_t last_used_ns_ = 0;
   std::optional<bool> behind_pooler_;
+  std::unique_ptr<StatementCache> cache_;
 };
 
 }  // namespace aequor

@@ -6,10 +6,12 @@
 #include <cstring>
 
 #include "absl/base/optimization.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "api/errors.h"
 #include "core/classify.h"
 #include "core/pooler.h"
+#include "core/statement_cache.h"
 #include "core/statement_params.h"
 
 namespace aequor {
@@ -213,6 +215,9 @@ absl::Status Lane::ConnectOnce(const ConnectSpec& spec, int attempt, absl::Durat
     return conn.status();
   }
   conn_ = *std::move(conn);
+  if (parts_.options().statement_cache_size > 0) {
+    conn_->EnableStatementCache(parts_.options().statement_cache_size);
+  }
   parts_.leases.Install(*conn_, *std::move(lease), start_ns);
   conn_->MarkUsed(end_ns);
   opened_at_ns_ = end_ns;
@@ -304,13 +309,19 @@ absl::StatusOr<QueryResult> Lane::Query(absl::string_view sql, absl::Span<const 
 
     const PGTransactionStatusType before = conn->transaction_status();
     Execution exec;
-    if (ABSL_PREDICT_FALSE(renew_in_pipeline)) {
-      exec = parts_.leases.ExecWithRenewal(*conn, statement, deadline);
-      if (!exec.signing.ok()) return exec.signing;
+    StatementCache* const cache = conn->statement_cache();
+    if (ABSL_PREDICT_TRUE(cache == nullptr)) {
+      if (ABSL_PREDICT_FALSE(renew_in_pipeline)) {
+        exec = parts_.leases.ExecWithRenewal(*conn, statement, deadline);
+        if (!exec.signing.ok()) return exec.signing;
+      } else {
+        pg::Reply reply = conn->Run(statement, deadline);
+        exec.result = std::move(reply.result);
+        exec.timed_out = reply.timed_out;
+      }
     } else {
-      pg::Reply reply = conn->Run(statement, deadline);
-      exec.result = std::move(reply.result);
-      exec.timed_out = reply.timed_out;
+      exec = RunCached(*conn, *cache, sql, statement, renew_in_pipeline, before, deadline);
+      if (!exec.signing.ok()) return exec.signing;
     }
     if (ABSL_PREDICT_TRUE(Succeeded(exec.result.get()))) {
       const int64_t end_ns = parts_.clock().MonotonicNanos();
@@ -341,6 +352,56 @@ absl::StatusOr<QueryResult> Lane::Query(absl::string_view sql, absl::Span<const 
             AfterStatementFailure(sql, failure, attempt, start_ns, backoff)) {
       return *std::move(error);
     }
+  }
+}
+
+Execution Lane::RunCached(Connection& conn, StatementCache& cache, absl::string_view sql,
+                          pg::Statement& statement, bool renew_in_pipeline,
+                          PGTransactionStatusType before, const pg::Deadline& deadline) {
+  for (bool unnamed = false;;) {
+    statement.prepared_name = nullptr;
+    StatementCache::Use use;
+    if (!unnamed) use = cache.Next(sql);
+    Execution exec;
+    if (renew_in_pipeline) {
+      // The renewal's pipeline runs a prepared statement, never prepares one.
+      if (!use.prepare) statement.prepared_name = use.name;
+      exec = parts_.leases.ExecWithRenewal(conn, statement, deadline);
+      renew_in_pipeline = false;
+    } else if (use.prepare) {
+      bool prepared = false;
+      pg::Reply reply = pg::PrepareAndRun(conn.get(), use.name, statement, deadline, &prepared);
+      if (prepared) cache.Prepared(sql);
+      exec.result = std::move(reply.result);
+      exec.timed_out = reply.timed_out;
+    } else {
+      statement.prepared_name = use.name;
+      pg::Reply reply = conn.Run(statement, deadline);
+      exec.result = std::move(reply.result);
+      exec.timed_out = reply.timed_out;
+    }
+    statement.prepared_name = nullptr;
+    if (use.name == nullptr || use.prepare || unnamed || !exec.signing.ok() ||
+        Succeeded(exec.result.get()) || exec.timed_out || !conn.ok()) {
+      return exec;
+    }
+    // A prepared statement the server refused before running it: a name it
+    // does not know (a pooler moved us to another server session, or
+    // DISCARD ALL) or a plan it will not reuse (the table changed). Once
+    // more, unnamed, unless a transaction of the caller's is now aborted.
+    const char* state = PQresultErrorField(exec.result.get(), PG_DIAG_SQLSTATE);
+    const char* message = PQresultErrorField(exec.result.get(), PG_DIAG_MESSAGE_PRIMARY);
+    const absl::string_view code = state != nullptr ? state : "";
+    if (code == "26000") {
+      cache.Disable();
+    } else if (code == "0A000" && message != nullptr &&
+               absl::StartsWith(message, "cached plan must not change result type")) {
+      cache.Retire(sql);
+    } else {
+      return exec;
+    }
+    if (before != PQTRANS_IDLE) return exec;
+    unnamed = true;
   }
 }
 

@@ -202,6 +202,12 @@ class Lane {
   std::optional<absl::Status> AfterStatementFailure(absl::string_view sql,
                                                     const StatementFailure& failure, int attempt,
                                                     int64_t start_ns, Backoff& backoff);
+  // Runs `statement` for `sql` on `conn` through its statement cache
+  // (core/statement_cache.h): by name, prepared with this run, or unnamed;
+  // once more unnamed when the server refused a name before running it.
+  Execution RunCached(Connection& conn, StatementCache& cache, absl::string_view sql,
+                      pg::Statement& statement, bool renew_in_pipeline,
+                      PGTransactionStatusType before, const pg::Deadline& deadline);
   // A transaction id's fate, looked up on a (new) connection until `deadline`.
   XidFate ResolveXid(const std::string& xid, absl::Time deadline);
   // When a connect inside a call that ends at `call_deadline` must give up:

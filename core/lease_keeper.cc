@@ -102,8 +102,11 @@ Execution LeaseKeeper::ExecWithRenewal(Connection& connection, const pg::Stateme
   const bool sent =
       (PQisnonblocking(conn) || PQsetnonblocking(conn, 1) == 0) && PQenterPipelineMode(conn) &&
       PQsendQueryParams(conn, renew_sql_.c_str(), 1, nullptr, lease_value, nullptr, nullptr, 0) &&
-      PQsendQueryParams(conn, statement.text, statement.n_params, nullptr, statement.values,
-                        statement.lengths, statement.formats, 0) &&
+      (statement.prepared_name != nullptr
+           ? PQsendQueryPrepared(conn, statement.prepared_name, statement.n_params,
+                                 statement.values, statement.lengths, statement.formats, 0)
+           : PQsendQueryParams(conn, statement.text, statement.n_params, nullptr,
+                               statement.values, statement.lengths, statement.formats, 0)) &&
       PQpipelineSync(conn);
   // The pipeline's next result once it is complete; false once the
   // deadline has passed (the connection is then closed).

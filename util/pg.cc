@@ -144,8 +144,11 @@ Reply Run(PGconn* conn, const Statement& s, const Deadline& deadline) {
   Reply out;
   if (deadline.none()) {
     out.result.reset(s.simple ? PQexec(conn, s.text)
-                              : PQexecParams(conn, s.text, s.n_params, nullptr, s.values, s.lengths,
-                                             s.formats, 0));
+                     : s.prepared_name != nullptr
+                         ? PQexecPrepared(conn, s.prepared_name, s.n_params, s.values, s.lengths,
+                                          s.formats, 0)
+                         : PQexecParams(conn, s.text, s.n_params, nullptr, s.values, s.lengths,
+                                        s.formats, 0));
     return out;
   }
   if (!PQisnonblocking(conn) && PQsetnonblocking(conn, 1) != 0) {
@@ -154,8 +157,11 @@ Reply Run(PGconn* conn, const Statement& s, const Deadline& deadline) {
     return out;
   }
   const int sent = s.simple ? PQsendQuery(conn, s.text)
-                            : PQsendQueryParams(conn, s.text, s.n_params, nullptr, s.values,
-                                                s.lengths, s.formats, 0);
+                   : s.prepared_name != nullptr
+                       ? PQsendQueryPrepared(conn, s.prepared_name, s.n_params, s.values,
+                                             s.lengths, s.formats, 0)
+                       : PQsendQueryParams(conn, s.text, s.n_params, nullptr, s.values, s.lengths,
+                                           s.formats, 0);
   if (!sent) {
     out.result.reset(PQmakeEmptyPGresult(conn, PGRES_FATAL_ERROR));
     return out;
@@ -172,6 +178,52 @@ Reply Run(PGconn* conn, const Statement& s, const Deadline& deadline) {
     Keep(out.result, next);
     if (last) break;
   }
+  if (out.result == nullptr) out.result.reset(PQmakeEmptyPGresult(conn, PGRES_FATAL_ERROR));
+  return out;
+}
+
+Reply PrepareAndRun(PGconn* conn, const char* name, const Statement& s, const Deadline& deadline,
+                    bool* prepared) {
+  *prepared = false;
+  Reply out;
+  const bool sent =
+      (PQisnonblocking(conn) || PQsetnonblocking(conn, 1) == 0) && PQenterPipelineMode(conn) &&
+      PQsendPrepare(conn, name, s.text, s.n_params, nullptr) &&
+      PQsendQueryPrepared(conn, name, s.n_params, s.values, s.lengths, s.formats, 0) &&
+      PQpipelineSync(conn);
+  if (!sent) {
+    if (PQpipelineStatus(conn) != PQ_PIPELINE_OFF) PQexitPipelineMode(conn);
+    out.result.reset(PQmakeEmptyPGresult(conn, PGRES_FATAL_ERROR));
+    return out;
+  }
+  // The pipeline's results: the prepare's, NULL, the statement's (one or
+  // more), NULL, then the sync.
+  auto next = [&](Result& into) {
+    if (out.timed_out || !FlushAndAwait(conn, deadline)) {
+      out.timed_out = true;
+      into.reset();
+      return false;
+    }
+    into.reset(PQgetResult(conn));
+    return true;
+  };
+  auto rest_of_query = [&](Result* keep) {
+    Result r;
+    while (next(r) && r != nullptr) {
+      if (keep != nullptr) Keep(*keep, r.release());
+    }
+  };
+  Result prepare;
+  next(prepare);
+  rest_of_query(nullptr);
+  Result run;
+  if (next(run) && run != nullptr) rest_of_query(&run);
+  Result sync;
+  next(sync);
+  if (out.timed_out) return out;  // the connection is closed: the caller drops it
+  if (PQpipelineStatus(conn) != PQ_PIPELINE_OFF) PQexitPipelineMode(conn);
+  *prepared = prepare != nullptr && PQresultStatus(prepare.get()) == PGRES_COMMAND_OK;
+  out.result = *prepared || prepare == nullptr ? std::move(run) : std::move(prepare);
   if (out.result == nullptr) out.result.reset(PQmakeEmptyPGresult(conn, PGRES_FATAL_ERROR));
   return out;
 }

@@ -104,6 +104,9 @@ struct Statement {
   // (NUL-terminated, lengths unused).
   const int* lengths = nullptr;
   const int* formats = nullptr;
+  // Non-null: run the statement prepared under this name on the connection
+  // (PQsendQueryPrepared; `text` is then only for messages).
+  const char* prepared_name = nullptr;
 };
 
 // What a timed-out statement's error says (Outcome::message()).
@@ -124,6 +127,14 @@ struct Reply {
 // Sends `statement` on `conn` and waits for its result until `deadline`.
 // Switches `conn` to non-blocking mode (libpq's PQexec still blocks on it).
 Reply Run(PGconn* conn, const Statement& statement, const Deadline& deadline);
+
+// Prepares `statement` as `name` and runs it, in one round trip (libpq's
+// pipeline mode), until `deadline`. `*prepared` says whether the server
+// kept the prepared statement. When preparing failed, the reply is that
+// error (the statement would have failed the same way unprepared: its text
+// does not parse, or the transaction is aborted); nothing ran.
+Reply PrepareAndRun(PGconn* conn, const char* name, const Statement& statement,
+                    const Deadline& deadline, bool* prepared);
 
 // Sends what libpq holds for `conn` and waits for the next result to be
 // complete (PQgetResult would not block) until `deadline`; false when the

@@ -104,7 +104,9 @@ std::vector<MetricFamily> Families(const MetricsSnapshot& m, const std::string& 
                                    const std::string& instance) {
   const std::vector<CounterPoint> points = Counters(m);
   auto base_labels = [&] {
-    return std::vector<ClientMetric::Label>{{"service", service}, {"instance", instance}};
+    // Not `instance`: Prometheus puts its own `instance` (the scrape target)
+    // on every series, and would rename ours to exported_instance.
+    return std::vector<ClientMetric::Label>{{"service", service}, {"aequor_instance", instance}};
   };
   std::vector<MetricFamily> out;
   auto counter_family = [&](absl::string_view name, absl::string_view help) {

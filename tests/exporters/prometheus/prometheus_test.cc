@@ -125,7 +125,7 @@ std::vector<std::string> SampleLines(const std::string& text) {
 
 std::string Labels(absl::string_view service, absl::string_view instance,
                    absl::string_view extra = "") {
-  return absl::StrCat("{service=\"", service, "\",instance=\"", instance, "\"",
+  return absl::StrCat("{service=\"", service, "\",aequor_instance=\"", instance, "\"",
                       extra.empty() ? "" : ",", extra, "}");
 }
 
@@ -443,7 +443,7 @@ TEST_F(PrometheusScrapeTest, AScrapeAfterFlushShowsTheQueriesTheErrorAndTheHisto
     if (absl::StartsWith(line, "exposer_")) continue;
     EXPECT_TRUE(absl::StartsWith(line, "aequor_")) << line;
     EXPECT_TRUE(absl::StrContains(line, absl::StrCat("service=\"", kService, "\""))) << line;
-    EXPECT_TRUE(absl::StrContains(line, absl::StrCat("instance=\"", kInstance, "\""))) << line;
+    EXPECT_TRUE(absl::StrContains(line, absl::StrCat("aequor_instance=\"", kInstance, "\""))) << line;
   }
   std::printf("---- exposition ----\n%s--------------------\n", text.c_str());
 }

@@ -128,7 +128,9 @@ class Connection {
   // Its prepared statements (ManagerOptions::statement_cache_size); null
   // when the cache is off.
   StatementCache* statement_cache() const { return cache_.get(); }
-  void EnableStatementCache(int capacity) { cache_ = std::make_unique<StatementCache>(capacity); }
+  void EnableStatementCache(int capacity, std::string name_prefix) {
+    cache_ = std::make_unique<StatementCache>(capacity, std::move(name_prefix));
+  }
 
   // The end of its last use, monotonic.
   int64_t last_used_ns() const { return last_used_ns_; }

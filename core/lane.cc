@@ -216,7 +216,12 @@ absl::Status Lane::ConnectOnce(const ConnectSpec& spec, int attempt, absl::Durat
   }
   conn_ = *std::move(conn);
   if (parts_.options().statement_cache_size > 0) {
-    conn_->EnableStatementCache(parts_.options().statement_cache_size);
+    // Names unique to this connection in the whole fleet (see
+    // core/statement_cache.h): instance id, then a serial of this process.
+    static std::atomic<uint64_t> serial{0};
+    conn_->EnableStatementCache(
+        parts_.options().statement_cache_size,
+        absl::StrCat("aq_", parts_.instance(), "_", serial.fetch_add(1), "_"));
   }
   parts_.leases.Install(*conn_, *std::move(lease), start_ns);
   conn_->MarkUsed(end_ns);

@@ -32,7 +32,7 @@ StatementCache::Use StatementCache::Next(absl::string_view sql) {
     return use;
   }
   if (e.uses < 2 || prepared_ >= capacity_) return use;
-  if (e.name.empty()) e.name = absl::StrCat("aequor_", next_name_++);
+  if (e.name.empty()) e.name = absl::StrCat(prefix_, next_name_++);
   use.name = e.name.c_str();
   use.prepare = true;
   return use;

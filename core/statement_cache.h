@@ -10,7 +10,7 @@
 // statements are a fixed set). A new connection starts empty: statements
 // are prepared again after a reconnect.
 //
-//   StatementCache cache(256);
+//   StatementCache cache(256, "aq_Ab3dEf9h_12_");
 //   StatementCache::Use use = cache.Next(sql);
 //   if (use.prepare) { /* PrepareAndRun(use.name); on success */ cache.Prepared(sql); }
 //   else if (use.name != nullptr) { /* run the prepared use.name */ }
@@ -34,8 +34,14 @@ namespace aequor {
 
 class StatementCache {
  public:
-  // REQUIRES: capacity >= 1.
-  explicit StatementCache(int capacity) : capacity_(capacity) {}
+  // Names are `prefix` followed by a number. The prefix must be unique to
+  // this connection across the fleet (the builder's: instance id and a
+  // serial): behind a transaction-mode pooler another client's statement
+  // may sit on the same server session, and a name of ours must never run
+  // it (it then fails 26000 instead, and the cache turns off).
+  // REQUIRES: capacity >= 1; prefix + 10 digits fit 63 bytes.
+  StatementCache(int capacity, std::string prefix)
+      : capacity_(capacity), prefix_(std::move(prefix)) {}
 
   struct Use {
     // The statement's name on the server; null: run it unnamed.
@@ -58,13 +64,14 @@ class StatementCache {
 
  private:
   struct Entry {
-    std::string name;  // "aequor_<n>" once given
+    std::string name;  // prefix + <n>, once given
     int uses = 0;
     bool prepared = false;
     bool retired = false;
   };
 
   const int capacity_;
+  const std::string prefix_;
   // Nodes: a name handed out stays where it is while the map grows.
   absl::node_hash_map<std::string, Entry> entries_;
   int prepared_ = 0;   // entries prepared (or being), retired included

@@ -11,6 +11,7 @@
 #include "api/connection_manager.h"
 #include "gtest/gtest.h"
 #include "testing/manager_builders.h"
+#include "testing/pgbouncer.h"
 #include "testing/postgres_test_base.h"
 #include "testing/throwaway_postgres.h"
 
@@ -121,6 +122,36 @@ TEST_F(PreparedStatementsTest, ErrorsOfAPreparedStatementAreTheStatementsOwn) {
   absl::StatusOr<QueryResult> zero = m->Query(div, {0});  // prepared, then fails at run
   EXPECT_EQ(SqlState(zero.status()), "22012");
   EXPECT_TRUE(m->Query(div, {1}).ok());
+}
+
+// Behind PgBouncer in transaction mode, two clients' statements share server
+// sessions. A client's name must never run another client's statement:
+// names carry the instance and the connection, so a name found on the wrong
+// session is unknown there (26000) and the statement runs again unnamed.
+// Each client's statement answers with its own tag, so a statement of the
+// other client run by mistake shows.
+TEST_F(PreparedStatementsTest, BehindATransactionPoolerNoClientRunsAnothersStatement) {
+  testing::PgBouncerOptions o;
+  o.default_pool_size = 2;
+  absl::StatusOr<std::unique_ptr<testing::PgBouncer>> bouncer = testing::PgBouncer::Start(*server_, o);
+  ASSERT_TRUE(bouncer.ok()) << bouncer.status();
+  std::unique_ptr<ConnectionManager> clients[2];
+  for (int i = 0; i < 2; ++i) {
+    ConnectionManagerBuilder b = testing::QuietBuilder(*server_, "prepared_pooled", kSecret);
+    b.SetConninfo((*bouncer)->ConninfoFor(testing::ThrowawayPostgres::kAppRole));
+    b.mutable_options().statement_cache_size = 8;
+    clients[i] = testing::MakeManager(std::move(b));
+    ASSERT_NE(clients[i], nullptr);
+  }
+  for (int round = 0; round < 40; ++round) {
+    for (int i = 0; i < 2; ++i) {
+      // The same shape (one text parameter) for both clients, a different tag.
+      const std::string sql = absl::StrCat("SELECT $1::text || ':client", i, "'");
+      absl::StatusOr<QueryResult> r = clients[i]->Query(sql, {absl::StrCat(round)});
+      ASSERT_TRUE(r.ok()) << "client " << i << ", round " << round << ": " << r.status();
+      EXPECT_EQ(r->Get(0, 0), absl::StrCat(round, ":client", i)) << "round " << round;
+    }
+  }
 }
 
 }  // namespace

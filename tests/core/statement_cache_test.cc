@@ -11,13 +11,14 @@ namespace aequor {
 namespace {
 
 TEST(StatementCacheTest, AStatementIsPreparedOnItsSecondUseAndRunByNameAfterwards) {
-  StatementCache cache(4);
+  StatementCache cache(4, "aq_test_1_");
   StatementCache::Use first = cache.Next("SELECT $1");
   EXPECT_EQ(first.name, nullptr) << "a first use (a cold invocation's) is never prepared";
   StatementCache::Use second = cache.Next("SELECT $1");
   ASSERT_NE(second.name, nullptr);
   EXPECT_TRUE(second.prepare);
   const std::string name = second.name;
+  EXPECT_EQ(name, "aq_test_1_0");
   cache.Prepared("SELECT $1");
   StatementCache::Use third = cache.Next("SELECT $1");
   ASSERT_NE(third.name, nullptr);
@@ -31,7 +32,7 @@ TEST(StatementCacheTest, AStatementIsPreparedOnItsSecondUseAndRunByNameAfterward
 }
 
 TEST(StatementCacheTest, AtMostCapacityArePreparedAndTheRestRunUnnamed) {
-  StatementCache cache(2);
+  StatementCache cache(2, "aq_test_1_");
   for (int i = 0; i < 3; ++i) {
     const std::string sql = absl::StrCat("SELECT ", i);
     cache.Next(sql);
@@ -45,7 +46,7 @@ TEST(StatementCacheTest, AtMostCapacityArePreparedAndTheRestRunUnnamed) {
 }
 
 TEST(StatementCacheTest, StatementsSeenOnceDoNotGrowWithoutBound) {
-  StatementCache cache(2);
+  StatementCache cache(2, "aq_test_1_");
   cache.Next("SELECT 'kept'");
   ASSERT_TRUE(cache.Next("SELECT 'kept'").prepare);
   cache.Prepared("SELECT 'kept'");
@@ -57,7 +58,7 @@ TEST(StatementCacheTest, StatementsSeenOnceDoNotGrowWithoutBound) {
 }
 
 TEST(StatementCacheTest, RetiredAndDisabledRunUnnamed) {
-  StatementCache cache(4);
+  StatementCache cache(4, "aq_test_1_");
   cache.Next("a");
   cache.Next("a");
   cache.Prepared("a");

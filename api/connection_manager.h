@@ -366,9 +366,12 @@ class ConnectionManagerBuilder {
 
   // Validates everything as Build() does, and `pool_options`
   // (ValidatePoolOptions), and creates a pool (api/pool.h) whose connections
-  // use these options and plugins; with PoolOptions' defaults when none are
-  // given. Its maintenance thread starts at once; nothing connects until a
-  // borrow, or the first round when min_size > 0. Include api/pool.h.
+  // use these options and plugins. Without `pool_options`: PoolOptions'
+  // defaults, each replaced by its AEQUOR_POOL_* variable when the builder
+  // reads the environment (SetOptionsFromEnv(); the README's pool section
+  // has the variables). Its maintenance thread starts at once; nothing
+  // connects until a borrow, or the first round when min_size > 0. Include
+  // api/pool.h.
   absl::StatusOr<std::unique_ptr<Pool>> BuildPool();
   absl::StatusOr<std::unique_ptr<Pool>> BuildPool(const PoolOptions& pool_options);
 

@@ -292,7 +292,11 @@ absl::StatusOr<std::unique_ptr<ConnectionManager>> ConnectionManagerBuilder::Bui
 }
 
 absl::StatusOr<std::unique_ptr<Pool>> ConnectionManagerBuilder::BuildPool() {
-  return BuildPool(PoolOptions());
+  PoolOptions options;
+  if (objects_->env.has_value() && *objects_->env != nullptr) {
+    if (absl::Status s = ApplyPoolEnvOptions(*objects_->env, options); !s.ok()) return s;
+  }
+  return BuildPool(options);
 }
 
 absl::StatusOr<std::unique_ptr<Pool>> ConnectionManagerBuilder::BuildPool(

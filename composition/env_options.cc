@@ -251,6 +251,57 @@ bool NamesWord(absl::string_view message, absl::string_view word) {
 
 absl::Span<const EnvOption> EnvOptions() { return kTable; }
 
+namespace {
+
+using P = PoolOptions;
+constexpr PoolEnvOption kPoolTable[] = {
+    {"AEQUOR_POOL_MIN_SIZE", "min_size", EnvUnit::kCount, &P::min_size, "0"},
+    {"AEQUOR_POOL_MAX_SIZE", "max_size", EnvUnit::kCount, &P::max_size, "4"},
+    {"AEQUOR_POOL_ACQUIRE_TIMEOUT_MS", "acquire_timeout", EnvUnit::kMilliseconds,
+     &P::acquire_timeout, "5000"},
+    {"AEQUOR_POOL_MAX_LIFETIME_S", "max_lifetime", EnvUnit::kSeconds, &P::max_lifetime, "1800"},
+    {"AEQUOR_POOL_IDLE_TIMEOUT_S", "idle_timeout", EnvUnit::kSeconds, &P::idle_timeout, "600"},
+    {"AEQUOR_POOL_KEEPALIVE_INTERVAL_MS", "keepalive_interval", EnvUnit::kMilliseconds,
+     &P::keepalive_interval, "5000"},
+    {"AEQUOR_POOL_LEAK_THRESHOLD_MS", "leak_threshold", EnvUnit::kMilliseconds,
+     &P::leak_threshold, "0 (off)"},
+};
+
+}  // namespace
+
+absl::Span<const PoolEnvOption> PoolEnvOptions() { return kPoolTable; }
+
+absl::Status ApplyPoolEnvOptions(const ConnectionManagerBuilder::EnvLookup& env,
+                                 PoolOptions& options) {
+  std::vector<const PoolEnvOption*> used;
+  for (const PoolEnvOption& entry : kPoolTable) {
+    const std::optional<std::string> value = env(entry.variable);
+    if (!value.has_value() || value->empty()) continue;
+    int64_t n = 0;
+    if (!absl::SimpleAtoi(*value, &n) || n < INT32_MIN || n > INT32_MAX) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          entry.variable, ": expected ", EnvUnitText(entry.unit), ", got '",
+          absl::CHexEscape(value->substr(0, 64)), "'"));
+    }
+    if (const auto* count = std::get_if<int PoolOptions::*>(&entry.field)) {
+      options.**count = static_cast<int>(n);
+    } else {
+      options.*std::get<absl::Duration PoolOptions::*>(entry.field) =
+          entry.unit == EnvUnit::kSeconds ? absl::Seconds(n) : absl::Milliseconds(n);
+    }
+    used.push_back(&entry);
+  }
+  absl::Status valid = ValidatePoolOptions(options);
+  if (valid.ok()) return valid;
+  for (const PoolEnvOption* entry : used) {
+    if (absl::StartsWith(valid.message(), absl::StrCat("pool ", entry->option, ":"))) {
+      return absl::Status(valid.code(), absl::StrCat(valid.message(), " (", entry->option,
+                                                     " from ", entry->variable, ")"));
+    }
+  }
+  return valid;
+}
+
 absl::Span<const OptionNotFromEnv> OptionsNotFromEnv() { return kNotFromEnv; }
 
 absl::string_view EnvUnitText(EnvUnit unit) {

@@ -36,6 +36,9 @@
 // Thread-safety: the table is immutable; every function is safe to call
 // from several threads (ApplyEnvOptions as long as its arguments are not
 // shared).
+// A pool's own options (api/pool.h) have variables too, AEQUOR_POOL_*
+// (PoolEnvOptions()), read by BuildPool() without arguments on a builder
+// that reads the environment; BuildPool(options) takes its options as given.
 #ifndef AEQUOR_COMPOSITION_ENV_OPTIONS_H_
 #define AEQUOR_COMPOSITION_ENV_OPTIONS_H_
 
@@ -50,6 +53,7 @@
 #include "absl/types/span.h"
 #include "api/connection_manager.h"
 #include "api/options.h"
+#include "api/pool.h"
 
 namespace aequor {
 
@@ -123,6 +127,23 @@ using EnvSources = std::vector<std::pair<std::string, std::string>>;
 absl::Status ApplyEnvOptions(const ConnectionManagerBuilder::EnvLookup& env,
                              const std::function<bool(const EnvOption&)>& skip,
                              ManagerOptions& options, EnvSources* sources);
+
+// One AEQUOR_POOL_* variable: the PoolOptions field it sets, and how.
+struct PoolEnvOption {
+  absl::string_view variable;  // "AEQUOR_POOL_MAX_SIZE"
+  absl::string_view option;    // "max_size"
+  EnvUnit unit;                // kCount, kMilliseconds or kSeconds
+  std::variant<int PoolOptions::*, absl::Duration PoolOptions::*> field;
+  absl::string_view default_text;  // as the README says it
+};
+absl::Span<const PoolEnvOption> PoolEnvOptions();
+
+// Reads every AEQUOR_POOL_* variable through `env` into `options`. A value
+// that does not read as its unit is InvalidArgument "<VARIABLE>: expected
+// <unit>, got '<value>'"; then ValidatePoolOptions(), whose message gets
+// "(<option> from <VARIABLE>)" when the option came from one.
+absl::Status ApplyPoolEnvOptions(const ConnectionManagerBuilder::EnvLookup& env,
+                                 PoolOptions& options);
 
 // `status` with "(<option> from <VARIABLE>, ...)" appended for each option
 // of `sources` that its message names (as a whole word: "conninfo" is not

@@ -19,6 +19,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "api/connection_manager.h"
+#include "api/pool.h"
 #include "composition/env_options.h"
 #include "gtest/gtest.h"
 
@@ -585,6 +586,51 @@ TEST_F(EnvOptionsTest, WithoutSetOptionsFromEnvNoVariableIsRead) {
   absl::StatusOr<std::unique_ptr<ConnectionManager>> m = b.Build();
   unsetenv("AEQUOR_LEASE_TTL_MS");
   EXPECT_TRUE(m.ok()) << m.status();
+}
+
+// A pool's own options from AEQUOR_POOL_* (BuildPool() without arguments),
+// and a bad one named; BuildPool(options) takes the options as given.
+TEST_F(EnvOptionsTest, PoolOptionsComeFromTheirVariablesWhenNotGiven) {
+  Vars vars = {{"AEQUOR_CONNINFO", kConninfo},
+               {"AEQUOR_POOL_MAX_SIZE", "7"},
+               {"AEQUOR_POOL_MIN_SIZE", "0"},
+               {"AEQUOR_POOL_ACQUIRE_TIMEOUT_MS", "250"}};
+  PoolOptions o;
+  ASSERT_TRUE(ApplyPoolEnvOptions(Env(vars), o).ok());
+  EXPECT_EQ(o.max_size, 7);
+  EXPECT_EQ(o.acquire_timeout, absl::Milliseconds(250));
+  EXPECT_EQ(o.idle_timeout, absl::Minutes(10)) << "unset keeps its default";
+
+  ConnectionManagerBuilder b = ConnectionManagerBuilder::FromEnv(Env(vars));
+  b.SetCoordinationSecret(kSecret);
+  PoolOptions by_hand;
+  by_hand.maintenance_thread = false;
+  absl::StatusOr<std::unique_ptr<Pool>> pool = b.BuildPool();
+  ASSERT_TRUE(pool.ok()) << pool.status();
+
+  vars["AEQUOR_POOL_MAX_SIZE"] = "many";
+  absl::StatusOr<std::unique_ptr<Pool>> bad =
+      ConnectionManagerBuilder::FromEnv(Env(vars)).SetCoordinationSecret(kSecret).BuildPool();
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), "AEQUOR_POOL_MAX_SIZE: expected an integer, got 'many'");
+  vars["AEQUOR_POOL_MAX_SIZE"] = "0";
+  bad = ConnectionManagerBuilder::FromEnv(Env(vars)).SetCoordinationSecret(kSecret).BuildPool();
+  EXPECT_EQ(bad.status().message(),
+            "pool max_size: must be 1 to 10000, got 0 (max_size from AEQUOR_POOL_MAX_SIZE)");
+  // Given explicitly, the variables are not read.
+  absl::StatusOr<std::unique_ptr<Pool>> given =
+      ConnectionManagerBuilder::FromEnv(Env(vars)).SetCoordinationSecret(kSecret).BuildPool(by_hand);
+  EXPECT_TRUE(given.ok()) << given.status();
+}
+
+// The README's pool variables are exactly PoolEnvOptions().
+TEST_F(EnvOptionsTest, TheReadmeListsEveryPoolVariable) {
+  const std::string readme = ReadFile("README.md");
+  for (const PoolEnvOption& e : PoolEnvOptions()) {
+    const std::string row = absl::StrCat("| `", e.variable, "` | `", e.option, "` | ",
+                                         EnvUnitText(e.unit), " | `", e.default_text, "` |");
+    EXPECT_TRUE(absl::StrContains(readme, row)) << "README lacks: " << row;
+  }
 }
 
 TEST_F(EnvOptionsTest, SourcesNameOnlyWholeOptionNames) {

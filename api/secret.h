@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -67,6 +68,17 @@ inline constexpr size_t kMaxSecretFileBytes = 4096;
 // than kMaxSecretFileBytes, or is empty; InvalidArgument when both
 // variables are set.
 absl::StatusOr<Secret> ReadSecretFromEnvironment();
+
+// Older secrets still accepted when verifying (a key ring's rotation), one
+// per line of the file named by $AEQUOR_COORDINATION_PREVIOUS_SECRETS_FILE
+// (blank lines skipped, a trailing "\r" removed); none when it is unset.
+// The file's rules are the secret file's, at most
+// kMaxPreviousSecretsFileBytes; a line shorter than kMinSecretBytes is
+// InvalidArgument naming its number, never its bytes.
+inline constexpr absl::string_view kPreviousSecretsFileEnvVar =
+    "AEQUOR_COORDINATION_PREVIOUS_SECRETS_FILE";
+inline constexpr size_t kMaxPreviousSecretsFileBytes = 65536;
+absl::StatusOr<std::vector<Secret>> ReadPreviousSecretsFromEnvironment();
 
 }  // namespace aequor
 

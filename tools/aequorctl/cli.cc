@@ -3,6 +3,10 @@
 namespace aequor {
 namespace cli {
 
+const Registry& RegistryOf(const CliEnv& env) {
+  return env.registry != nullptr ? *env.registry : *Registry::Default();
+}
+
 int Fail(CliEnv& env, absl::string_view command, absl::string_view message, bool hint) {
   *env.err << command << ": " << message << "\n";
   if (hint) *env.err << "Run '" << command << " --help' for usage.\n";

@@ -19,6 +19,7 @@
 #include "absl/strings/string_view.h"
 #include "api/clock.h"
 #include "api/random.h"
+#include "api/registry.h"
 #include "nlohmann/json.hpp"
 
 namespace aequor {
@@ -36,7 +37,13 @@ struct CliEnv {
   std::ostream* err;
   Clock* clock;
   Random* random;
+  // The plugins aequorctl knows (the signer of AEQUOR_SIGNER is made by it).
+  // Null: Registry::Default().
+  const Registry* registry = nullptr;
 };
+
+// env.registry, or Registry::Default().
+const Registry& RegistryOf(const CliEnv& env);
 
 // Prints "<command>: <message>" on stderr, with "Run '<command> --help' for
 // usage." after it when `hint`, and returns kExitUsage. `command` is the

@@ -145,7 +145,7 @@ int RunDoctorCommand(const std::vector<std::string>& args, CliEnv& env) {
   absl::StatusOr<DoctorInput> input = InputFromFlags(*flags);
   if (!input.ok()) return Fail(env, kCommand, input.status().message(), /*hint=*/true);
 
-  const SecretState secret = SignerFromEnvironment();
+  const SecretState secret = SignerFromEnvironment(RegistryOf(env));
   Redactor redactor;
   absl::StatusOr<pg::Conn> conn = Connect(flags->Get("dsn"), kToolApplicationName, redactor);
   if (!conn.ok()) return Fail(env, kCommand, conn.status().message());

@@ -141,7 +141,7 @@ int RunLeaseSign(const std::vector<std::string>& args, CliEnv& env) {
     }
   }
 
-  SecretState secret = SignerFromEnvironment();
+  SecretState secret = SignerFromEnvironment(RegistryOf(env));
   if (secret.signer == nullptr) return Fail(env, kSign, secret.status.message());
 
   if (instance.empty()) instance = NewInstanceId(*env.random);
@@ -190,7 +190,7 @@ int RunLeaseVerify(const std::vector<std::string>& args, CliEnv& env) {
     }
   }
 
-  SecretState secret = SignerFromEnvironment();
+  SecretState secret = SignerFromEnvironment(RegistryOf(env));
   if (secret.signer == nullptr) return Fail(env, kVerify, secret.status.message());
   if (!now_ms.has_value()) now_ms = NowMillis(env);
 

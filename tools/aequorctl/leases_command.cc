@@ -121,7 +121,7 @@ int RunLeasesCommand(const std::vector<std::string>& args, CliEnv& env) {
   if (!service.ok()) return Fail(env, kCommand, service.status().message(), /*hint=*/true);
   const bool json = flags->Has("json");
 
-  SecretState secret = SignerFromEnvironment();
+  SecretState secret = SignerFromEnvironment(RegistryOf(env));
   if (!secret.status.ok() && secret.status.code() != absl::StatusCode::kNotFound) {
     return Fail(
         env, kCommand,

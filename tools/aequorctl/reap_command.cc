@@ -142,7 +142,7 @@ int RunReapCommand(const std::vector<std::string>& args, CliEnv& env) {
   const bool json = flags->Has("json");
   const bool dry_run = flags->Has("dry-run");
 
-  SecretState secret = SignerFromEnvironment();
+  SecretState secret = SignerFromEnvironment(RegistryOf(env));
   if (secret.signer == nullptr) {
     return Fail(env, kCommand,
                 absl::StrCat("a pass needs the coordination secret to verify leases: ",

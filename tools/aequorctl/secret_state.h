@@ -8,7 +8,11 @@
 //
 // The secret comes from $AEQUOR_COORDINATION_SECRET or the file named by
 // $AEQUOR_COORDINATION_SECRET_FILE, never from the command line; no status
-// message ever holds it.
+// message ever holds it. The signer is the one a manager of the fleet uses:
+// $AEQUOR_SIGNER (a plugin spec; default aequor.signer.hmac_sha256), made by
+// the registry aequorctl runs with (tools/aequorctl/aequorctl_main.h: a team
+// links its own plugins in), with the older secrets of
+// $AEQUOR_COORDINATION_PREVIOUS_SECRETS_FILE for a key ring.
 //
 // Thread-safety: free functions; the signers are thread-safe.
 #ifndef AEQUOR_TOOLS_AEQUORCTL_SECRET_STATE_H_
@@ -18,6 +22,7 @@
 
 #include "absl/status/status.h"
 #include "api/lease_signer.h"
+#include "api/registry.h"
 
 namespace aequor {
 namespace cli {
@@ -34,8 +39,15 @@ struct SecretState {
   absl::Status status;
 };
 
-// The secret of the environment as an aequor.signer.hmac_sha256 signer.
-SecretState SignerFromEnvironment();
+// The variable naming the signer, as the builder's (README, "Configuration
+// from the environment").
+inline constexpr char kSignerEnvVar[] = "AEQUOR_SIGNER";
+
+// The secret of the environment as the signer $AEQUOR_SIGNER names, made
+// by `registry`. A spec that does not parse, an unknown signer, bad
+// parameters or an unreadable previous-secrets file is a status naming the
+// variable, never NotFound (which callers read as "no secret").
+SecretState SignerFromEnvironment(const Registry& registry);
 
 // A signer that verifies nothing: lets ReapDecision() judge every rule it can
 // without a secret (a lease of the service then comes out as bad_tag, which

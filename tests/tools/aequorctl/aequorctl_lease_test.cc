@@ -119,6 +119,50 @@ TEST(AequorctlLeaseTest, WrongSecretIsInvalidWithReason) {
                            "\"reason\":\"tag does not verify with the coordination secret\"\\}\n"));
 }
 
+// Issue 14, item 8: aequorctl builds its signer from the registry, as a
+// manager does. A key ring (AEQUOR_SIGNER) with the previous secrets of
+// AEQUOR_COORDINATION_PREVIOUS_SECRETS_FILE verifies a lease signed with a
+// rotated-out secret, which the default signer does not.
+TEST(AequorctlLeaseTest, AKeyRingFromTheEnvironmentVerifiesLeasesOfPreviousSecrets) {
+  const std::string old_lease =
+      Sign({"--service", "orders", "--expires-ms", "1767225600000"}, SecretEnv(kOtherSecret));
+  const std::string previous = absl::StrCat(TempDir(), "/previous_secrets");
+  {
+    std::ofstream f(previous);
+    f << "\n" << kOtherSecret << "\n";
+  }
+  std::vector<std::string> ring = SecretEnv();
+  ring.push_back("AEQUOR_SIGNER=aequor.signer.key_ring");
+  ring.push_back(absl::StrCat("AEQUOR_COORDINATION_PREVIOUS_SECRETS_FILE=", previous));
+  RunResult with_ring = Verify(old_lease, {"--now-ms", "0"}, ring);
+  EXPECT_EQ(with_ring.exit_code, 0) << with_ring.out << with_ring.err;
+  EXPECT_THAT(with_ring.out, HasSubstr("\"valid\":true"));
+  // The default signer with the new secret alone: invalid.
+  RunResult plain = Verify(old_lease, {"--now-ms", "0"});
+  EXPECT_EQ(plain.exit_code, 1) << plain.out;
+  // A lease the ring signs carries the new secret's tag.
+  const std::string new_lease =
+      Sign({"--service", "orders", "--expires-ms", "1767225600000"}, ring);
+  EXPECT_EQ(Verify(new_lease, {"--now-ms", "0"}).exit_code, 0);
+
+  // An unknown signer, and a short previous secret: usage errors naming the
+  // variable, never echoing a secret.
+  std::vector<std::string> unknown = SecretEnv();
+  unknown.push_back("AEQUOR_SIGNER=acme.signer.nope");
+  RunResult nope = Verify(old_lease, {}, unknown);
+  EXPECT_EQ(nope.exit_code, 2);
+  EXPECT_THAT(nope.err, HasSubstr("AEQUOR_SIGNER: "));
+  EXPECT_THAT(nope.err, HasSubstr("acme.signer.nope"));
+  {
+    std::ofstream f(previous);
+    f << kOtherSecret << "\nxq7-tiny\n";
+  }
+  RunResult short_line = Verify(old_lease, {}, ring);
+  EXPECT_EQ(short_line.exit_code, 2);
+  EXPECT_THAT(short_line.err, HasSubstr("AEQUOR_COORDINATION_PREVIOUS_SECRETS_FILE: line 2"));
+  EXPECT_THAT(short_line.err, Not(HasSubstr("xq7-tiny")));
+}
+
 TEST(AequorctlLeaseTest, ExpiredIsJudgedAgainstNowMs) {
   std::string lease = Sign({"--service", "orders", "--expires-ms", "1000"});
   RunResult before = Verify(lease, {"--now-ms", "1000"});

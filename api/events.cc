@@ -40,12 +40,13 @@ absl::string_view EventSourceName(EventSource source) {
     case EventSource::kStartupOptions: return "startup_options";
     case EventSource::kPooler: return "pooler";
     case EventSource::kPoolLeak: return "pool_leak";
+    case EventSource::kPoolMaintenance: return "pool_maintenance";
   }
   return "";
 }
 
 std::optional<EventSource> ParseEventSource(absl::string_view name) {
-  for (int i = 0; i <= static_cast<int>(EventSource::kPoolLeak); ++i) {
+  for (int i = 0; i <= static_cast<int>(EventSource::kPoolMaintenance); ++i) {
     const EventSource source = static_cast<EventSource>(i);
     if (EventSourceName(source) == name) return source;
   }

@@ -69,6 +69,8 @@ enum class EventSource {
                     // through it
   kPoolLeak,        // a pooled connection was borrowed for longer than
                     // leak_threshold (api/pool.h)
+  kPoolMaintenance,  // a pool's maintenance thread could not start: idle
+                     // leases are not renewed
 };
 
 // "thaw_check", "query", ... ("" for kNone): stable names, used by exporters

@@ -114,7 +114,8 @@ struct PoolStats {
   int64_t leaks = 0;             // borrows held past leak_threshold
   // Connections closed by maintenance: past max_lifetime or idle_timeout.
   int64_t recycled = 0;
-  // Idle connections found dead by maintenance or a borrow, and dropped.
+  // Idle connections found dead by maintenance, and dropped (one found dead
+  // at a borrow is replaced within that call, counted as a reconnect).
   int64_t dead_dropped = 0;
   // Leases of idle connections renewed by maintenance.
   int64_t idle_renewals = 0;

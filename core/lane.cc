@@ -251,6 +251,12 @@ absl::StatusOr<Lane::Ready> Lane::Prepare(absl::Time deadline, bool first_attemp
     if (!conn.ok()) return conn.status();
     now_ns = parts_.clock().MonotonicNanos();
   }
+  // Inside a transaction of the caller's (a BEGIN sent with Query), a
+  // renewal would be undone by its ROLLBACK while this side counted it done;
+  // it waits for the transaction to end. Reaper passes spare sessions idle
+  // in a transaction (unless reap_idle_in_transaction_after says otherwise,
+  // and then by its own clock, not the lease's).
+  if (conn_->transaction_status() != PQTRANS_IDLE) return Ready{conn_.get(), false};
   switch (parts_.leases.Due(*conn_, now_ns)) {
     case LeaseDue::kNothing: return Ready{conn_.get(), false};
     case LeaseDue::kPipelined: return Ready{conn_.get(), true};

@@ -99,9 +99,14 @@ Execution LeaseKeeper::ExecWithRenewal(Connection& connection, const pg::Stateme
   PGconn* conn = connection.get();
   const char* lease_value[] = {lease->c_str()};
   const absl::Time sent_at = clock_.Now();
+  // Two sync points, so two implicit transactions: the renewal commits
+  // whatever becomes of the statement (a failed statement rolls back its own
+  // implicit transaction, and with one sync the set_config with it, while
+  // the renewal's result said OK).
   const bool sent =
       (PQisnonblocking(conn) || PQsetnonblocking(conn, 1) == 0) && PQenterPipelineMode(conn) &&
       PQsendQueryParams(conn, renew_sql_.c_str(), 1, nullptr, lease_value, nullptr, nullptr, 0) &&
+      PQpipelineSync(conn) &&
       (statement.prepared_name != nullptr
            ? PQsendQueryPrepared(conn, statement.prepared_name, statement.n_params,
                                  statement.values, statement.lengths, statement.formats, 0)
@@ -131,13 +136,21 @@ Execution LeaseKeeper::ExecWithRenewal(Connection& connection, const pg::Stateme
     next(renewal);
     received_at = clock_.Now();
     skip_rest();
+    pg::Result sync;  // PGRES_PIPELINE_SYNC, after each
+    next(sync);
     next(out.result);
     skip_rest();
-    pg::Result sync;  // PGRES_PIPELINE_SYNC
     next(sync);
   }
   if (out.timed_out) return out;  // the connection is closed: the caller drops it
-  if (PQpipelineStatus(conn) != PQ_PIPELINE_OFF) PQexitPipelineMode(conn);
+  if (PQpipelineStatus(conn) != PQ_PIPELINE_OFF && !PQexitPipelineMode(conn)) {
+    // Part of the pipeline was queued and never sent (a failed send): the
+    // connection cannot be used as it is. Closed; nothing of the statement ran.
+    pg::Abandon(conn, cancel_timeout_);
+    out.result.reset();
+    out.sent = false;
+    return out;
+  }
   if (Succeeded(renewal.get())) {
     Install(connection, *std::move(lease), signed_at_ns);
     events_.LeaseRenewed(EventSource::kPipeline);

@@ -4,7 +4,9 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <limits>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -18,6 +20,14 @@ namespace {
 constexpr absl::Duration kCloseInDestructor = absl::Seconds(1);
 // The maintenance thread never wakes more often than this, whatever is due.
 constexpr int64_t kMinWaitNs = 10'000'000;
+
+// A wait's end on the steady clock, `timeout` from now; a timeout beyond
+// a year (InfiniteDuration() included) waits a year, so that nothing
+// overflows.
+std::chrono::steady_clock::time_point SteadyAfter(absl::Duration timeout) {
+  return std::chrono::steady_clock::now() +
+         absl::ToChronoNanoseconds(std::min(timeout, absl::Hours(24 * 365)));
+}
 
 void AddToHistogram(LatencyHistogram& h, int64_t ns) {
   size_t i = 0;
@@ -90,6 +100,10 @@ struct PoolImpl::State : std::enable_shared_from_this<PoolImpl::State> {
   PoolMetrics counters;             // the counters and acquire_wait
 
   bool stop = false;
+  bool reschedule = false;           // an idle slot came back: recompute the wake-up
+  // When the maintenance thread means to wake up (monotonic ns; max while
+  // it runs a round).
+  int64_t planned_wake_ns = std::numeric_limits<int64_t>::max();
   bool maintaining = false;          // the maintenance thread runs
   std::condition_variable wake;      // the maintenance thread's
   std::condition_variable finished;  // it stopped
@@ -106,12 +120,23 @@ PoolImpl::State::State(ManagerParts manager_parts, PoolOptions pool_options)
 void PoolImpl::State::Start() {
   if (!options.maintenance_thread) return;
   maintaining = true;
-  maintenance = std::thread([self = shared_from_this()] {
-    self->RunMaintenance();
-    std::lock_guard<std::mutex> lock(self->mu);
-    self->maintaining = false;
-    self->finished.notify_all();
-  });
+  try {
+    maintenance = std::thread([self = shared_from_this()] {
+      self->RunMaintenance();
+      std::lock_guard<std::mutex> lock(self->mu);
+      self->maintaining = false;
+      self->finished.notify_all();
+    });
+  } catch (const std::system_error& e) {
+    // Nothing throws out of BuildPool(): the pool works without the thread,
+    // but idle leases are no longer renewed, so it says so.
+    maintaining = false;
+    parts.events.Degraded(
+        EventSource::kPoolMaintenance,
+        absl::StrCat("pool: the maintenance thread could not start (", e.what(),
+                     "): idle connections' leases are not renewed and may be reaped; call "
+                     "Pool::Maintain() regularly"));
+  }
 }
 
 PoolImpl::State::~State() {
@@ -159,6 +184,13 @@ void PoolImpl::State::HandOverLocked(Slot* slot) {
     return;
   }
   idle.push_back(slot);
+  // Its lease may be due before the maintenance thread means to wake up
+  // (rarely: a lease has most of its TTL left when a call gives it back).
+  const Connection* conn = slot->lane.connection();
+  if (conn != nullptr && conn->renew_at_ns() < planned_wake_ns) {
+    reschedule = true;
+    wake.notify_one();
+  }
 }
 
 void PoolImpl::State::LetWaiterOpenLocked() {
@@ -192,7 +224,7 @@ absl::StatusOr<PoolImpl::State::Slot*> PoolImpl::State::Borrow(absl::Duration ti
   if (slot == nullptr) {
     Waiter w;
     waiters.push_back(&w);
-    const auto until = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(timeout);
+    const auto until = SteadyAfter(timeout);
     for (;;) {
       const bool served = w.cv.wait_until(
           lock, until, [&] { return w.slot != nullptr || w.may_open || w.closed; });
@@ -213,9 +245,14 @@ absl::StatusOr<PoolImpl::State::Slot*> PoolImpl::State::Borrow(absl::Duration ti
         slot = w.slot;
         break;
       }
-      // A slot was dropped: open one in its place, unless a newcomer took
-      // the place first; then wait again at the head of the line.
+      // A slot was dropped: open one in its place, unless the pool closed
+      // meanwhile or a newcomer took the place first; then wait again at
+      // the head of the line.
       w.may_open = false;
+      if (closed) {
+        return absl::FailedPreconditionError(
+            "pool: closed while waiting for a connection; Close() was called");
+      }
       if (slots.size() < static_cast<size_t>(options.max_size)) {
         slot = NewSlotLocked();
         break;
@@ -274,7 +311,7 @@ absl::Status PoolImpl::State::Close(absl::Duration timeout) {
   for (std::unique_ptr<Slot>& slot : closing) slot->lane.Close(/*report=*/true);
   closing.clear();
   std::unique_lock<std::mutex> lock(mu);
-  const auto until = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(timeout);
+  const auto until = SteadyAfter(timeout);
   // A maintenance round in progress finishes on its own (a slot it holds is
   // closed when it gives it back); it is waited for only until `timeout`.
   const bool stopped = finished.wait_until(lock, until, [&] { return !maintaining; });
@@ -438,13 +475,17 @@ void PoolImpl::State::RunMaintenance() {
   const int64_t interval_ns = absl::ToInt64Nanoseconds(options.keepalive_interval);
   const int64_t threshold_ns = absl::ToInt64Nanoseconds(options.leak_threshold);
   std::unique_lock<std::mutex> lock(mu);
+  bool run_round = true;
   while (!stop) {
-    lock.unlock();
-    (void)Maintain();  // its errors are events already; the next round tries again
-    lock.lock();
-    if (stop) break;
+    if (run_round) {
+      lock.unlock();
+      (void)Maintain();  // its errors are events already; the next round tries again
+      lock.lock();
+      if (stop) break;
+    }
     // Sleep until the next idle lease is due or a borrow turns into a leak,
-    // at most keepalive_interval.
+    // at most keepalive_interval; a slot that becomes idle meanwhile
+    // (HandOverLocked) wakes the thread to recompute this.
     const int64_t now_ns = clock.MonotonicNanos();
     int64_t wait_ns = interval_ns;
     for (Slot* slot : idle) {
@@ -460,8 +501,18 @@ void PoolImpl::State::RunMaintenance() {
         }
       }
     }
+    if (wait_ns <= 0 && !run_round) {
+      run_round = true;  // something is due now
+      continue;
+    }
+    reschedule = false;
     wait_ns = std::max(wait_ns, kMinWaitNs);
-    wake.wait_for(lock, std::chrono::nanoseconds(wait_ns), [&] { return stop; });
+    planned_wake_ns = now_ns + wait_ns;
+    const bool woken = wake.wait_for(lock, std::chrono::nanoseconds(wait_ns),
+                                     [&] { return stop || reschedule; });
+    planned_wake_ns = std::numeric_limits<int64_t>::max();
+    // Timed out: a round. Woken by a slot become idle: recompute the wait.
+    run_round = !woken;
   }
 }
 
@@ -486,21 +537,37 @@ class BorrowedLane final : public PooledConnection::Borrowed {
 
   absl::StatusOr<QueryResult> Query(absl::string_view sql, absl::Span<const Param> params,
                                     const QueryOptions& options) override {
+    if (absl::Status s = NotInCallback(); !s.ok()) return s;
     return slot_->lane.Query(sql, params, options);
   }
   absl::Status RunTransaction(const TransactionBody& body,
                               const TransactionOptions& options) override {
-    return slot_->lane.RunTransaction(body, options, /*body_thread=*/nullptr);
+    if (absl::Status s = NotInCallback(); !s.ok()) return s;
+    return slot_->lane.RunTransaction(body, options, &callback_thread_);
   }
   absl::Status WithConnection(const ConnectionFn& fn) override {
-    return slot_->lane.WithConnection(fn, /*body_thread=*/nullptr);
+    if (absl::Status s = NotInCallback(); !s.ok()) return s;
+    return slot_->lane.WithConnection(fn, &callback_thread_);
   }
   bool connected() const override { return slot_->lane.connected(); }
   std::string application_name() const override { return slot_->lane.lease(); }
 
  private:
+  // A call on this handle from inside its own RunTransaction body or
+  // WithConnection callback would run on the connection the callback holds
+  // (and could close it under it): refused, as ConnectionManager does.
+  absl::Status NotInCallback() const {
+    if (callback_thread_.load() == std::this_thread::get_id()) {
+      return absl::FailedPreconditionError(
+          "called from inside a RunTransaction body or a WithConnection callback of the same "
+          "PooledConnection; use what it was given");
+    }
+    return absl::OkStatus();
+  }
+
   std::shared_ptr<PoolImpl::State> state_;
   PoolImpl::State::Slot* slot_;
+  std::atomic<std::thread::id> callback_thread_{};
 };
 
 // Gives a slot borrowed for one call back at the end of the scope.

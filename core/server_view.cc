@@ -12,7 +12,8 @@ void ServerView::ObserveProbe(const ProbeReading& reading, absl::Time sent, absl
   if (reading.usage.has_value()) {
     usage_ = reading.usage;
     reapable_ = reading.reapable;
-    lock_busy_ = reading.lock_busy.value_or(false);
+    // A renewal's probe does not look at the lock: it leaves what a pass saw.
+    if (reading.lock_busy.has_value()) lock_busy_ = *reading.lock_busy;
     usage_at_ = clock_.MonotonicNow();
   }
   if (reading.server_us.has_value()) {

@@ -192,7 +192,11 @@ Reply PrepareAndRun(PGconn* conn, const char* name, const Statement& s, const De
       PQsendQueryPrepared(conn, name, s.n_params, s.values, s.lengths, s.formats, 0) &&
       PQpipelineSync(conn);
   if (!sent) {
-    if (PQpipelineStatus(conn) != PQ_PIPELINE_OFF) PQexitPipelineMode(conn);
+    // A part queued and not sent keeps the connection in pipeline mode: it
+    // cannot be used as it is, so it is closed (its owner drops it).
+    if (PQpipelineStatus(conn) != PQ_PIPELINE_OFF && !PQexitPipelineMode(conn)) {
+      Abandon(conn, deadline.cancel_bound());
+    }
     out.result.reset(PQmakeEmptyPGresult(conn, PGRES_FATAL_ERROR));
     return out;
   }
@@ -221,7 +225,9 @@ Reply PrepareAndRun(PGconn* conn, const char* name, const Statement& s, const De
   Result sync;
   next(sync);
   if (out.timed_out) return out;  // the connection is closed: the caller drops it
-  if (PQpipelineStatus(conn) != PQ_PIPELINE_OFF) PQexitPipelineMode(conn);
+  if (PQpipelineStatus(conn) != PQ_PIPELINE_OFF && !PQexitPipelineMode(conn)) {
+    Abandon(conn, deadline.cancel_bound());
+  }
   *prepared = prepare != nullptr && PQresultStatus(prepare.get()) == PGRES_COMMAND_OK;
   out.result = *prepared || prepare == nullptr ? std::move(run) : std::move(prepare);
   if (out.result == nullptr) out.result.reset(PQmakeEmptyPGresult(conn, PGRES_FATAL_ERROR));

@@ -294,7 +294,9 @@ absl::StatusOr<StormSummary> ServiceStorm::Run() {
       fleet_.Resume(*briefly, now);
       briefly = nullptr;
     }
-    const int living = o_.service_instances - static_cast<int>(frozen_for_good_.size());
+    // Brief freezes only ever go to the instances that stay alive, so that
+    // none is resumed after (or frozen for good during) its brief freeze.
+    const int living = o_.service_instances - o_.freeze_for_good;
     if (o_.short_freeze_ms > 0 && briefly == nullptr && now >= next_short && living > 0) {
       briefly = fleet_.Find(1 + next_brief++ % living);
       fleet_.Freeze(*briefly, now);

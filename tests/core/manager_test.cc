@@ -72,6 +72,37 @@ TEST_F(ManagerTest, LeaseIsInApplicationNameAndVerifies) {
   EXPECT_TRUE(VerifyLeaseTag(**signer, *lease));
 }
 
+// The lease the server holds is the one the manager thinks it holds, even
+// when the statement a renewal was pipelined with fails, or when the renewal
+// would fall inside a transaction the caller rolls back. (With one sync
+// point, the failing statement's implicit transaction took the renewal's
+// set_config with it: the server kept the old lease, due to expire, while
+// the manager counted the new one.)
+TEST_F(ManagerTest, ARenewalIsNeverUndoneByAFailedStatementOrARolledBackTransaction) {
+  std::unique_ptr<ConnectionManager> m = Make(Builder());
+  ASSERT_TRUE(m->Connect().ok());
+  auto server_lease = [&] {
+    absl::StatusOr<QueryResult> r = m->Query("SELECT current_setting('application_name')");
+    return r.ok() ? std::string(r->Get(0, 0)) : r.status().ToString();
+  };
+  // Due for renewal (60 s of 90), not yet for a blocking one.
+  clock_.Advance(absl::Seconds(61));
+  const std::string before = m->application_name();
+  absl::StatusOr<QueryResult> failed = m->Query("SELECT 1/0");
+  ASSERT_EQ(SqlState(failed.status()), "22012");
+  EXPECT_NE(m->application_name(), before) << "renewed with the statement";
+  EXPECT_EQ(server_lease(), m->application_name());
+
+  clock_.Advance(absl::Seconds(61));
+  ASSERT_TRUE(m->Query("BEGIN").ok());
+  ASSERT_TRUE(m->Query("SELECT 1").ok());
+  ASSERT_TRUE(m->Query("ROLLBACK").ok());
+  EXPECT_EQ(server_lease(), m->application_name());
+  absl::StatusOr<ParsedLease> lease = ParseLease(m->application_name());
+  ASSERT_TRUE(lease.ok());
+  EXPECT_GT(lease->expires_ms, absl::ToUnixMillis(clock_.Now())) << "and it is not expired";
+}
+
 TEST_F(ManagerTest, ConnectingSendsNoSql) {
   std::unique_ptr<ConnectionManager> m = Make(Builder());
   ASSERT_TRUE(m->Connect().ok());

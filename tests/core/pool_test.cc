@@ -3,6 +3,8 @@
 // what a reaper does without it), recycling, leaks, Close(). Maintenance is
 // driven by hand on a fake clock (maintenance_thread = false), so nothing
 // here waits for a guessed delay.
+#include <libpq-fe.h>
+
 #include <algorithm>
 #include <atomic>
 #include <memory>
@@ -399,6 +401,44 @@ TEST_F(PoolTest, AHandleThatOutlivesThePoolIsClosedWhenDestroyed) {
   EXPECT_TRUE(BackendsBecome("pool_outlive", 0));
   PooledConnection empty;
   EXPECT_EQ(empty.Query("SELECT 1").status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(PoolTest, AHandleCalledFromItsOwnCallbackIsRefusedNotRunUnderIt) {
+  std::unique_ptr<Pool> pool = MakePool("pool_nested", ByHand(2));
+  absl::StatusOr<PooledConnection> c = pool->Acquire();
+  ASSERT_TRUE(c.ok());
+  absl::Status inner;
+  ASSERT_TRUE(c->WithConnection([&](PGconn*) {
+                  inner = c->Query("SELECT 1").status();
+                  return absl::OkStatus();
+                })
+                  .ok());
+  EXPECT_EQ(inner.code(), absl::StatusCode::kFailedPrecondition) << inner;
+  absl::Status in_body;
+  ASSERT_TRUE(c->RunTransaction([&](Transaction& t) -> absl::Status {
+                  in_body = c->WithConnection([](PGconn*) { return absl::OkStatus(); });
+                  return t.Query("SELECT 1").status();
+                })
+                  .ok());
+  EXPECT_EQ(in_body.code(), absl::StatusCode::kFailedPrecondition) << in_body;
+  EXPECT_TRUE(c->Query("SELECT 1").ok()) << "and usable afterwards";
+}
+
+// An infinite wait is a long one, not an overflow that times out at once.
+TEST_F(PoolTest, AnInfiniteAcquireWaitsForTheConnectionGivenBack) {
+  std::unique_ptr<Pool> pool = MakePool("pool_infinite", ByHand(1));
+  absl::StatusOr<PooledConnection> held = pool->Acquire();
+  ASSERT_TRUE(held.ok());
+  absl::Status got;
+  std::thread waiter([&] { got = pool->Acquire(absl::InfiniteDuration()).status(); });
+  const absl::Time end = absl::Now() + absl::Seconds(20);
+  while (pool->stats().waiting != 1 && absl::Now() < end && got.ok()) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  held->Release();
+  waiter.join();
+  EXPECT_TRUE(got.ok()) << got;
+  EXPECT_TRUE(pool->Close(absl::InfiniteDuration()).ok());
 }
 
 TEST_F(PoolTest, BadPoolOptionsAreRefusedNamingTheOption) {

@@ -177,8 +177,10 @@ class PooledConnection {
 
 class Pool {
  public:
-  // Close(1 s), then the exporters are shut down. Destroy every
-  // PooledConnection before the pool.
+  // Close(1 s), then waits for a maintenance round still running (at most
+  // about keepalive_interval + connect_timeout), then the exporters are shut
+  // down. A PooledConnection that outlives the pool still works and closes
+  // its connection when destroyed.
   virtual ~Pool() = default;
 
   // Borrows a connection, waiting up to acquire_timeout (or `timeout`) when

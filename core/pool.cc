@@ -604,7 +604,17 @@ PoolImpl::PoolImpl(ManagerParts parts, PoolOptions options)
   state_->Start();
 }
 
-PoolImpl::~PoolImpl() { (void)state_->Close(kCloseInDestructor); }
+PoolImpl::~PoolImpl() {
+  (void)state_->Close(kCloseInDestructor);
+  // A maintenance round still running (Close() does not wait past its
+  // timeout) is waited for here: a thread must not outlive the pool into the
+  // process's exit, where the signer's library tears its state down. A
+  // round is bounded (keepalive_interval + connect_timeout at most).
+  if (state_->maintenance.joinable() &&
+      state_->maintenance.get_id() != std::this_thread::get_id()) {
+    state_->maintenance.join();
+  }
+}
 
 absl::StatusOr<PooledConnection> PoolImpl::Acquire() {
   return Acquire(state_->options.acquire_timeout);

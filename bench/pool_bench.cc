@@ -147,20 +147,27 @@ void AcquirePool(benchmark::State& state) {
   }
 }
 
-// `connections` raw connections, each driven by its own thread.
-void Select1Raw(benchmark::State& state, int connections) {
-  std::vector<PGconn*> conns;
-  for (int i = 0; i < connections; ++i) conns.push_back(RawConnection());
+// SELECT 1 on each of `conns` from a thread of its own, kBatch in all per
+// iteration; closes them at the end.
+void Select1OnRawConnections(benchmark::State& state, const std::vector<PGconn*>& conns) {
+  const int n = static_cast<int>(conns.size());
   bool ok = true;
   for (auto _ : state) {
-    OnThreads(connections, [&](int i) {
-      for (int n = 0; n < kBatch / connections; ++n) {
+    OnThreads(n, [&](int i) {
+      for (int q = 0; q < kBatch / n; ++q) {
         if (!RawSelect1(conns[i])) ok = false;
       }
     });
   }
   if (!ok) state.SkipWithError("SELECT 1 failed");
   for (PGconn* c : conns) PQfinish(c);
+}
+
+// `connections` raw connections, each driven by its own thread.
+void Select1Raw(benchmark::State& state, int connections) {
+  std::vector<PGconn*> conns;
+  for (int i = 0; i < connections; ++i) conns.push_back(RawConnection());
+  Select1OnRawConnections(state, conns);
 }
 
 // `n` threads each with a ConnectionManager of its own: the lanes without
@@ -202,16 +209,7 @@ void Select1Bouncer(benchmark::State& state, int connections) {
   }
   std::vector<PGconn*> conns;
   for (int i = 0; i < connections; ++i) conns.push_back(RawConnection(g_bouncer_dsn));
-  bool ok = true;
-  for (auto _ : state) {
-    OnThreads(connections, [&](int i) {
-      for (int n = 0; n < kBatch / connections; ++n) {
-        if (!RawSelect1(conns[i])) ok = false;
-      }
-    });
-  }
-  if (!ok) state.SkipWithError("SELECT 1 failed");
-  for (PGconn* c : conns) PQfinish(c);
+  Select1OnRawConnections(state, conns);
 }
 
 // `threads` threads calling Query() on a pool of `size` (to `dsn`).

@@ -584,17 +584,33 @@ class ScopedSlot {
   PoolImpl::State::Slot* slot_;
 };
 
-// What is left of a call's `timeout` after the wait for its connection
-// since `start`; DeadlineExceeded when nothing is.
-absl::StatusOr<absl::Duration> LeftAfterWait(Clock& clock, absl::Time start,
-                                             absl::Duration timeout) {
-  const absl::Duration left = timeout - (clock.MonotonicNow() - start);
-  if (left <= absl::ZeroDuration()) {
+// A lane borrowed for one call, and what is left of the call's timeout
+// (its own, else query_budget) after the wait for it; the wait itself is at
+// most acquire_timeout. `what` names the option in an error.
+struct CallBorrow {
+  std::unique_ptr<ScopedSlot> slot;  // given back when this goes
+  absl::Duration left;
+};
+absl::StatusOr<CallBorrow> BorrowForCall(PoolImpl::State& state, absl::Duration own,
+                                         absl::string_view what) {
+  if (own < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": must be >= 0, got ", absl::FormatDuration(own)));
+  }
+  const absl::Duration timeout =
+      own > absl::ZeroDuration() ? own : state.parts.options().query_budget;
+  const absl::Time start = state.clock.MonotonicNow();
+  absl::StatusOr<PoolImpl::State::Slot*> slot =
+      state.Borrow(std::min(timeout, state.options.acquire_timeout));
+  if (!slot.ok()) return slot.status();
+  CallBorrow out{std::make_unique<ScopedSlot>(state, *slot),
+                 timeout - (state.clock.MonotonicNow() - start)};
+  if (out.left <= absl::ZeroDuration()) {
     return absl::DeadlineExceededError(absl::StrCat(
         "pool: the call's timeout (", absl::FormatDuration(timeout),
         ") passed while it waited for a connection; nothing was sent"));
   }
-  return left;
+  return out;
 }
 
 }  // namespace
@@ -632,44 +648,21 @@ absl::StatusOr<PooledConnection> PoolImpl::Acquire(absl::Duration timeout) {
 
 absl::StatusOr<QueryResult> PoolImpl::Query(absl::string_view sql, absl::Span<const Param> params,
                                             const QueryOptions& options) {
-  if (options.timeout < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(absl::StrCat("QueryOptions.timeout: must be >= 0, got ",
-                                                   absl::FormatDuration(options.timeout)));
-  }
-  const absl::Duration timeout = options.timeout > absl::ZeroDuration()
-                                     ? options.timeout
-                                     : state_->parts.options().query_budget;
-  const absl::Time start = state_->clock.MonotonicNow();
-  absl::StatusOr<State::Slot*> slot =
-      state_->Borrow(std::min(timeout, state_->options.acquire_timeout));
-  if (!slot.ok()) return slot.status();
-  ScopedSlot scoped(*state_, *slot);
-  absl::StatusOr<absl::Duration> left = LeftAfterWait(state_->clock, start, timeout);
-  if (!left.ok()) return left.status();
+  absl::StatusOr<CallBorrow> borrow = BorrowForCall(*state_, options.timeout, "QueryOptions.timeout");
+  if (!borrow.ok()) return borrow.status();
   QueryOptions own = options;
-  own.timeout = *left;
-  return scoped.lane().Query(sql, params, own);
+  own.timeout = borrow->left;
+  return borrow->slot->lane().Query(sql, params, own);
 }
 
 absl::Status PoolImpl::RunTransaction(const TransactionBody& body,
                                       const TransactionOptions& options) {
-  if (options.timeout < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(absl::StrCat("TransactionOptions.timeout: must be >= 0, got ",
-                                                   absl::FormatDuration(options.timeout)));
-  }
-  const absl::Duration timeout = options.timeout > absl::ZeroDuration()
-                                     ? options.timeout
-                                     : state_->parts.options().query_budget;
-  const absl::Time start = state_->clock.MonotonicNow();
-  absl::StatusOr<State::Slot*> slot =
-      state_->Borrow(std::min(timeout, state_->options.acquire_timeout));
-  if (!slot.ok()) return slot.status();
-  ScopedSlot scoped(*state_, *slot);
-  absl::StatusOr<absl::Duration> left = LeftAfterWait(state_->clock, start, timeout);
-  if (!left.ok()) return left.status();
+  absl::StatusOr<CallBorrow> borrow =
+      BorrowForCall(*state_, options.timeout, "TransactionOptions.timeout");
+  if (!borrow.ok()) return borrow.status();
   TransactionOptions own = options;
-  own.timeout = *left;
-  return scoped.lane().RunTransaction(body, own, /*body_thread=*/nullptr);
+  own.timeout = borrow->left;
+  return borrow->slot->lane().RunTransaction(body, own, /*body_thread=*/nullptr);
 }
 
 absl::StatusOr<ReapReport> PoolImpl::RunReaperPass(bool dry_run) {

@@ -246,6 +246,23 @@ std::optional<std::string> StormEnv(absl::string_view name) {
   return value;
 }
 
+// Hooks that print every reaper pass as a "# reap ..." comment (callbacks
+// run synchronously on the calling thread, so a pass's line comes before
+// the answer of the call that ran it).
+CallbackHooks ReapCommentHooks() {
+  CallbackHooks hooks;
+  hooks.on_event = [](const Event& e) {
+    if (e.kind != EventKind::kReap) return;
+    Emit(absl::StrFormat(
+        "# reap source=%s outcome=%s scanned=%d candidates=%d killed=%d ms=%d "
+        "frozen_leader_killed=%d",
+        EventSourceName(e.source), ReapOutcomeName(e.reap.outcome), e.reap.scanned,
+        e.reap.candidates, e.reap.killed, absl::ToInt64Milliseconds(e.reap.duration),
+        e.reap.frozen_leader_killed ? 1 : 0));
+  };
+  return hooks;
+}
+
 // The aequor ConnectionManager, configured from the storm's environment
 // (StormEnv above; every AEQUOR_* variable of the README's table works).
 class AequorClient : public Client {
@@ -264,19 +281,7 @@ class AequorClient : public Client {
       }
       builder.SetReapMinIdle(absl::Milliseconds(static_cast<int64_t>(seconds * 1000)));
     }
-    CallbackHooks hooks;
-    // Reaper passes are reported as comments (callbacks run synchronously on
-    // the calling thread, so they come before the answer).
-    hooks.on_event = [](const Event& e) {
-      if (e.kind != EventKind::kReap) return;
-      Emit(absl::StrFormat(
-          "# reap source=%s outcome=%s scanned=%d candidates=%d killed=%d ms=%d "
-          "frozen_leader_killed=%d",
-          EventSourceName(e.source), ReapOutcomeName(e.reap.outcome), e.reap.scanned,
-          e.reap.candidates, e.reap.killed, absl::ToInt64Milliseconds(e.reap.duration),
-          e.reap.frozen_leader_killed ? 1 : 0));
-    };
-    builder.SetHooks(std::move(hooks));
+    builder.SetHooks(ReapCommentHooks());
     absl::StatusOr<std::unique_ptr<ConnectionManager>> manager = builder.Build();
     if (!manager.ok()) {
       config_error_ = std::string(manager.status().message());
@@ -358,17 +363,7 @@ class PoolService {
       }
       builder.SetReapMinIdle(absl::Milliseconds(static_cast<int64_t>(idle_s * 1000)));
     }
-    CallbackHooks hooks;
-    hooks.on_event = [](const Event& e) {
-      if (e.kind != EventKind::kReap) return;
-      Emit(absl::StrFormat(
-          "# reap source=%s outcome=%s scanned=%d candidates=%d killed=%d ms=%d "
-          "frozen_leader_killed=%d",
-          EventSourceName(e.source), ReapOutcomeName(e.reap.outcome), e.reap.scanned,
-          e.reap.candidates, e.reap.killed, absl::ToInt64Milliseconds(e.reap.duration),
-          e.reap.frozen_leader_killed ? 1 : 0));
-    };
-    builder.SetHooks(std::move(hooks));
+    builder.SetHooks(ReapCommentHooks());
     PoolOptions options;
     options.max_size = pool_size;
     options.min_size = pool_size;

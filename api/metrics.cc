@@ -46,6 +46,7 @@ MetricsSnapshot MetricsDelta(const MetricsSnapshot& now, const MetricsSnapshot& 
   // Gauges are values, not counts: the delta carries the current value.
   d.clock_offset_ms = now.clock_offset_ms;
   d.connection_usage = now.connection_usage;
+  d.exporter_queue_depth = now.exporter_queue_depth;
   if (now.pool.has_value()) {
     const PoolMetrics zero;
     const PoolMetrics& n = *now.pool;
@@ -111,6 +112,9 @@ std::vector<GaugePoint> Gauges(const MetricsSnapshot& m) {
     out.push_back(GaugePoint{"clock_offset_ms", *m.clock_offset_ms});
   if (m.connection_usage.has_value()) {
     out.push_back(GaugePoint{"connection_usage", *m.connection_usage});
+  }
+  if (m.exporter_queue_depth.has_value()) {
+    out.push_back(GaugePoint{"exporter_queue_depth", *m.exporter_queue_depth});
   }
   if (m.pool.has_value()) {
     out.push_back(GaugePoint{"pool_size", static_cast<double>(m.pool->size)});

@@ -108,6 +108,10 @@ struct MetricsSnapshot {
   // Connection slots in use / slots this role may use, as last measured
   // (api/events.h ReapReport::connection_usage).
   std::optional<double> connection_usage;
+  // Events waiting for the exporter dispatcher, at the snapshot: set when an
+  // exporter takes queued events (a growing depth is an exporter falling
+  // behind; at exporter_queue_capacity new events are dropped).
+  std::optional<double> exporter_queue_depth;
 
   // Set for a Pool (api/pool.h), nullopt for a ConnectionManager. Kept
   // whether or not an exporter is configured.
@@ -147,8 +151,8 @@ struct GaugePoint {
 };
 
 // The gauges of `m` that have a value, in a fixed order: clock_offset_ms,
-// connection_usage; then, for a pool, pool_size, pool_idle, pool_in_use,
-// pool_waiting.
+// connection_usage, exporter_queue_depth; then, for a pool, pool_size,
+// pool_idle, pool_in_use, pool_waiting.
 std::vector<GaugePoint> Gauges(const MetricsSnapshot& m);
 
 }  // namespace aequor

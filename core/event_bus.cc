@@ -125,6 +125,7 @@ EventBus::EventBus(std::vector<std::unique_ptr<HookExporter>> exporters, EventBu
   if (state_->queued.empty()) return;
   try {
     dispatcher_ = std::thread(&EventBus::Run, state_);
+    if (queue_events_) state_->metrics.EnableQueueDepth();
   } catch (const std::system_error&) {
     // No thread to be had: deliver on the caller's thread rather than never.
     for (size_t i = 0; i < state_->queued.size(); ++i) {
@@ -165,6 +166,7 @@ void EventBus::Enqueue(const Event& event) {
       s.pending.push_back(event);
     }
     wake = ++s.pending_n == s.wake_at;
+    s.metrics.SetQueueDepth(static_cast<int64_t>(s.pending_n));
   }
   if (wake) s.wake.notify_one();
 }
@@ -181,6 +183,7 @@ void EventBus::Run(std::shared_ptr<State> state) {
     std::swap(s.pending, s.batch);
     const size_t n = s.pending_n;
     s.pending_n = 0;
+    s.metrics.SetQueueDepth(0);
     const bool stopping = s.stop;
     const uint64_t flush_generation = s.flush_requested;
     const bool flushing = flush_generation != s.flush_done;

@@ -84,6 +84,9 @@ MetricsSnapshot Metrics::Snapshot() const {
   m.events_dropped = events_dropped_.load(std::memory_order_relaxed);
   m.exporter_failures = exporter_failures_.load(std::memory_order_relaxed);
   m.clock_offset_warnings = clock_offset_warnings_.Get();
+  if (queue_depth_on_.load(std::memory_order_relaxed)) {
+    m.exporter_queue_depth = static_cast<double>(queue_depth_.load(std::memory_order_relaxed));
+  }
   std::lock_guard<std::mutex> lock(labels_mu_);
   m.clock_offset_ms = clock_offset_ms_;
   m.connection_usage = connection_usage_;

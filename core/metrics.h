@@ -70,6 +70,11 @@ class Metrics {
 
   MetricsSnapshot Snapshot() const;
 
+  // The exporter queue's depth (EventBus): reported by Snapshot() once
+  // enabled (a bus with a queued exporter that takes events). Any thread.
+  void EnableQueueDepth() { queue_depth_on_.store(true, std::memory_order_relaxed); }
+  void SetQueueDepth(int64_t n) { queue_depth_.store(n, std::memory_order_relaxed); }
+
   // A pool's metrics, read by every Snapshot() (from any thread; it must not
   // call Snapshot() itself). Null: none (a ConnectionManager).
   void SetPoolSource(std::function<PoolMetrics()> source) {
@@ -106,6 +111,8 @@ class Metrics {
   Counter lease_renewals_, lease_renewal_failures_;
   Counter zombies_killed_, clock_offset_warnings_;
   std::atomic<int64_t> events_dropped_{0};
+  std::atomic<bool> queue_depth_on_{false};
+  std::atomic<int64_t> queue_depth_{0};
   std::atomic<int64_t> exporter_failures_{0};
 
   // The labelled families change rarely (retries, reaper passes, dead

@@ -90,6 +90,9 @@ constexpr GaugeHelp kGaugeHelp[] = {
      "measured."},
     {"connection_usage", "aequor_connection_usage", 1,
      "Connection slots in use / slots this role may use, as the last reaper pass read it."},
+    {"exporter_queue_depth", "aequor_exporter_queue_depth", 1,
+     "Events waiting for the exporters' dispatcher (at the exporter queue's capacity new "
+     "events are dropped)."},
     {"pool_size", "aequor_pool_size", 1, "Connections a pool holds open (or is opening)."},
     {"pool_idle", "aequor_pool_idle", 1, "Pooled connections open and not borrowed."},
     {"pool_in_use", "aequor_pool_in_use", 1, "Pooled connections borrowed."},

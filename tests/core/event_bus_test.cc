@@ -64,6 +64,14 @@ int EmitAndFlushFromThreads(EventBus& bus, int threads, int rounds) {
   return ok.load();
 }
 
+TEST(EventBus, NoQueueNoQueueDepthGauge) {
+  auto probe = std::make_shared<ExporterProbe>();
+  probe->delivery = HookExporter::Delivery::kSynchronous;
+  EventBus bus(One(probe));
+  bus.Emit(QueryEnd("q"));
+  EXPECT_FALSE(bus.metrics().exporter_queue_depth.has_value());
+}
+
 TEST(EventBus, WithoutExportersNothingIsObserved) {
   EventBus bus({});
   EXPECT_FALSE(bus.observed());
@@ -122,8 +130,16 @@ TEST(EventBus, ABlockedExporterNeverStallsEmitAndOverflowIsDroppedAndCounted) {
   EXPECT_EQ(bus.metrics().queries, static_cast<int64_t>(kCapacity) + 11)
       << "metrics count every event, delivered or not";
 
+  // The queue's depth is a gauge: full now, empty once delivered.
+  ASSERT_TRUE(bus.metrics().exporter_queue_depth.has_value());
+  EXPECT_EQ(*bus.metrics().exporter_queue_depth, static_cast<double>(kCapacity));
+  bool listed = false;
+  for (const GaugePoint& g : Gauges(bus.metrics())) listed |= g.name == "exporter_queue_depth";
+  EXPECT_TRUE(listed);
+
   probe->Release();
   ASSERT_TRUE(bus.Flush(absl::Seconds(5)).ok());
+  EXPECT_EQ(*bus.metrics().exporter_queue_depth, 0);
   std::vector<std::string> kinds = probe->Kinds();
   ASSERT_EQ(kinds.size(), kCapacity + 1);
   EXPECT_EQ(kinds.front(), "query_end:first");

@@ -54,12 +54,13 @@ void EventEmitter::QueryStartSlow(absl::string_view sql) {
   bus_.Emit(event);
 }
 
-void EventEmitter::QueryEndSlow(absl::string_view sql, int64_t took_ns, int attempt, int64_t rows) {
+void EventEmitter::QueryEndSlow(absl::string_view sql, int64_t took_ns, int attempt,
+                                const QueryResult& result) {
   Event event = Make(EventKind::kQueryEnd);
   event.sql = std::string(sql);
   event.duration = absl::Nanoseconds(took_ns);
   event.attempt = attempt;
-  event.rows = rows;
+  event.rows = result.affected_rows();
   bus_.Emit(event);
 }
 

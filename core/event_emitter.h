@@ -3,7 +3,7 @@
 //
 //   EventEmitter events(bus, clock, service, instance);
 //   events.LeaseRenewed(EventSource::kPipeline);
-//   events.QueryEnd(sql, took_ns, attempt, rows);   // the warm path: inline
+//   events.QueryEnd(sql, took_ns, attempt, result);  // the warm path: inline
 //
 // Each method does nothing when no exporter listens (EventBus::observed()),
 // and builds no Event when only the metrics listen to a finished query.
@@ -22,6 +22,7 @@
 #include "absl/time/time.h"
 #include "api/clock.h"
 #include "api/events.h"
+#include "api/query_result.h"
 #include "core/event_bus.h"
 
 namespace aequor {
@@ -44,11 +45,12 @@ class EventEmitter {
   void QueryStart(absl::string_view sql) {
     if (bus_.streaming()) QueryStartSlow(sql);
   }
-  // A statement succeeded after `took_ns`. Only the metrics listening: no
-  // Event is built.
-  void QueryEnd(absl::string_view sql, int64_t took_ns, int attempt, int64_t rows) {
+  // A statement succeeded after `took_ns` with `result`. Only the metrics
+  // listening: no Event is built, and the command tag is not parsed for
+  // the affected rows (about 270 instructions, 1% of a SELECT 1).
+  void QueryEnd(absl::string_view sql, int64_t took_ns, int attempt, const QueryResult& result) {
     if (bus_.streaming()) {
-      QueryEndSlow(sql, took_ns, attempt, rows);
+      QueryEndSlow(sql, took_ns, attempt, result);
     } else if (bus_.observed()) {
       bus_.RecordQuery(took_ns, /*failed=*/false);
     }
@@ -70,7 +72,7 @@ class EventEmitter {
  private:
   ABSL_ATTRIBUTE_NOINLINE void QueryStartSlow(absl::string_view sql);
   ABSL_ATTRIBUTE_NOINLINE void QueryEndSlow(absl::string_view sql, int64_t took_ns, int attempt,
-                                            int64_t rows);
+                                            const QueryResult& result);
   Event Make(EventKind kind) const;
 
   EventBus& bus_;

@@ -338,7 +338,7 @@ absl::StatusOr<QueryResult> Lane::Query(absl::string_view sql, absl::Span<const 
       const int64_t end_ns = parts_.clock().MonotonicNanos();
       conn->MarkUsed(end_ns);
       QueryResult rows(exec.result.release());
-      parts_.events.QueryEnd(sql, end_ns - start_ns, attempt, rows.affected_rows());
+      parts_.events.QueryEnd(sql, end_ns - start_ns, attempt, rows);
       return rows;
     }
 

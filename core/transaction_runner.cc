@@ -93,7 +93,7 @@ absl::StatusOr<QueryResult> TransactionRunner::RunStatement(Connection& conn, ab
   const int64_t took_ns = clock_.MonotonicNanos() - start_ns;
   if (Succeeded(r.result.get())) {
     QueryResult rows(r.result.release());
-    events_.QueryEnd(sql, took_ns, /*attempt=*/0, rows.affected_rows());
+    events_.QueryEnd(sql, took_ns, /*attempt=*/0, rows);
     return rows;
   }
   if (r.timed_out) {

@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
+#include <limits>
 #include <mutex>
 #include <system_error>
 #include <thread>
@@ -14,6 +16,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "util/deadline_watchdog.h"
 
 namespace aequor {
 namespace pg {
@@ -35,21 +38,24 @@ ResultError ReadError(const PGresult* r, const PGconn* conn) {
 
 namespace {
 
-// Waits until `conn`'s socket is ready for `events` or `deadline` passes:
-// false then (after one last look that does not wait, so that an answer
-// already there is never thrown away).
-bool WaitSocket(PGconn* conn, short events, const Deadline& deadline) {
-  const int fd = PQsocket(conn);
-  if (fd < 0) return true;  // libpq reports the lost connection itself
+// When `left` from now will have passed, on CLOCK_MONOTONIC (int64 max:
+// never).
+int64_t MonotonicNanosIn(absl::Duration left) {
+  const int64_t now = MonotonicNanosNow();
+  const int64_t left_ns = absl::ToInt64Nanoseconds(left);  // saturates
+  return left_ns > std::numeric_limits<int64_t>::max() - now
+             ? std::numeric_limits<int64_t>::max()
+             : now + left_ns;
+}
+
+// WaitSocket() without the watchdog thread: poll() with a timeout.
+bool WaitSocketPolling(int fd, short events, const Deadline& deadline) {
   for (;;) {
-    const absl::Duration left = deadline.Left();
-    int timeout_ms = -1;
-    if (left != absl::InfiniteDuration()) {
-      // Rounded up, so that a wait never ends just short of the deadline;
-      // capped so that a clock that stands still (a test's) is re-read.
-      timeout_ms = static_cast<int>(std::min<int64_t>(
-          absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1))), 60 * 1000));
-    }
+    // Rounded up, so that a wait never ends just short of the deadline;
+    // capped so that a clock that stands still (a test's) is re-read.
+    const int timeout_ms = static_cast<int>(std::min<int64_t>(
+        absl::ToInt64Milliseconds(absl::Ceil(deadline.Left(), absl::Milliseconds(1))),
+        60 * 1000));
     struct pollfd p = {fd, events, 0};
     const int ready = poll(&p, 1, timeout_ms);
     if (ready > 0) return true;
@@ -58,6 +64,30 @@ bool WaitSocket(PGconn* conn, short events, const Deadline& deadline) {
     if (ready < 0 && errno != EINTR) return deadline.Left() > absl::ZeroDuration();
     if (ready == 0 && timeout_ms == 0) return false;
   }
+}
+
+// Waits until `conn`'s socket is ready for `events` or `deadline` passes:
+// false then, with the socket's read side shut (the caller abandons the
+// connection). The wait is poll() on the socket alone, ended at the
+// deadline by util/deadline_watchdog.h: a poll() timeout would arm a kernel
+// timer per statement, 2 to 3% of a SELECT 1 (docs/BENCHMARKS.md). A
+// deadline on Clock::Real() is already a CLOCK_MONOTONIC time (api/clock.cc)
+// and is taken as it is, without reading a clock; one on another clock (a
+// test's) becomes the real time at which as much time will have passed.
+bool WaitSocket(PGconn* conn, short events, const Deadline& deadline) {
+  const int fd = PQsocket(conn);
+  if (fd < 0) return true;  // libpq reports the lost connection itself
+  const int64_t at_ns = deadline.on(Clock::Real()) ? absl::ToUnixNanos(deadline.at())
+                                                   : MonotonicNanosIn(deadline.Left());
+  switch (WaitWatched(fd, events, at_ns)) {
+    case WatchedWait::kReady:
+      return true;
+    case WatchedWait::kDeadline:
+      return false;
+    case WatchedWait::kNoWatchdog:
+      break;
+  }
+  return WaitSocketPolling(fd, events, deadline);
 }
 
 // Shared by CancelWithin() and the thread that sends the request.

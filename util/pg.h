@@ -13,7 +13,9 @@
 //   if (r.timed_out) { /* cancelled; the connection is closed: drop it */ }
 //
 // A statement given a deadline is sent on a non-blocking connection and its
-// result waited for on the socket until the deadline. When the deadline
+// result waited for on the socket until the deadline (the waits are ended by
+// one watchdog thread, util/deadline_watchdog.h, so that no kernel timer is
+// armed per statement). When the deadline
 // passes first, the statement is cancelled (PQcancel, on a thread of its
 // own, waited for at most the deadline's cancel bound) and the socket is
 // shut, so libpq counts the connection lost (PQstatus CONNECTION_BAD) and
@@ -70,6 +72,8 @@ class Deadline {
       : clock_(&clock), at_(at), cancel_bound_(cancel_bound) {}
 
   bool none() const { return clock_ == nullptr; }
+  // Read from `clock`.
+  bool on(const Clock* clock) const { return clock_ == clock; }
   absl::Time at() const { return at_; }
   absl::Duration cancel_bound() const { return cancel_bound_; }
   // Time left (zero once passed); InfiniteDuration() for None().

@@ -71,8 +71,11 @@ class DeadlineTest : public testing::PostgresTest<DeadlineTest> {
   }
 
   // A manager through the proxy with `budget` as query_budget.
+  // `real_clock`: Clock::Real(), as in production, instead of the test's
+  // shifted clock (util/pg.cc takes a deadline on the real clock as it is).
   std::unique_ptr<ConnectionManager> Manager(absl::Duration budget,
-                                             absl::Duration lease_ttl = absl::Seconds(90)) {
+                                             absl::Duration lease_ttl = absl::Seconds(90),
+                                             bool real_clock = false) {
     ManagerOptions o;
     o.conninfo = absl::StrCat("host=127.0.0.1 port=", proxy_->port(),
                               " dbname=aequor user=aequor_app password=",
@@ -88,7 +91,10 @@ class DeadlineTest : public testing::PostgresTest<DeadlineTest> {
       o.lease_renew_timeout = absl::Seconds(1);
     }
     o.reaper_scheduler = PluginSpec("aequor.reaper.probability", {{"p", "0"}});
-    auto m = ConnectionManagerBuilder().SetOptions(o).SetClock(&clock_).Build();
+    ConnectionManagerBuilder builder;
+    builder.SetOptions(o);
+    if (!real_clock) builder.SetClock(&clock_);
+    auto m = builder.Build();
     EXPECT_TRUE(m.ok()) << m.status();
     if (!m.ok()) return nullptr;
     EXPECT_TRUE((*m)->Connect().ok());
@@ -185,6 +191,44 @@ TEST_F(DeadlineTest, AStoppedBackendEndsTheCallAtTheDeadline) {
   EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded) << r.status();
   EXPECT_TRUE(IsOutcomeUnknown(r.status())) << r.status();
   EXPECT_ENDS_BY_DEADLINE(took, absl::Seconds(2));
+}
+
+TEST_F(DeadlineTest, OnTheRealClockAStoppedBackendEndsTheCallAtTheDeadline) {
+  auto db = Manager(absl::Seconds(2), absl::Seconds(90), /*real_clock=*/true);
+  ASSERT_NE(db, nullptr);
+  absl::StatusOr<QueryResult> pid_row = db->Query("SELECT pg_backend_pid()");
+  ASSERT_TRUE(pid_row.ok()) << pid_row.status();
+  int pid = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(pid_row->Get(0, 0), &pid));
+  ASSERT_EQ(kill(pid, SIGSTOP), 0);
+  Resume resume(pid);
+  const absl::Time start = absl::Now();
+  absl::StatusOr<QueryResult> r = db->Query("INSERT INTO d VALUES (5)");
+  const absl::Duration took = absl::Now() - start;
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded) << r.status();
+  EXPECT_TRUE(IsOutcomeUnknown(r.status())) << r.status();
+  EXPECT_ENDS_BY_DEADLINE(took, absl::Seconds(2));
+}
+
+TEST_F(DeadlineTest, AShortTimeoutAfterLongDeadlinesEndsOnTime) {
+  // The watchdog that ends waits (util/deadline_watchdog.h) sleeps until
+  // the earliest deadline it knows, 30 s ahead after the first call; a
+  // later call's 1 s timeout must wake it.
+  auto db = Manager(absl::Seconds(30), absl::Seconds(90), /*real_clock=*/true);
+  ASSERT_NE(db, nullptr);
+  ASSERT_TRUE(db->Query("SELECT 1").ok());
+  QueryOptions options;
+  options.timeout = absl::Seconds(1);
+  options.idempotent = true;
+  const absl::Time start = absl::Now();
+  absl::StatusOr<QueryResult> r = db->Query("SELECT pg_sleep(10), 'long-sleep-3'", {}, options);
+  const absl::Duration took = absl::Now() - start;
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded) << r.status();
+  EXPECT_ENDS_BY_DEADLINE(took, absl::Seconds(1));
+  EXPECT_TRUE(Eventually([&] { return Running("long-sleep-3") == 0; }));
+  EXPECT_TRUE(db->Query("SELECT 1").ok()) << "the next call reconnects";
 }
 
 TEST_F(DeadlineTest, AStalledNetworkEndsAWriteAtTheDeadlineAndItIsNotReplayed) {

@@ -115,6 +115,10 @@ struct QueryOptions {
   // statement itself (see ManagerOptions::query_budget). Zero: query_budget.
   // Default zero. REQUIRES: >= 0.
   absl::Duration timeout = absl::ZeroDuration();
+  // The call's context for hooks and exporters: every event the call emits
+  // carries it as Event::label (say a request id, or "checkout"). Never sent
+  // to the server, never a metric label. Default "" (none).
+  std::string label;
 };
 
 // Per-transaction settings for ConnectionManager::RunTransaction().
@@ -140,6 +144,9 @@ struct TransactionOptions {
   // kDeadlineExceeded with IsOutcomeUnknown() true. Zero: query_budget.
   // Default zero. REQUIRES: >= 0.
   absl::Duration timeout = absl::ZeroDuration();
+  // As QueryOptions::label, for every event of the transaction (its
+  // statements included). Default "" (none).
+  std::string label;
 };
 
 // The statements of one transaction, inside RunTransaction()'s body.

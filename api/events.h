@@ -125,6 +125,11 @@ struct Event {
   absl::Time time;          // wall clock, from the manager's Clock
   std::string service;      // normalised service
   std::string instance;     // this manager's instance id
+  // The label the caller gave the call that emitted it (QueryOptions::label,
+  // TransactionOptions::label): every event of that call carries it (its
+  // connect, retries, statements, renewals); "" for none and for events of
+  // no call (a pool's maintenance).
+  std::string label;
   absl::Duration duration;  // of the connect, query or pass, when it has one
   int attempt = 0;          // 1 for the first try
   absl::Duration delay;     // kRetry: the sleep before the next attempt

@@ -47,6 +47,8 @@ MetricsSnapshot MetricsDelta(const MetricsSnapshot& now, const MetricsSnapshot& 
   d.clock_offset_ms = now.clock_offset_ms;
   d.connection_usage = now.connection_usage;
   d.exporter_queue_depth = now.exporter_queue_depth;
+  d.connected = now.connected;
+  d.lease_seconds_left = now.lease_seconds_left;
   if (now.pool.has_value()) {
     const PoolMetrics zero;
     const PoolMetrics& n = *now.pool;
@@ -115,6 +117,10 @@ std::vector<GaugePoint> Gauges(const MetricsSnapshot& m) {
   }
   if (m.exporter_queue_depth.has_value()) {
     out.push_back(GaugePoint{"exporter_queue_depth", *m.exporter_queue_depth});
+  }
+  if (m.connected.has_value()) out.push_back(GaugePoint{"connected", *m.connected});
+  if (m.lease_seconds_left.has_value()) {
+    out.push_back(GaugePoint{"lease_seconds_left", *m.lease_seconds_left});
   }
   if (m.pool.has_value()) {
     out.push_back(GaugePoint{"pool_size", static_cast<double>(m.pool->size)});

@@ -112,6 +112,16 @@ struct MetricsSnapshot {
   // exporter takes queued events (a growing depth is an exporter falling
   // behind; at exporter_queue_capacity new events are dropped).
   std::optional<double> exporter_queue_depth;
+  // Connections open: a manager's 0 or 1, a pool's count. Read from the
+  // connections themselves as of the end of the last call on each (a call
+  // in progress shows when it returns). Set by every manager and pool.
+  std::optional<double> connected;
+  // Seconds left on the current lease, counted on this host's monotonic
+  // clock from when the lease was signed (a pool: the soonest to expire of
+  // its open connections). Negative: the lease ran out while nothing used
+  // the connection (a frozen or idle process; the fleet may reap it).
+  // nullopt when nothing is connected or leases are off.
+  std::optional<double> lease_seconds_left;
 
   // Set for a Pool (api/pool.h), nullopt for a ConnectionManager. Kept
   // whether or not an exporter is configured.
@@ -151,7 +161,8 @@ struct GaugePoint {
 };
 
 // The gauges of `m` that have a value, in a fixed order: clock_offset_ms,
-// connection_usage, exporter_queue_depth; then, for a pool, pool_size,
+// connection_usage, exporter_queue_depth, connected, lease_seconds_left;
+// then, for a pool, pool_size,
 // pool_idle, pool_in_use, pool_waiting.
 std::vector<GaugePoint> Gauges(const MetricsSnapshot& m);
 

@@ -109,15 +109,19 @@ class Connection {
   const std::string& last_notice() const { return last_notice_; }
 
   // The lease the server holds (its application_name; "" with leases off)
-  // and the monotonic times at which it is renewed with the next statement
-  // and alone before it (kNever with leases off).
+  // and the monotonic times at which it is renewed with the next statement,
+  // renewed alone before it, and expires as this host counts (kNever with
+  // leases off).
   const std::string& lease() const { return lease_; }
   int64_t renew_at_ns() const { return renew_at_ns_; }
   int64_t block_at_ns() const { return block_at_ns_; }
-  void SetLease(std::string lease, int64_t renew_at_ns, int64_t block_at_ns) {
+  int64_t expires_at_ns() const { return expires_at_ns_; }
+  void SetLease(std::string lease, int64_t renew_at_ns, int64_t block_at_ns,
+                int64_t expires_at_ns) {
     lease_ = std::move(lease);
     renew_at_ns_ = renew_at_ns;
     block_at_ns_ = block_at_ns;
+    expires_at_ns_ = expires_at_ns;
   }
 
   // Whether a pooler answers for the server on this connection (its
@@ -145,6 +149,7 @@ class Connection {
   std::string lease_;
   int64_t renew_at_ns_ = kNever;
   int64_t block_at_ns_ = kNever;
+  int64_t expires_at_ns_ = kNever;
   int64_t last_used_ns_ = 0;
   std::optional<bool> behind_pooler_;
   std::unique_ptr<StatementCache> cache_;

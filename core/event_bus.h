@@ -115,6 +115,10 @@ class EventBus {
   void SetPoolSource(std::function<PoolMetrics()> source) {
     metrics_->SetPoolSource(std::move(source));
   }
+  // See Metrics::SetConnectionSource().
+  void SetConnectionSource(std::function<ConnectionGauges()> source) {
+    metrics_->SetConnectionSource(std::move(source));
+  }
   // Exporter calls that threw or returned an error.
   int64_t exporter_failures() const;
   // Events dropped because the queue was full.

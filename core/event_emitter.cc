@@ -6,12 +6,15 @@
 
 namespace aequor {
 
+thread_local const std::string* CallLabel::current_ = nullptr;
+
 Event EventEmitter::Make(EventKind kind) const {
   Event event;
   event.kind = kind;
   event.time = clock_.Now();
   event.service = service_;
   event.instance = instance_;
+  if (const std::string* label = CallLabel::Current()) event.label = *label;
   return event;
 }
 

@@ -27,6 +27,28 @@
 
 namespace aequor {
 
+// The label of the call running on this thread (QueryOptions::label,
+// TransactionOptions::label), which every event the call emits carries
+// (Event::label). A lane opens one for each call; an inner call (say, from
+// a hook) has its own, and the outer one's comes back when it returns.
+// Thread-safety: per thread.
+class CallLabel {
+ public:
+  explicit CallLabel(const std::string& label) : previous_(current_) {
+    current_ = label.empty() ? nullptr : &label;
+  }
+  ~CallLabel() { current_ = previous_; }
+  CallLabel(const CallLabel&) = delete;
+  CallLabel& operator=(const CallLabel&) = delete;
+
+  // The label of this thread's call; null when none.
+  static const std::string* Current() { return current_; }
+
+ private:
+  static thread_local const std::string* current_;
+  const std::string* const previous_;
+};
+
 class EventEmitter {
  public:
   EventEmitter(EventBus& bus, Clock& clock, std::string service, std::string instance)

@@ -61,7 +61,19 @@ void LaneParts::DropStartupOptions() {
       "PgBouncer's ignore_startup_parameters = options would only drop them too");
 }
 
+void Lane::AddTo(ConnectionGauges& g, int64_t now_ns) const {
+  const int64_t expires_ns = published_.load(std::memory_order_relaxed);
+  if (expires_ns == kNotConnected) return;
+  ++g.connected;
+  if (expires_ns == Connection::kNever) return;
+  const double left = static_cast<double>(expires_ns - now_ns) / 1e9;
+  if (!g.lease_seconds_left.has_value() || left < *g.lease_seconds_left) {
+    g.lease_seconds_left = left;
+  }
+}
+
 void Lane::Close(bool report) {
+  const PublishOnReturn publish(*this);
   if (conn_ == nullptr) return;
   conn_.reset();
   opened_at_ns_ = 0;
@@ -69,6 +81,7 @@ void Lane::Close(bool report) {
 }
 
 bool Lane::DropIfDead() {
+  const PublishOnReturn publish(*this);
   if (conn_ == nullptr) return false;
   if (!conn_->LooksDead()) return false;
   parts_.events.ClientDead(
@@ -81,6 +94,7 @@ bool Lane::DropIfDead() {
 
 absl::Status Lane::WithConnection(const ConnectionFn& fn,
                                   std::atomic<std::thread::id>* body_thread) {
+  const PublishOnReturn publish(*this);
   const absl::Time deadline =
       parts_.clock().MonotonicNow() + parts_.options().connect_budget;
   absl::StatusOr<Connection*> conn = EnsureConnected(deadline);
@@ -116,6 +130,7 @@ absl::Status Lane::WithConnection(const ConnectionFn& fn,
 }
 
 void Lane::MaybeReap(absl::Time deadline) {
+  const PublishOnReturn publish(*this);
   if (conn_ == nullptr || !conn_->ok()) return;
   if (!parts_.reaper
            .MaybeRun(*conn_, ReapTrigger::kInvocation, /*database_full=*/false,
@@ -127,6 +142,7 @@ void Lane::MaybeReap(absl::Time deadline) {
 }
 
 absl::StatusOr<bool> Lane::RenewIfDue(int64_t now_ns, absl::Time deadline) {
+  const PublishOnReturn publish(*this);
   if (conn_ == nullptr || !parts_.leases.enabled()) return false;
   if (parts_.leases.Due(*conn_, now_ns) == LeaseDue::kNothing) return false;
   absl::Status renewed = parts_.leases.RenewBlocking(*conn_, CallDeadline(deadline));
@@ -275,6 +291,8 @@ absl::StatusOr<Lane::Ready> Lane::Prepare(absl::Time deadline, bool first_attemp
 
 absl::StatusOr<QueryResult> Lane::Query(absl::string_view sql, absl::Span<const Param> params,
                                            const QueryOptions& options) {
+  const PublishOnReturn publish(*this);
+  const CallLabel label(options.label);
   if (ABSL_PREDICT_FALSE(options.timeout < absl::ZeroDuration())) {
     return absl::InvalidArgumentError(absl::StrCat("QueryOptions.timeout: must be >= 0, got ",
                                                    absl::FormatDuration(options.timeout)));
@@ -456,6 +474,8 @@ std::optional<absl::Status> Lane::AfterStatementFailure(absl::string_view sql,
 
 absl::Status Lane::RunTransaction(const TransactionBody& body, const TransactionOptions& options,
                                   std::atomic<std::thread::id>* body_thread) {
+  const PublishOnReturn publish(*this);
+  const CallLabel label(options.label);
   if (options.timeout < absl::ZeroDuration()) {
     return absl::InvalidArgumentError(absl::StrCat("TransactionOptions.timeout: must be >= 0, got ",
                                                    absl::FormatDuration(options.timeout)));
@@ -538,6 +558,7 @@ XidFate Lane::ResolveXid(const std::string& xid, absl::Time deadline) {
 }
 
 absl::StatusOr<ReapReport> Lane::RunReaperPass(bool dry_run) {
+  const PublishOnReturn publish(*this);
   if (!parts_.leases.enabled()) {
     return absl::FailedPreconditionError(
         "reaper pass: leases are off (no coordination secret), so there is nothing to verify");

@@ -29,6 +29,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -47,6 +48,7 @@
 #include "core/connection.h"
 #include "core/event_bus.h"
 #include "core/event_emitter.h"
+#include "core/metrics.h"
 #include "core/lease_keeper.h"
 #include "core/reaper_runner.h"
 #include "core/server_view.h"
@@ -132,7 +134,10 @@ class Lane {
 
   // A live connection by `deadline`, connecting (with retries) if there is
   // none.
-  absl::Status Connect(absl::Time deadline) { return EnsureConnected(deadline).status(); }
+  absl::Status Connect(absl::Time deadline) {
+    const PublishOnReturn publish(*this);
+    return EnsureConnected(deadline).status();
+  }
 
   // ConnectionManager::Query, RunTransaction and RunReaperPass on this lane
   // (api/connection_manager.h). `body_thread`, if given, holds the id of the
@@ -171,7 +176,35 @@ class Lane {
   // kClientDead event).
   bool DropIfDead();
 
+  // Adds this lane's connection, as of the end of its last call, to `g`
+  // (ConnectionGauges: one connected, and its lease's seconds left at
+  // monotonic `now_ns` if that is the soonest). Any thread.
+  void AddTo(ConnectionGauges& g, int64_t now_ns) const;
+
  private:
+  // What Publish() stores for a lane without a connection.
+  static constexpr int64_t kNotConnected = std::numeric_limits<int64_t>::min();
+  // Stores, for AddTo() on other threads, whether a connection is open and
+  // its lease's monotonic expiry (Connection::kNever with leases off). Every
+  // public call ends with it (PublishOnReturn); a relaxed load and, only
+  // when something changed, a store.
+  void Publish() {
+    const int64_t v = conn_ == nullptr ? kNotConnected : conn_->expires_at_ns();
+    if (published_.load(std::memory_order_relaxed) != v) {
+      published_.store(v, std::memory_order_relaxed);
+    }
+  }
+  class PublishOnReturn {
+   public:
+    explicit PublishOnReturn(Lane& lane) : lane_(lane) {}
+    ~PublishOnReturn() { lane_.Publish(); }
+    PublishOnReturn(const PublishOnReturn&) = delete;
+    PublishOnReturn& operator=(const PublishOnReturn&) = delete;
+
+   private:
+    Lane& lane_;
+  };
+
   // A connection readied for the caller's next round trip.
   struct Ready {
     Connection* conn;
@@ -232,6 +265,7 @@ class Lane {
   LaneParts& parts_;
   std::unique_ptr<Connection> conn_;  // null: not connected
   int64_t opened_at_ns_ = 0;
+  std::atomic<int64_t> published_{kNotConnected};  // Publish()
 };
 
 }  // namespace aequor

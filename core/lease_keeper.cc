@@ -46,13 +46,14 @@ absl::StatusOr<std::string> LeaseKeeper::NewLease() const {
 
 void LeaseKeeper::Install(Connection& conn, std::string lease, int64_t signed_at_ns) const {
   if (signer_ == nullptr) {
-    conn.SetLease(std::move(lease), Connection::kNever, Connection::kNever);
+    conn.SetLease(std::move(lease), Connection::kNever, Connection::kNever, Connection::kNever);
     return;
   }
   // The options are validated (renew/block before < ttl <= a day), so these
   // sums cannot overflow.
   conn.SetLease(std::move(lease), signed_at_ns + absl::ToInt64Nanoseconds(ttl_ - renew_before_),
-                signed_at_ns + absl::ToInt64Nanoseconds(ttl_ - block_before_));
+                signed_at_ns + absl::ToInt64Nanoseconds(ttl_ - block_before_),
+                signed_at_ns + absl::ToInt64Nanoseconds(ttl_));
 }
 
 absl::Status LeaseKeeper::RenewBlocking(Connection& connection, const pg::Deadline& call) {

@@ -2,7 +2,18 @@
 
 namespace aequor {
 
+Manager::Manager(ManagerParts parts) : parts_(std::move(parts)), lane_(parts_) {
+  parts_.bus.SetConnectionSource([this] {
+    ConnectionGauges g;
+    lane_.AddTo(g, parts_.clock().MonotonicNanos());
+    return g;
+  });
+}
+
 Manager::~Manager() {
+  // The exporters' last snapshot (LaneParts shuts them down after lane_ is
+  // gone) reads no lane.
+  parts_.bus.SetConnectionSource(nullptr);
   std::lock_guard<std::mutex> lock(mu_);
   lane_.Close(/*report=*/false);
 }

@@ -29,7 +29,7 @@ namespace aequor {
 
 class Manager final : public ConnectionManager {
  public:
-  explicit Manager(ManagerParts parts) : parts_(std::move(parts)), lane_(parts_) {}
+  explicit Manager(ManagerParts parts);
   ~Manager() override;
 
   absl::Status Connect() override;

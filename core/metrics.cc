@@ -95,6 +95,11 @@ MetricsSnapshot Metrics::Snapshot() const {
   m.reaper_rows_skipped = reaper_rows_skipped_;
   m.dead_clients = dead_clients_;
   if (pool_source_) m.pool = pool_source_();
+  if (connection_source_) {
+    const ConnectionGauges g = connection_source_();
+    m.connected = static_cast<double>(g.connected);
+    m.lease_seconds_left = g.lease_seconds_left;
+  }
   return m;
 }
 

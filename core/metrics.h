@@ -46,6 +46,13 @@ constexpr std::array<int64_t, LatencyHistogram::kBoundsMs.size()> BoundsNs() {
 inline constexpr std::array<int64_t, LatencyHistogram::kBoundsMs.size()> kBoundsNs = BoundsNs();
 }  // namespace metrics_internal
 
+// The connection gauges of a manager or pool (MetricsSnapshot::connected,
+// lease_seconds_left), as its connection source reads them.
+struct ConnectionGauges {
+  int64_t connected = 0;
+  std::optional<double> lease_seconds_left;
+};
+
 class Metrics {
  public:
   Metrics() = default;
@@ -80,6 +87,12 @@ class Metrics {
   void SetPoolSource(std::function<PoolMetrics()> source) {
     std::lock_guard<std::mutex> lock(labels_mu_);
     pool_source_ = std::move(source);
+  }
+  // The connection gauges, read by every Snapshot() (from any thread; the
+  // same rules as the pool source). Null: none.
+  void SetConnectionSource(std::function<ConnectionGauges()> source) {
+    std::lock_guard<std::mutex> lock(labels_mu_);
+    connection_source_ = std::move(source);
   }
 
  private:
@@ -125,6 +138,7 @@ class Metrics {
   std::optional<double> clock_offset_ms_;
   std::optional<double> connection_usage_;
   std::function<PoolMetrics()> pool_source_;  // guarded by labels_mu_
+  std::function<ConnectionGauges()> connection_source_;  // guarded by labels_mu_
 };
 
 }  // namespace aequor

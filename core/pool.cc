@@ -115,6 +115,13 @@ PoolImpl::State::State(ManagerParts manager_parts, PoolOptions pool_options)
       options(std::move(pool_options)),
       clock(parts.clock()) {
   parts.bus.SetPoolSource([this] { return MetricsNow(); });
+  parts.bus.SetConnectionSource([this] {
+    ConnectionGauges g;
+    const int64_t now_ns = clock.MonotonicNanos();
+    std::lock_guard<std::mutex> lock(mu);
+    for (const std::unique_ptr<Slot>& slot : slots) slot->lane.AddTo(g, now_ns);
+    return g;
+  });
 }
 
 void PoolImpl::State::Start() {
@@ -151,6 +158,7 @@ PoolImpl::State::~State() {
   // The exporters' last metrics still read this pool.
   parts.bus.Shutdown(kCloseInDestructor);
   parts.bus.SetPoolSource(nullptr);
+  parts.bus.SetConnectionSource(nullptr);
 }
 
 PoolImpl::State::Slot* PoolImpl::State::NewSlotLocked() {

@@ -108,6 +108,16 @@ OtlpGauge GaugeShape(absl::string_view gauge) {
                      "Connection slots in use / slots this role may use, as the last reaper "
                      "pass read it"};
   }
+  if (gauge == "connected") {
+    return OtlpGauge{"aequor.connected", "1",
+                     "Connections open: a manager's 0 or 1, a pool's count (as of the end of "
+                     "each one's last call)"};
+  }
+  if (gauge == "lease_seconds_left") {
+    return OtlpGauge{"aequor.lease_seconds_left", "s",
+                     "Seconds left on the current lease as this host counts them (a pool: the "
+                     "soonest to expire); negative: it ran out while unused"};
+  }
   return OtlpGauge{absl::StrCat("aequor.", gauge), "", ""};  // added after this table
 }
 

@@ -93,6 +93,12 @@ constexpr GaugeHelp kGaugeHelp[] = {
     {"exporter_queue_depth", "aequor_exporter_queue_depth", 1,
      "Events waiting for the exporters' dispatcher (at the exporter queue's capacity new "
      "events are dropped)."},
+    {"connected", "aequor_connected", 1,
+     "Connections open: a manager's 0 or 1, a pool's count (as of the end of each one's last "
+     "call)."},
+    {"lease_seconds_left", "aequor_lease_seconds_left", 1,
+     "Seconds left on the current lease as this host counts them (a pool: the soonest to "
+     "expire); negative: it ran out while unused, and the fleet may reap it."},
     {"pool_size", "aequor_pool_size", 1, "Connections a pool holds open (or is opening)."},
     {"pool_idle", "aequor_pool_idle", 1, "Pooled connections open and not borrowed."},
     {"pool_in_use", "aequor_pool_in_use", 1, "Pooled connections borrowed."},

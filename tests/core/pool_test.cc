@@ -482,6 +482,19 @@ TEST_F(PoolTest, MetricsCarryThePoolsGaugesAndCounters) {
   bool acquired = false;
   for (const CounterPoint& c : Counters(m)) acquired |= c.name == "pool_acquired" && c.value == 1;
   EXPECT_TRUE(acquired);
+
+  // The connection gauges count every open connection, borrowed or idle,
+  // and give the soonest lease's seconds left.
+  EXPECT_EQ(m.connected, std::optional<double>(1));
+  absl::StatusOr<PooledConnection> second = pool->Acquire();
+  ASSERT_TRUE(second.ok());
+  ASSERT_TRUE(second->Query("SELECT 1").ok());
+  held = absl::UnknownError("given back");  // the first goes back idle, still open
+  m = pool->metrics();
+  EXPECT_EQ(m.connected, std::optional<double>(2));
+  ASSERT_TRUE(m.lease_seconds_left.has_value());
+  EXPECT_GT(*m.lease_seconds_left, 0);
+  EXPECT_LE(*m.lease_seconds_left, absl::ToDoubleSeconds(ManagerOptions().lease_ttl));
 }
 
 }  // namespace

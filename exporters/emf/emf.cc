@@ -56,14 +56,50 @@ struct EmfGauge {
 EmfGauge GaugeShape(absl::string_view snake) {
   if (snake == "clock_offset_ms") return EmfGauge{"ClockOffset", "Milliseconds"};
   if (snake == "connection_usage") return EmfGauge{"ConnectionUsage", "None"};
+  if (snake == "lease_seconds_left") return EmfGauge{"LeaseSecondsLeft", "Seconds"};
   return EmfGauge{Camel(snake), "None"};  // a gauge added after this table
 }
 
 struct Metric {
   std::string name;
   absl::string_view unit;
-  std::string value;  // JSON number
+  std::string value;  // JSON number, or a histogram's object
 };
+
+// The value that stands for latency bucket `i` of LatencyHistogram in a
+// CloudWatch histogram: the middle of its bounds. The first bucket,
+// (0, 0.25 ms], gives 0.125; the last, over 10 s, has no upper bound and
+// gives its lower one, 10000.
+double BucketValue(size_t i) {
+  const auto& bounds = LatencyHistogram::kBoundsMs;
+  if (i == 0) return bounds[0] / 2;
+  if (i >= bounds.size()) return bounds.back();
+  return (bounds[i - 1] + bounds[i]) / 2;
+}
+
+// `h` (count > 0) as a CloudWatch histogram value, the form PutMetricData's
+// Values/Counts take in EMF:
+//   {"Values":[0.125,37.5],"Counts":[3,1],"Max":37.5,"Min":0.125,"Count":4,"Sum":30.5}
+// One value per non-empty bucket (at most 16, under the 100 a metric may
+// carry), so percentiles have the buckets' resolution; Min and Max are the
+// extreme buckets' values, Count and Sum exact.
+std::string HistogramValue(const LatencyHistogram& h) {
+  std::string values, counts;
+  double min = 0, max = 0;
+  bool first = true;
+  for (size_t i = 0; i < LatencyHistogram::kBuckets; ++i) {
+    if (h.counts[i] <= 0) continue;
+    const double v = BucketValue(i);
+    absl::StrAppend(&values, first ? "" : ",", Bound(v));
+    absl::StrAppend(&counts, first ? "" : ",", h.counts[i]);
+    if (first) min = v;
+    max = v;
+    first = false;
+  }
+  return absl::StrCat("{\"Values\":[", values, "],\"Counts\":[", counts, "],\"Max\":", Bound(max),
+                      ",\"Min\":", Bound(min), ",\"Count\":", h.count,
+                      ",\"Sum\":", absl::StrFormat("%.3f", h.sum_ms), "}");
+}
 
 std::vector<Metric> MetricsOf(const EmfOptions& options, const MetricsSnapshot& d) {
   const std::vector<CounterPoint> points = Counters(d);
@@ -104,16 +140,25 @@ std::vector<Metric> MetricsOf(const EmfOptions& options, const MetricsSnapshot& 
                                                      : absl::StrFormat("%.6g", g.value);
     out.push_back(Metric{std::move(shape.name), shape.unit, std::move(value)});
   }
-  if (options.latency_buckets) {
-    const auto& bounds = LatencyHistogram::kBoundsMs;
-    for (size_t i = 0; i < LatencyHistogram::kBuckets; ++i) {
-      const int64_t n = d.query_latency.counts[i];
-      if (n == 0) continue;
-      std::string name = i < bounds.size()
-                             ? absl::StrCat("QueryLatency.le_", Bound(bounds[i]), "ms")
-                             : absl::StrCat("QueryLatency.gt_", Bound(bounds.back()), "ms");
-      out.push_back(Metric{std::move(name), "Count", absl::StrCat(n)});
+  switch (options.latency) {
+    case EmfLatency::kHistogram:
+      if (d.query_latency.count > 0) {
+        out.push_back(Metric{"QueryLatency", "Milliseconds", HistogramValue(d.query_latency)});
+      }
+      break;
+    case EmfLatency::kBuckets: {
+      const auto& bounds = LatencyHistogram::kBoundsMs;
+      for (size_t i = 0; i < LatencyHistogram::kBuckets; ++i) {
+        const int64_t n = d.query_latency.counts[i];
+        if (n == 0) continue;
+        std::string name = i < bounds.size()
+                               ? absl::StrCat("QueryLatency.le_", Bound(bounds[i]), "ms")
+                               : absl::StrCat("QueryLatency.gt_", Bound(bounds.back()), "ms");
+        out.push_back(Metric{std::move(name), "Count", absl::StrCat(n)});
+      }
+      break;
     }
+    case EmfLatency::kNone: break;
   }
   return out;
 }
@@ -124,8 +169,16 @@ bool NothingHappened(const MetricsSnapshot& d, const MetricsSnapshot& written) {
   for (const CounterPoint& c : Counters(d)) {
     if (c.value != 0) return false;
   }
-  const std::vector<GaugePoint> now = Gauges(d);
-  const std::vector<GaugePoint> before = Gauges(written);
+  // lease_seconds_left changes with time alone: not something that happened.
+  auto gauges = [](const MetricsSnapshot& m) {
+    std::vector<GaugePoint> g = Gauges(m);
+    g.erase(std::remove_if(g.begin(), g.end(),
+                           [](const GaugePoint& p) { return p.name == "lease_seconds_left"; }),
+            g.end());
+    return g;
+  };
+  const std::vector<GaugePoint> now = gauges(d);
+  const std::vector<GaugePoint> before = gauges(written);
   if (now.size() != before.size()) return false;
   for (size_t i = 0; i < now.size(); ++i) {
     const bool same_value = now[i].value == before[i].value ||
@@ -314,7 +367,7 @@ struct EmfConfig {
   std::string metric_namespace;
   std::string function;
   int fd = 1;
-  bool latency_buckets = true;
+  EmfLatency latency = EmfLatency::kHistogram;
 };
 
 bool ValidNamespace(absl::string_view ns) {
@@ -351,7 +404,21 @@ class Factory final : public TypedPluginFactory<HookExporter, ExporterContext, E
     const std::string stream = r.String("stream", "stdout");
     const char* lambda = std::getenv("AWS_LAMBDA_FUNCTION_NAME");
     config.function = r.String("function", lambda != nullptr ? lambda : "");
-    config.latency_buckets = r.Bool("latency_buckets", true);
+    if (r.Has("latency") && r.Has("latency_buckets")) {
+      r.Fail("give option 'latency' or the older 'latency_buckets', not both");
+    }
+    const bool buckets = r.Bool("latency_buckets", true);
+    const std::string latency = r.String("latency", buckets ? "histogram" : "none");
+    if (latency == "histogram") {
+      config.latency = EmfLatency::kHistogram;
+    } else if (latency == "buckets") {
+      config.latency = EmfLatency::kBuckets;
+    } else if (latency == "none") {
+      config.latency = EmfLatency::kNone;
+    } else {
+      r.Fail(absl::StrCat("option 'latency' must be 'histogram', 'buckets' or 'none', got '",
+                          latency, "'"));
+    }
     if (!ValidNamespace(config.metric_namespace)) {
       r.Fail(
           absl::StrCat("option 'namespace' must be 1 to 255 characters of "
@@ -378,7 +445,7 @@ class Factory final : public TypedPluginFactory<HookExporter, ExporterContext, E
     options.service = context.service;
     options.function = config.function;
     options.instance = context.instance;
-    options.latency_buckets = config.latency_buckets;
+    options.latency = config.latency;
     options.fd = config.fd;
     options.clock = context.clock;
     return MakeEmfExporter(std::move(options));

@@ -19,7 +19,14 @@
 //                    $AWS_LAMBDA_FUNCTION_NAME when set, else none; give
 //                    function= (empty) for none. Printable ASCII, at most
 //                    1024 characters.
-//   latency_buckets  true (default) or false: write the histogram buckets.
+//   latency          how query latency is written: "histogram" (default):
+//                    one metric, QueryLatency, whose value is a CloudWatch
+//                    histogram ({"Values":[...],"Counts":[...],"Max","Min",
+//                    "Count","Sum"}), so that CloudWatch computes p50/p99;
+//                    "buckets": one Count metric per non-empty bucket, as
+//                    before 2026-12 (QueryLatency.le_<bound>ms); "none".
+//   latency_buckets  false is latency=none, true the default (kept for
+//                    specs written before `latency`; not with it).
 // The Service dimension is the manager's normalised service name.
 //
 // Thread-safety: on flush only (HookExporter::Delivery::kOnFlushOnly): the
@@ -45,12 +52,19 @@ namespace aequor {
 inline constexpr absl::string_view kEmfExporterName = "aequor.exporter.emf";
 std::unique_ptr<HookExporterFactory> NewEmfExporterFactory();
 
+// How query latency is written (the option `latency`).
+enum class EmfLatency {
+  kHistogram,  // QueryLatency as a CloudWatch histogram (Values/Counts)
+  kBuckets,    // QueryLatency.le_<bound>ms, one Count metric per bucket
+  kNone,
+};
+
 struct EmfOptions {
   std::string metric_namespace = "aequor";
   std::string service;   // the Service dimension. REQUIRES: not empty.
   std::string function;  // the Function dimension; "" for none
   std::string instance;  // written as "Instance" (not a dimension); "" omits it
-  bool latency_buckets = true;
+  EmfLatency latency = EmfLatency::kHistogram;
   // Where lines go (not owned, never closed). For 1 and 2 the exporter also
   // flushes stdout's or stderr's stdio buffer first, under its lock.
   int fd = 1;

@@ -167,6 +167,43 @@ TEST_F(ManagerExportersTest, TheLatencyHistogramWithTheRealClock) {
   EXPECT_EQ(slow, 1);
 }
 
+TEST_F(ManagerExportersTest, TheConnectionGaugesFollowTheConnectionAndItsLease) {
+  std::unique_ptr<ConnectionManager> m = Make(Builder());
+  const double ttl_s = absl::ToDoubleSeconds(ManagerOptions().lease_ttl);
+  MetricsSnapshot s = m->metrics();
+  EXPECT_EQ(s.connected, std::optional<double>(0));
+  EXPECT_EQ(s.lease_seconds_left, std::nullopt) << "no connection, no lease";
+
+  ASSERT_TRUE(m->Connect().ok());
+  s = m->metrics();
+  EXPECT_EQ(s.connected, std::optional<double>(1));
+  EXPECT_EQ(s.lease_seconds_left, std::optional<double>(ttl_s));
+  // The lease runs down while nothing happens (a frozen process's would).
+  clock_.Advance(absl::Seconds(2));
+  EXPECT_EQ(m->metrics().lease_seconds_left, std::optional<double>(ttl_s - 2));
+  clock_.Advance(ManagerOptions().lease_ttl);
+  EXPECT_EQ(m->metrics().lease_seconds_left, std::optional<double>(-2)) << "ran out 2 s ago";
+  // A call renews it (a blocking renewal: it ran out).
+  ASSERT_TRUE(m->Query("SELECT 1").ok());
+  EXPECT_EQ(m->metrics().lease_seconds_left, std::optional<double>(ttl_s));
+
+  m->Close();
+  s = m->metrics();
+  EXPECT_EQ(s.connected, std::optional<double>(0));
+  EXPECT_EQ(s.lease_seconds_left, std::nullopt);
+}
+
+TEST_F(ManagerExportersTest, WithoutLeasesThereIsNoLeaseGauge) {
+  ConnectionManagerBuilder b;
+  b.SetConninfo(server_->ConninfoFor("aequor_app")).SetLeaseMode(LeaseMode::kOptional);
+  std::unique_ptr<ConnectionManager> m = Make(std::move(b));
+  ASSERT_FALSE(m->leases_enabled());
+  ASSERT_TRUE(m->Connect().ok());
+  MetricsSnapshot s = m->metrics();
+  EXPECT_EQ(s.connected, std::optional<double>(1));
+  EXPECT_EQ(s.lease_seconds_left, std::nullopt);
+}
+
 TEST_F(ManagerExportersTest, TheEmfExporterWritesOneLinePerFlushWithTheDeltas) {
   ConnectionManagerBuilder b = Builder();
   b.AddExporter(
@@ -202,13 +239,21 @@ TEST_F(ManagerExportersTest, TheEmfExporterWritesOneLinePerFlushWithTheDeltas) {
   EXPECT_EQ(units["Connects"], "Count");
   EXPECT_EQ(units["Queries"], "Count");
   EXPECT_EQ(units["QueryLatencySum"], "Milliseconds");
-  EXPECT_EQ(units["QueryLatency.le_0.25ms"], "Count");
+  EXPECT_EQ(units["QueryLatency"], "Milliseconds");
+  EXPECT_EQ(units["Connected"], "None");
+  EXPECT_EQ(units["LeaseSecondsLeft"], "Seconds");
   EXPECT_EQ(doc->at("Connects").get<double>(), 1);
   EXPECT_EQ(doc->at("Reconnects").get<double>(), 0);
   EXPECT_EQ(doc->at("ConnectErrors").get<double>(), 0);
   EXPECT_EQ(doc->at("Queries").get<double>(), 4);
   EXPECT_EQ(doc->at("QueryErrors").get<double>(), 1);
-  EXPECT_EQ(doc->at("QueryLatency.le_0.25ms").get<double>(), 4);
+  // The fake clock does not move during a query: every latency is 0.
+  EXPECT_EQ(doc->at("QueryLatency").at("Values"), Json::parse("[0.125]"));
+  EXPECT_EQ(doc->at("QueryLatency").at("Counts"), Json::parse("[4]"));
+  EXPECT_EQ(doc->at("QueryLatency").at("Count").get<double>(), 4);
+  EXPECT_EQ(doc->at("Connected").get<double>(), 1);
+  EXPECT_EQ(doc->at("LeaseSecondsLeft").get<double>(),
+            absl::ToDoubleSeconds(ManagerOptions().lease_ttl));
   EXPECT_EQ(doc->at("EventsDropped").get<double>(), 0);
 
   absl::StatusOr<Json> next = ParseStrictJson(second);
@@ -362,6 +407,35 @@ TEST_F(ManagerExportersTest, CallbacksSelectedQueuedRunOnTheDispatcherAndFlushWa
   EXPECT_EQ(seen,
             (std::vector<std::string>{"connect:", "query_start:SELECT 1", "query_end:SELECT 1"}));
   EXPECT_FALSE(on_caller_thread.load());
+}
+
+TEST_F(ManagerExportersTest, EveryEventOfACallCarriesItsLabel) {
+  std::vector<std::string> seen;  // "kind:label", on the caller's thread
+  CallbackHooks hooks;
+  hooks.on_event = [&](const Event& e) {
+    seen.push_back(absl::StrCat(EventKindName(e.kind), ":", e.label));
+  };
+  ConnectionManagerBuilder b = Builder();
+  b.SetHooks(std::move(hooks));
+  std::unique_ptr<ConnectionManager> m = Make(std::move(b));
+  QueryOptions request;
+  request.label = "req-42";
+  ASSERT_TRUE(m->Query("SELECT 1", {}, request).ok());
+  EXPECT_EQ(seen, (std::vector<std::string>{"connect:req-42", "query_start:req-42",
+                                            "query_end:req-42"}));
+  seen.clear();
+  ASSERT_TRUE(m->Query("SELECT 1").ok());
+  EXPECT_EQ(seen, (std::vector<std::string>{"query_start:", "query_end:"})) << "none given";
+
+  seen.clear();
+  TransactionOptions checkout;
+  checkout.label = "checkout";
+  ASSERT_TRUE(m->RunTransaction(
+                    [](Transaction& tx) { return tx.Query("SELECT 2").status(); }, checkout)
+                  .ok());
+  ASSERT_FALSE(seen.empty());
+  for (const std::string& s : seen) EXPECT_TRUE(absl::EndsWith(s, ":checkout")) << s;
+  EXPECT_NE(std::find(seen.begin(), seen.end(), "query_end:checkout"), seen.end());
 }
 
 TEST_F(ManagerExportersTest, ThrowingCallbacksAreCountedAsExporterFailures) {

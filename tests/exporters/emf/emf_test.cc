@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -54,6 +55,46 @@ EmfOptions Options() {
   return o;
 }
 
+// Checks a histogram value, the form a metric's target member takes for a
+// distribution (the Values/Counts of CloudWatch's PutMetricData, with its
+// statistic set): {"Values":[...],"Counts":[...],"Max":..,"Min":..,
+// "Count":..,"Sum":..} and nothing else; 1 to 100 distinct values, each
+// with a positive count; the counts add up to Count; every value within
+// [Min, Max].
+void CheckHistogram(const std::string& name, const Json& h) {
+  ASSERT_TRUE(h.is_object()) << name;
+  std::set<std::string> keys;
+  for (const auto& [key, value] : h.items()) {
+    keys.insert(key);
+    if (key != "Values" && key != "Counts") {
+      EXPECT_TRUE(value.is_number()) << name << "." << key;
+    }
+  }
+  EXPECT_EQ(keys, (std::set<std::string>{"Values", "Counts", "Max", "Min", "Count", "Sum"}))
+      << name;
+  const Json& values = h.at("Values");
+  const Json& counts = h.at("Counts");
+  ASSERT_TRUE(values.is_array() && counts.is_array()) << name;
+  ASSERT_EQ(values.size(), counts.size()) << name;
+  EXPECT_GE(values.size(), 1u) << name;
+  EXPECT_LE(values.size(), 100u) << name << ": at most 100 values per metric";
+  const double min = h.at("Min").get<double>();
+  const double max = h.at("Max").get<double>();
+  std::set<double> seen;
+  double total = 0;
+  for (size_t i = 0; i < values.size(); ++i) {
+    ASSERT_TRUE(values[i].is_number() && counts[i].is_number()) << name;
+    const double v = values[i].get<double>();
+    EXPECT_TRUE(seen.insert(v).second) << name << ": value " << v << " twice";
+    EXPECT_GE(v, min) << name;
+    EXPECT_LE(v, max) << name;
+    EXPECT_GT(counts[i].get<double>(), 0) << name;
+    total += counts[i].get<double>();
+  }
+  EXPECT_EQ(total, h.at("Count").get<double>()) << name << ": the counts add up to Count";
+  EXPECT_GE(h.at("Sum").get<double>(), 0) << name;
+}
+
 // Checks the document against the specification's rules and returns its
 // metric definitions as name -> unit.
 std::map<std::string, std::string> CheckEmf(const Json& doc, absl::string_view ns,
@@ -90,8 +131,15 @@ std::map<std::string, std::string> CheckEmf(const Json& doc, absl::string_view n
       EXPECT_TRUE(def.at("Unit").is_string());
       EXPECT_TRUE(units.emplace(name, def.at("Unit").get<std::string>()).second)
           << "duplicate " << name;
-      // A metric's target member is a number on the root node.
-      EXPECT_TRUE(doc.contains(name) && doc.at(name).is_number()) << name;
+      // A metric's target member is on the root node: a number, or a
+      // histogram.
+      EXPECT_TRUE(doc.contains(name)) << name;
+      if (!doc.contains(name)) continue;
+      if (doc.at(name).is_object()) {
+        CheckHistogram(name, doc.at(name));
+      } else {
+        EXPECT_TRUE(doc.at(name).is_number()) << name;
+      }
     }
   }
   // No member twice on the root: ParseStrictJson() refused the document otherwise.
@@ -135,13 +183,62 @@ TEST(EmfFormat, ALineIsAnEmbeddedMetricFormatDocument) {
   EXPECT_EQ(d.at("Retries.too_many_connections").get<double>(), 2);
   EXPECT_EQ(units["Retries.too_many_connections"], "Count");
   EXPECT_DOUBLE_EQ(d.at("QueryLatencySum").get<double>(), 30.5);
-  // The histogram: only the buckets that counted something.
-  EXPECT_EQ(d.at("QueryLatency.le_0.25ms").get<double>(), 3);
-  EXPECT_EQ(d.at("QueryLatency.le_50ms").get<double>(), 1);
-  EXPECT_FALSE(d.contains("QueryLatency.le_1ms"));
+  // The latency as one histogram (so that CloudWatch computes
+  // percentiles): a value per bucket that counted something, the middle of
+  // its bounds; Count and Sum exact.
+  EXPECT_EQ(units["QueryLatency"], "Milliseconds");
+  const Json& latency = d.at("QueryLatency");
+  EXPECT_EQ(latency.at("Values"), Json::parse("[0.125, 37.5]"));
+  EXPECT_EQ(latency.at("Counts"), Json::parse("[3, 1]"));
+  EXPECT_EQ(latency.at("Min").get<double>(), 0.125);
+  EXPECT_EQ(latency.at("Max").get<double>(), 37.5);
+  EXPECT_EQ(latency.at("Count").get<double>(), d.at("Queries").get<double>());
+  EXPECT_DOUBLE_EQ(latency.at("Sum").get<double>(), 30.5);
+  for (const auto& [name, value] : d.items()) {
+    EXPECT_FALSE(absl::StartsWith(name, "QueryLatency.")) << name << ": buckets only if asked";
+  }
+}
+
+TEST(EmfFormat, EveryBucketIsAValueOfItsOwnWithinTheLimits) {
+  MetricsSnapshot m = Sample();
+  for (size_t i = 0; i < LatencyHistogram::kBuckets; ++i) m.query_latency.counts[i] = 1 + i;
+  m.query_latency.count = 0;
+  for (int64_t n : m.query_latency.counts) m.query_latency.count += n;
+  m.query_latency.sum_ms = 123456.5;
+  absl::StatusOr<Json> doc = ParseStrictJson(FormatEmfLine(Options(), m, absl::FromUnixMillis(1)));
+  ASSERT_TRUE(doc.ok()) << doc.status();
+  CheckEmf(*doc, "aequor", {"Service"});  // CheckHistogram() on QueryLatency
+  const Json& latency = doc->at("QueryLatency");
+  ASSERT_EQ(latency.at("Values").size(), LatencyHistogram::kBuckets);
+  EXPECT_EQ(latency.at("Values").front().get<double>(), 0.125);
+  EXPECT_EQ(latency.at("Values").at(1).get<double>(), 0.375);
+  // Over 10 s has no upper bound: it stands at 10 s.
+  EXPECT_EQ(latency.at("Values").back().get<double>(), 10000);
+  EXPECT_EQ(latency.at("Counts").back().get<double>(), LatencyHistogram::kBuckets);
+}
+
+TEST(EmfFormat, WithoutQueriesThereIsNoHistogram) {
+  MetricsSnapshot m = Sample();
+  m.query_latency = LatencyHistogram();
+  absl::StatusOr<Json> doc = ParseStrictJson(FormatEmfLine(Options(), m, absl::FromUnixMillis(1)));
+  ASSERT_TRUE(doc.ok()) << doc.status();
+  CheckEmf(*doc, "aequor", {"Service"});
+  EXPECT_FALSE(doc->contains("QueryLatency")) << "an empty Values array is not a metric";
+}
+
+TEST(EmfFormat, LatencyBucketsAreOneCountEachWhenAskedFor) {
+  EmfOptions o = Options();
+  o.latency = EmfLatency::kBuckets;
+  absl::StatusOr<Json> doc = ParseStrictJson(FormatEmfLine(o, Sample(), absl::FromUnixMillis(1)));
+  ASSERT_TRUE(doc.ok()) << doc.status();
+  std::map<std::string, std::string> units = CheckEmf(*doc, "aequor", {"Service"});
+  EXPECT_EQ(doc->at("QueryLatency.le_0.25ms").get<double>(), 3);
+  EXPECT_EQ(doc->at("QueryLatency.le_50ms").get<double>(), 1);
+  EXPECT_FALSE(doc->contains("QueryLatency.le_1ms"));
+  EXPECT_FALSE(doc->contains("QueryLatency"));
   EXPECT_EQ(units["QueryLatency.le_50ms"], "Count");
   int64_t bucket_total = 0;
-  for (const auto& [name, value] : d.items()) {
+  for (const auto& [name, value] : doc->items()) {
     if (absl::StartsWith(name, "QueryLatency.")) bucket_total += value.get<int64_t>();
   }
   EXPECT_EQ(bucket_total, 4) << "the buckets add up to the queries";
@@ -188,13 +285,13 @@ TEST(EmfFormat, AFunctionAddsADimension) {
   EXPECT_EQ(doc->at("Function").get<std::string>(), "orders-handler");
 }
 
-TEST(EmfFormat, WithoutLatencyBucketsOnlyTheSumIsWritten) {
+TEST(EmfFormat, WithoutLatencyOnlyTheSumIsWritten) {
   EmfOptions o = Options();
-  o.latency_buckets = false;
+  o.latency = EmfLatency::kNone;
   absl::StatusOr<Json> doc = ParseStrictJson(FormatEmfLine(o, Sample(), absl::FromUnixMillis(1)));
   ASSERT_TRUE(doc.ok()) << doc.status();
   for (const auto& [name, value] : doc->items()) {
-    EXPECT_FALSE(absl::StartsWith(name, "QueryLatency.")) << name;
+    EXPECT_FALSE(absl::StartsWith(name, "QueryLatency") && name != "QueryLatencySum") << name;
   }
   EXPECT_TRUE(doc->contains("QueryLatencySum"));
 }
@@ -298,8 +395,9 @@ TEST(EmfExporter, EachFlushWritesTheDeltaSinceTheLastLineAndNothingWhenNothingHa
   EXPECT_EQ(b->at("Connects").get<double>(), 0);
   EXPECT_EQ(b->at("QueryErrors").get<double>(), 0);
   EXPECT_EQ(b->at("Retries.too_many_connections").get<double>(), 1);
-  EXPECT_EQ(b->at("QueryLatency.le_0.25ms").get<double>(), 10);
-  EXPECT_FALSE(b->contains("QueryLatency.le_50ms"));
+  EXPECT_EQ(b->at("QueryLatency").at("Values"), Json::parse("[0.125]"));
+  EXPECT_EQ(b->at("QueryLatency").at("Counts"), Json::parse("[10]"));
+  EXPECT_EQ(b->at("QueryLatency").at("Count").get<double>(), 10);
   EXPECT_EQ(b->at("_aws").at("Timestamp").get<double>(), kTimestampMs + 1000);
 }
 
@@ -459,6 +557,20 @@ TEST(EmfFactory, BadOptionsAreRejectedNamingTheOption) {
   EXPECT_TRUE(absl::StrContains(r.status().message(), "unknown option 'namespce'")) << r.status();
   r = Parse(PluginSpec("aequor.exporter.emf", {{"latency_buckets", "maybe"}}));
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  r = Parse(PluginSpec("aequor.exporter.emf", {{"latency", "percentiles"}}));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(r.status().message(),
+                                "option 'latency' must be 'histogram', 'buckets' or 'none', got "
+                                "'percentiles'"))
+      << r.status();
+  r = Parse(PluginSpec("aequor.exporter.emf", {{"latency", "none"}, {"latency_buckets", "false"}}));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(r.status().message(), "'latency' or the older 'latency_buckets'"))
+      << r.status();
+  for (const char* latency : {"histogram", "buckets", "none"}) {
+    EXPECT_TRUE(Parse(PluginSpec("aequor.exporter.emf", {{"latency", latency}})).ok()) << latency;
+  }
+  EXPECT_TRUE(Parse(PluginSpec("aequor.exporter.emf", {{"latency_buckets", "false"}})).ok());
   r = Parse(PluginSpec("aequor.exporter.emf", {{"function", "tab\there"}}));
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
   r = Parse(PluginSpec("aequor.exporter.emf",

@@ -23,6 +23,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "CivetServer.h"
 #include "prometheus/client_metric.h"
 #include "prometheus/collectable.h"
 #include "prometheus/exposer.h"
@@ -252,10 +253,76 @@ void Poke(const struct sockaddr_in& addr) {
   close(fd);
 }
 
+// What serves /metrics on the bound port.
+class MetricsServer {
+ public:
+  virtual ~MetricsServer() = default;  // stops serving, waits for scrapes in flight
+  virtual std::vector<int> ports() = 0;
+};
+
+// prometheus-cpp's Exposer (option exposer_metrics=true): it adds its own
+// exposer_* series to the page, unlabelled, one in microseconds.
+class ExposerServer final : public MetricsServer {
+ public:
+  ExposerServer(const std::string& bind, std::shared_ptr<SnapshotCollectable> collectable)
+      : exposer_(bind, kServerThreads) {
+    exposer_.RegisterCollectable(collectable, std::string(kPath));
+  }
+  std::vector<int> ports() override { return exposer_.GetListeningPorts(); }
+
+ private:
+  prometheus::Exposer exposer_;
+};
+
+// The page itself: aequor's families in the text format, as the Exposer
+// renders them, without the Exposer's own series.
+class MetricsPage final : public CivetHandler {
+ public:
+  explicit MetricsPage(std::shared_ptr<SnapshotCollectable> collectable)
+      : collectable_(std::move(collectable)) {}
+
+  bool handleGet(CivetServer*, struct mg_connection* conn) override {
+    std::string body;
+    try {
+      body = prometheus::TextSerializer().Serialize(collectable_->Collect());
+    } catch (const std::exception&) {
+      mg_send_http_error(conn, 500, "%s", "aequor: the metrics could not be rendered");
+      return true;
+    }
+    mg_printf(conn,
+              "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n"
+              "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+              body.size());
+    mg_write(conn, body.data(), body.size());
+    return true;
+  }
+
+ private:
+  const std::shared_ptr<SnapshotCollectable> collectable_;
+};
+
+// civetweb serving MetricsPage on kPath (the default): other paths answer
+// 404, as with the Exposer.
+class PageServer final : public MetricsServer {
+ public:
+  PageServer(const std::string& bind, std::shared_ptr<SnapshotCollectable> collectable)
+      : page_(std::move(collectable)), server_(Options(bind)) {
+    server_.addHandler(std::string(kPath), page_);
+  }
+  std::vector<int> ports() override { return server_.getListeningPorts(); }
+
+ private:
+  static std::vector<std::string> Options(const std::string& bind) {
+    return {"listening_ports", bind, "num_threads", absl::StrCat(kServerThreads)};
+  }
+  MetricsPage page_;      // outlives server_, which calls it
+  CivetServer server_;
+};
+
 class PrometheusExporter final : public HookExporter {
  public:
   PrometheusExporter(std::shared_ptr<SnapshotCollectable> collectable,
-                     std::unique_ptr<prometheus::Exposer> exposer, WakeAddress wake)
+                     std::unique_ptr<MetricsServer> exposer, WakeAddress wake)
       : collectable_(std::move(collectable)), exposer_(std::move(exposer)), wake_(wake) {}
   ~PrometheusExporter() override { StopServer(); }
 
@@ -272,7 +339,7 @@ class PrometheusExporter final : public HookExporter {
  private:
   // Stops civetweb and closes the port. civetweb's listener thread polls
   // its sockets in 2 s quanta and sees the stop request only between them,
-  // so the Exposer's destructor alone takes up to 2 s, longer than the
+  // so civetweb's destructor alone takes up to 2 s, longer than the
   // manager waits at shutdown (1 s). A connection wakes the listener: while
   // the destructor runs, one is made every 10 ms; stopping takes ~20-40 ms.
   void StopServer() {
@@ -305,7 +372,7 @@ class PrometheusExporter final : public HookExporter {
   }
 
   std::shared_ptr<SnapshotCollectable> collectable_;
-  std::unique_ptr<prometheus::Exposer> exposer_;  // destroyed first
+  std::unique_ptr<MetricsServer> exposer_;  // destroyed first
   const WakeAddress wake_;
 };
 
@@ -313,6 +380,7 @@ struct PrometheusConfig {
   std::string bind;  // host:port, as given
   std::string host;
   int port = 0;
+  bool exposer_metrics = false;  // prometheus-cpp's own exposer_* series
 };
 
 // Splits "host:port"; false unless host is an IPv4 address or host name
@@ -409,6 +477,7 @@ class Factory final : public TypedPluginFactory<HookExporter, ExporterContext, P
           "and a port in [0, 65535], got '",
           config.bind, "'"));
     }
+    config.exposer_metrics = r.Bool("exposer_metrics", false);
     if (absl::Status s = r.Finish(); !s.ok()) return s;
     return config;
   }
@@ -416,10 +485,14 @@ class Factory final : public TypedPluginFactory<HookExporter, ExporterContext, P
   absl::StatusOr<std::unique_ptr<HookExporter>> CreateTyped(
       const PrometheusConfig& config, const ExporterContext& context) const override {
     auto collectable = std::make_shared<SnapshotCollectable>(context.service, context.instance);
-    std::unique_ptr<prometheus::Exposer> exposer;
+    std::unique_ptr<MetricsServer> exposer;
     std::vector<int> ports;
     try {
-      exposer = std::make_unique<prometheus::Exposer>(config.bind, kServerThreads);
+      if (config.exposer_metrics) {
+        exposer = std::make_unique<ExposerServer>(config.bind, collectable);
+      } else {
+        exposer = std::make_unique<PageServer>(config.bind, collectable);
+      }
     } catch (const std::exception& e) {
       std::string why = WhyNotListening(config.host, config.port);
       if (why.empty()) why = e.what();
@@ -427,8 +500,7 @@ class Factory final : public TypedPluginFactory<HookExporter, ExporterContext, P
           absl::StrCat(kPrometheusExporterName, ": cannot listen on ", config.bind, ": ", why));
     }
     try {
-      exposer->RegisterCollectable(collectable, kPath);
-      ports = exposer->GetListeningPorts();
+      ports = exposer->ports();
     } catch (const std::exception& e) {
       return absl::InternalError(absl::StrCat(kPrometheusExporterName, ": serving ", kPath, " on ",
                                               config.bind, ": ", e.what()));

@@ -22,6 +22,10 @@
 //         PrometheusRegistration::on_listening). Build() fails with
 //         InvalidArgument for a malformed value, and with Unavailable naming
 //         the address and the reason when it cannot listen there.
+//   exposer_metrics  true: serve with prometheus-cpp's Exposer, which adds
+//         its own series (exposer_scrapes_total, exposer_transferred_bytes_
+//         total, exposer_request_latencies in microseconds, unlabelled).
+//         Default false: aequor's series only.
 //
 // Process-wide side effect: civetweb sets SIGPIPE to SIG_IGN when the first
 // endpoint starts, and leaves it so.

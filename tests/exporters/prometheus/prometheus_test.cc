@@ -314,7 +314,8 @@ TEST(PrometheusOptions, BadBindAddressesAreRejectedNamingTheOption) {
 TEST(PrometheusOptions, AnUnknownOptionIsRejected) {
   absl::Status s = Parse({{"port", "9464"}});
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(s.message(), "aequor.exporter.prometheus: unknown option 'port'; known: 'bind'");
+  EXPECT_EQ(s.message(),
+            "aequor.exporter.prometheus: unknown option 'port'; known: 'bind', 'exposer_metrics'");
 }
 
 TEST(PrometheusOptions, GoodBindAddressesAreAccepted) {
@@ -351,10 +352,12 @@ class PrometheusScrapeTest : public testing::PostgresTest<PrometheusScrapeTest> 
     registry_ = std::move(rb).Build();
   }
 
-  ConnectionManagerBuilder Builder(const std::string& bind = "127.0.0.1:0") {
+  ConnectionManagerBuilder Builder(const std::string& bind = "127.0.0.1:0",
+                                   bool exposer_metrics = false) {
+    PluginSpec spec(std::string(kPrometheusExporterName), {{"bind", bind}});
+    if (exposer_metrics) spec.params["exposer_metrics"] = "true";
     ConnectionManagerBuilder b = testing::QuietBuilder(*server_, kService, kSecret);
-    b.SetInstanceId(kInstance).SetRegistry(registry_).AddExporter(
-        PluginSpec(std::string(kPrometheusExporterName), {{"bind", bind}}));
+    b.SetInstanceId(kInstance).SetRegistry(registry_).AddExporter(std::move(spec));
     return b;
   }
 
@@ -437,15 +440,27 @@ TEST_F(PrometheusScrapeTest, AScrapeAfterFlushShowsTheQueriesTheErrorAndTheHisto
   EXPECT_GE(sum, 0.03) << "the sum is in seconds";
   EXPECT_LT(sum, 5.0) << "the sum is in seconds, not milliseconds";
 
-  // service and instance on every series of ours (prometheus-cpp adds its
-  // own exposer_* series, unlabelled).
+  // service and instance on every series, all of them ours: prometheus-cpp's
+  // own exposer_* series are not there unless asked for.
   for (const std::string& line : SampleLines(text)) {
-    if (absl::StartsWith(line, "exposer_")) continue;
     EXPECT_TRUE(absl::StartsWith(line, "aequor_")) << line;
     EXPECT_TRUE(absl::StrContains(line, absl::StrCat("service=\"", kService, "\""))) << line;
     EXPECT_TRUE(absl::StrContains(line, absl::StrCat("aequor_instance=\"", kInstance, "\""))) << line;
   }
   std::printf("---- exposition ----\n%s--------------------\n", text.c_str());
+}
+
+TEST_F(PrometheusScrapeTest, TheExposersOwnSeriesOnlyWhenAskedFor) {
+  for (const bool asked : {false, true}) {
+    std::unique_ptr<ConnectionManager> m = Make(Builder("127.0.0.1:0", asked));
+    ASSERT_NE(m, nullptr);
+    ASSERT_TRUE(m->Query("SELECT 1").ok());
+    ASSERT_TRUE(m->Flush(absl::Seconds(5)).ok());
+    const std::string text = Scrape(LastPort());
+    EXPECT_TRUE(absl::StrContains(text, "aequor_queries_total{")) << text;
+    EXPECT_EQ(absl::StrContains(text, "exposer_scrapes_total"), asked) << text;
+    EXPECT_EQ(HttpGet(LastPort(), "/other")->status, 404);
+  }
 }
 
 TEST_F(PrometheusScrapeTest, TheGaugesAppearOnceAReaperPassHasMeasuredThem) {

@@ -2,18 +2,17 @@
 // install the library from a copy of the source tree, build
 // examples/cmake_consumer against the installed package (find_package) and
 // with pkg-config, and run both against a real server. And:
-// cmake/aequor.cmake names exactly the files of Bazel's //:aequor, so that the two builds do
-// not drift apart.
-#include <algorithm>
+// cmake/aequor.cmake names exactly the files of Bazel's //:aequor, so that
+// the two builds do not drift apart.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <memory>
 #include <set>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>

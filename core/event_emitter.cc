@@ -6,8 +6,6 @@
 
 namespace aequor {
 
-thread_local const std::string* CallLabel::current_ = nullptr;
-
 Event EventEmitter::Make(EventKind kind) const {
   Event event;
   event.kind = kind;

@@ -45,7 +45,9 @@ class CallLabel {
   static const std::string* Current() { return current_; }
 
  private:
-  static thread_local const std::string* current_;
+  // Inline and constant-initialised: a direct thread-pointer access, no TLS
+  // wrapper call on the query path.
+  static inline thread_local const std::string* current_ = nullptr;
   const std::string* const previous_;
 };
 

@@ -39,6 +39,7 @@ need_bin() {
 need_bin bazel bazel-bootstrap
 need_bin g++ g++
 need_bin pkg-config pkg-config
+need_bin cmake cmake
 need_bin pkill procps
 need_bin runuser util-linux
 need_bin python3 python3

@@ -23,6 +23,7 @@ packages=(
   bazel-bootstrap   # Bazel 4.2.3 (/usr/bin/bazel)
   g++
   pkg-config
+  cmake             # the CMake package (CMakeLists.txt) and its test, tests/cmake_package
   libpq-dev         # <libpq-fe.h>, -lpq
   postgresql-15     # throwaway servers for integration tests (initdb, postgres, pg_ctl)
   pgbouncer         # a real transaction pooler in front of them (testing/pgbouncer.h)

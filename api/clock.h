@@ -11,6 +11,8 @@
 #ifndef AEQUOR_API_CLOCK_H_
 #define AEQUOR_API_CLOCK_H_
 
+#include "api/requires_cxx17.h"  // first: names the missing flag
+
 #include <cstdint>
 
 #include "absl/time/time.h"

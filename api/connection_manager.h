@@ -26,6 +26,8 @@
 #ifndef AEQUOR_API_CONNECTION_MANAGER_H_
 #define AEQUOR_API_CONNECTION_MANAGER_H_
 
+#include "api/requires_cxx17.h"  // first: names the missing flag
+
 #include <cstddef>
 #include <functional>
 #include <initializer_list>

@@ -11,6 +11,8 @@
 #ifndef AEQUOR_API_ERRORS_H_
 #define AEQUOR_API_ERRORS_H_
 
+#include "api/requires_cxx17.h"  // first: names the missing flag
+
 #include <string>
 
 #include "absl/status/status.h"

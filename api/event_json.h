@@ -31,6 +31,8 @@
 #ifndef AEQUOR_API_EVENT_JSON_H_
 #define AEQUOR_API_EVENT_JSON_H_
 
+#include "api/requires_cxx17.h"  // first: names the missing flag
+
 #include <string>
 
 #include "api/events.h"

@@ -10,6 +10,8 @@
 #ifndef AEQUOR_API_EVENTS_H_
 #define AEQUOR_API_EVENTS_H_
 
+#include "api/requires_cxx17.h"  // first: names the missing flag
+
 #include <cstdint>
 #include <map>
 #include <optional>

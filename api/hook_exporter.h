@@ -34,6 +34,8 @@
 #ifndef AEQUOR_API_HOOK_EXPORTER_H_
 #define AEQUOR_API_HOOK_EXPORTER_H_
 
+#include "api/requires_cxx17.h"  // first: names the missing flag
+
 #include <memory>
 #include <string>
 

@@ -28,6 +28,8 @@
 #ifndef AEQUOR_API_HOOKS_H_
 #define AEQUOR_API_HOOKS_H_
 
+#include "api/requires_cxx17.h"  // first: names the missing flag
+
 #include <functional>
 #include <memory>
 

@@ -17,6 +17,8 @@
 #ifndef AEQUOR_API_LEASE_SIGNER_H_
 #define AEQUOR_API_LEASE_SIGNER_H_
 
+#include "api/requires_cxx17.h"  // first: names the missing flag
+
 #include <memory>
 #include <string>
 #include <vector>

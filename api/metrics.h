@@ -22,6 +22,8 @@
 #ifndef AEQUOR_API_METRICS_H_
 #define AEQUOR_API_METRICS_H_
 
+#include "api/requires_cxx17.h"  // first: names the missing flag
+
 #include <array>
 #include <cstdint>
 #include <map>

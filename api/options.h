@@ -12,6 +12,8 @@
 #ifndef AEQUOR_API_OPTIONS_H_
 #define AEQUOR_API_OPTIONS_H_
 
+#include "api/requires_cxx17.h"  // first: names the missing flag
+
 #include <string>
 #include <vector>
 

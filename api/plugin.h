@@ -22,6 +22,8 @@
 #ifndef AEQUOR_API_PLUGIN_H_
 #define AEQUOR_API_PLUGIN_H_
 
+#include "api/requires_cxx17.h"  // first: names the missing flag
+
 #include <cstdint>
 #include <map>
 #include <memory>

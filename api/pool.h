@@ -41,6 +41,8 @@
 #ifndef AEQUOR_API_POOL_H_
 #define AEQUOR_API_POOL_H_
 
+#include "api/requires_cxx17.h"  // first: names the missing flag
+
 #include <cstdint>
 #include <initializer_list>
 #include <memory>

@@ -70,6 +70,8 @@
 #ifndef AEQUOR_API_QUERY_RESULT_H_
 #define AEQUOR_API_QUERY_RESULT_H_
 
+#include "api/requires_cxx17.h"  // first: names the missing flag
+
 #include <cstddef>
 #include <cstdint>
 #include <iterator>

@@ -31,6 +31,8 @@
 #ifndef AEQUOR_API_REAPER_SCHEDULER_H_
 #define AEQUOR_API_REAPER_SCHEDULER_H_
 
+#include "api/requires_cxx17.h"  // first: names the missing flag
+
 #include <optional>
 
 #include "absl/time/time.h"

@@ -102,6 +102,7 @@ set(AEQUOR_PUBLIC_HEADERS
   api/random.h
   api/reaper_scheduler.h
   api/registry.h
+  api/requires_cxx17.h
   api/retry_policy.h
   api/secret.h
   composition/env_options.h

@@ -23,7 +23,7 @@
 // Parameters are never in an Event, so never in its JSON.
 //
 // To write JSON of your own, use the library this one uses, nlohmann/json
-// (Debian's nlohmann-json3-dev; in Bazel "@system//:nlohmann_json"), and
+// (Debian's nlohmann-json3-dev; in Bazel "@aequor_system//:nlohmann_json"), and
 // dump with error_handler_t::replace so that a stray byte never throws:
 // docs/EXPORTERS.md, "Writing JSON".
 //

@@ -7,7 +7,7 @@
     )
 
 Its runfiles are the sources and headers of every cc_library of this
-repository that `library` depends on (other repositories, e.g. @system, are
+repository that `library` depends on (other repositories, e.g. @aequor_system, are
 left out) plus `srcs`; its output is a manifest of their paths relative to
 the workspace, one a line, "library <path>" or "extra <path>". A test copies
 them into a tree of its own and builds it, and compares the library's list

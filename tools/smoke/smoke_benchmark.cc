@@ -1,4 +1,4 @@
-// Smoke benchmark: proves that Google Benchmark (@system//:benchmark_main)
+// Smoke benchmark: proves that Google Benchmark (@aequor_system//:benchmark_main)
 // links and runs. Run with: bazel run //tools/smoke:smoke_benchmark
 
 #include <string>

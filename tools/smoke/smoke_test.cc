@@ -1,5 +1,5 @@
 // Smoke test for the system dependencies: each test links one library from
-// @system and checks a known answer, so a broken package or link line fails
+// @aequor_system and checks a known answer, so a broken package or link line fails
 // here with a clear name rather than deep inside the library's own tests.
 
 #include <libpq-fe.h>

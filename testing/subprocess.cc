@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "testing/file_util.h"
 #include "testing/posix_error.h"
@@ -327,6 +328,21 @@ absl::Status RunToCompletion(const SpawnSpec& spec, absl::string_view what) {
     absl::StrAppend(&message, TailSuffix(ReadFileTail(spec.out.path, 4096, offset), spec.out.path));
   }
   return absl::InternalError(message);
+}
+
+absl::Status RunLogged(std::vector<std::string> argv, const std::string& log,
+                       const std::vector<std::string>& extra_env, const std::string& cwd) {
+  SpawnSpec spec;
+  const std::string what = absl::StrJoin(argv, " ");
+  spec.argv = std::move(argv);
+  std::vector<std::string> env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) env.emplace_back(*e);
+  env.insert(env.end(), extra_env.begin(), extra_env.end());
+  spec.env = std::move(env);
+  spec.cwd = cwd;
+  spec.out = Stream::File(log);
+  spec.err = Stream::SameAsStdout();
+  return RunToCompletion(spec, what);
 }
 
 absl::Status SendSignal(pid_t pid, int sig, SignalTarget target) {

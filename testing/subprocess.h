@@ -144,6 +144,15 @@ std::optional<ExitStatus> WaitForExit(pid_t pid, absl::Duration timeout);
 // the tail of what the child wrote to it.
 absl::Status RunToCompletion(const SpawnSpec& spec, absl::string_view what);
 
+// RunToCompletion() of argv (argv[0] absolute) in `cwd` ("" for ours), with
+// this process's environment plus `extra_env` ("NAME=value", later ones
+// win), stdout and stderr appended to the file `log`: a failure names the
+// command line and ends with the log's tail. For tests that drive builds
+// (CMake, a Bazel of their own) and the programs they make.
+absl::Status RunLogged(std::vector<std::string> argv, const std::string& log,
+                       const std::vector<std::string>& extra_env = {},
+                       const std::string& cwd = "");
+
 enum class SignalTarget {
   kProcess,  // kill(pid, sig).
   kGroup,    // kill(-pid, sig): the process group whose id is `pid`.

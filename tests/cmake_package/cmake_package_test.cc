@@ -145,17 +145,7 @@ class CMakePackageTest : public ::testing::Test {
   // tail when it fails.
   static absl::Status Run(std::vector<std::string> argv, const std::string& log,
                           const std::vector<std::string>& env = {}, const std::string& cwd = "") {
-    testing::SpawnSpec spec;
-    const std::string what = absl::StrJoin(argv, " ");
-    spec.argv = std::move(argv);
-    std::vector<std::string> full_env;
-    for (char** e = environ; *e != nullptr; ++e) full_env.emplace_back(*e);
-    full_env.insert(full_env.end(), env.begin(), env.end());
-    spec.env = full_env;
-    spec.cwd = cwd;
-    spec.out = testing::Stream::File(log);
-    spec.err = testing::Stream::SameAsStdout();
-    return testing::RunToCompletion(spec, what);
+    return testing::RunLogged(std::move(argv), log, env, cwd);
   }
 };
 

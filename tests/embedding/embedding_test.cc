@@ -58,23 +58,6 @@ absl::StatusOr<fs::path> Checkout() {
   return bzl.parent_path().parent_path();
 }
 
-// Runs argv in `cwd` with `env` added to this process's, its output into
-// `log`.
-absl::Status RunIn(std::vector<std::string> argv, const std::string& cwd, const std::string& log,
-                 const std::vector<std::string>& env = {}) {
-  const std::string what = absl::StrCat(argv[0], " (output in ", log, ")");
-  testing::SpawnSpec spec;
-  spec.argv = std::move(argv);
-  std::vector<std::string> full_env;
-  for (char** e = environ; *e != nullptr; ++e) full_env.emplace_back(*e);
-  full_env.insert(full_env.end(), env.begin(), env.end());
-  spec.env = full_env;
-  spec.cwd = cwd;
-  spec.out = testing::Stream::File(log);
-  spec.err = testing::Stream::SameAsStdout();
-  return testing::RunToCompletion(spec, what);
-}
-
 TEST(EmbeddingTest, AWorkspaceOfItsOwnBuildsAndRunsAServiceWithItsOwnPlugin) {
   ASSERT_TRUE(fs::exists(kBazel)) << kBazel << " not found (Debian's bazel-bootstrap)";
   absl::StatusOr<fs::path> checkout = Checkout();
@@ -108,19 +91,20 @@ TEST(EmbeddingTest, AWorkspaceOfItsOwnBuildsAndRunsAServiceWithItsOwnPlugin) {
 
   // docs/EMBEDDING.md, "Bazel": `bazel build //:service`, from nothing.
   const std::string log = tmp + "/bazel.log";
-  absl::Status built = RunIn({kBazel, "--batch", absl::StrCat("--output_user_root=", tmp, "/root"),
-                            "build", "--jobs=2", "//:service"},
-                             consumer.string(), log, {absl::StrCat("HOME=", tmp, "/home")});
+  absl::Status built = testing::RunLogged(
+      {kBazel, "--batch", absl::StrCat("--output_user_root=", tmp, "/root"), "build", "--jobs=2",
+       "//:service"},
+      log, {absl::StrCat("HOME=", tmp, "/home")}, consumer.string());
   ASSERT_TRUE(built.ok()) << built << "\n" << ReadFile(log).substr(0, 20000);
 
   absl::StatusOr<std::unique_ptr<testing::ThrowawayPostgres>> server =
       testing::ThrowawayPostgres::Start();
   ASSERT_TRUE(server.ok()) << server.status();
   const std::string out = tmp + "/service.out";
-  absl::Status ran = RunIn({(consumer / "bazel-bin" / "service").string(),
-                          (*server)->ConninfoFor(testing::ThrowawayPostgres::kAppRole)},
-                         consumer.string(), out,
-                         {"AEQUOR_COORDINATION_SECRET=embedding-test-secret-0123456789"});
+  absl::Status ran = testing::RunLogged(
+      {(consumer / "bazel-bin" / "service").string(),
+       (*server)->ConninfoFor(testing::ThrowawayPostgres::kAppRole)},
+      out, {"AEQUOR_COORDINATION_SECRET=embedding-test-secret-0123456789"}, consumer.string());
   const std::string printed = ReadFile(out);
   ASSERT_TRUE(ran.ok()) << ran << "\n" << printed;
   EXPECT_TRUE(absl::StrContains(printed, "answer 42\n")) << printed;

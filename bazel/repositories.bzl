@@ -31,6 +31,8 @@ ecosystem uses, so a monorepo's own comes first:
       the package when one is missing).
 """
 
+load("//third_party/botan:repositories.bzl", "aequor_botan_repositories")
+
 # The stand-ins in aequor's tree, by repository name: their directories,
 # from aequor's root. (Each holds a WORKSPACE file, so no label can name a
 # file in it from aequor's own packages.)
@@ -178,3 +180,4 @@ def aequor_dependencies():
         "aequor_system",
         build_file = Label("//third_party/system:BUILD.system"),
     )
+    aequor_botan_repositories()

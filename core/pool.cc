@@ -6,11 +6,13 @@
 #include <deque>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <system_error>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "absl/base/optimization.h"
 #include "absl/strings/str_cat.h"
 #include "core/metrics.h"
 
@@ -68,7 +70,10 @@ struct PoolImpl::State : std::enable_shared_from_this<PoolImpl::State> {
   // for a round in progress beyond its timeout.
   void Start();
 
-  absl::StatusOr<Slot*> Borrow(absl::Duration timeout);
+  // A slot, waiting for one at most `timeout`. `*waited_ns` (if given) is
+  // set to how long it waited: exactly 0 when one was free at once, which
+  // costs a single clock read.
+  absl::StatusOr<Slot*> Borrow(absl::Duration timeout, int64_t* waited_ns = nullptr);
   void Return(Slot* slot);
   absl::Status Close(absl::Duration timeout);
   absl::Status Maintain();
@@ -214,7 +219,8 @@ std::string PoolImpl::State::DescribeLocked() const {
                       " in use, ", idle.size(), " idle, ", waiters.size(), " waiting");
 }
 
-absl::StatusOr<PoolImpl::State::Slot*> PoolImpl::State::Borrow(absl::Duration timeout) {
+absl::StatusOr<PoolImpl::State::Slot*> PoolImpl::State::Borrow(absl::Duration timeout,
+                                                                int64_t* waited_ns) {
   const int64_t start_ns = clock.MonotonicNanos();
   std::unique_lock<std::mutex> lock(mu);
   if (closed) {
@@ -229,7 +235,8 @@ absl::StatusOr<PoolImpl::State::Slot*> PoolImpl::State::Borrow(absl::Duration ti
       slot = NewSlotLocked();
     }
   }
-  if (slot == nullptr) {
+  const bool waited = slot == nullptr;
+  if (waited) {
     Waiter w;
     waiters.push_back(&w);
     const auto until = SteadyAfter(timeout);
@@ -268,13 +275,16 @@ absl::StatusOr<PoolImpl::State::Slot*> PoolImpl::State::Borrow(absl::Duration ti
       waiters.push_front(&w);
     }
   }
-  const int64_t now_ns = clock.MonotonicNanos();
+  // Served at once, the wait is 0 (the common case reads the clock once).
+  const int64_t now_ns = waited ? clock.MonotonicNanos() : start_ns;
+  const int64_t wait_ns = std::max<int64_t>(0, now_ns - start_ns);
   ++in_use;
   slot->borrowed = true;
   slot->borrowed_at_ns = now_ns;
   slot->leak_reported = false;
   ++counters.acquired;
-  AddToHistogram(counters.acquire_wait, std::max<int64_t>(0, now_ns - start_ns));
+  AddToHistogram(counters.acquire_wait, wait_ns);
+  if (waited_ns != nullptr) *waited_ns = wait_ns;
   return slot;
 }
 
@@ -592,33 +602,37 @@ class ScopedSlot {
   PoolImpl::State::Slot* slot_;
 };
 
-// A lane borrowed for one call, and what is left of the call's timeout
-// (its own, else query_budget) after the wait for it; the wait itself is at
-// most acquire_timeout. `what` names the option in an error.
+// A slot borrowed for one call (the caller gives it back, with a
+// ScopedSlot), and what is left of the call's timeout (its own, else
+// query_budget) after the wait for it; the wait itself is at most
+// acquire_timeout. `what` names the option in an error.
 struct CallBorrow {
-  std::unique_ptr<ScopedSlot> slot;  // given back when this goes
-  absl::Duration left;
+  PoolImpl::State::Slot* slot;
+  // The call's timeout less the wait; unset when it did not wait, so that
+  // the call's options pass on unchanged (and uncopied).
+  std::optional<absl::Duration> left;
 };
 absl::StatusOr<CallBorrow> BorrowForCall(PoolImpl::State& state, absl::Duration own,
                                          absl::string_view what) {
-  if (own < absl::ZeroDuration()) {
+  if (ABSL_PREDICT_FALSE(own < absl::ZeroDuration())) {
     return absl::InvalidArgumentError(
         absl::StrCat(what, ": must be >= 0, got ", absl::FormatDuration(own)));
   }
   const absl::Duration timeout =
       own > absl::ZeroDuration() ? own : state.parts.options().query_budget;
-  const absl::Time start = state.clock.MonotonicNow();
+  int64_t waited_ns = 0;
   absl::StatusOr<PoolImpl::State::Slot*> slot =
-      state.Borrow(std::min(timeout, state.options.acquire_timeout));
+      state.Borrow(std::min(timeout, state.options.acquire_timeout), &waited_ns);
   if (!slot.ok()) return slot.status();
-  CallBorrow out{std::make_unique<ScopedSlot>(state, *slot),
-                 timeout - (state.clock.MonotonicNow() - start)};
-  if (out.left <= absl::ZeroDuration()) {
+  if (ABSL_PREDICT_TRUE(waited_ns == 0)) return CallBorrow{*slot, std::nullopt};
+  const absl::Duration left = timeout - absl::Nanoseconds(waited_ns);
+  if (left <= absl::ZeroDuration()) {
+    state.Return(*slot);
     return absl::DeadlineExceededError(absl::StrCat(
         "pool: the call's timeout (", absl::FormatDuration(timeout),
         ") passed while it waited for a connection; nothing was sent"));
   }
-  return out;
+  return CallBorrow{*slot, left};
 }
 
 }  // namespace
@@ -658,9 +672,13 @@ absl::StatusOr<QueryResult> PoolImpl::Query(absl::string_view sql, absl::Span<co
                                             const QueryOptions& options) {
   absl::StatusOr<CallBorrow> borrow = BorrowForCall(*state_, options.timeout, "QueryOptions.timeout");
   if (!borrow.ok()) return borrow.status();
+  ScopedSlot scoped(*state_, borrow->slot);
+  if (ABSL_PREDICT_TRUE(!borrow->left.has_value())) {
+    return scoped.lane().Query(sql, params, options);
+  }
   QueryOptions own = options;
-  own.timeout = borrow->left;
-  return borrow->slot->lane().Query(sql, params, own);
+  own.timeout = *borrow->left;
+  return scoped.lane().Query(sql, params, own);
 }
 
 absl::Status PoolImpl::RunTransaction(const TransactionBody& body,
@@ -668,9 +686,13 @@ absl::Status PoolImpl::RunTransaction(const TransactionBody& body,
   absl::StatusOr<CallBorrow> borrow =
       BorrowForCall(*state_, options.timeout, "TransactionOptions.timeout");
   if (!borrow.ok()) return borrow.status();
+  ScopedSlot scoped(*state_, borrow->slot);
+  if (!borrow->left.has_value()) {
+    return scoped.lane().RunTransaction(body, options, /*body_thread=*/nullptr);
+  }
   TransactionOptions own = options;
-  own.timeout = borrow->left;
-  return borrow->slot->lane().RunTransaction(body, own, /*body_thread=*/nullptr);
+  own.timeout = *borrow->left;
+  return scoped.lane().RunTransaction(body, own, /*body_thread=*/nullptr);
 }
 
 absl::StatusOr<ReapReport> PoolImpl::RunReaperPass(bool dry_run) {

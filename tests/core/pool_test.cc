@@ -186,6 +186,47 @@ TEST_F(PoolTest, WaitersAreServedFirstComeFirstServed) {
   EXPECT_EQ(pool->stats().size, 1) << "one connection served them all";
 }
 
+// A call's own timeout covers its wait for a connection: when the wait used
+// it up (on the pool's clock), nothing is sent and the connection it was
+// handed goes back to the pool; when some is left, the call runs with it.
+TEST_F(PoolTest, ACallWhoseTimeoutPassedWhileItWaitedSendsNothingAndGivesTheConnectionBack) {
+  std::unique_ptr<Pool> pool = MakePool("pool_wait_budget", ByHand(1));
+  absl::StatusOr<PooledConnection> held = pool->Acquire();
+  ASSERT_TRUE(held.ok()) << held.status();
+  ASSERT_TRUE(held->Query("SELECT 0").ok()) << "connected, so that the pool keeps it";
+  auto waiting_becomes = [&](int n) {
+    const absl::Time end = absl::Now() + absl::Seconds(20);
+    while (pool->stats().waiting != n && absl::Now() < end) absl::SleepFor(absl::Milliseconds(1));
+    return pool->stats().waiting == n;
+  };
+  QueryOptions five_seconds;
+  five_seconds.timeout = absl::Seconds(5);
+
+  absl::Status late;
+  std::thread caller([&] { late = pool->Query("SELECT 1", {}, five_seconds).status(); });
+  ASSERT_TRUE(waiting_becomes(1));
+  clock_.Advance(absl::Seconds(6));
+  held->Release();
+  caller.join();
+  EXPECT_EQ(late.code(), absl::StatusCode::kDeadlineExceeded) << late;
+  EXPECT_TRUE(absl::StrContains(late.message(), "passed while it waited")) << late;
+  PoolStats s = pool->stats();
+  EXPECT_EQ(s.in_use, 0) << "the connection it was handed went back";
+  EXPECT_EQ(s.idle, 1);
+
+  held = pool->Acquire();
+  ASSERT_TRUE(held.ok()) << held.status();
+  absl::StatusOr<QueryResult> in_time;
+  std::thread second([&] { in_time = pool->Query("SELECT 2", {}, five_seconds); });
+  ASSERT_TRUE(waiting_becomes(1));
+  clock_.Advance(absl::Seconds(4));
+  held->Release();
+  second.join();
+  ASSERT_TRUE(in_time.ok()) << in_time.status();
+  EXPECT_EQ(in_time->Get(0, 0), "2");
+  EXPECT_EQ(pool->stats().in_use, 0);
+}
+
 // Idle connections of a living process are never reaped: the maintenance
 // round renews their leases before they run out. The same pool without the
 // round loses them to another instance's reaper, which judges leases by the

@@ -21,8 +21,8 @@
 // Each iteration of a select1 benchmark runs kBatch statements spread over
 // its threads, so its time is the inverse of the throughput.
 //
-//   bazel run -c opt //bench:pool_bench -- --benchmark_repetitions=5 \
-//       --benchmark_report_aggregates_only=true
+//   bazel run -c opt //bench:pool_bench -- --benchmark_repetitions=5
+//       --benchmark_report_aggregates_only=true   (one command line)
 #include <libpq-fe.h>
 
 #include <algorithm>
@@ -231,7 +231,10 @@ void Select1Pool(benchmark::State& state, int size, int threads, const std::stri
   if (!ok) state.SkipWithError("SELECT 1 failed");
   // The p99 wait for a connection, from the pool's histogram: the upper
   // bound of the bucket it falls in, in ms.
-  const LatencyHistogram& wait = pool->metrics().pool->acquire_wait;
+  // (A copy: metrics() returns a snapshot by value.)
+  const MetricsSnapshot snapshot = pool->metrics();
+  const LatencyHistogram wait = snapshot.pool.has_value() ? snapshot.pool->acquire_wait
+                                                          : LatencyHistogram{};
   int64_t seen = 0;
   for (size_t i = 0; i < LatencyHistogram::kBuckets; ++i) {
     seen += wait.counts[i];

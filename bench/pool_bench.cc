@@ -14,6 +14,10 @@
 //   select1_4per_xC/pool    4C threads on a pool of C connections, against
 //                           C raw connections on C threads (target <= 1.053,
 //                           throughput >= 0.95); reports the p99 acquire wait
+//   select1_xT/paired, select1_4per_x2/paired
+//                           the two comparisons above timed in pairs (raw,
+//                           pool; order alternating): `ratio` is the median
+//                           per-pair ratio, robust to drift in the load
 //   select1_vs_pgbouncer_8on2/pool  8 threads on a pool of 2, against 8 raw
 //                           clients of PgBouncer in transaction mode with 2
 //                           server connections (both over TCP loopback)
@@ -26,6 +30,8 @@
 #include <libpq-fe.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -212,6 +218,25 @@ void Select1Bouncer(benchmark::State& state, int connections) {
   Select1OnRawConnections(state, conns);
 }
 
+// The p99 wait for a connection, from the pool's histogram (the upper
+// bound of the bucket it falls in, in ms), and the mean wait, as counters.
+void ReportWait(benchmark::State& state, const Pool& pool) {
+  // (A copy: metrics() returns a snapshot by value.)
+  const MetricsSnapshot snapshot = pool.metrics();
+  const LatencyHistogram wait = snapshot.pool.has_value() ? snapshot.pool->acquire_wait
+                                                          : LatencyHistogram{};
+  int64_t seen = 0;
+  for (size_t i = 0; i < LatencyHistogram::kBuckets; ++i) {
+    seen += wait.counts[i];
+    if (seen * 100 >= wait.count * 99) {
+      state.counters["p99_wait_le_ms"] =
+          i < LatencyHistogram::kBoundsMs.size() ? LatencyHistogram::kBoundsMs[i] : 1e9;
+      break;
+    }
+  }
+  state.counters["mean_wait_ms"] = wait.count > 0 ? wait.sum_ms / wait.count : 0;
+}
+
 // `threads` threads calling Query() on a pool of `size` (to `dsn`).
 void Select1Pool(benchmark::State& state, int size, int threads, const std::string& dsn) {
   if (dsn.empty()) {
@@ -229,22 +254,66 @@ void Select1Pool(benchmark::State& state, int size, int threads, const std::stri
     });
   }
   if (!ok) state.SkipWithError("SELECT 1 failed");
-  // The p99 wait for a connection, from the pool's histogram: the upper
-  // bound of the bucket it falls in, in ms.
-  // (A copy: metrics() returns a snapshot by value.)
-  const MetricsSnapshot snapshot = pool->metrics();
-  const LatencyHistogram wait = snapshot.pool.has_value() ? snapshot.pool->acquire_wait
-                                                          : LatencyHistogram{};
-  int64_t seen = 0;
-  for (size_t i = 0; i < LatencyHistogram::kBuckets; ++i) {
-    seen += wait.counts[i];
-    if (seen * 100 >= wait.count * 99) {
-      state.counters["p99_wait_le_ms"] =
-          i < LatencyHistogram::kBoundsMs.size() ? LatencyHistogram::kBoundsMs[i] : 1e9;
-      break;
+  ReportWait(state, *pool);
+}
+
+// The same comparison paired, as manager_bench's select1/paired: each
+// iteration runs kBatch statements on `size` raw connections (a thread
+// each) and kBatch through a pool of `size` on `threads` threads, back to
+// back with the order alternating. `ratio` is the median of the per-pair
+// time ratios (pool / raw), so drift in the machine's load cancels out;
+// raw_us and pool_us are the median batch times per statement.
+void Select1PoolPaired(benchmark::State& state, int size, int threads) {
+  std::vector<PGconn*> conns;
+  for (int i = 0; i < size; ++i) conns.push_back(RawConnection());
+  std::unique_ptr<Pool> pool = NewPool(size);
+  std::atomic<bool> ok{true};
+  auto raw_batch = [&] {
+    OnThreads(size, [&](int i) {
+      for (int q = 0; q < kBatch / size; ++q) {
+        if (!RawSelect1(conns[i])) ok = false;
+      }
+    });
+  };
+  auto pool_batch = [&] {
+    OnThreads(threads, [&](int) {
+      for (int n = 0; n < kBatch / threads; ++n) {
+        absl::StatusOr<QueryResult> r = pool->Query("SELECT 1");
+        if (!r.ok() || r->Get(0, 0) != "1") ok = false;
+      }
+    });
+  };
+  auto seconds = [](const std::function<void()>& batch) {
+    const auto start = std::chrono::steady_clock::now();
+    batch();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  std::vector<double> ratios, raw_times, pool_times;
+  bool raw_first = true;
+  for (auto _ : state) {
+    double raw_s, pool_s;
+    if (raw_first) {
+      raw_s = seconds(raw_batch);
+      pool_s = seconds(pool_batch);
+    } else {
+      pool_s = seconds(pool_batch);
+      raw_s = seconds(raw_batch);
     }
+    raw_first = !raw_first;
+    ratios.push_back(pool_s / raw_s);
+    raw_times.push_back(raw_s);
+    pool_times.push_back(pool_s);
   }
-  state.counters["mean_wait_ms"] = wait.count > 0 ? wait.sum_ms / wait.count : 0;
+  if (!ok) state.SkipWithError("SELECT 1 failed");
+  auto median = [](std::vector<double>& v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0.0 : v[v.size() / 2];
+  };
+  state.counters["ratio"] = median(ratios);
+  state.counters["raw_us"] = median(raw_times) / kBatch * 1e6;
+  state.counters["pool_us"] = median(pool_times) / kBatch * 1e6;
+  ReportWait(state, *pool);
+  for (PGconn* c : conns) PQfinish(c);
 }
 
 BENCHMARK(AcquireBaseline)->Name("acquire/baseline")->MinTime(0.3);
@@ -259,6 +328,13 @@ BENCHMARK_CAPTURE(Select1Managers, x8, 8)->Name("select1_x8/managers")->MinTime(
 BENCHMARK_CAPTURE(Select1Pool, x8, 8, 8, g_dsn)->Name("select1_x8/pool")->MinTime(0.5)->UseRealTime();
 BENCHMARK_CAPTURE(Select1Raw, c2, 2)->Name("select1_4per_x2/baseline")->MinTime(0.5)->UseRealTime();
 BENCHMARK_CAPTURE(Select1Pool, c2, 2, 8, g_dsn)->Name("select1_4per_x2/pool")->MinTime(0.5)->UseRealTime();
+BENCHMARK_CAPTURE(Select1PoolPaired, x2, 2, 2)->Name("select1_x2/paired")->MinTime(2)->UseRealTime();
+BENCHMARK_CAPTURE(Select1PoolPaired, x4, 4, 4)->Name("select1_x4/paired")->MinTime(2)->UseRealTime();
+BENCHMARK_CAPTURE(Select1PoolPaired, x8, 8, 8)->Name("select1_x8/paired")->MinTime(2)->UseRealTime();
+BENCHMARK_CAPTURE(Select1PoolPaired, c2, 2, 8)
+    ->Name("select1_4per_x2/paired")
+    ->MinTime(2)
+    ->UseRealTime();
 // 8 clients, 2 server connections, over TCP loopback both: 8 raw clients of
 // PgBouncer in transaction mode (baseline) against 8 threads on a pool of 2.
 BENCHMARK_CAPTURE(Select1Bouncer, b8, 8)

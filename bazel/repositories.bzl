@@ -31,7 +31,11 @@ ecosystem uses, so a monorepo's own comes first:
       the package when one is missing).
 """
 
+load("//third_party/abseil:archive.bzl", ABSL_ARCHIVE = "ARCHIVE")
+load("//third_party/benchmark:archive.bzl", BENCHMARK_ARCHIVE = "ARCHIVE")
 load("//third_party/botan:repositories.bzl", "aequor_botan_repositories")
+load("//third_party/googletest:archive.bzl", GOOGLETEST_ARCHIVE = "ARCHIVE")
+load("//third_party/system_boundary:repositories.bzl", "aequor_system_boundary", "check_system_boundary")
 
 # The stand-ins in aequor's tree, by repository name: their directories,
 # from aequor's root. (Each holds a WORKSPACE file, so no label can name a
@@ -40,6 +44,8 @@ _STAND_INS = {
     "rules_cc": "third_party/rules_cc",
     "rules_java": "third_party/rules_java",
     "remote_coverage_tools": "third_party/remote_coverage_tools",
+    # Loaded only by upstream Abseil's BUILD files (the hermetic mode).
+    "bazel_skylib": "third_party/bazel_skylib",
 }
 
 def _tree_impl(ctx):
@@ -67,10 +73,15 @@ def _system_impl(ctx):
         ctx.symlink(usr.get_child(child), child)
     ctx.symlink(ctx.attr.build_file, "BUILD.bazel")
     ctx.file("WORKSPACE", "workspace(name = \"%s\")\n" % ctx.name)
+    if _deps_mode(ctx) == "source":
+        # The hermetic mode: what stays on the system must be the pinned
+        # versions (third_party/system_boundary), or nothing builds.
+        check_system_boundary(ctx)
 
 _system = repository_rule(
     implementation = _system_impl,
     attrs = {"build_file": attr.label(mandatory = True, allow_single_file = True)},
+    environ = ["AEQUOR_DEPS"],
     local = True,
 )
 
@@ -164,7 +175,64 @@ def _debian_absl_impl(ctx):
             )
         ctx.file(package + "/BUILD.bazel", "\n".join(lines) + "\n")
 
-_debian_absl = repository_rule(implementation = _debian_absl_impl, local = True)
+# --- The two modes (docs/BUILDING.md) ---
+#
+# AEQUOR_DEPS, passed as --repo_env=AEQUOR_DEPS=... (bazel/hermetic.bazelrc
+# sets it for --config=hermetic), picks where @com_google_absl,
+# @com_google_googletest and @com_github_google_benchmark come from:
+#   system (the default): Debian 12's packages, under upstream's target names;
+#   source: the pinned archives of third_party/<name>/archive.bzl, built with
+#     upstream's BUILD files (no network once tools/fetch_sources.sh has
+#     filled the distdir).
+_MODES = ["system", "source"]
+
+def _deps_mode(ctx):
+    mode = ctx.os.environ.get("AEQUOR_DEPS", "system")
+    if mode not in _MODES:
+        fail("AEQUOR_DEPS=%s (--repo_env): expected one of %s; source is the hermetic mode (--config=hermetic, docs/BUILDING.md)" % (mode, ", ".join(_MODES)))
+    return mode
+
+def _extract(ctx, urls, sha256, strip_prefix):
+    # Found in --distdir by file name and sha256 before any download.
+    ctx.download_and_extract(url = urls, sha256 = sha256, stripPrefix = strip_prefix)
+
+def _absl_impl(ctx):
+    if _deps_mode(ctx) == "system":
+        _debian_absl_impl(ctx)
+        return
+    _extract(ctx, ABSL_ARCHIVE["urls"], ABSL_ARCHIVE["sha256"], ABSL_ARCHIVE["strip_prefix"])
+    ctx.patch(ctx.attr.patch, strip = 1)  # third_party/abseil/BUILD.bazel says why
+
+_absl = repository_rule(
+    implementation = _absl_impl,
+    attrs = {"patch": attr.label(default = Label("//third_party/abseil:platforms_wasm.patch"))},
+    environ = ["AEQUOR_DEPS"],
+)
+
+def _aliases_impl(ctx):
+    # Upstream's BUILD file from the archive (source), or aliases of
+    # upstream's target names to @aequor_system's Debian libraries (system).
+    if _deps_mode(ctx) == "source":
+        _extract(ctx, ctx.attr.urls, ctx.attr.sha256, ctx.attr.strip_prefix)
+        return
+    ctx.file("WORKSPACE", "workspace(name = \"%s\")\n" % ctx.name)
+    ctx.file("BUILD.bazel", "".join([
+        "# Debian's package under upstream's target names (aequor's bazel/repositories.bzl).\n",
+    ] + [
+        "alias(name = \"%s\", actual = \"%s\", visibility = [\"//visibility:public\"])\n" % (name, actual)
+        for name, actual in ctx.attr.system.items()
+    ]))
+
+_aliases = repository_rule(
+    implementation = _aliases_impl,
+    attrs = {
+        "urls": attr.string_list(mandatory = True),
+        "sha256": attr.string(mandatory = True),
+        "strip_prefix": attr.string(mandatory = True),
+        "system": attr.string_dict(mandatory = True),
+    },
+    environ = ["AEQUOR_DEPS"],
+)
 
 def _maybe(rule, name, **kwargs):
     if not native.existing_rule(name):
@@ -174,7 +242,32 @@ def aequor_dependencies():
     """Declares what aequor needs that the workspace has not declared."""
     for name, dir in _STAND_INS.items():
         _maybe(_tree, name, dir = dir)
-    _maybe(_debian_absl, "com_google_absl")
+    _maybe(_absl, "com_google_absl")
+    # aequor's own tests and benchmarks only. Upstream's :gtest includes
+    # GoogleMock, hence @aequor_system//:gmock (-lgmock -lgtest) behind it.
+    _maybe(
+        _aliases,
+        "com_google_googletest",
+        urls = GOOGLETEST_ARCHIVE["urls"],
+        sha256 = GOOGLETEST_ARCHIVE["sha256"],
+        strip_prefix = GOOGLETEST_ARCHIVE["strip_prefix"],
+        system = {
+            "gtest": "@aequor_system//:gmock",
+            "gtest_main": "@aequor_system//:gtest_main",
+        },
+    )
+    _maybe(
+        _aliases,
+        "com_github_google_benchmark",
+        urls = BENCHMARK_ARCHIVE["urls"],
+        sha256 = BENCHMARK_ARCHIVE["sha256"],
+        strip_prefix = BENCHMARK_ARCHIVE["strip_prefix"],
+        system = {
+            "benchmark": "@aequor_system//:benchmark",
+            "benchmark_main": "@aequor_system//:benchmark_main",
+        },
+    )
+    _maybe(aequor_system_boundary, "aequor_system_boundary")
     _maybe(
         _system,
         "aequor_system",

@@ -18,6 +18,11 @@
 //                           the two comparisons above timed in pairs (raw,
 //                           pool; order alternating): `ratio` is the median
 //                           per-pair ratio, robust to drift in the load
+//   select1_4per_x2/batching_ceiling
+//                           raw libpq, 4 threads per connection combined
+//                           into pipelines by a minimal leader/follower
+//                           queue, paired against the raw baseline: what
+//                           batching statements could give the pool
 //   select1_vs_pgbouncer_8on2/pool  8 threads on a pool of 2, against 8 raw
 //                           clients of PgBouncer in transaction mode with 2
 //                           server connections (both over TCP loopback)
@@ -30,6 +35,7 @@
 #include <libpq-fe.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -257,6 +263,18 @@ void Select1Pool(benchmark::State& state, int size, int threads, const std::stri
   ReportWait(state, *pool);
 }
 
+// How long `batch` takes, in seconds.
+double BatchSeconds(const std::function<void()>& batch) {
+  const auto start = std::chrono::steady_clock::now();
+  batch();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0.0 : v[v.size() / 2];
+}
+
 // The same comparison paired, as manager_bench's select1/paired: each
 // iteration runs kBatch statements on `size` raw connections (a thread
 // each) and kBatch through a pool of `size` on `threads` threads, back to
@@ -283,21 +301,16 @@ void Select1PoolPaired(benchmark::State& state, int size, int threads) {
       }
     });
   };
-  auto seconds = [](const std::function<void()>& batch) {
-    const auto start = std::chrono::steady_clock::now();
-    batch();
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  };
   std::vector<double> ratios, raw_times, pool_times;
   bool raw_first = true;
   for (auto _ : state) {
     double raw_s, pool_s;
     if (raw_first) {
-      raw_s = seconds(raw_batch);
-      pool_s = seconds(pool_batch);
+      raw_s = BatchSeconds(raw_batch);
+      pool_s = BatchSeconds(pool_batch);
     } else {
-      pool_s = seconds(pool_batch);
-      raw_s = seconds(raw_batch);
+      pool_s = BatchSeconds(pool_batch);
+      raw_s = BatchSeconds(raw_batch);
     }
     raw_first = !raw_first;
     ratios.push_back(pool_s / raw_s);
@@ -305,15 +318,115 @@ void Select1PoolPaired(benchmark::State& state, int size, int threads) {
     pool_times.push_back(pool_s);
   }
   if (!ok) state.SkipWithError("SELECT 1 failed");
-  auto median = [](std::vector<double>& v) {
-    std::sort(v.begin(), v.end());
-    return v.empty() ? 0.0 : v[v.size() / 2];
-  };
-  state.counters["ratio"] = median(ratios);
-  state.counters["raw_us"] = median(raw_times) / kBatch * 1e6;
-  state.counters["pool_us"] = median(pool_times) / kBatch * 1e6;
+  state.counters["ratio"] = Median(ratios);
+  state.counters["raw_us"] = Median(raw_times) / kBatch * 1e6;
+  state.counters["pool_us"] = Median(pool_times) / kBatch * 1e6;
   ReportWait(state, *pool);
   for (PGconn* c : conns) PQfinish(c);
+}
+
+// The ceiling of statement batching, for the design of issue 13's next
+// step: 4 threads per raw connection, where a thread that finds its
+// connection free leads: it sends every statement queued on it (its own
+// included) in one libpq pipeline, each followed by a sync, reads the
+// results and wakes their threads; the others wait. No leases, events or
+// deadlines: what batching could give, not what aequor does.
+struct Combined {
+  bool done = false;
+  bool ok = false;
+};
+struct CombiningConnection {
+  PGconn* conn = nullptr;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<Combined*> queue;
+  bool leading = false;
+};
+void RunPipelined(PGconn* conn, const std::vector<Combined*>& batch) {
+  if (PQenterPipelineMode(conn) != 1) return;  // every ok stays false
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (PQsendQueryParams(conn, "SELECT 1", 0, nullptr, nullptr, nullptr, nullptr, 0) != 1 ||
+        PQpipelineSync(conn) != 1) {
+      return;
+    }
+  }
+  if (PQflush(conn) != 0) return;
+  for (Combined* c : batch) {
+    // Each statement: its result, the nullptr that ends it, and the sync.
+    PGresult* r = PQgetResult(conn);
+    c->ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQgetvalue(r, 0, 0)[0] == '1';
+    PQclear(r);
+    for (PGresult* rest = PQgetResult(conn); rest != nullptr; rest = PQgetResult(conn)) {
+      PQclear(rest);
+    }
+    PGresult* sync = PQgetResult(conn);
+    if (PQresultStatus(sync) != PGRES_PIPELINE_SYNC) c->ok = false;
+    PQclear(sync);
+  }
+  PQexitPipelineMode(conn);
+}
+bool CombinedSelect1(CombiningConnection& cc) {
+  Combined me;
+  std::unique_lock<std::mutex> lock(cc.mu);
+  cc.queue.push_back(&me);
+  while (!me.done) {
+    if (cc.leading) {
+      cc.cv.wait(lock);
+      continue;
+    }
+    cc.leading = true;
+    std::vector<Combined*> batch;
+    batch.swap(cc.queue);
+    lock.unlock();
+    RunPipelined(cc.conn, batch);
+    lock.lock();
+    for (Combined* c : batch) c->done = true;
+    cc.leading = false;
+    cc.cv.notify_all();
+  }
+  return me.ok;
+}
+void Select1CombiningCeiling(benchmark::State& state, int size, int threads) {
+  std::vector<PGconn*> raw;
+  std::vector<std::unique_ptr<CombiningConnection>> combining;
+  for (int i = 0; i < size; ++i) {
+    raw.push_back(RawConnection());
+    combining.push_back(std::make_unique<CombiningConnection>());
+    combining.back()->conn = RawConnection();
+  }
+  std::atomic<bool> ok{true};
+  auto raw_batch = [&] {
+    OnThreads(size, [&](int i) {
+      for (int q = 0; q < kBatch / size; ++q) {
+        if (!RawSelect1(raw[i])) ok = false;
+      }
+    });
+  };
+  auto combined_batch = [&] {
+    OnThreads(threads, [&](int t) {
+      for (int n = 0; n < kBatch / threads; ++n) {
+        if (!CombinedSelect1(*combining[t % size])) ok = false;
+      }
+    });
+  };
+  std::vector<double> ratios;
+  bool raw_first = true;
+  for (auto _ : state) {
+    double raw_s, combined_s;
+    if (raw_first) {
+      raw_s = BatchSeconds(raw_batch);
+      combined_s = BatchSeconds(combined_batch);
+    } else {
+      combined_s = BatchSeconds(combined_batch);
+      raw_s = BatchSeconds(raw_batch);
+    }
+    raw_first = !raw_first;
+    ratios.push_back(combined_s / raw_s);
+  }
+  if (!ok) state.SkipWithError("SELECT 1 failed");
+  state.counters["ratio"] = Median(ratios);
+  for (PGconn* c : raw) PQfinish(c);
+  for (auto& c : combining) PQfinish(c->conn);
 }
 
 BENCHMARK(AcquireBaseline)->Name("acquire/baseline")->MinTime(0.3);
@@ -331,6 +444,10 @@ BENCHMARK_CAPTURE(Select1Pool, c2, 2, 8, g_dsn)->Name("select1_4per_x2/pool")->M
 BENCHMARK_CAPTURE(Select1PoolPaired, x2, 2, 2)->Name("select1_x2/paired")->MinTime(2)->UseRealTime();
 BENCHMARK_CAPTURE(Select1PoolPaired, x4, 4, 4)->Name("select1_x4/paired")->MinTime(2)->UseRealTime();
 BENCHMARK_CAPTURE(Select1PoolPaired, x8, 8, 8)->Name("select1_x8/paired")->MinTime(2)->UseRealTime();
+BENCHMARK_CAPTURE(Select1CombiningCeiling, c2, 2, 8)
+    ->Name("select1_4per_x2/batching_ceiling")
+    ->MinTime(2)
+    ->UseRealTime();
 BENCHMARK_CAPTURE(Select1PoolPaired, c2, 2, 8)
     ->Name("select1_4per_x2/paired")
     ->MinTime(2)

@@ -131,9 +131,19 @@ exports_files(["versions.txt"])
 """
 
 def _boundary_impl(ctx):
-    versions = check_system_boundary(ctx)
-    # Debian's multiarch triplet, where opensslconf.h and configuration.h live.
-    multiarch = {"amd64": "x86_64", "x86_64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}.get(ctx.os.arch, ctx.os.arch) + "-linux-gnu"
+    # The check binds the hermetic mode only; the default mode (Debian's
+    # packages throughout) takes whatever is installed, as it always has.
+    if ctx.os.environ.get("AEQUOR_DEPS", "system") == "source":
+        versions = check_system_boundary(ctx)
+    else:
+        versions = {}
+    # Debian's multiarch directory, where opensslconf.h and configuration.h live.
+    multiarch = None
+    for triplet in ["x86_64-linux-gnu", "aarch64-linux-gnu"]:
+        if ctx.path("/usr/include/%s/openssl/configuration.h" % triplet).exists:
+            multiarch = triplet
+    if multiarch == None:
+        fail("aequor's hermetic mode: no /usr/include/<multiarch>/openssl/configuration.h: install libssl-dev")
     ctx.symlink("/usr/include/postgresql", "include/postgresql")
     ctx.symlink("/usr/include/openssl", "include/openssl")
     ctx.symlink("/usr/include/%s/openssl" % multiarch, "include/%s/openssl" % multiarch)
@@ -143,6 +153,7 @@ def _boundary_impl(ctx):
 
 aequor_system_boundary = repository_rule(
     implementation = _boundary_impl,
+    environ = ["AEQUOR_DEPS"],
     local = True,
     doc = "The system boundary's headers as a repository; fails on a version outside BOUNDARY.",
 )

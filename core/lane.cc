@@ -540,6 +540,18 @@ absl::Status Lane::RunTransaction(const TransactionBody& body, const Transaction
   }
 }
 
+bool Lane::RunBatch(absl::Span<const pg::Statement> statements, const pg::Deadline& deadline,
+                    std::vector<pg::Reply>* replies) {
+  const PublishOnReturn publish(*this);
+  if (!ReadyAt(parts_.clock().MonotonicNanos()) ||
+      conn_->transaction_status() != PQTRANS_IDLE) {
+    return false;
+  }
+  *replies = pg::RunPipeline(conn_->get(), statements, deadline);
+  if (conn_->ok()) conn_->MarkUsed(parts_.clock().MonotonicNanos());
+  return true;
+}
+
 XidFate Lane::ResolveXid(const std::string& xid, absl::Time deadline) {
   // The old backend may still be finishing the commit: "in progress" is
   // asked again until the deadline.

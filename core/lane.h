@@ -148,6 +148,15 @@ class Lane {
   absl::Status RunTransaction(const TransactionBody& body, const TransactionOptions& options,
                               std::atomic<std::thread::id>* body_thread);
   absl::StatusOr<ReapReport> RunReaperPass(bool dry_run);
+  // Statements of several calls in one round trip on this lane's
+  // connection (pg::RunPipeline: each in an implicit transaction of its
+  // own), when the connection is ready for a call as it is: connected, used
+  // recently enough to need no thaw check, its lease not due, and outside a
+  // transaction. False, with nothing sent, otherwise. The calls whose
+  // statements these are report their own events and failures (Pool's
+  // statement batching, core/pool.cc).
+  bool RunBatch(absl::Span<const pg::Statement> statements, const pg::Deadline& deadline,
+                std::vector<pg::Reply>* replies);
   // ConnectionManager::WithConnection on this lane.
   absl::Status WithConnection(const ConnectionFn& fn, std::atomic<std::thread::id>* body_thread);
 

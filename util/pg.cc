@@ -264,6 +264,64 @@ Reply PrepareAndRun(PGconn* conn, const char* name, const Statement& s, const De
   return out;
 }
 
+std::vector<Reply> RunPipeline(PGconn* conn, absl::Span<const Statement> statements,
+                               const Deadline& deadline) {
+  std::vector<Reply> out(statements.size());
+  bool sent = (PQisnonblocking(conn) || PQsetnonblocking(conn, 1) == 0) &&
+              PQenterPipelineMode(conn);
+  for (size_t i = 0; sent && i < statements.size(); ++i) {
+    const Statement& s = statements[i];
+    sent = (s.prepared_name != nullptr
+                ? PQsendQueryPrepared(conn, s.prepared_name, s.n_params, s.values, s.lengths,
+                                      s.formats, 0)
+                : PQsendQueryParams(conn, s.text, s.n_params, nullptr, s.values, s.lengths,
+                                    s.formats, 0)) &&
+           PQpipelineSync(conn);
+  }
+  bool timed_out = false;
+  auto next = [&](Result& into) {
+    if (timed_out || !FlushAndAwait(conn, deadline)) {
+      timed_out = true;
+      into.reset();
+      return false;
+    }
+    into.reset(PQgetResult(conn));
+    return true;
+  };
+  size_t answered = 0;  // statements whose results (and sync) were read
+  if (sent) {
+    for (; answered < statements.size(); ++answered) {
+      // The statement's results up to the NULL that ends them, then its sync.
+      Result r;
+      while (next(r) && r != nullptr) {
+        Keep(out[answered].result, r.release());
+        if (PQstatus(conn) == CONNECTION_BAD) break;
+      }
+      if (timed_out || PQstatus(conn) == CONNECTION_BAD) break;
+      Result sync;
+      next(sync);
+      if (timed_out) break;
+    }
+  }
+  if (timed_out) {
+    // The connection is shut: nothing more will come.
+    for (size_t i = answered; i < out.size(); ++i) {
+      out[i].result.reset();
+      out[i].timed_out = true;
+    }
+    return out;
+  }
+  if (PQpipelineStatus(conn) != PQ_PIPELINE_OFF && !PQexitPipelineMode(conn)) {
+    // Part of the pipeline was queued and never sent, or is unread: the
+    // connection cannot be used as it is.
+    Abandon(conn, deadline.cancel_bound());
+  }
+  for (Reply& reply : out) {
+    if (reply.result == nullptr) reply.result.reset(PQmakeEmptyPGresult(conn, PGRES_FATAL_ERROR));
+  }
+  return out;
+}
+
 Outcome Exec(PGconn* conn, const char* sql, absl::Span<const std::string> params,
              const Deadline& deadline) {
   Outcome out;

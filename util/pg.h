@@ -30,6 +30,7 @@
 #include <algorithm>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -139,6 +140,16 @@ Reply Run(PGconn* conn, const Statement& statement, const Deadline& deadline);
 // does not parse, or the transaction is aborted); nothing ran.
 Reply PrepareAndRun(PGconn* conn, const char* name, const Statement& statement,
                     const Deadline& deadline, bool* prepared);
+
+// Runs `statements` (extended protocol only: none `simple`) in one libpq
+// pipeline, each followed by a sync point, so that each runs in an implicit
+// transaction of its own, as if run one after the other with Run(), in one
+// round trip. One Reply per statement, in order. When the deadline passes,
+// the statements without a complete result are timed_out and the connection
+// is shut (as Run()); when sending fails or the connection breaks, those
+// without a result hold a FATAL_ERROR result and the connection is bad.
+std::vector<Reply> RunPipeline(PGconn* conn, absl::Span<const Statement> statements,
+                               const Deadline& deadline);
 
 // Sends what libpq holds for `conn` and waits for the next result to be
 // complete (PQgetResult would not block) until `deadline`; false when the

@@ -67,6 +67,9 @@ struct PoolMetrics {
   int64_t dead_dropped = 0;
   int64_t idle_renewals = 0;
   int64_t idle_renewal_failures = 0;
+  // Query() calls whose statement rode in another call's pipeline
+  // (statement batching, PoolOptions::max_batch); not in `acquired`.
+  int64_t batched = 0;
   // How long borrows waited for a connection (those that got one), in the
   // query latency's buckets.
   LatencyHistogram acquire_wait;

@@ -10,6 +10,10 @@ absl::Status ValidatePoolOptions(const PoolOptions& o) {
     return absl::InvalidArgumentError(
         absl::StrCat("pool max_size: must be 1 to 10000, got ", o.max_size));
   }
+  if (o.max_batch < 1 || o.max_batch > 1000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("pool max_batch: must be 1 (off) to 1000, got ", o.max_batch));
+  }
   if (o.min_size < 0 || o.min_size > o.max_size) {
     return absl::InvalidArgumentError(absl::StrCat(
         "pool min_size: must be 0 to max_size (", o.max_size, "), got ", o.min_size));

@@ -100,6 +100,20 @@ struct PoolOptions {
   // itself (a single-threaded event loop, a test with a fake clock). Idle
   // leases then run out unless it does. Default true.
   bool maintenance_thread = true;
+  // Statement batching. When every connection is borrowed, Query() calls
+  // that wait for one and that the caller declared idempotent
+  // (QueryOptions::idempotent) and that read (their first word is SELECT,
+  // WITH, VALUES or TABLE) are served in order as usual, but the call that
+  // gets the connection takes up to max_batch - 1 such calls waiting right
+  // behind it along: their statements go in one libpq pipeline, each in an
+  // implicit transaction of its own as if run one after the other, in one
+  // round trip; each call gets its own result and reports its own events on
+  // its own thread. A statement that failed in a batch runs once more on its
+  // own (so its error, retries and events are those of an unbatched call):
+  // which is why only idempotent calls ride. Under contention this is what
+  // keeps many threads per connection as fast as one (docs/BENCHMARKS.md,
+  // "The pool"). 1: off. Default 16. REQUIRES: 1 <= max_batch <= 1000.
+  int max_batch = 16;
 };
 
 // InvalidArgument naming the first option that breaks its REQUIRES.
@@ -122,6 +136,10 @@ struct PoolStats {
   // Leases of idle connections renewed by maintenance.
   int64_t idle_renewals = 0;
   int64_t idle_renewal_failures = 0;
+  // Query() calls whose statement was sent in the pipeline of the call
+  // served before them (PoolOptions::max_batch); they borrowed no
+  // connection, so `acquired` does not count them.
+  int64_t batched = 0;
 };
 
 // A connection borrowed from a Pool; it goes back to the pool when this

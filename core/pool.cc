@@ -7,14 +7,21 @@
 #include <limits>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <system_error>
 #include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/base/optimization.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "core/event_emitter.h"
+#include "core/lease_keeper.h"
 #include "core/metrics.h"
+#include "core/statement_params.h"
+#include "util/pg.h"
 
 namespace aequor {
 namespace {
@@ -53,13 +60,27 @@ struct PoolImpl::State : std::enable_shared_from_this<PoolImpl::State> {
     int64_t borrowed_at_ns = 0;
     bool leak_reported = false;
   };
+  // A Query() that may ride in the pipeline of the call served before it
+  // (statement batching, PoolOptions::max_batch). Its statement points
+  // into the caller's frame, which waits until the batch has run.
+  struct BatchRequest {
+    pg::Statement statement;
+    int64_t deadline_ns = 0;  // the call's own deadline (monotonic)
+    int64_t sent_ns = 0;      // when the batch was sent (monotonic)
+    bool ran = false;         // it was sent in a batch: `reply` is its answer
+    pg::Reply reply;
+  };
   // A borrower waiting for a connection. Served in order: Return() hands a
-  // slot to the oldest, or lets it open a new one.
+  // slot to the oldest, or lets it open a new one; the oldest, served, takes
+  // the requests of the waiters right behind it into its batch.
   struct Waiter {
     std::condition_variable cv;
     Slot* slot = nullptr;  // handed over
     bool may_open = false;  // a slot was dropped: open a new one
     bool closed = false;    // the pool closed meanwhile
+    BatchRequest* request = nullptr;  // may ride in a batch
+    bool riding = false;      // taken into a batch: waits for it, no timeout
+    bool batch_done = false;  // the batch ran (or could not): see request->ran
   };
 
   State(ManagerParts manager_parts, PoolOptions pool_options);
@@ -72,8 +93,17 @@ struct PoolImpl::State : std::enable_shared_from_this<PoolImpl::State> {
 
   // A slot, waiting for one at most `timeout`. `*waited_ns` (if given) is
   // set to how long it waited: exactly 0 when one was free at once, which
-  // costs a single clock read.
-  absl::StatusOr<Slot*> Borrow(absl::Duration timeout, int64_t* waited_ns = nullptr);
+  // costs a single clock read. With a `request`, the call may instead ride
+  // in the batch of the waiter served before it: then the result is
+  // nullptr, once that batch has run (request->ran says whether its
+  // statement was in it); and a call served with a slot after waiting takes
+  // the requests of the waiters right behind it into `*riders` (at most
+  // max_batch - 1), to run them with its own and then FinishBatch().
+  absl::StatusOr<Slot*> Borrow(absl::Duration timeout, int64_t* waited_ns = nullptr,
+                               BatchRequest* request = nullptr,
+                               std::vector<Waiter*>* riders = nullptr);
+  // Hands each rider its reply (none when `ran` is false) and wakes it.
+  void FinishBatch(const std::vector<Waiter*>& riders, bool ran, std::vector<pg::Reply>& replies);
   void Return(Slot* slot);
   absl::Status Close(absl::Duration timeout);
   absl::Status Maintain();
@@ -220,7 +250,9 @@ std::string PoolImpl::State::DescribeLocked() const {
 }
 
 absl::StatusOr<PoolImpl::State::Slot*> PoolImpl::State::Borrow(absl::Duration timeout,
-                                                                int64_t* waited_ns) {
+                                                                int64_t* waited_ns,
+                                                                BatchRequest* request,
+                                                                std::vector<Waiter*>* riders) {
   const int64_t start_ns = clock.MonotonicNanos();
   std::unique_lock<std::mutex> lock(mu);
   if (closed) {
@@ -238,11 +270,22 @@ absl::StatusOr<PoolImpl::State::Slot*> PoolImpl::State::Borrow(absl::Duration ti
   const bool waited = slot == nullptr;
   if (waited) {
     Waiter w;
+    w.request = request;
     waiters.push_back(&w);
     const auto until = SteadyAfter(timeout);
     for (;;) {
-      const bool served = w.cv.wait_until(
-          lock, until, [&] { return w.slot != nullptr || w.may_open || w.closed; });
+      const bool served = w.cv.wait_until(lock, until, [&] {
+        return w.slot != nullptr || w.may_open || w.closed || w.riding;
+      });
+      if (w.riding) {
+        // Its statement is in a batch now, pointing into this frame: wait
+        // for the batch, which its deadlines bound, whatever the timeout.
+        // It borrowed nothing: not counted as acquired.
+        w.cv.wait(lock, [&] { return w.batch_done; });
+        if (request->ran) ++counters.batched;
+        if (waited_ns != nullptr) *waited_ns = 0;
+        return nullptr;
+      }
       if (!served) {
         auto it = std::find(waiters.begin(), waiters.end(), &w);
         if (it != waiters.end()) waiters.erase(it);
@@ -258,6 +301,16 @@ absl::StatusOr<PoolImpl::State::Slot*> PoolImpl::State::Borrow(absl::Duration ti
       }
       if (w.slot != nullptr) {
         slot = w.slot;
+        // The waiters right behind, if they may ride too, go in its batch.
+        if (request != nullptr && riders != nullptr) {
+          while (riders->size() + 1 < static_cast<size_t>(options.max_batch) &&
+                 !waiters.empty() && waiters.front()->request != nullptr) {
+            Waiter* rider = waiters.front();
+            waiters.pop_front();
+            rider->riding = true;  // it wakes when the batch has run
+            riders->push_back(rider);
+          }
+        }
         break;
       }
       // A slot was dropped: open one in its place, unless the pool closed
@@ -307,6 +360,18 @@ void PoolImpl::State::Return(Slot* slot) {
     }
   }
   if (closing != nullptr) closing->lane.Close(/*report=*/true);
+}
+
+void PoolImpl::State::FinishBatch(const std::vector<Waiter*>& riders, bool ran,
+                                  std::vector<pg::Reply>& replies) {
+  std::lock_guard<std::mutex> lock(mu);
+  for (size_t i = 0; i < riders.size(); ++i) {
+    Waiter* rider = riders[i];
+    rider->request->ran = ran;
+    if (ran) rider->request->reply = std::move(replies[i + 1]);
+    rider->batch_done = true;
+    rider->cv.notify_one();
+  }
 }
 
 absl::Status PoolImpl::State::Close(absl::Duration timeout) {
@@ -668,8 +733,143 @@ absl::StatusOr<PooledConnection> PoolImpl::Acquire(absl::Duration timeout) {
   return PooledConnection(std::make_unique<BorrowedLane>(state_, *slot));
 }
 
+namespace {
+
+// Whether `sql` may ride in a batch: one statement that reads, by its first
+// word (SELECT, WITH, VALUES or TABLE, in any case, after white space).
+// Anything that could change what the statements after it in the batch see
+// (BEGIN, SET, a transaction's end) runs on its own.
+bool Batchable(absl::string_view sql) {
+  size_t i = 0;
+  while (i < sql.size() && absl::ascii_isspace(static_cast<unsigned char>(sql[i]))) ++i;
+  size_t end = i;
+  while (end < sql.size() && absl::ascii_isalpha(static_cast<unsigned char>(sql[end]))) ++end;
+  if (end < sql.size() && (absl::ascii_isalnum(static_cast<unsigned char>(sql[end])) ||
+                           sql[end] == '_' || sql[end] == '$')) {
+    return false;
+  }
+  const absl::string_view word = sql.substr(i, end - i);
+  return absl::EqualsIgnoreCase(word, "select") || absl::EqualsIgnoreCase(word, "with") ||
+         absl::EqualsIgnoreCase(word, "values") || absl::EqualsIgnoreCase(word, "table");
+}
+
+}  // namespace
+
 absl::StatusOr<QueryResult> PoolImpl::Query(absl::string_view sql, absl::Span<const Param> params,
                                             const QueryOptions& options) {
+  if (options.idempotent && state_->options.max_batch > 1 && Batchable(sql)) {
+    return BatchedQuery(sql, params, options);
+  }
+  return UnbatchedQuery(sql, params, options);
+}
+
+// A read the caller declared idempotent: when it must wait for a connection,
+// it may ride in the pipeline of the call served before it, one round trip
+// for several calls (PoolOptions::max_batch). Its events are reported here,
+// on the calling thread, as Lane::Query would. When its statement failed in
+// the batch, or the batch could not run, it runs once more on its own,
+// which the caller allowed by declaring it idempotent: the errors, retries
+// and events are then exactly those of an unbatched call.
+absl::StatusOr<QueryResult> PoolImpl::BatchedQuery(absl::string_view sql,
+                                                   absl::Span<const Param> params,
+                                                   const QueryOptions& options) {
+  State& state = *state_;
+  if (options.timeout < absl::ZeroDuration()) return UnbatchedQuery(sql, params, options);
+  const absl::Duration timeout =
+      options.timeout > absl::ZeroDuration() ? options.timeout : state.parts.options().query_budget;
+  const int64_t start_ns = state.clock.MonotonicNanos();
+  State::BatchRequest request;
+  const std::string text(sql);
+  StatementParams arrays;
+  if (absl::Status s = arrays.Set(params); !s.ok()) return s;
+  request.statement.text = text.c_str();
+  arrays.Into(request.statement);
+  request.deadline_ns = start_ns + std::min(absl::ToInt64Nanoseconds(timeout),
+                                            std::numeric_limits<int64_t>::max() - start_ns);
+
+  // What is left of the call's timeout now, for a run on its own; nothing
+  // left: DeadlineExceeded.
+  auto remaining = [&]() -> absl::StatusOr<QueryOptions> {
+    const absl::Duration left =
+        timeout - absl::Nanoseconds(state.clock.MonotonicNanos() - start_ns);
+    if (left <= absl::ZeroDuration()) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "pool: the call's timeout (", absl::FormatDuration(timeout),
+          ") passed while it waited for a connection; its statement did not run"));
+    }
+    QueryOptions own = options;
+    own.timeout = left;
+    return own;
+  };
+  auto on_its_own = [&](Lane* lane) -> absl::StatusOr<QueryResult> {
+    absl::StatusOr<QueryOptions> left = remaining();
+    if (!left.ok()) return left.status();
+    if (lane != nullptr) return lane->Query(sql, params, *left);
+    return UnbatchedQuery(sql, params, *left);
+  };
+
+  std::vector<State::Waiter*> riders;
+  int64_t waited_ns = 0;
+  absl::StatusOr<State::Slot*> slot =
+      state.Borrow(std::min(timeout, state.options.acquire_timeout), &waited_ns, &request, &riders);
+  if (!slot.ok()) return slot.status();
+  pg::Reply reply;
+  if (*slot == nullptr) {
+    // It rode in another call's batch.
+    if (!request.ran) return on_its_own(nullptr);  // which could not run
+    reply = std::move(request.reply);
+  } else {
+    ScopedSlot scoped(state, *slot);
+    if (riders.empty()) {
+      // Alone: the ordinary path, with what the wait left of its timeout.
+      if (waited_ns == 0) return scoped.lane().Query(sql, params, options);
+      return on_its_own(&scoped.lane());
+    }
+    std::vector<pg::Statement> statements;
+    statements.reserve(riders.size() + 1);
+    statements.push_back(request.statement);
+    int64_t earliest_ns = request.deadline_ns;
+    for (State::Waiter* rider : riders) {
+      statements.push_back(rider->request->statement);
+      earliest_ns = std::min(earliest_ns, rider->request->deadline_ns);
+    }
+    const pg::Deadline deadline(state.clock, absl::FromUnixNanos(earliest_ns),
+                                state.parts.options().cancel_timeout);
+    // (Written before the riders read it: FinishBatch() hands it over under
+    // the pool's lock.)
+    request.sent_ns = state.clock.MonotonicNanos();
+    for (State::Waiter* rider : riders) rider->request->sent_ns = request.sent_ns;
+    std::vector<pg::Reply> replies;
+    const bool ran = scoped.lane().RunBatch(statements, deadline, &replies);
+    state.FinishBatch(riders, ran, replies);
+    if (!ran) return on_its_own(&scoped.lane());
+    reply = std::move(replies[0]);
+  }
+  if (reply.result == nullptr || !Succeeded(reply.result.get())) {
+    // Reported as a retry (by its SQLSTATE, if any); then the call runs as
+    // if it had never been batched.
+    {
+      const CallLabel label(options.label);
+      const char* sqlstate = reply.result != nullptr
+                                 ? PQresultErrorField(reply.result.get(), PG_DIAG_SQLSTATE)
+                                 : nullptr;
+      state.parts.events.Retry(2, absl::ZeroDuration(),
+                               "its statement failed in a batch: it runs again on its own",
+                               sqlstate != nullptr ? sqlstate : "");
+    }
+    return on_its_own(nullptr);
+  }
+  const CallLabel label(options.label);
+  state.parts.events.QueryStart(sql);
+  QueryResult rows(reply.result.release());
+  state.parts.events.QueryEnd(sql, state.clock.MonotonicNanos() - request.sent_ns, /*attempt=*/1,
+                              rows);
+  return rows;
+}
+
+absl::StatusOr<QueryResult> PoolImpl::UnbatchedQuery(absl::string_view sql,
+                                                     absl::Span<const Param> params,
+                                                     const QueryOptions& options) {
   absl::StatusOr<CallBorrow> borrow = BorrowForCall(*state_, options.timeout, "QueryOptions.timeout");
   if (!borrow.ok()) return borrow.status();
   ScopedSlot scoped(*state_, borrow->slot);
@@ -724,6 +924,7 @@ PoolStats PoolImpl::stats() const {
   s.dead_dropped = m.dead_dropped;
   s.idle_renewals = m.idle_renewals;
   s.idle_renewal_failures = m.idle_renewal_failures;
+  s.batched = m.batched;
   return s;
 }
 

@@ -57,6 +57,13 @@ class PoolImpl final : public Pool {
   struct State;
 
  private:
+  // Query() of a batchable read (core/pool.cc), and of anything else.
+  absl::StatusOr<QueryResult> BatchedQuery(absl::string_view sql, absl::Span<const Param> params,
+                                           const QueryOptions& options);
+  absl::StatusOr<QueryResult> UnbatchedQuery(absl::string_view sql,
+                                             absl::Span<const Param> params,
+                                             const QueryOptions& options);
+
   std::shared_ptr<State> state_;
 };
 

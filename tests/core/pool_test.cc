@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -225,6 +226,234 @@ TEST_F(PoolTest, ACallWhoseTimeoutPassedWhileItWaitedSendsNothingAndGivesTheConn
   ASSERT_TRUE(in_time.ok()) << in_time.status();
   EXPECT_EQ(in_time->Get(0, 0), "2");
   EXPECT_EQ(pool->stats().in_use, 0);
+}
+
+// Statement batching (PoolOptions::max_batch): `n` calls queued, in order,
+// behind the pool's one borrowed connection; then it is given back.
+class Queue {
+ public:
+  explicit Queue(Pool& pool) : pool_(pool) {}
+  ~Queue() {
+    for (std::thread& t : threads_) t.join();
+  }
+  // Starts `call` on a thread of its own and returns once it waits.
+  bool Add(std::function<void()> call) {
+    const int before = pool_.stats().waiting;
+    threads_.emplace_back(std::move(call));
+    const absl::Time end = absl::Now() + absl::Seconds(20);
+    while (pool_.stats().waiting != before + 1 && absl::Now() < end) {
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+    return pool_.stats().waiting == before + 1;
+  }
+  void Join() {
+    for (std::thread& t : threads_) t.join();
+    threads_.clear();
+  }
+
+ private:
+  Pool& pool_;
+  std::vector<std::thread> threads_;
+};
+
+QueryOptions Idempotent(std::string label = "") {
+  QueryOptions o;
+  o.idempotent = true;
+  o.label = std::move(label);
+  return o;
+}
+
+TEST_F(PoolTest, IdempotentReadsQueuedBehindACallRideInItsBatchEachWithItsOwnAnswer) {
+  std::mutex mu;
+  std::vector<std::pair<std::string, std::thread::id>> ends;  // label, thread
+  CallbackHooks hooks;
+  hooks.on_event = [&](const Event& e) {
+    if (e.kind != EventKind::kQueryEnd || e.label.empty()) return;
+    std::lock_guard<std::mutex> lock(mu);
+    ends.emplace_back(e.label, std::this_thread::get_id());
+  };
+  std::unique_ptr<Pool> pool = MakePool("pool_batch", ByHand(1), std::move(hooks));
+  absl::StatusOr<PooledConnection> held = pool->Acquire();
+  ASSERT_TRUE(held.ok()) << held.status();
+  ASSERT_TRUE(held->Query("SELECT 0").ok());
+
+  constexpr int kCalls = 6;
+  std::vector<absl::StatusOr<QueryResult>> got;
+  for (int i = 0; i < kCalls; ++i) got.emplace_back(absl::UnknownError("not run"));
+  std::vector<std::thread::id> threads(kCalls);
+  Queue queue(*pool);
+  for (int i = 0; i < kCalls; ++i) {
+    ASSERT_TRUE(queue.Add([&, i] {
+      threads[i] = std::this_thread::get_id();
+      got[i] = pool->Query("SELECT $1::int * 2, pg_backend_pid()", {Param(i)},
+                           Idempotent(absl::StrCat("call", i)));
+    })) << "call " << i << " never queued";
+  }
+  held->Release();
+  queue.Join();
+  std::set<std::string> pids;
+  for (int i = 0; i < kCalls; ++i) {
+    ASSERT_TRUE(got[i].ok()) << i << ": " << got[i].status();
+    EXPECT_EQ(got[i]->Get(0, 0), absl::StrCat(i * 2)) << "call " << i << " got another's answer";
+    pids.insert(std::string(got[i]->Get(0, 1)));
+  }
+  EXPECT_EQ(pids.size(), 1u) << "one connection";
+  PoolStats s = pool->stats();
+  EXPECT_EQ(s.batched, kCalls - 1) << "the first served led, the five behind it rode along";
+  EXPECT_EQ(s.in_use, 0);
+  EXPECT_EQ(s.waiting, 0);
+  // Each call reported its own end, on its own thread, with its own label.
+  std::lock_guard<std::mutex> lock(mu);
+  for (int i = 0; i < kCalls; ++i) {
+    const std::string label = absl::StrCat("call", i);
+    int seen = 0;
+    for (const auto& [l, thread] : ends) {
+      if (l != label) continue;
+      ++seen;
+      EXPECT_EQ(thread, threads[i]) << label << "'s event on another thread";
+    }
+    EXPECT_EQ(seen, 1) << label;
+  }
+}
+
+TEST_F(PoolTest, AStatementThatFailsInABatchRunsAgainAloneAndFailsAsItWouldHave) {
+  std::mutex mu;
+  std::vector<std::string> retried;  // labels of kRetry events
+  CallbackHooks hooks;
+  hooks.on_event = [&](const Event& e) {
+    if (e.kind != EventKind::kRetry) return;
+    std::lock_guard<std::mutex> lock(mu);
+    retried.push_back(e.label);
+  };
+  std::unique_ptr<Pool> pool = MakePool("pool_batch_fail", ByHand(1), std::move(hooks));
+  // The error of the statement run alone, for comparison.
+  const absl::Status alone = pool->Query("SELECT 1 / $1::int", {Param(0)}, Idempotent()).status();
+  ASSERT_FALSE(alone.ok());
+  absl::StatusOr<PooledConnection> held = pool->Acquire();
+  ASSERT_TRUE(held.ok()) << held.status();
+  ASSERT_TRUE(held->Query("SELECT 0").ok());
+  absl::StatusOr<QueryResult> before = absl::UnknownError("not run");
+  absl::StatusOr<QueryResult> failing = absl::UnknownError("not run");
+  absl::StatusOr<QueryResult> after = absl::UnknownError("not run");
+  Queue queue(*pool);
+  ASSERT_TRUE(queue.Add([&] { before = pool->Query("SELECT 1", {}, Idempotent()); }));
+  ASSERT_TRUE(queue.Add(
+      [&] { failing = pool->Query("SELECT 1 / $1::int", {Param(0)}, Idempotent("fails")); }));
+  ASSERT_TRUE(queue.Add([&] { after = pool->Query("SELECT 3", {}, Idempotent()); }));
+  held->Release();
+  queue.Join();
+  ASSERT_TRUE(before.ok()) << before.status();
+  EXPECT_EQ(before->Get(0, 0), "1");
+  ASSERT_TRUE(after.ok()) << after.status() << ": each statement has a sync of its own";
+  EXPECT_EQ(after->Get(0, 0), "3");
+  EXPECT_EQ(failing.status(), alone);
+  EXPECT_EQ(pool->stats().batched, 2);
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(retried, std::vector<std::string>{"fails"}) << "its second run, reported as a retry";
+}
+
+TEST_F(PoolTest, CallsThatMayNotRideAreServedAloneInOrder) {
+  std::unique_ptr<Pool> pool = MakePool("pool_batch_alone", ByHand(1));
+  absl::StatusOr<PooledConnection> held = pool->Acquire();
+  ASSERT_TRUE(held.ok()) << held.status();
+  ASSERT_TRUE(held->Query("SELECT 0").ok());
+  std::mutex mu;
+  std::vector<int> order;
+  auto call = [&](int id, const char* sql, QueryOptions o) {
+    return [&, id, sql, o] {
+      EXPECT_TRUE(pool->Query(sql, {}, o).ok()) << sql;
+      std::lock_guard<std::mutex> lock(mu);
+      order.push_back(id);
+    };
+  };
+  Queue queue(*pool);
+  ASSERT_TRUE(queue.Add(call(1, "SELECT 1", QueryOptions())));           // not idempotent
+  ASSERT_TRUE(queue.Add(call(2, "SET work_mem = '8MB'", Idempotent())));  // not a read
+  ASSERT_TRUE(queue.Add(call(3, "  begin", Idempotent())));               // a transaction
+  ASSERT_TRUE(queue.Add(call(4, "ROLLBACK", Idempotent())));
+  ASSERT_TRUE(queue.Add(call(5, "SELECT 5", QueryOptions())));
+  held->Release();
+  queue.Join();
+  EXPECT_EQ(order, (std::vector<int>{1, 2, 3, 4, 5}));
+  EXPECT_EQ(pool->stats().batched, 0);
+}
+
+TEST_F(PoolTest, MaxBatchOneTurnsBatchingOffAndOutOfRangeIsRefused) {
+  PoolOptions o = ByHand(1);
+  o.max_batch = 1;
+  std::unique_ptr<Pool> pool = MakePool("pool_batch_off", o);
+  absl::StatusOr<PooledConnection> held = pool->Acquire();
+  ASSERT_TRUE(held.ok()) << held.status();
+  ASSERT_TRUE(held->Query("SELECT 0").ok());
+  Queue queue(*pool);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(queue.Add([&] { EXPECT_TRUE(pool->Query("SELECT 1", {}, Idempotent()).ok()); }));
+  }
+  held->Release();
+  queue.Join();
+  EXPECT_EQ(pool->stats().batched, 0);
+
+  for (int bad : {0, 1001}) {
+    PoolOptions wrong = ByHand(1);
+    wrong.max_batch = bad;
+    absl::Status s = ValidatePoolOptions(wrong);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_TRUE(absl::StrContains(s.message(), "max_batch")) << s;
+  }
+}
+
+// A batch whose connection is lost in flight: every call in it was sent and
+// got no answer; being idempotent, each runs again on its own, on a new
+// connection, and none fails.
+TEST_F(PoolTest, ABatchWhoseConnectionIsLostRunsEachCallAgainAlone) {
+  std::unique_ptr<Pool> pool = MakePool("pool_batch_lost", ByHand(1));
+  absl::StatusOr<PooledConnection> held = pool->Acquire();
+  ASSERT_TRUE(held.ok()) << held.status();
+  ASSERT_TRUE(held->Query("SELECT 0").ok());
+  constexpr int kCalls = 4;
+  std::vector<absl::StatusOr<QueryResult>> got;
+  for (int i = 0; i < kCalls; ++i) got.emplace_back(absl::UnknownError("not run"));
+  Queue queue(*pool);
+  ASSERT_TRUE(queue.Add([&] {
+    got[0] = pool->Query("SELECT 0 FROM pg_sleep(30)", {}, Idempotent());
+  }));
+  for (int i = 1; i < kCalls; ++i) {
+    ASSERT_TRUE(queue.Add(
+        [&, i] { got[i] = pool->Query("SELECT $1::int", {Param(i)}, Idempotent()); }));
+  }
+  held->Release();
+  // The batch is in flight once its first statement sleeps; then its
+  // backend goes.
+  const std::string sleeping =
+      "SELECT pid FROM pg_stat_activity WHERE query LIKE 'SELECT 0 FROM pg_sleep%'";
+  absl::StatusOr<std::vector<std::vector<std::string>>> rows;
+  const absl::Time end = absl::Now() + absl::Seconds(20);
+  do {
+    rows = server_->AdminQueryRows(sleeping);
+    ASSERT_TRUE(rows.ok()) << rows.status();
+  } while (rows->empty() && absl::Now() < end && (absl::SleepFor(absl::Milliseconds(5)), true));
+  ASSERT_EQ(rows->size(), 1u) << "the batch never started";
+  const std::string batch_pid = (*rows)[0][0];
+  ASSERT_TRUE(
+      server_->AdminQueryRows(absl::StrCat("SELECT pg_terminate_backend(", batch_pid, ")")).ok());
+  // The first call's sleep runs again alone: end it as well, once.
+  do {
+    rows = server_->AdminQueryRows(absl::StrCat(sleeping, " AND pid <> ", batch_pid));
+    ASSERT_TRUE(rows.ok()) << rows.status();
+  } while (rows->empty() && absl::Now() < end && (absl::SleepFor(absl::Milliseconds(5)), true));
+  ASSERT_EQ(rows->size(), 1u) << "the first call never ran again";
+  ASSERT_TRUE(
+      server_->AdminQueryRows(absl::StrCat("SELECT pg_cancel_backend(", (*rows)[0][0], ")")).ok());
+  queue.Join();
+  // Its second run, cancelled (57014 is reported as DeadlineExceeded).
+  EXPECT_EQ(got[0].status().code(), absl::StatusCode::kDeadlineExceeded) << got[0].status();
+  EXPECT_TRUE(absl::StrContains(got[0].status().message(), "canceling statement due to user"))
+      << got[0].status();
+  for (int i = 1; i < kCalls; ++i) {
+    ASSERT_TRUE(got[i].ok()) << i << ": " << got[i].status();
+    EXPECT_EQ(got[i]->Get(0, 0), absl::StrCat(i));
+  }
+  EXPECT_EQ(pool->stats().batched, kCalls - 1);
 }
 
 // Idle connections of a living process are never reaped: the maintenance

@@ -18,6 +18,9 @@
 //                           the two comparisons above timed in pairs (raw,
 //                           pool; order alternating): `ratio` is the median
 //                           per-pair ratio, robust to drift in the load
+//   select1_4per_x2/paired_batched
+//                           the same with idempotent reads, which ride in
+//                           batches (PoolOptions::max_batch)
 //   select1_4per_x2/batching_ceiling
 //                           raw libpq, 4 threads per connection combined
 //                           into pipelines by a minimal leader/follower
@@ -281,7 +284,9 @@ double Median(std::vector<double> v) {
 // back with the order alternating. `ratio` is the median of the per-pair
 // time ratios (pool / raw), so drift in the machine's load cancels out;
 // raw_us and pool_us are the median batch times per statement.
-void Select1PoolPaired(benchmark::State& state, int size, int threads) {
+void Select1PoolPaired(benchmark::State& state, int size, int threads, bool idempotent) {
+  QueryOptions options;
+  options.idempotent = idempotent;  // lets waiting calls ride in batches
   std::vector<PGconn*> conns;
   for (int i = 0; i < size; ++i) conns.push_back(RawConnection());
   std::unique_ptr<Pool> pool = NewPool(size);
@@ -296,7 +301,7 @@ void Select1PoolPaired(benchmark::State& state, int size, int threads) {
   auto pool_batch = [&] {
     OnThreads(threads, [&](int) {
       for (int n = 0; n < kBatch / threads; ++n) {
-        absl::StatusOr<QueryResult> r = pool->Query("SELECT 1");
+        absl::StatusOr<QueryResult> r = pool->Query("SELECT 1", {}, options);
         if (!r.ok() || r->Get(0, 0) != "1") ok = false;
       }
     });
@@ -322,6 +327,7 @@ void Select1PoolPaired(benchmark::State& state, int size, int threads) {
   state.counters["raw_us"] = Median(raw_times) / kBatch * 1e6;
   state.counters["pool_us"] = Median(pool_times) / kBatch * 1e6;
   ReportWait(state, *pool);
+  state.counters["batched"] = static_cast<double>(pool->stats().batched);
   for (PGconn* c : conns) PQfinish(c);
 }
 
@@ -441,15 +447,28 @@ BENCHMARK_CAPTURE(Select1Managers, x8, 8)->Name("select1_x8/managers")->MinTime(
 BENCHMARK_CAPTURE(Select1Pool, x8, 8, 8, g_dsn)->Name("select1_x8/pool")->MinTime(0.5)->UseRealTime();
 BENCHMARK_CAPTURE(Select1Raw, c2, 2)->Name("select1_4per_x2/baseline")->MinTime(0.5)->UseRealTime();
 BENCHMARK_CAPTURE(Select1Pool, c2, 2, 8, g_dsn)->Name("select1_4per_x2/pool")->MinTime(0.5)->UseRealTime();
-BENCHMARK_CAPTURE(Select1PoolPaired, x2, 2, 2)->Name("select1_x2/paired")->MinTime(2)->UseRealTime();
-BENCHMARK_CAPTURE(Select1PoolPaired, x4, 4, 4)->Name("select1_x4/paired")->MinTime(2)->UseRealTime();
-BENCHMARK_CAPTURE(Select1PoolPaired, x8, 8, 8)->Name("select1_x8/paired")->MinTime(2)->UseRealTime();
+BENCHMARK_CAPTURE(Select1PoolPaired, x2, 2, 2, false)
+    ->Name("select1_x2/paired")
+    ->MinTime(2)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(Select1PoolPaired, x4, 4, 4, false)
+    ->Name("select1_x4/paired")
+    ->MinTime(2)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(Select1PoolPaired, x8, 8, 8, false)
+    ->Name("select1_x8/paired")
+    ->MinTime(2)
+    ->UseRealTime();
 BENCHMARK_CAPTURE(Select1CombiningCeiling, c2, 2, 8)
     ->Name("select1_4per_x2/batching_ceiling")
     ->MinTime(2)
     ->UseRealTime();
-BENCHMARK_CAPTURE(Select1PoolPaired, c2, 2, 8)
+BENCHMARK_CAPTURE(Select1PoolPaired, c2, 2, 8, false)
     ->Name("select1_4per_x2/paired")
+    ->MinTime(2)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(Select1PoolPaired, c2b, 2, 8, true)
+    ->Name("select1_4per_x2/paired_batched")
     ->MinTime(2)
     ->UseRealTime();
 // 8 clients, 2 server connections, over TCP loopback both: 8 raw clients of

@@ -61,6 +61,7 @@ MetricsSnapshot MetricsDelta(const MetricsSnapshot& now, const MetricsSnapshot& 
     p.dead_dropped = n.dead_dropped - b.dead_dropped;
     p.idle_renewals = n.idle_renewals - b.idle_renewals;
     p.idle_renewal_failures = n.idle_renewal_failures - b.idle_renewal_failures;
+    p.batched = n.batched - b.batched;
     for (size_t i = 0; i < LatencyHistogram::kBuckets; ++i) {
       p.acquire_wait.counts[i] = n.acquire_wait.counts[i] - b.acquire_wait.counts[i];
     }
@@ -104,6 +105,7 @@ std::vector<CounterPoint> Counters(const MetricsSnapshot& m) {
     add("pool_dead_dropped", p.dead_dropped);
     add("pool_idle_renewals", p.idle_renewals);
     add("pool_idle_renewal_failures", p.idle_renewal_failures);
+    add("pool_batched", p.batched);
   }
   return out;
 }

@@ -155,7 +155,7 @@ struct CounterPoint {
 // events_dropped, exporter_failures, clock_offset_warnings; then, for a
 // pool only, pool_acquired, pool_acquire_timeouts, pool_leaks,
 // pool_recycled, pool_dead_dropped, pool_idle_renewals,
-// pool_idle_renewal_failures.
+// pool_idle_renewal_failures, pool_batched.
 std::vector<CounterPoint> Counters(const MetricsSnapshot& m);
 
 // One gauge of a snapshot (a value, not a count: exporters report it as it

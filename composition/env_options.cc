@@ -265,6 +265,7 @@ constexpr PoolEnvOption kPoolTable[] = {
      &P::keepalive_interval, "5000"},
     {"AEQUOR_POOL_LEAK_THRESHOLD_MS", "leak_threshold", EnvUnit::kMilliseconds,
      &P::leak_threshold, "0 (off)"},
+    {"AEQUOR_POOL_MAX_BATCH", "max_batch", EnvUnit::kCount, &P::max_batch, "16"},
 };
 
 }  // namespace

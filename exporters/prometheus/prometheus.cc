@@ -75,6 +75,7 @@ constexpr CounterHelp kPoolCounterHelp[] = {
     {"pool_dead_dropped", "Idle pooled connections found dead and dropped."},
     {"pool_idle_renewals", "Leases of idle pooled connections renewed by maintenance."},
     {"pool_idle_renewal_failures", "Failed renewals of idle pooled connections' leases."},
+    {"pool_batched", "Query calls whose statement rode in another call's pipeline."},
 };
 
 // The gauges of api/metrics.h (GaugePoint names), each exposed under its

@@ -594,10 +594,12 @@ TEST_F(EnvOptionsTest, PoolOptionsComeFromTheirVariablesWhenNotGiven) {
   Vars vars = {{"AEQUOR_CONNINFO", kConninfo},
                {"AEQUOR_POOL_MAX_SIZE", "7"},
                {"AEQUOR_POOL_MIN_SIZE", "0"},
-               {"AEQUOR_POOL_ACQUIRE_TIMEOUT_MS", "250"}};
+               {"AEQUOR_POOL_ACQUIRE_TIMEOUT_MS", "250"},
+               {"AEQUOR_POOL_MAX_BATCH", "1"}};
   PoolOptions o;
   ASSERT_TRUE(ApplyPoolEnvOptions(Env(vars), o).ok());
   EXPECT_EQ(o.max_size, 7);
+  EXPECT_EQ(o.max_batch, 1);
   EXPECT_EQ(o.acquire_timeout, absl::Milliseconds(250));
   EXPECT_EQ(o.idle_timeout, absl::Minutes(10)) << "unset keeps its default";
 

@@ -267,6 +267,7 @@ TEST(FormatPrometheusText, APoolsGaugesCountersAndAcquireWaitHaveTheirOwnFamilie
   p.acquired = 10;
   p.acquire_timeouts = 1;
   p.idle_renewals = 7;
+  p.batched = 12;
   p.acquire_wait.counts[0] = 9;  // <= 0.25 ms
   p.acquire_wait.counts[3] = 1;  // (1, 2.5] ms
   p.acquire_wait.count = 10;
@@ -280,6 +281,7 @@ TEST(FormatPrometheusText, APoolsGaugesCountersAndAcquireWaitHaveTheirOwnFamilie
   EXPECT_DOUBLE_EQ(Value(s, "aequor_pool_waiting" + l), 2);
   EXPECT_EQ(s.at("aequor_pool_acquired_total" + l), "10");
   EXPECT_EQ(s.at("aequor_pool_idle_renewals_total" + l), "7");
+  EXPECT_EQ(s.at("aequor_pool_batched_total" + l), "12");
   EXPECT_TRUE(absl::StrContains(text, "# HELP aequor_pool_acquire_timeouts_total Borrows that"))
       << text;
   EXPECT_TRUE(absl::StrContains(text, "# TYPE aequor_pool_acquire_wait_seconds histogram\n"));

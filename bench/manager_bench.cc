@@ -161,35 +161,9 @@ void ConnectAequor(benchmark::State& state) {
 // ratios, so drift in machine load cancels out.
 template <typename Base, typename Variant>
 void Paired(benchmark::State& state, int batch, Base base, Variant variant) {
-  std::vector<double> ratios, base_times, variant_times;
-  bool base_first = true;
-  for (auto _ : state) {
-    auto time = [&](auto& fn) {
-      auto start = std::chrono::steady_clock::now();
-      for (int i = 0; i < batch; ++i) fn();
-      return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    };
-    double b, v;
-    if (base_first) {
-      b = time(base);
-      v = time(variant);
-    } else {
-      v = time(variant);
-      b = time(base);
-    }
-    base_first = !base_first;
-    ratios.push_back(v / b);
-    base_times.push_back(b);
-    variant_times.push_back(v);
-  }
-  std::sort(ratios.begin(), ratios.end());
-  if (!ratios.empty()) state.counters["ratio"] = ratios[ratios.size() / 2];
-  std::sort(base_times.begin(), base_times.end());
-  std::sort(variant_times.begin(), variant_times.end());
-  if (!base_times.empty()) {
-    state.counters["base_us"] = base_times[base_times.size() / 2] / batch * 1e6;
-    state.counters["variant_us"] = variant_times[variant_times.size() / 2] / batch * 1e6;
-  }
+  bench::RunPaired(
+      state, [&] { for (int i = 0; i < batch; ++i) base(); },
+      [&] { for (int i = 0; i < batch; ++i) variant(); }, batch);
 }
 
 // The raw side of the paired SELECT 1 benchmarks.

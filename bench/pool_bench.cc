@@ -266,18 +266,6 @@ void Select1Pool(benchmark::State& state, int size, int threads, const std::stri
   ReportWait(state, *pool);
 }
 
-// How long `batch` takes, in seconds.
-double BatchSeconds(const std::function<void()>& batch) {
-  const auto start = std::chrono::steady_clock::now();
-  batch();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0.0 : v[v.size() / 2];
-}
-
 // The same comparison paired, as manager_bench's select1/paired: each
 // iteration runs kBatch statements on `size` raw connections (a thread
 // each) and kBatch through a pool of `size` on `threads` threads, back to
@@ -306,26 +294,8 @@ void Select1PoolPaired(benchmark::State& state, int size, int threads, bool idem
       }
     });
   };
-  std::vector<double> ratios, raw_times, pool_times;
-  bool raw_first = true;
-  for (auto _ : state) {
-    double raw_s, pool_s;
-    if (raw_first) {
-      raw_s = BatchSeconds(raw_batch);
-      pool_s = BatchSeconds(pool_batch);
-    } else {
-      pool_s = BatchSeconds(pool_batch);
-      raw_s = BatchSeconds(raw_batch);
-    }
-    raw_first = !raw_first;
-    ratios.push_back(pool_s / raw_s);
-    raw_times.push_back(raw_s);
-    pool_times.push_back(pool_s);
-  }
+  bench::RunPaired(state, raw_batch, pool_batch, kBatch, "raw_us", "pool_us");
   if (!ok) state.SkipWithError("SELECT 1 failed");
-  state.counters["ratio"] = Median(ratios);
-  state.counters["raw_us"] = Median(raw_times) / kBatch * 1e6;
-  state.counters["pool_us"] = Median(pool_times) / kBatch * 1e6;
   ReportWait(state, *pool);
   state.counters["batched"] = static_cast<double>(pool->stats().batched);
   for (PGconn* c : conns) PQfinish(c);
@@ -415,22 +385,8 @@ void Select1CombiningCeiling(benchmark::State& state, int size, int threads) {
       }
     });
   };
-  std::vector<double> ratios;
-  bool raw_first = true;
-  for (auto _ : state) {
-    double raw_s, combined_s;
-    if (raw_first) {
-      raw_s = BatchSeconds(raw_batch);
-      combined_s = BatchSeconds(combined_batch);
-    } else {
-      combined_s = BatchSeconds(combined_batch);
-      raw_s = BatchSeconds(raw_batch);
-    }
-    raw_first = !raw_first;
-    ratios.push_back(combined_s / raw_s);
-  }
+  bench::RunPaired(state, raw_batch, combined_batch, kBatch, "raw_us", "combined_us");
   if (!ok) state.SkipWithError("SELECT 1 failed");
-  state.counters["ratio"] = Median(ratios);
   for (PGconn* c : raw) PQfinish(c);
   for (auto& c : combining) PQfinish(c->conn);
 }

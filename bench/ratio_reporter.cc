@@ -1,5 +1,7 @@
 #include "bench/ratio_reporter.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 
 #include "absl/strings/match.h"
@@ -71,6 +73,39 @@ int RunWithRatios(int argc, char** argv) {
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
   return 0;
+}
+
+void RunPaired(benchmark::State& state, const std::function<void()>& base,
+               const std::function<void()>& variant, int per_batch,
+               const std::string& base_name, const std::string& variant_name) {
+  auto seconds = [](const std::function<void()>& batch) {
+    const auto start = std::chrono::steady_clock::now();
+    batch();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0.0 : v[v.size() / 2];
+  };
+  std::vector<double> ratios, base_times, variant_times;
+  bool base_first = true;
+  for (auto _ : state) {
+    double b, v;
+    if (base_first) {
+      b = seconds(base);
+      v = seconds(variant);
+    } else {
+      v = seconds(variant);
+      b = seconds(base);
+    }
+    base_first = !base_first;
+    ratios.push_back(v / b);
+    base_times.push_back(b);
+    variant_times.push_back(v);
+  }
+  state.counters["ratio"] = median(ratios);
+  state.counters[base_name] = median(base_times) / per_batch * 1e6;
+  state.counters[variant_name] = median(variant_times) / per_batch * 1e6;
 }
 
 }  // namespace bench

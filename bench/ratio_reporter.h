@@ -12,6 +12,7 @@
 #ifndef AEQUOR_BENCH_RATIO_REPORTER_H_
 #define AEQUOR_BENCH_RATIO_REPORTER_H_
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -34,6 +35,16 @@ class RatioReporter : public benchmark::ConsoleReporter {
 
 // Runs the benchmarks registered in this binary with a RatioReporter.
 int RunWithRatios(int argc, char** argv);
+
+// A paired measurement, robust to a machine whose load drifts: each
+// iteration of `state` times one `base` batch and one `variant` batch back
+// to back, the order alternating, and the counters are `ratio` (the median
+// of the per-pair ratios, variant / base) and `<base_name>` and
+// `<variant_name>` (the median batch times divided by `per_batch`, in us).
+void RunPaired(benchmark::State& state, const std::function<void()>& base,
+               const std::function<void()>& variant, int per_batch,
+               const std::string& base_name = "base_us",
+               const std::string& variant_name = "variant_us");
 
 }  // namespace bench
 }  // namespace aequor

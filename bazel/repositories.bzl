@@ -23,18 +23,29 @@ ecosystem uses, so a monorepo's own comes first:
       against that one: one Abseil in the binary. Otherwise a stand-in for
       Debian's libabsl-dev (20220623): the upstream target names aequor
       uses, each linking the shared libraries; headers from /usr/include.
-  aequor_system
-      What stays on the system: libpq, Botan 2, OpenSSL, nlohmann/json,
-      CLI11, GoogleTest and Benchmark (aequor's tests only), gRPC and
-      prometheus-cpp (the optional exporters only), from Debian's packages
-      under /usr (third_party/system/BUILD.system; tools/check_deps.sh names
-      the package when one is missing).
+  com_google_googletest, com_github_google_benchmark
+      aequor's tests and benchmarks only; Debian's, or the pinned archives
+      in the hermetic mode (AEQUOR_DEPS=source).
+  com_github_nlohmann_json, com_github_cliutils_cli11
+      Header-only: Debian's /usr/include copies, or the pinned archives in
+      the hermetic mode.
+  com_github_randombit_botan
+      Botan 2, always built from its pinned archive
+      (third_party/botan/repositories.bzl).
+  aequor_system_boundary, aequor_system
+      What stays on the system: libpq and OpenSSL (the boundary,
+      version-checked in the hermetic mode), gRPC and prometheus-cpp (the
+      optional exporters only), from Debian's packages under /usr
+      (third_party/system/BUILD.system; tools/check_deps.sh names the
+      package when one is missing).
 """
 
 load("//third_party/abseil:archive.bzl", ABSL_ARCHIVE = "ARCHIVE")
 load("//third_party/benchmark:archive.bzl", BENCHMARK_ARCHIVE = "ARCHIVE")
 load("//third_party/botan:repositories.bzl", "aequor_botan_repositories")
+load("//third_party/cli11:archive.bzl", CLI11_ARCHIVE = "ARCHIVE")
 load("//third_party/googletest:archive.bzl", GOOGLETEST_ARCHIVE = "ARCHIVE")
+load("//third_party/nlohmann_json:archive.bzl", NLOHMANN_JSON_ARCHIVE = "ARCHIVE")
 load("//third_party/system_boundary:repositories.bzl", "aequor_system_boundary", "check_system_boundary")
 
 # The stand-ins in aequor's tree, by repository name: their directories,
@@ -234,6 +245,43 @@ _aliases = repository_rule(
     environ = ["AEQUOR_DEPS"],
 )
 
+def _header_only_impl(ctx):
+    # A header-only library, one directory under include/: Debian's copy in
+    # /usr/include (system), or the pinned archive's (source). The BUILD file
+    # is aequor's in both modes, so the target is the same.
+    if _deps_mode(ctx) == "source":
+        _extract(ctx, ctx.attr.urls, ctx.attr.sha256, ctx.attr.strip_prefix)
+    else:
+        system = ctx.path("/usr/include/" + ctx.attr.dir)
+        if not system.exists:
+            fail("aequor: %s not found: install %s (tools/setup.sh)" % (system, ctx.attr.package))
+        ctx.symlink(system, "include/" + ctx.attr.dir)
+    ctx.file("WORKSPACE", "workspace(name = \"%s\")\n" % ctx.name)
+    ctx.file("BUILD.bazel", "\n".join([
+        "# %s, header-only (aequor's bazel/repositories.bzl): Debian's %s, or" % (ctx.attr.dir, ctx.attr.package),
+        "# the pinned archive with AEQUOR_DEPS=source.",
+        "cc_library(",
+        "    name = \"%s\"," % ctx.attr.target,
+        "    hdrs = glob([\"include/%s/**/*.hpp\"])," % ctx.attr.dir,
+        "    includes = [\"include\"],",
+        "    visibility = [\"//visibility:public\"],",
+        ")",
+        "",
+    ]))
+
+_header_only = repository_rule(
+    implementation = _header_only_impl,
+    attrs = {
+        "urls": attr.string_list(mandatory = True),
+        "sha256": attr.string(mandatory = True),
+        "strip_prefix": attr.string(mandatory = True),
+        "dir": attr.string(mandatory = True, doc = "the directory under include/"),
+        "target": attr.string(mandatory = True),
+        "package": attr.string(mandatory = True, doc = "Debian's package, for the error"),
+    },
+    environ = ["AEQUOR_DEPS"],
+)
+
 def _maybe(rule, name, **kwargs):
     if not native.existing_rule(name):
         rule(name = name, **kwargs)
@@ -266,6 +314,27 @@ def aequor_dependencies():
             "benchmark": "@aequor_system//:benchmark",
             "benchmark_main": "@aequor_system//:benchmark_main",
         },
+    )
+    _maybe(
+        _header_only,
+        "com_github_nlohmann_json",
+        urls = NLOHMANN_JSON_ARCHIVE["urls"],
+        sha256 = NLOHMANN_JSON_ARCHIVE["sha256"],
+        strip_prefix = NLOHMANN_JSON_ARCHIVE["strip_prefix"],
+        dir = "nlohmann",
+        target = "json",
+        package = "nlohmann-json3-dev",
+    )
+    # aequorctl, the storm and examples/service only.
+    _maybe(
+        _header_only,
+        "com_github_cliutils_cli11",
+        urls = CLI11_ARCHIVE["urls"],
+        sha256 = CLI11_ARCHIVE["sha256"],
+        strip_prefix = CLI11_ARCHIVE["strip_prefix"],
+        dir = "CLI",
+        target = "cli11",
+        package = "libcli11-dev",
     )
     _maybe(aequor_system_boundary, "aequor_system_boundary")
     _maybe(

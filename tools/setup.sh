@@ -100,6 +100,7 @@ fi
 
 # The pinned source archives (third_party/*/archive.bzl) into the distdir that
 # .bazelrc gives Bazel, so that no build downloads anything: Botan in every
-# build, Abseil, GoogleTest and Benchmark in the hermetic mode (docs/BUILDING.md).
+# build, the others (Abseil, GoogleTest, Benchmark, nlohmann/json, CLI11) in
+# the hermetic mode (docs/BUILDING.md).
 # An archive already there with its pinned hash is not downloaded again.
 "$here/fetch_sources.sh" || { echo "setup: tools/fetch_sources.sh failed" >&2; exit 1; }

@@ -31,6 +31,7 @@
 #include "gtest/gtest.h"
 #include "testing/libpq_helpers.h"
 #include "testing/postgres_test_base.h"
+#include "testing/subprocess.h"
 #include "testing/throwaway_postgres.h"
 
 namespace aequor {
@@ -103,15 +104,6 @@ std::string ReadAll(const std::string& path) {
 }
 
 // Running, and not a zombie waiting for its parent to reap it.
-bool ProcessAlive(pid_t pid) {
-  if (kill(pid, 0) != 0) return false;
-  std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
-  std::string line;
-  std::getline(stat, line);
-  const size_t paren = line.rfind(')');
-  return paren == std::string::npos || paren + 2 >= line.size() || line[paren + 2] != 'Z';
-}
-
 TEST_F(PgBouncerTest, TransactionModeByDefaultWithTheDocumentedConfiguration) {
   Bouncer bouncer = StartOrFail();
   ASSERT_NE(bouncer, nullptr);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -356,6 +357,21 @@ absl::Status SendSignal(pid_t pid, int sig, SignalTarget target) {
 }
 
 bool IsMainThread() { return static_cast<pid_t>(syscall(SYS_gettid)) == getpid(); }
+
+bool StatLineSaysAlive(absl::string_view line) {
+  // "<pid> (<comm>) <state> ...": comm may hold spaces and parentheses.
+  const size_t paren = line.rfind(')');
+  if (paren == absl::string_view::npos || paren + 2 >= line.size()) return false;
+  return line[paren + 2] != 'Z';
+}
+
+bool ProcessAlive(pid_t pid) {
+  if (kill(pid, 0) != 0) return false;
+  std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
+  std::string line;
+  std::getline(stat, line);
+  return StatLineSaysAlive(line);
+}
 
 }  // namespace testing
 }  // namespace aequor

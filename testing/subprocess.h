@@ -166,6 +166,15 @@ absl::Status SendSignal(pid_t pid, int sig, SignalTarget target = SignalTarget::
 // PR_SET_PDEATHSIG above).
 bool IsMainThread();
 
+// Whether `pid` is a running process: it exists and is not a zombie. A
+// process that is reaped while this looks at it counts as gone.
+bool ProcessAlive(pid_t pid);
+
+// The part of ProcessAlive() that reads the first line of /proc/<pid>/stat,
+// for tests: false for a zombie ("Z") and for an empty or unreadable line
+// (the process was reaped between kill(pid, 0) and the read).
+bool StatLineSaysAlive(absl::string_view line);
+
 }  // namespace testing
 }  // namespace aequor
 

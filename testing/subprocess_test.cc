@@ -54,6 +54,40 @@ SpawnSpec Shell(const std::string& script) {
   return spec;
 }
 
+// A process reaped between kill(pid, 0) and the read of its stat file
+// leaves an empty line: that is a process gone, not one alive (the crash
+// guard test of throwaway_postgres_test saw it alive under ASan).
+TEST(ProcessAlive, ReadsTheStateFromTheStatLineAndAnEmptyLineIsGone) {
+  EXPECT_TRUE(StatLineSaysAlive("123 (postgres) S 1 123 123 0 -1"));
+  EXPECT_TRUE(StatLineSaysAlive("123 (a (b) c) R 1"));
+  EXPECT_FALSE(StatLineSaysAlive("123 (postgres) Z 1 123 123 0 -1"));
+  EXPECT_FALSE(StatLineSaysAlive("123 (a) Z) Z 1"));
+  EXPECT_FALSE(StatLineSaysAlive(""));
+  EXPECT_FALSE(StatLineSaysAlive("123 (postgres)"));
+}
+
+TEST(ProcessAlive, ARunningChildIsAliveAZombieAndAReapedOneAreNot) {
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close(fds[1]);
+    char c;
+    (void)!read(fds[0], &c, 1);  // until the parent closes its end
+    _exit(0);
+  }
+  close(fds[0]);
+  EXPECT_TRUE(ProcessAlive(child));
+  close(fds[1]);
+  // A zombie until waited for: wait for that state, not for a guessed delay.
+  siginfo_t info = {};
+  ASSERT_EQ(waitid(P_PID, child, &info, WEXITED | WNOWAIT), 0);
+  EXPECT_FALSE(ProcessAlive(child));
+  ASSERT_EQ(waitpid(child, nullptr, 0), child);
+  EXPECT_FALSE(ProcessAlive(child));
+}
+
 TEST(RunToCompletion, SucceedsWhenTheProgramExitsWithZero) {
   EXPECT_TRUE(RunToCompletion(Shell("exit 0"), "sh").ok());
 }

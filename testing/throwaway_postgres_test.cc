@@ -30,6 +30,7 @@
 #include "gtest/gtest.h"
 #include "testing/libpq_helpers.h"
 #include "testing/postgres_test_base.h"
+#include "testing/subprocess.h"
 
 namespace aequor {
 namespace testing {
@@ -66,15 +67,6 @@ bool TcpRefused(int port) {
 }
 
 // Alive and not a zombie.
-bool ProcessAlive(pid_t pid) {
-  if (kill(pid, 0) != 0) return false;
-  std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
-  std::string line;
-  std::getline(stat, line);
-  size_t paren = line.rfind(')');
-  return paren == std::string::npos || paren + 2 >= line.size() || line[paren + 2] != 'Z';
-}
-
 const char* const kLoginRoles[] = {ThrowawayPostgres::kAppRole, ThrowawayPostgres::kApp2Role,
                                    ThrowawayPostgres::kReaperRole, ThrowawayPostgres::kSuperRole,
                                    ThrowawayPostgres::kAdminRole};

@@ -286,6 +286,10 @@ def _maybe(rule, name, **kwargs):
     if not native.existing_rule(name):
         rule(name = name, **kwargs)
 
+def _pinned(archive):
+    # The download attributes of a third_party/<name>/archive.bzl ARCHIVE.
+    return {key: archive[key] for key in ["urls", "sha256", "strip_prefix"]}
+
 def aequor_dependencies():
     """Declares what aequor needs that the workspace has not declared."""
     for name, dir in _STAND_INS.items():
@@ -296,45 +300,37 @@ def aequor_dependencies():
     _maybe(
         _aliases,
         "com_google_googletest",
-        urls = GOOGLETEST_ARCHIVE["urls"],
-        sha256 = GOOGLETEST_ARCHIVE["sha256"],
-        strip_prefix = GOOGLETEST_ARCHIVE["strip_prefix"],
         system = {
             "gtest": "@aequor_system//:gmock",
             "gtest_main": "@aequor_system//:gtest_main",
         },
+        **_pinned(GOOGLETEST_ARCHIVE)
     )
     _maybe(
         _aliases,
         "com_github_google_benchmark",
-        urls = BENCHMARK_ARCHIVE["urls"],
-        sha256 = BENCHMARK_ARCHIVE["sha256"],
-        strip_prefix = BENCHMARK_ARCHIVE["strip_prefix"],
         system = {
             "benchmark": "@aequor_system//:benchmark",
             "benchmark_main": "@aequor_system//:benchmark_main",
         },
+        **_pinned(BENCHMARK_ARCHIVE)
     )
     _maybe(
         _header_only,
         "com_github_nlohmann_json",
-        urls = NLOHMANN_JSON_ARCHIVE["urls"],
-        sha256 = NLOHMANN_JSON_ARCHIVE["sha256"],
-        strip_prefix = NLOHMANN_JSON_ARCHIVE["strip_prefix"],
         dir = "nlohmann",
         target = "json",
         package = "nlohmann-json3-dev",
+        **_pinned(NLOHMANN_JSON_ARCHIVE)
     )
     # aequorctl, the storm and examples/service only.
     _maybe(
         _header_only,
         "com_github_cliutils_cli11",
-        urls = CLI11_ARCHIVE["urls"],
-        sha256 = CLI11_ARCHIVE["sha256"],
-        strip_prefix = CLI11_ARCHIVE["strip_prefix"],
         dir = "CLI",
         target = "cli11",
         package = "libcli11-dev",
+        **_pinned(CLI11_ARCHIVE)
     )
     _maybe(aequor_system_boundary, "aequor_system_boundary")
     _maybe(

@@ -234,14 +234,16 @@ def _aliases_impl(ctx):
         for name, actual in ctx.attr.system.items()
     ]))
 
+# The attributes of an archive.bzl ARCHIVE, as _pinned() passes them.
+_PINNED_ATTRS = {
+    "urls": attr.string_list(mandatory = True),
+    "sha256": attr.string(mandatory = True),
+    "strip_prefix": attr.string(mandatory = True),
+}
+
 _aliases = repository_rule(
     implementation = _aliases_impl,
-    attrs = {
-        "urls": attr.string_list(mandatory = True),
-        "sha256": attr.string(mandatory = True),
-        "strip_prefix": attr.string(mandatory = True),
-        "system": attr.string_dict(mandatory = True),
-    },
+    attrs = dict(_PINNED_ATTRS, system = attr.string_dict(mandatory = True)),
     environ = ["AEQUOR_DEPS"],
 )
 
@@ -271,14 +273,12 @@ def _header_only_impl(ctx):
 
 _header_only = repository_rule(
     implementation = _header_only_impl,
-    attrs = {
-        "urls": attr.string_list(mandatory = True),
-        "sha256": attr.string(mandatory = True),
-        "strip_prefix": attr.string(mandatory = True),
-        "dir": attr.string(mandatory = True, doc = "the directory under include/"),
-        "target": attr.string(mandatory = True),
-        "package": attr.string(mandatory = True, doc = "Debian's package, for the error"),
-    },
+    attrs = dict(
+        _PINNED_ATTRS,
+        dir = attr.string(mandatory = True, doc = "the directory under include/"),
+        target = attr.string(mandatory = True),
+        package = attr.string(mandatory = True, doc = "Debian's package, for the error"),
+    ),
     environ = ["AEQUOR_DEPS"],
 )
 

@@ -38,7 +38,7 @@ BOTAN_CPU_MODULES = {
     "x86_64": ["sha2_32_x86", "sha1_x86", "sha1_sse2"],
 }
 
-def _configure_args(build_dir, cpu):
+def _configure_args(cpu):
     return [
         "--minimized-build",
         "--enable-modules=" + ",".join(BOTAN_MODULES + BOTAN_CPU_MODULES.get(cpu, [])),
@@ -50,7 +50,9 @@ def _configure_args(build_dir, cpu):
         "--cc=gcc",
         "--cc-min-version=8.0",
         "--link-method=copy",
-        "--with-build-dir=" + build_dir,
+        # Into the repository's root: build/include (the headers, build.h)
+        # and build/build_config.json, where the BUILD file reads them.
+        "--with-build-dir=.",
         "--without-documentation",
         "--no-install-python-module",
         "--distribution-info=aequor third_party/botan",
@@ -89,7 +91,7 @@ def _botan_impl(ctx):
     uname = ctx.execute(["uname", "-m"])
     if uname.return_code != 0:
         fail("aequor: `uname -m` failed, needed to configure Botan: " + uname.stderr)
-    args = _configure_args("build-tree", uname.stdout.strip())
+    args = _configure_args(uname.stdout.strip())
     result = ctx.execute([python, "configure.py"] + args, quiet = True)
     if result.return_code != 0:
         fail("aequor: Botan's configure.py failed (exit %d):\n%s%s" % (
@@ -97,18 +99,12 @@ def _botan_impl(ctx):
             result.stdout,
             result.stderr,
         ))
-    config = json.decode(ctx.read("build-tree/build/build_config.json"))
+    config = json.decode(ctx.read("build/build_config.json"))
     srcs = config["lib_srcs"]
     for src in srcs:
         if src.startswith("/") or not ctx.path(src).exists:
             fail("aequor: Botan's configure.py listed %s, not a file of the archive" % src)
 
-    # Only what the library build reads; configure.py's Makefile and object
-    # directories are for its own make.
-    ctx.execute(["mkdir", "-p", "build"])
-    ctx.execute(["cp", "-r", "build-tree/build/include", "build/include"])
-    ctx.execute(["cp", "build-tree/build/build_config.json", "build/build_config.json"])
-    ctx.delete("build-tree")
     ctx.file("WORKSPACE", "workspace(name = \"%s\")\n" % ctx.name)
     ctx.file("BUILD.bazel", _BUILD.format(
         version = config["version"],
